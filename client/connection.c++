@@ -1,0 +1,100 @@
+#include "client/connection.h"
+
+#include <kj/debug.h>
+
+#include <cstdlib>
+#include <fstream>
+
+#include "daemon/domain/validation.h"
+
+namespace rdz {
+
+namespace {
+std::string env(const char* name) {
+  const char* v = std::getenv(name);
+  return v == nullptr ? "" : v;
+}
+}  // namespace
+
+std::string readTokenFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw ConnectError("cannot read token file " + path);
+  std::string line;
+  std::getline(in, line);
+  line = trim(line);
+  if (line.empty()) throw ConnectError("token file is empty: " + path);
+  return line;
+}
+
+Endpoint resolveEndpoint(const std::string& socketFlag, const std::string& tokenFileFlag,
+                         const std::string& defaultTokenFile) {
+  Endpoint endpoint;
+  endpoint.socket = !socketFlag.empty()          ? socketFlag
+                    : !env("RDZ_SOCKET").empty() ? env("RDZ_SOCKET")
+                                                 : "rdz-data/rdzd.sock";
+  if (!tokenFileFlag.empty()) {
+    endpoint.token = readTokenFile(tokenFileFlag);
+  } else if (!env("RDZ_TOKEN_FILE").empty()) {
+    endpoint.token = readTokenFile(env("RDZ_TOKEN_FILE"));
+  } else if (!env("RDZ_TOKEN").empty()) {
+    endpoint.token = trim(env("RDZ_TOKEN"));
+  } else {
+    endpoint.token = readTokenFile("rdz-data/" + defaultTokenFile);
+  }
+  return endpoint;
+}
+
+Connection::Connection(const Endpoint& endpoint) : io_(kj::setupAsyncIo()) {
+  KJ_IF_MAYBE(e, kj::runCatchingExceptions([&]() {
+                auto address = io_.provider->getNetwork()
+                                   .parseAddress(kj::str("unix:", endpoint.socket.c_str()))
+                                   .wait(io_.waitScope);
+                stream_ = address->connect().wait(io_.waitScope);
+              })) {
+    throw ConnectError("cannot connect to rdzd at " + endpoint.socket + ": " +
+                       e->getDescription().cStr());
+  }
+  rpc_ = kj::heap<capnp::TwoPartyClient>(*stream_);
+  auto bootstrap = rpc_->bootstrap().castAs<schema::Bootstrap>();
+  auto request = bootstrap.authenticateRequest();
+  request.setToken(endpoint.token);
+  KJ_IF_MAYBE(e, kj::runCatchingExceptions([&]() {
+                auto response = request.send().wait(io_.waitScope);
+                auto session = response.getSession();
+                role_ = session.getRole();
+                if (session.getEntity().isOne()) {
+                  entity_ = static_cast<Entity>(session.getEntity().getOne());
+                }
+                switch (role_) {
+                  case schema::Role::INGEST: ingest_ = session.getIngest(); break;
+                  case schema::Role::VIEWER: viewer_ = session.getViewer(); break;
+                  case schema::Role::ADMIN:
+                    viewer_ = session.getViewer();
+                    admin_ = session.getAdmin();
+                    break;
+                }
+              })) {
+    std::string what = e->getDescription().cStr();
+    if (what.find("not authenticated") != std::string::npos) {
+      throw ConnectError("not authenticated: rdzd refused the token");
+    }
+    throw ConnectError("cannot talk to rdzd at " + endpoint.socket + ": " + what);
+  }
+}
+
+Connection::~Connection() = default;
+
+schema::Ingest::Client Connection::ingest() {
+  KJ_IF_MAYBE(c, ingest_) { return *c; }
+  KJ_FAIL_REQUIRE("this token may not submit leads as an ingest token");
+}
+schema::Viewer::Client Connection::viewer() {
+  KJ_IF_MAYBE(c, viewer_) { return *c; }
+  KJ_FAIL_REQUIRE("this token may not read (it is an ingest token)");
+}
+schema::Admin::Client Connection::admin() {
+  KJ_IF_MAYBE(c, admin_) { return *c; }
+  KJ_FAIL_REQUIRE("this token may not do that: admin token required");
+}
+
+}  // namespace rdz

@@ -1,0 +1,63 @@
+// A synchronous connection to rdzd for command-line tools: connects to the Unix socket,
+// authenticates with a token and keeps the capabilities the token's role grants. One per thread
+// (it owns that thread's event loop).
+#pragma once
+
+#include <capnp/rpc-twoparty.h>
+#include <kj/async-io.h>
+
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+#include "daemon/domain/types.h"
+#include "schema/rdz.capnp.h"
+
+namespace rdz {
+
+// rdzctl exit code 3: no daemon at the socket, or the token was refused.
+class ConnectError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct Endpoint {
+  std::string socket;  // Unix socket path
+  std::string token;
+};
+
+// Where tools find rdzd and their token when not told: flags, then RDZ_SOCKET / RDZ_TOKEN_FILE /
+// RDZ_TOKEN, then the embedded default in the current directory (./rdz-data/rdzd.sock and
+// ./rdz-data/<defaultTokenFile>). Throws ConnectError when no token can be read.
+Endpoint resolveEndpoint(const std::string& socketFlag, const std::string& tokenFileFlag,
+                         const std::string& defaultTokenFile = "admin.token");
+
+// Reads the first line of a token file, trimmed. Throws ConnectError.
+std::string readTokenFile(const std::string& path);
+
+class Connection {
+ public:
+  // Throws ConnectError when the socket does not answer or the token is refused.
+  explicit Connection(const Endpoint& endpoint);
+  ~Connection();
+
+  kj::WaitScope& waitScope() { return io_.waitScope; }
+  schema::Role role() const { return role_; }
+  std::optional<Entity> entity() const { return entity_; }
+  // The capabilities of the session; null ones throw "this token may not …" on use.
+  schema::Ingest::Client ingest();
+  schema::Viewer::Client viewer();
+  schema::Admin::Client admin();
+
+ private:
+  kj::AsyncIoContext io_;
+  kj::Own<kj::AsyncIoStream> stream_;
+  kj::Own<capnp::TwoPartyClient> rpc_;
+  schema::Role role_ = schema::Role::VIEWER;
+  std::optional<Entity> entity_;
+  kj::Maybe<schema::Ingest::Client> ingest_;
+  kj::Maybe<schema::Viewer::Client> viewer_;
+  kj::Maybe<schema::Admin::Client> admin_;
+};
+
+}  // namespace rdz

@@ -1,0 +1,806 @@
+#include "client/rdzctl.h"
+
+#include <boost/program_options.hpp>
+#include <kj/debug.h>
+
+#include <fstream>
+#include <functional>
+#include <map>
+#include <sstream>
+
+#include "client/connection.h"
+#include "client/json.h"
+#include "daemon/domain/csv.h"
+#include "daemon/domain/validation.h"
+
+namespace rdz {
+
+namespace po = boost::program_options;
+
+namespace {
+
+constexpr char HELP[] = R"(rdzctl — administer RDZ (talks to rdzd over its Unix socket)
+
+Usage: rdzctl [global options] COMMAND [options]
+
+Global options:
+  --socket PATH       rdzd's socket (env RDZ_SOCKET; default ./rdz-data/rdzd.sock)
+  --token-file F      file holding the token (env RDZ_TOKEN_FILE, or the token itself in
+                      env RDZ_TOKEN; default ./rdz-data/admin.token)
+  --json              print one JSON document on stdout
+  -h, --help          this help; `rdzctl COMMAND --help` for a command's options
+
+Commands:
+  client add --entity E --nom N --email A[,B] [--id ID] [--cc A] [--methode email|api]
+             [--api-url URL] [--api-header 'K: V']
+  client list [--entity E] | client show ID | client set ID [same flags] [--actif oui|non]
+  commande add --client ID --produit P --quota-semaine N [--quota-jour N]
+               [--departements 33,40|*] [--priorite 1-9] [--lb-max-pct 0-100]
+               [--fallback oui|non] [--jours lun,mar,mer,jeu,ven,sam,dim]
+               [--debut DATE] [--fin DATE]
+  commande list [--entity E] [--client ID] | commande show ID | commande set ID [flags]
+  produit list --entity E | produit add --entity E CODE [LIBELLE]
+  lead submit --entity E [--idempotency-key K] champ=valeur ...
+  lead import --entity E FILE.jsonl|FILE.csv   (admin; recu_le allowed; per-row results)
+  lead show ID | lead find --phone P [--entity E]
+  backup DIR          online copy of the database into DIR (a path on rdzd's machine)
+
+Not available yet in this version (they answer with exit code 1):
+  deliver, run, batch, stats, audit, lead reject|explain|erase
+
+Exit codes: 0 ok, 1 refused or failed, 2 usage, 3 cannot connect or not authenticated.
+)";
+
+class UsageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct Globals {
+  std::string socket;
+  std::string tokenFile;
+  bool json = false;
+};
+
+// One invocation: globals, the command's words and flags, where to print, the connection.
+class Command {
+ public:
+  Command(Globals globals, std::vector<std::string> args, std::ostream& out)
+      : globals_(kj::mv(globals)), args_(kj::mv(args)), out_(out) {}
+
+  std::ostream& out() { return out_; }
+  bool json() const { return globals_.json; }
+
+  // Parses this command's flags; `positional` names the positional arguments in order ("-1"
+  // count for the last one means "any number"). Returns false after printing --help.
+  bool parse(po::options_description& options, const std::vector<std::string>& positional = {},
+             bool lastRepeats = false) {
+    options.add_options()("help,h", "this help");
+    po::positional_options_description pos;
+    for (size_t i = 0; i < positional.size(); ++i) {
+      pos.add(positional[i].c_str(), lastRepeats && i + 1 == positional.size() ? -1 : 1);
+    }
+    po::store(po::command_line_parser(args_).options(options).positional(pos).run(), vm_);
+    if (vm_.count("help")) {
+      out_ << options << "\n";
+      return false;
+    }
+    po::notify(vm_);
+    return true;
+  }
+
+  bool has(const char* name) const { return vm_.count(name) > 0; }
+  std::string get(const char* name) const {
+    return has(name) ? vm_[name].as<std::string>() : std::string();
+  }
+  std::vector<std::string> getAll(const char* name) const {
+    return has(name) ? vm_[name].as<std::vector<std::string>>() : std::vector<std::string>();
+  }
+
+  Connection& connection() {
+    if (connection_ == nullptr) {
+      connection_ = std::make_unique<Connection>(resolveEndpoint(globals_.socket,
+                                                                 globals_.tokenFile));
+    }
+    return *connection_;
+  }
+  kj::WaitScope& wait() { return connection().waitScope(); }
+
+ private:
+  Globals globals_;
+  std::vector<std::string> args_;
+  std::ostream& out_;
+  po::variables_map vm_;
+  std::unique_ptr<Connection> connection_;
+};
+
+// ---- small parsers --------------------------------------------------------------------------
+
+std::vector<std::string> splitList(const std::string& text) {
+  std::vector<std::string> out;
+  std::stringstream in(text);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    item = trim(item);
+    if (!item.empty()) out.push_back(item);
+  }
+  return out;
+}
+
+schema::Entity entityArg(const std::string& text) {
+  auto e = parseEntity(text);
+  if (!e) throw UsageError("--entity must be ZR7 or MDL, not '" + text + "'");
+  return static_cast<schema::Entity>(*e);
+}
+
+bool ouiNon(const std::string& flag, const std::string& text) {
+  auto b = parseBool(text);
+  if (!b) throw UsageError("--" + flag + " must be oui or non");
+  return *b;
+}
+
+uint32_t numberArg(const std::string& flag, const std::string& text, uint32_t max) {
+  try {
+    size_t used = 0;
+    unsigned long v = std::stoul(text, &used);
+    if (used == text.size() && v <= max) return static_cast<uint32_t>(v);
+  } catch (const std::exception&) {
+    // not a number: reported below
+  }
+  throw UsageError("--" + flag + " must be a whole number up to " + std::to_string(max));
+}
+
+template <typename List>
+void setList(List list, const std::vector<std::string>& values) {
+  for (size_t i = 0; i < values.size(); ++i) list.set(i, values[i]);
+}
+
+// ---- printing ---------------------------------------------------------------------------------
+
+std::string plain(capnp::JsonValue::Reader v) {
+  switch (v.which()) {
+    case capnp::JsonValue::NULL_: return "";
+    case capnp::JsonValue::BOOLEAN: return v.getBoolean() ? "oui" : "non";
+    case capnp::JsonValue::NUMBER: {
+      auto text = rdzJson().encodeRaw(v);
+      return text.cStr();
+    }
+    case capnp::JsonValue::STRING: return v.getString().cStr();
+    case capnp::JsonValue::ARRAY: {
+      std::string out;
+      for (auto item : v.getArray()) out += (out.empty() ? "" : ",") + plain(item);
+      return out;
+    }
+    default: {
+      auto text = rdzJson().encodeRaw(v);
+      return text.cStr();
+    }
+  }
+}
+
+// "name: value" lines of a record, in schema order.
+template <typename Reader>
+void printRecord(std::ostream& out, Reader reader) {
+  capnp::MallocMessageBuilder message;
+  auto value = message.initRoot<capnp::JsonValue>();
+  rdzJson().encode(reader, value);
+  for (auto member : value.getObject()) {
+    out << member.getName().cStr() << ": " << plain(member.getValue()) << "\n";
+  }
+}
+
+// One line of chosen fields per record.
+template <typename Reader>
+void printLine(std::ostream& out, Reader reader, std::initializer_list<const char*> fields) {
+  capnp::MallocMessageBuilder message;
+  auto value = message.initRoot<capnp::JsonValue>();
+  rdzJson().encode(reader, value);
+  std::map<std::string, std::string> byName;
+  for (auto member : value.getObject()) {
+    byName[member.getName().cStr()] = plain(member.getValue());
+  }
+  std::string line;
+  for (auto f : fields) line += (line.empty() ? "" : "  ") + byName[f];
+  out << line << "\n";
+}
+
+std::string statutText(schema::Statut s) {
+  static const char* NAMES[] = {"new", "delivered", "lb", "invalid", "rejected"};
+  return NAMES[static_cast<int>(s)];
+}
+
+std::string answerLine(schema::SubmitResult::Reader r) {
+  std::string line = std::string(r.getId().cStr()) + " " + statutText(r.getStatut());
+  std::string problems;
+  for (auto p : r.getProblemes()) problems += (problems.empty() ? "" : ",") + std::string(p.cStr());
+  if (!problems.empty()) line += " " + problems;
+  return line;
+}
+
+void printId(Command& cmd, capnp::Text::Reader id) {
+  if (cmd.json()) {
+    cmd.out() << "{\"id\":" << jsonString(id.cStr()) << "}\n";
+  } else {
+    cmd.out() << id.cStr() << "\n";
+  }
+}
+
+// ---- client -----------------------------------------------------------------------------------
+
+void clientFlags(po::options_description& o) {
+  o.add_options()("entity", po::value<std::string>(), "ZR7 or MDL")(
+      "nom", po::value<std::string>(), "client name")(
+      "email", po::value<std::string>(), "delivery addresses, comma-separated")(
+      "cc", po::value<std::string>(), "copy addresses, comma-separated")(
+      "methode", po::value<std::string>(), "email (default) or api")(
+      "api-url", po::value<std::string>(), "URL for methode api")(
+      "api-header", po::value<std::string>(), "'Name: value' header for methode api");
+}
+
+void applyClientFlags(Command& cmd, schema::Client::Builder c) {
+  if (cmd.has("nom")) c.setNom(cmd.get("nom"));
+  if (cmd.has("email")) setList(c.initEmails(splitList(cmd.get("email")).size()),
+                                splitList(cmd.get("email")));
+  if (cmd.has("cc")) setList(c.initCc(splitList(cmd.get("cc")).size()), splitList(cmd.get("cc")));
+  if (cmd.has("methode")) {
+    std::string m = cmd.get("methode");
+    if (m != "email" && m != "api") throw UsageError("--methode must be email or api");
+    c.setMethode(m == "api" ? schema::Methode::API : schema::Methode::EMAIL);
+  }
+  if (cmd.has("api-url")) c.setApiUrl(cmd.get("api-url"));
+  if (cmd.has("api-header")) c.setApiHeader(cmd.get("api-header"));
+  if (cmd.has("actif")) c.setActif(ouiNon("actif", cmd.get("actif")));
+}
+
+int clientAdd(Command& cmd) {
+  po::options_description o("rdzctl client add");
+  clientFlags(o);
+  o.add_options()("id", po::value<std::string>(), "id (slug); generated from --nom if absent");
+  if (!cmd.parse(o)) return EXIT_OK;
+  for (auto f : {"entity", "nom", "email"}) {
+    if (!cmd.has(f)) throw UsageError(std::string("client add needs --") + f);
+  }
+  auto req = cmd.connection().admin().addClientRequest();
+  auto c = req.initClient();
+  c.setEntity(entityArg(cmd.get("entity")));
+  c.setId(cmd.get("id"));
+  applyClientFlags(cmd, c);
+  auto resp = req.send().wait(cmd.wait());
+  printId(cmd, resp.getId());
+  return EXIT_OK;
+}
+
+int clientList(Command& cmd) {
+  po::options_description o("rdzctl client list");
+  o.add_options()("entity", po::value<std::string>(), "ZR7 or MDL");
+  if (!cmd.parse(o)) return EXIT_OK;
+  auto req = cmd.connection().viewer().listClientsRequest();
+  if (cmd.has("entity")) req.initEntity().setOne(entityArg(cmd.get("entity")));
+  auto resp = req.send().wait(cmd.wait());
+  if (cmd.json()) {
+    cmd.out() << toJson(resp) << "\n";
+  } else {
+    for (auto c : resp.getClients()) printLine(cmd.out(), c, {"id", "entity", "nom", "methode",
+                                                               "actif", "emails"});
+  }
+  return EXIT_OK;
+}
+
+capnp::Response<schema::Viewer::GetClientResults> fetchClient(Command& cmd, const std::string& id) {
+  auto req = cmd.connection().viewer().getClientRequest();
+  req.setId(id);
+  return req.send().wait(cmd.wait());
+}
+
+int clientShow(Command& cmd) {
+  po::options_description o("rdzctl client show ID");
+  o.add_options()("id", po::value<std::string>()->required(), "client id");
+  if (!cmd.parse(o, {"id"})) return EXIT_OK;
+  auto resp = fetchClient(cmd, cmd.get("id"));
+  if (cmd.json()) {
+    cmd.out() << toJson(resp.getClient()) << "\n";
+  } else {
+    printRecord(cmd.out(), resp.getClient());
+  }
+  return EXIT_OK;
+}
+
+int clientSet(Command& cmd) {
+  po::options_description o("rdzctl client set ID");
+  clientFlags(o);
+  o.add_options()("id", po::value<std::string>()->required(), "client id")(
+      "actif", po::value<std::string>(), "oui or non");
+  if (!cmd.parse(o, {"id"})) return EXIT_OK;
+  if (cmd.has("entity")) throw UsageError("a client's entity never changes");
+  auto current = fetchClient(cmd, cmd.get("id"));
+  auto req = cmd.connection().admin().setClientRequest();
+  req.setClient(current.getClient());
+  applyClientFlags(cmd, req.getClient());
+  req.send().wait(cmd.wait());
+  if (cmd.json()) cmd.out() << toJson(req.asReader().getClient()) << "\n";
+  return EXIT_OK;
+}
+
+// ---- commande ---------------------------------------------------------------------------------
+
+void commandeFlags(po::options_description& o) {
+  o.add_options()("produit", po::value<std::string>(), "produit code")(
+      "quota-semaine", po::value<std::string>(), "weekly quota, 1..100000")(
+      "quota-jour", po::value<std::string>(), "daily cap (0: none)")(
+      "departements", po::value<std::string>(), "33,40 or * (default *)")(
+      "priorite", po::value<std::string>(), "1..9, 1 served first (default 5)")(
+      "lb-max-pct", po::value<std::string>(), "share of the weekly quota LB may fill (0..100)")(
+      "fallback", po::value<std::string>(), "oui|non: accept the other entity's leftovers")(
+      "jours", po::value<std::string>(), "delivery days (default lun,mar,mer,jeu,ven)")(
+      "debut", po::value<std::string>(), "first day AAAA-MM-JJ")(
+      "fin", po::value<std::string>(), "last day AAAA-MM-JJ");
+}
+
+void applyCommandeFlags(Command& cmd, schema::Commande::Builder c) {
+  if (cmd.has("produit")) c.setProduit(cmd.get("produit"));
+  if (cmd.has("quota-semaine")) {
+    c.setQuotaSemaine(numberArg("quota-semaine", cmd.get("quota-semaine"), 1000000));
+  }
+  if (cmd.has("quota-jour")) c.setQuotaJour(numberArg("quota-jour", cmd.get("quota-jour"), 1000000));
+  if (cmd.has("departements")) {
+    auto d = splitList(cmd.get("departements"));
+    setList(c.initDepartements(d.size()), d);
+  }
+  if (cmd.has("priorite")) c.setPriorite(numberArg("priorite", cmd.get("priorite"), 255));
+  if (cmd.has("lb-max-pct")) c.setLbMaxPct(numberArg("lb-max-pct", cmd.get("lb-max-pct"), 255));
+  if (cmd.has("fallback")) c.setFallback(ouiNon("fallback", cmd.get("fallback")));
+  if (cmd.has("jours")) {
+    auto j = splitList(cmd.get("jours"));
+    setList(c.initJours(j.size()), j);
+  }
+  if (cmd.has("debut")) c.setDebut(cmd.get("debut"));
+  if (cmd.has("fin")) c.setFin(cmd.get("fin"));
+  if (cmd.has("actif")) c.setActif(ouiNon("actif", cmd.get("actif")));
+}
+
+int commandeAdd(Command& cmd) {
+  po::options_description o("rdzctl commande add");
+  o.add_options()("client", po::value<std::string>(), "client id");
+  commandeFlags(o);
+  if (!cmd.parse(o)) return EXIT_OK;
+  for (auto f : {"client", "produit", "quota-semaine"}) {
+    if (!cmd.has(f)) throw UsageError(std::string("commande add needs --") + f);
+  }
+  auto req = cmd.connection().admin().addCommandeRequest();
+  auto c = req.initCommande();
+  c.setClient(cmd.get("client"));
+  setList(c.initDepartements(1), {"*"});
+  setList(c.initJours(5), {"lun", "mar", "mer", "jeu", "ven"});
+  applyCommandeFlags(cmd, c);
+  auto resp = req.send().wait(cmd.wait());
+  printId(cmd, resp.getId());
+  return EXIT_OK;
+}
+
+int commandeList(Command& cmd) {
+  po::options_description o("rdzctl commande list");
+  o.add_options()("entity", po::value<std::string>(), "ZR7 or MDL")(
+      "client", po::value<std::string>(), "only this client's commandes");
+  if (!cmd.parse(o)) return EXIT_OK;
+  auto req = cmd.connection().viewer().listCommandesRequest();
+  if (cmd.has("entity")) req.initEntity().setOne(entityArg(cmd.get("entity")));
+  req.setClient(cmd.get("client"));
+  auto resp = req.send().wait(cmd.wait());
+  if (cmd.json()) {
+    cmd.out() << toJson(resp) << "\n";
+  } else {
+    for (auto c : resp.getCommandes()) {
+      printLine(cmd.out(), c, {"id", "entity", "client", "produit", "quota_semaine", "priorite",
+                               "departements", "actif"});
+    }
+  }
+  return EXIT_OK;
+}
+
+capnp::Response<schema::Viewer::GetCommandeResults> fetchCommande(Command& cmd,
+                                                                 const std::string& id) {
+  auto req = cmd.connection().viewer().getCommandeRequest();
+  req.setId(id);
+  return req.send().wait(cmd.wait());
+}
+
+int commandeShow(Command& cmd) {
+  po::options_description o("rdzctl commande show ID");
+  o.add_options()("id", po::value<std::string>()->required(), "commande id");
+  if (!cmd.parse(o, {"id"})) return EXIT_OK;
+  auto resp = fetchCommande(cmd, cmd.get("id"));
+  if (cmd.json()) {
+    cmd.out() << toJson(resp.getCommande()) << "\n";
+  } else {
+    printRecord(cmd.out(), resp.getCommande());
+  }
+  return EXIT_OK;
+}
+
+int commandeSet(Command& cmd) {
+  po::options_description o("rdzctl commande set ID");
+  commandeFlags(o);
+  o.add_options()("id", po::value<std::string>()->required(), "commande id")(
+      "actif", po::value<std::string>(), "oui or non");
+  if (!cmd.parse(o, {"id"})) return EXIT_OK;
+  auto current = fetchCommande(cmd, cmd.get("id"));
+  auto req = cmd.connection().admin().setCommandeRequest();
+  req.setCommande(current.getCommande());
+  applyCommandeFlags(cmd, req.getCommande());
+  req.send().wait(cmd.wait());
+  if (cmd.json()) cmd.out() << toJson(req.asReader().getCommande()) << "\n";
+  return EXIT_OK;
+}
+
+// ---- produit ----------------------------------------------------------------------------------
+
+int produitList(Command& cmd) {
+  po::options_description o("rdzctl produit list");
+  o.add_options()("entity", po::value<std::string>(), "ZR7 or MDL");
+  if (!cmd.parse(o)) return EXIT_OK;
+  if (!cmd.has("entity")) throw UsageError("produit list needs --entity");
+  auto req = cmd.connection().viewer().listProduitsRequest();
+  req.setEntity(entityArg(cmd.get("entity")));
+  auto resp = req.send().wait(cmd.wait());
+  if (cmd.json()) {
+    cmd.out() << toJson(resp) << "\n";
+  } else {
+    for (auto p : resp.getProduits()) printLine(cmd.out(), p, {"code", "libelle"});
+  }
+  return EXIT_OK;
+}
+
+int produitAdd(Command& cmd) {
+  po::options_description o("rdzctl produit add --entity E CODE [LIBELLE]");
+  o.add_options()("entity", po::value<std::string>(), "ZR7 or MDL")(
+      "code", po::value<std::string>(), "produit code")(
+      "libelle", po::value<std::string>(), "label");
+  if (!cmd.parse(o, {"code", "libelle"})) return EXIT_OK;
+  if (!cmd.has("entity") || !cmd.has("code")) throw UsageError("produit add needs --entity CODE");
+  auto req = cmd.connection().admin().addProduitRequest();
+  auto p = req.initProduit();
+  p.setEntity(entityArg(cmd.get("entity")));
+  p.setCode(cmd.get("code"));
+  p.setLibelle(cmd.get("libelle"));
+  req.send().wait(cmd.wait());
+  if (cmd.json()) cmd.out() << toJson(req.asReader().getProduit()) << "\n";
+  return EXIT_OK;
+}
+
+// ---- lead -------------------------------------------------------------------------------------
+
+int leadSubmit(Command& cmd) {
+  po::options_description o("rdzctl lead submit --entity E [--idempotency-key K] champ=valeur ...");
+  o.add_options()("entity", po::value<std::string>(), "ZR7 or MDL")(
+      "idempotency-key", po::value<std::string>(), "same key + same body = same answer")(
+      "field", po::value<std::vector<std::string>>(), "champ=valeur");
+  if (!cmd.parse(o, {"field"}, true)) return EXIT_OK;
+  if (!cmd.has("entity")) throw UsageError("lead submit needs --entity");
+  Submission fields;
+  for (auto& f : cmd.getAll("field")) {
+    size_t eq = f.find('=');
+    if (eq == std::string::npos || eq == 0) throw UsageError("expected champ=valeur, got '" + f + "'");
+    fields.push_back({f.substr(0, eq), f.substr(eq + 1)});
+  }
+  auto entity = entityArg(cmd.get("entity"));
+  auto& conn = cmd.connection();
+  auto fill = [&](auto list) {
+    for (size_t i = 0; i < fields.size(); ++i) {
+      list[i].setName(fields[i].name);
+      list[i].setValue(fields[i].value);
+    }
+  };
+  auto show = [&](schema::SubmitResult::Reader r) {
+    cmd.out() << (cmd.json() ? toJson(r) : answerLine(r)) << "\n";
+  };
+  if (conn.role() == schema::Role::INGEST) {
+    if (conn.entity() != static_cast<Entity>(entity)) {
+      KJ_FAIL_REQUIRE("this token is bound to another entity");
+    }
+    auto req = conn.ingest().submitRequest();
+    fill(req.initFields(fields.size()));
+    req.setIdempotencyKey(cmd.get("idempotency-key"));
+    show(req.send().wait(cmd.wait()).getResult());
+  } else {
+    auto req = conn.admin().submitLeadRequest();
+    req.setEntity(entity);
+    fill(req.initFields(fields.size()));
+    req.setIdempotencyKey(cmd.get("idempotency-key"));
+    show(req.send().wait(cmd.wait()).getResult());
+  }
+  return EXIT_OK;
+}
+
+std::string readWholeFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw UsageError("cannot read " + path);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+struct ImportInput {
+  uint32_t row;  // 1-based data row in the file
+  Submission fields;
+  std::string error;  // client-side refusal (unparseable row)
+};
+
+std::vector<ImportInput> readImportFile(const std::string& path) {
+  std::string text = readWholeFile(path);
+  std::vector<ImportInput> rows;
+  auto endsWith = [&](const char* suffix) {
+    std::string s(suffix);
+    return path.size() >= s.size() && path.compare(path.size() - s.size(), s.size(), s) == 0;
+  };
+  if (endsWith(".csv")) {
+    auto table = parseCsv(text, ';');
+    if (table.empty()) return rows;
+    const auto& header = table[0];
+    for (size_t r = 1; r < table.size(); ++r) {
+      ImportInput input{static_cast<uint32_t>(r), {}, {}};
+      if (table[r].size() > header.size()) {
+        input.error = "more cells than header columns";
+      }
+      for (size_t c = 0; c < table[r].size() && c < header.size(); ++c) {
+        if (!trim(table[r][c]).empty()) input.fields.push_back({trim(header[c]), table[r][c]});
+      }
+      rows.push_back(kj::mv(input));
+    }
+  } else if (endsWith(".jsonl") || endsWith(".ndjson") || endsWith(".json")) {
+    std::stringstream in(text);
+    std::string line;
+    uint32_t n = 0;
+    while (std::getline(in, line)) {
+      if (trim(line).empty()) continue;
+      ImportInput input{++n, {}, {}};
+      KJ_IF_MAYBE(e, kj::runCatchingExceptions([&]() { input.fields = submissionFromJson(line); })) {
+        input.error = "not a JSON object: " + cleanError(e->getDescription().cStr());
+      }
+      rows.push_back(kj::mv(input));
+    }
+  } else {
+    throw UsageError("lead import reads FILE.jsonl or FILE.csv");
+  }
+  return rows;
+}
+
+int leadImport(Command& cmd) {
+  po::options_description o("rdzctl lead import --entity E FILE.jsonl|FILE.csv");
+  o.add_options()("entity", po::value<std::string>(), "ZR7 or MDL")(
+      "file", po::value<std::string>(), "JSON Lines, or CSV (';', UTF-8, header = field names)");
+  if (!cmd.parse(o, {"file"})) return EXIT_OK;
+  if (!cmd.has("entity") || !cmd.has("file")) throw UsageError("lead import needs --entity FILE");
+  auto entity = entityArg(cmd.get("entity"));
+  auto rows = readImportFile(cmd.get("file"));
+  auto admin = cmd.connection().admin();
+
+  // Results by row, filled chunk by chunk (each chunk one RPC).
+  capnp::MallocMessageBuilder message;
+  auto results = message.initRoot<capnp::JsonValue>().initArray(rows.size());
+  size_t stored = 0, invalid = 0, refused = 0;
+  constexpr size_t CHUNK = 500;
+  std::vector<size_t> sent;
+  for (size_t start = 0; start < rows.size(); start += CHUNK) {
+    size_t end = std::min(rows.size(), start + CHUNK);
+    sent.clear();
+    for (size_t i = start; i < end; ++i) {
+      if (rows[i].error.empty()) sent.push_back(i);
+    }
+    auto req = admin.importLeadsRequest();
+    req.setEntity(entity);
+    auto list = req.initRows(sent.size());
+    for (size_t k = 0; k < sent.size(); ++k) {
+      auto& f = rows[sent[k]].fields;
+      auto fields = list.init(k, f.size());
+      for (size_t j = 0; j < f.size(); ++j) {
+        fields[j].setName(f[j].name);
+        fields[j].setValue(f[j].value);
+      }
+    }
+    auto resp = req.send().wait(cmd.wait());
+    std::map<size_t, schema::ImportRow::Reader> byIndex;
+    for (size_t k = 0; k < sent.size(); ++k) byIndex.emplace(sent[k], resp.getRows()[k]);
+    for (size_t i = start; i < end; ++i) {
+      auto obj = results[i].initObject(rows[i].error.empty() ? 4 : 2);
+      obj[0].setName("row");
+      obj[0].initValue().setNumber(rows[i].row);
+      std::string line = "row " + std::to_string(rows[i].row) + ": ";
+      auto it = byIndex.find(i);
+      if (it == byIndex.end() || it->second.isRefused()) {
+        std::string reason = it == byIndex.end() ? rows[i].error
+                                                 : cleanError(it->second.getRefused().cStr());
+        obj = results[i].initObject(2);
+        obj[0].setName("row");
+        obj[0].initValue().setNumber(rows[i].row);
+        obj[1].setName("refused");
+        obj[1].initValue().setString(reason);
+        line += "refused: " + reason;
+        ++refused;
+      } else {
+        auto r = it->second.getStored();
+        obj[1].setName("id");
+        obj[1].initValue().setString(r.getId());
+        obj[2].setName("statut");
+        obj[2].initValue().setString(statutText(r.getStatut()));
+        obj[3].setName("problemes");
+        auto problems = obj[3].initValue().initArray(r.getProblemes().size());
+        for (size_t j = 0; j < problems.size(); ++j) problems[j].setString(r.getProblemes()[j]);
+        line += (r.getStatut() == schema::Statut::INVALID ? "invalid " : "stored ") + answerLine(r);
+        ++(r.getStatut() == schema::Statut::INVALID ? invalid : stored);
+      }
+      if (!cmd.json()) cmd.out() << line << "\n";
+    }
+  }
+  if (cmd.json()) {
+    auto text = rdzJson().encodeRaw(message.getRoot<capnp::JsonValue>().asReader());
+    cmd.out() << "{\"stored\":" << stored << ",\"invalid\":" << invalid << ",\"refused\":"
+              << refused << ",\"rows\":" << text.cStr() << "}\n";
+  } else {
+    cmd.out() << stored << " stored, " << invalid << " stored as invalid, " << refused
+              << " refused\n";
+  }
+  return refused == 0 ? EXIT_OK : EXIT_FAILED;
+}
+
+int leadShow(Command& cmd) {
+  po::options_description o("rdzctl lead show ID");
+  o.add_options()("id", po::value<std::string>()->required(), "lead id");
+  if (!cmd.parse(o, {"id"})) return EXIT_OK;
+  auto req = cmd.connection().viewer().getLeadRequest();
+  req.setId(cmd.get("id"));
+  auto resp = req.send().wait(cmd.wait());
+  if (cmd.json()) {
+    // The lead's own fields at top level, its history beside them.
+    std::string lead = toJson(resp.getLead());
+    capnp::MallocMessageBuilder m;
+    auto history = m.initRoot<capnp::JsonValue>();
+    rdzJson().encode(resp.getHistory(), history);
+    auto historyText = rdzJson().encodeRaw(history.asReader());
+    lead.pop_back();  // the closing brace
+    cmd.out() << lead << ",\"history\":" << historyText.cStr() << "}\n";
+  } else {
+    printRecord(cmd.out(), resp.getLead());
+    cmd.out() << "history:\n";
+    for (auto h : resp.getHistory()) printLine(cmd.out(), h, {"at", "event", "detail"});
+  }
+  return EXIT_OK;
+}
+
+int leadFind(Command& cmd) {
+  po::options_description o("rdzctl lead find --phone P [--entity E]");
+  o.add_options()("phone", po::value<std::string>(), "phone number, any French form")(
+      "entity", po::value<std::string>(), "ZR7 or MDL");
+  if (!cmd.parse(o)) return EXIT_OK;
+  if (!cmd.has("phone")) throw UsageError("lead find needs --phone");
+  auto req = cmd.connection().viewer().findLeadsRequest();
+  req.setTelephone(cmd.get("phone"));
+  if (cmd.has("entity")) req.initEntity().setOne(entityArg(cmd.get("entity")));
+  auto resp = req.send().wait(cmd.wait());
+  if (cmd.json()) {
+    cmd.out() << toJson(resp) << "\n";
+  } else {
+    for (auto l : resp.getLeads()) {
+      printLine(cmd.out(), l, {"id", "entity", "produit", "statut", "recu_le", "problemes"});
+    }
+  }
+  return EXIT_OK;
+}
+
+int backup(Command& cmd) {
+  po::options_description o("rdzctl backup DIR");
+  o.add_options()("dir", po::value<std::string>(), "new directory for the copy, on rdzd's machine");
+  if (!cmd.parse(o, {"dir"})) return EXIT_OK;
+  if (!cmd.has("dir")) throw UsageError("backup needs DIR");
+  auto req = cmd.connection().admin().backupRequest();
+  req.setDir(cmd.get("dir"));
+  req.send().wait(cmd.wait());
+  if (cmd.json()) {
+    cmd.out() << "{\"backup\":" << jsonString(cmd.get("dir")) << "}\n";
+  } else {
+    cmd.out() << "backup written to " << cmd.get("dir") << "\n";
+  }
+  return EXIT_OK;
+}
+
+using Handler = std::function<int(Command&)>;
+
+const std::map<std::string, Handler>& commands() {
+  static const std::map<std::string, Handler> table = {
+      {"client add", clientAdd},       {"client list", clientList},
+      {"client show", clientShow},     {"client set", clientSet},
+      {"commande add", commandeAdd},   {"commande list", commandeList},
+      {"commande show", commandeShow}, {"commande set", commandeSet},
+      {"produit list", produitList},   {"produit add", produitAdd},
+      {"lead submit", leadSubmit},     {"lead import", leadImport},
+      {"lead show", leadShow},         {"lead find", leadFind},
+      {"backup", backup},
+  };
+  return table;
+}
+
+bool notYet(const std::string& noun, const std::string& verb) {
+  static const std::vector<std::string> later = {"deliver", "run", "batch", "stats", "audit"};
+  if (std::find(later.begin(), later.end(), noun) != later.end()) return true;
+  return noun == "lead" && (verb == "reject" || verb == "explain" || verb == "erase");
+}
+
+}  // namespace
+
+std::string cleanError(std::string d) {
+  for (const char* prefix : {"remote exception: ", "requirement not met: "}) {
+    if (d.rfind(prefix, 0) == 0) d.erase(0, strlen(prefix));
+  }
+  if (d.rfind("expected ", 0) == 0) {
+    size_t semi = d.find("; ");
+    if (semi != std::string::npos) d.erase(0, semi + 2);
+  }
+  return d;
+}
+
+int runRdzctl(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  Globals globals;
+  std::vector<std::string> words;  // the command's own words and flags, in order
+  bool help = false;
+  try {
+    for (size_t i = 0; i < args.size(); ++i) {
+      const std::string& a = args[i];
+      auto value = [&](const std::string& flag) -> std::string {
+        if (a.size() > flag.size() && a.compare(0, flag.size() + 1, flag + "=") == 0) {
+          return a.substr(flag.size() + 1);
+        }
+        if (i + 1 >= args.size()) throw UsageError(flag + " needs a value");
+        return args[++i];
+      };
+      if (a == "--socket" || a.rfind("--socket=", 0) == 0) {
+        globals.socket = value("--socket");
+      } else if (a == "--token-file" || a.rfind("--token-file=", 0) == 0) {
+        globals.tokenFile = value("--token-file");
+      } else if (a == "--json") {
+        globals.json = true;
+      } else if ((a == "--help" || a == "-h") && words.empty()) {
+        help = true;
+      } else {
+        words.push_back(a);
+      }
+    }
+    if (words.empty() || words[0] == "help") {
+      (help || !words.empty() ? out : err) << HELP;
+      return help || !words.empty() ? EXIT_OK : EXIT_USAGE;
+    }
+    std::string noun = words[0];
+    std::string verb = words.size() > 1 ? words[1] : "";
+    if (notYet(noun, verb)) {
+      err << "rdzctl: '" << noun << (noun == "lead" ? " " + verb : "")
+          << "' is not available yet in this version\n";
+      return EXIT_FAILED;
+    }
+    auto& table = commands();
+    auto it = table.find(noun + " " + verb);
+    size_t consumed = 2;
+    if (it == table.end()) {
+      it = table.find(noun);
+      consumed = 1;
+    }
+    if (it == table.end()) throw UsageError("unknown command '" + noun + " " + verb + "'");
+    Command cmd(globals, std::vector<std::string>(words.begin() + consumed, words.end()), out);
+    return it->second(cmd);
+  } catch (const UsageError& e) {
+    err << "rdzctl: " << e.what() << " (see rdzctl --help)\n";
+    return EXIT_USAGE;
+  } catch (const po::error& e) {
+    err << "rdzctl: " << e.what() << " (see rdzctl --help)\n";
+    return EXIT_USAGE;
+  } catch (const ConnectError& e) {
+    err << "rdzctl: " << e.what() << "\n";
+    return EXIT_CONNECT;
+  } catch (const kj::Exception& e) {
+    // Refusals from rdzd (and local failures such as an unterminated CSV quote).
+    err << "rdzctl: " << cleanError(e.getDescription().cStr()) << "\n";
+    return EXIT_FAILED;
+  } catch (const std::exception& e) {
+    err << "rdzctl: " << e.what() << "\n";
+    return EXIT_FAILED;
+  }
+}
+
+}  // namespace rdz

@@ -1,0 +1,74 @@
+// Validation of a lead submission (SPEC §3.1–3.2). Pure: no I/O, no clock of its own.
+//
+// Two outcomes only:
+// - a Lead, always, whose `problemes` list every rule it fails, and whose statut is `invalid`
+//   when a blocking rule fails (`new` otherwise). Warnings (e.g. `email.invalid`) are listed
+//   but do not block.
+// - a Refusal (thrown as kj::Exception via KJ_FAIL_REQUIRE with a clear message) for the
+//   only things SPEC §3.2 refuses outright: body over 16 KiB, a field over 4 × its bound,
+//   text that is not UTF-8.
+//
+// Stateful rules (double submission within 10 minutes, idempotency) are applied by the
+// service, which owns the store; see `markDoubleSubmission`.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "daemon/domain/types.h"
+
+namespace rdz {
+
+constexpr size_t MAX_BODY_BYTES = 16 * 1024;
+constexpr size_t MAX_IDEMPOTENCY_KEY_BYTES = 128;
+
+struct ValidationContext {
+  Entity entity = Entity::ZR7;
+  std::vector<std::string> catalogue;  // produit codes of the entity, e.g. {"PV","PAC","ITE"}
+  Timestamp receivedAt{};              // becomes recu_le (and consentement_le by default)
+  bool allowRecuLe = false;            // admin import only: `recu_le` in the submission is used
+};
+
+// Throws (KJ_FAIL_REQUIRE) on a refusal; otherwise returns the lead, id left empty.
+Lead validateSubmission(const Submission& submission, const ValidationContext& context);
+
+// True when the problem blocks delivery (makes the lead `invalid`).
+bool isBlockingProblem(std::string_view code);
+
+// Phone number rule: a valid French number (metropolitan or overseas: +33, +262, +269, +508,
+// +590, +594, +596), parsed with default region FR (then the overseas regions for national
+// forms such as 0262…). Returns E.164 ("+33612345678") or nullopt.
+std::optional<std::string> normalizePhone(std::string_view raw);
+
+// French national digits of an E.164 number ("+33612345678" -> "0612345678"), for CSV.
+std::string nationalDigits(std::string_view e164);
+
+// Departement of a 5-digit postal code: first 2 digits; Corsica 20000–20199 -> "2A",
+// 20200–20999 -> "2B"; 971xx–976xx -> "971".."976"; "00", "96", "98", "99" and other 97x
+// prefixes invalid. nullopt when invalid (including anything that is not 5 digits).
+std::optional<std::string> departementOf(std::string_view codePostal);
+
+// Boolean words of SPEC §3.1: true/false, oui/non, 1/0 (case-insensitive, trimmed).
+std::optional<bool> parseBool(std::string_view text);
+
+// A plausible email address (SPEC §3.1 `email`): one '@', a non-empty local part, a dotted
+// domain, no spaces or control characters, at most 254 bytes. Not RFC 5322: it flags typing
+// mistakes.
+bool isPlausibleEmail(std::string_view text);
+
+// Well-formed UTF-8 (no overlongs, no surrogates, nothing above U+10FFFF).
+bool isValidUtf8(std::string_view text);
+
+// Trims ASCII and Unicode no-break spaces at both ends.
+std::string trim(std::string_view text);
+
+// Marks `lead` as a double submission of `firstId` (SPEC §3.2): statut invalid, problem
+// `doublon.soumission`, link kept.
+void markDoubleSubmission(Lead& lead, std::string_view firstId);
+
+// A canonical byte string of a submission (field order kept), used to hash bodies for
+// idempotency: the same key with the same body gives the same answer.
+std::string canonicalSubmission(const Submission& submission);
+
+}  // namespace rdz

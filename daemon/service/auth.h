@@ -1,0 +1,53 @@
+// Token authentication (SPEC §8.1). Tokens are never stored or logged: the tokens file holds
+// SHA-256 hashes, and a presented token is hashed and compared in constant time against every
+// entry.
+//
+// Tokens file, one grant per line ('#' comments allowed):
+//   <role> <entity> <sha256-hex> [label]
+// role: admin | viewer | ingest; entity: zr7 | mdl | * (ingest requires one entity).
+#pragma once
+
+#include <kj/common.h>
+
+#include <array>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "daemon/domain/types.h"
+
+namespace rdz {
+
+enum class Role : uint8_t { INGEST = 0, ADMIN = 1, VIEWER = 2 };
+
+struct Grant {
+  Role role = Role::VIEWER;
+  std::optional<Entity> entity;  // nullopt: all entities
+  std::string label;             // for logs; never the token
+};
+
+std::string sha256Hex(std::string_view data);
+// 32 random bytes (OpenSSL RAND_bytes), hex: 64 characters.
+std::string newToken();
+
+class Auth {
+ public:
+  // Parses a tokens file's text. Throws (KJ_REQUIRE) naming the bad line.
+  static Auth parse(std::string_view text);
+  void add(Grant grant, std::string hashHex);
+  // Constant time in the token's content: every entry is compared, without early exit.
+  kj::Maybe<Grant> check(std::string_view token) const;
+  size_t size() const { return entries_.size(); }
+
+ private:
+  struct Entry {
+    Grant grant;
+    std::array<unsigned char, 32> hash;
+  };
+  std::vector<Entry> entries_;
+};
+
+// Formats one tokens-file line.
+std::string grantLine(const Grant& grant, std::string_view hashHex);
+
+}  // namespace rdz

@@ -1,0 +1,80 @@
+#include "daemon/service/config.h"
+
+#include <boost/program_options.hpp>
+
+#include <fstream>
+#include <iostream>
+
+namespace rdz {
+
+namespace po = boost::program_options;
+
+std::optional<Config> parseConfig(int argc, const char* const* argv) {
+  Config c;
+  std::string configFile;
+  po::options_description general("rdzd — the RDZ daemon\n\nUsage: rdzd [--config FILE] [options]\n"
+                                  "Every option can also be set in the INI file; [section] key ="
+                                  " value is --section.key value.\n\nOptions");
+  general.add_options()
+      ("help,h", "print this help and exit")
+      ("config,c", po::value(&configFile), "INI configuration file")
+      ("data_dir", po::value(&c.dataDir)->default_value(c.dataDir), "database directory")
+      ("socket", po::value(&c.socket), "Unix socket (default: DATA_DIR/rdzd.sock, mode 0660)")
+      ("tokens_file", po::value(&c.tokensFile),
+       "token hashes file (default: DATA_DIR/tokens; generated with the token files on first "
+       "start)")
+      ("listen", po::value(&c.listen), "optional TCP listen address host:port")
+      ("tls_cert", po::value(&c.tlsCert), "TLS certificate (PEM) for --listen")
+      ("tls_key", po::value(&c.tlsKey), "TLS private key (PEM) for --listen")
+      ("templates_dir", po::value(&c.templatesDir), "email templates directory")
+      ("log_level", po::value(&c.logLevel)->default_value(c.logLevel), "info | debug")
+      ("delivery.time", po::value(&c.deliveryTime)->default_value(c.deliveryTime),
+       "run reference time, Europe/Paris")
+      ("delivery.fresh_days", po::value(&c.freshDays)->default_value(c.freshDays),
+       "a lead is fresh for this many days")
+      ("delivery.lb_days", po::value(&c.lbDays)->default_value(c.lbDays),
+       "a delivered lead re-enters LB after this many days")
+      ("delivery.dedup_days", po::value(&c.dedupDays)->default_value(c.dedupDays),
+       "duplicate window per client, days");
+  for (Entity e : ALL_ENTITIES) {
+    std::string s = std::string(entitySlug(e)) + ".smtp.";
+    SmtpConfig& m = c.smtp[static_cast<int>(e)];
+    m.from = "leads@" + std::string(entitySlug(e)) + ".localhost";
+    m.fromName = std::string(entityName(e));
+    general.add_options()
+        ((s + "host").c_str(), po::value(&m.host)->default_value(m.host), "SMTP host")
+        ((s + "port").c_str(), po::value(&m.port)->default_value(m.port), "SMTP port")
+        ((s + "security").c_str(), po::value(&m.security)->default_value(m.security),
+         "ssl | starttls | none")
+        ((s + "user").c_str(), po::value(&m.user), "SMTP user")
+        ((s + "password_file").c_str(), po::value(&m.passwordFile), "file holding the password")
+        ((s + "from").c_str(), po::value(&m.from)->default_value(m.from), "sender address")
+        ((s + "from_name").c_str(), po::value(&m.fromName)->default_value(m.fromName),
+         "sender name")
+        ((s + "bcc").c_str(), po::value(&m.bcc), "archive address (BCC)");
+  }
+
+  po::variables_map vm;
+  po::store(po::parse_command_line(argc, argv, general), vm);
+  if (vm.count("help")) {
+    std::cout << general << "\n";
+    return std::nullopt;
+  }
+  if (vm.count("config")) {
+    std::ifstream in(vm["config"].as<std::string>());
+    if (!in) throw std::runtime_error("cannot read config file " + vm["config"].as<std::string>());
+    po::store(po::parse_config_file(in, general), vm);  // flags given first win
+  }
+  po::notify(vm);
+  for (auto& m : c.smtp) {
+    if (m.security != "ssl" && m.security != "starttls" && m.security != "none") {
+      throw std::runtime_error("smtp security must be ssl, starttls or none");
+    }
+  }
+  if (c.freshDays < 1 || c.lbDays < 1 || c.dedupDays < 1) {
+    throw std::runtime_error("delivery windows must be at least one day");
+  }
+  return c;
+}
+
+}  // namespace rdz

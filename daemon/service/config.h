@@ -1,0 +1,49 @@
+// rdzd's configuration (SPEC §9): one INI file read with Boost.Program_options, where every key
+// is also a command-line flag (`[zr7.smtp] host = …` is `--zr7.smtp.host …`). With no file and
+// no flags, the embedded default: data in ./rdz-data, socket ./rdz-data/rdzd.sock, SMTP to
+// 127.0.0.1:2525 without TLS for both entities, tokens generated on first start.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "daemon/domain/types.h"
+
+namespace rdz {
+
+struct SmtpConfig {
+  std::string host = "127.0.0.1";
+  int port = 2525;
+  std::string security = "none";  // ssl | starttls | none
+  std::string user;
+  std::string passwordFile;  // the password itself never sits in the config
+  std::string from;
+  std::string fromName;
+  std::string bcc;
+};
+
+struct Config {
+  std::string dataDir = "rdz-data";
+  std::string socket;      // default: <dataDir>/rdzd.sock
+  std::string tokensFile;  // SHA-256 hashes; default: <dataDir>/tokens (generated if missing)
+  std::string listen;      // optional TCP "host:port"
+  std::string tlsCert;
+  std::string tlsKey;
+  std::string templatesDir;
+  std::string deliveryTime = "09:30";  // Europe/Paris
+  int freshDays = 8;
+  int lbDays = 30;
+  int dedupDays = 30;
+  SmtpConfig smtp[2];  // indexed by Entity
+  std::string logLevel = "info";
+
+  std::string socketPath() const { return socket.empty() ? dataDir + "/rdzd.sock" : socket; }
+  std::string tokensPath() const { return tokensFile.empty() ? dataDir + "/tokens" : tokensFile; }
+};
+
+// Parses argv (and the file named by --config). Returns nullopt after printing --help or
+// --version to stdout; throws std::exception with a clear message on a bad option.
+std::optional<Config> parseConfig(int argc, const char* const* argv);
+
+}  // namespace rdz

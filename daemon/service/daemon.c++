@@ -1,0 +1,141 @@
+#include "daemon/service/daemon.h"
+
+#include <capnp/rpc-twoparty.h>
+#include <fcntl.h>
+#include <kj/async-io.h>
+#include <kj/async-unix.h>
+#include <kj/debug.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "daemon/service/auth.h"
+#include "daemon/service/log.h"
+#include "daemon/service/operations.h"
+#include "daemon/service/server.h"
+#include "daemon/service/write-queue.h"
+#include "daemon/store/store.h"
+
+namespace rdz {
+
+namespace {
+
+bool exists(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+// Writes `content` to `path` with `mode`, synced, atomically (temp file + rename).
+void writeFileSecure(const std::string& path, const std::string& content, mode_t mode) {
+  std::string tmp = path + ".tmp";
+  int fd;
+  KJ_SYSCALL(fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode), tmp);
+  kj::AutoCloseFd closer(fd);
+  KJ_SYSCALL(::fchmod(fd, mode));
+  size_t done = 0;
+  while (done < content.size()) {
+    ssize_t n;
+    KJ_SYSCALL(n = ::write(fd, content.data() + done, content.size() - done), tmp);
+    done += static_cast<size_t>(n);
+  }
+  KJ_SYSCALL(::fsync(fd), tmp);
+  KJ_SYSCALL(::rename(tmp.c_str(), path.c_str()), path);
+}
+
+std::string readFile(const std::string& path) {
+  std::ifstream in(path);
+  KJ_REQUIRE(in.good(), "cannot read file", path);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+void makeDataDir(const std::string& dir) {
+  if (::mkdir(dir.c_str(), 0700) != 0) {
+    int error = errno;
+    KJ_REQUIRE(error == EEXIST, "cannot create data directory", dir, strerror(error));
+  }
+}
+
+}  // namespace
+
+bool provisionTokens(const std::string& dataDir, const std::string& tokensPath) {
+  if (exists(tokensPath)) return false;
+  std::string lines = "# role entity sha256(token) label — written by rdzd on first start\n";
+  auto issue = [&](Grant grant, const std::string& file) {
+    std::string token = newToken();
+    writeFileSecure(dataDir + "/" + file, token + "\n", 0600);
+    lines += grantLine(grant, sha256Hex(token)) + "\n";
+  };
+  issue({Role::ADMIN, std::nullopt, "admin.token"}, "admin.token");
+  issue({Role::INGEST, Entity::ZR7, "ingest-zr7.token"}, "ingest-zr7.token");
+  issue({Role::INGEST, Entity::MDL, "ingest-mdl.token"}, "ingest-mdl.token");
+  writeFileSecure(tokensPath, lines, 0600);
+  return true;
+}
+
+int runDaemon(const Config& config, const Clock& clock) {
+  logDebug = config.logLevel == "debug";
+  ::umask(0007);
+  makeDataDir(config.dataDir);
+  if (config.tokensFile.empty() && provisionTokens(config.dataDir, config.tokensPath())) {
+    logInfo("first start: wrote admin.token, ingest-zr7.token, ingest-mdl.token in {}",
+            config.dataDir);
+  }
+  Auth auth = Auth::parse(readFile(config.tokensPath()));
+  logInfo("{} token grants loaded from {}", auth.size(), config.tokensPath());
+
+  auto store = Store::open(config.dataDir + "/db");
+  IdGenerator ids(lastUsedIdValue(*store));
+  logInfo("database open in {}/db", config.dataDir);
+
+  // Signals must be captured before the event loop exists.
+  kj::UnixEventPort::captureSignal(SIGTERM);
+  kj::UnixEventPort::captureSignal(SIGINT);
+  auto io = kj::setupAsyncIo();
+
+  int exitCode = 0;
+  {
+    WriteQueue writes(*store);
+    ServiceContext context{*store, writes, ids, clock, auth};
+    capnp::TwoPartyServer server(newBootstrap(context));
+
+    std::string socketPath = config.socketPath();
+    struct stat st;
+    if (::lstat(socketPath.c_str(), &st) == 0) {
+      KJ_REQUIRE(S_ISSOCK(st.st_mode), "socket path exists and is not a socket", socketPath);
+      KJ_SYSCALL(::unlink(socketPath.c_str()));  // stale socket of a previous run
+    }
+    auto listener = io.provider->getNetwork()
+                        .parseAddress(kj::str("unix:", socketPath.c_str()))
+                        .wait(io.waitScope)
+                        ->listen();
+    KJ_SYSCALL(::chmod(socketPath.c_str(), 0660), socketPath);
+    logInfo("listening on unix:{}", socketPath);
+
+    auto stop = io.unixEventPort.onSignal(SIGTERM)
+                    .exclusiveJoin(io.unixEventPort.onSignal(SIGINT))
+                    .then([](siginfo_t info) { return info.si_signo; });
+    auto serving = server.listen(*listener).then([]() { return 0; }, [](kj::Exception&& e) {
+      logInfo("listener failed: {}", e.getDescription().cStr());
+      return -1;
+    });
+    int signal = stop.exclusiveJoin(kj::mv(serving)).wait(io.waitScope);
+    if (signal < 0) {
+      exitCode = 1;
+    } else {
+      logInfo("signal {}: stopping", signal);
+    }
+    ::unlink(socketPath.c_str());
+    auto stats = writes.stats();
+    logInfo("wrote {} jobs in {} synced commits", stats.jobs, stats.commits);
+  }  // the write queue drains here: every accepted job is committed before the store closes
+  store = nullptr;
+  logInfo("database closed");
+  return exitCode;
+}
+
+}  // namespace rdz

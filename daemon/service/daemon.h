@@ -1,0 +1,18 @@
+// rdzd as a whole: opens the store, provisions tokens on the embedded default, serves RPC on the
+// Unix socket until SIGTERM/SIGINT, then drains the write queue and closes the database.
+#pragma once
+
+#include "daemon/domain/clock.h"
+#include "daemon/service/config.h"
+
+namespace rdz {
+
+// Blocks until a stop signal. Returns the process exit code.
+int runDaemon(const Config& config, const Clock& clock);
+
+// Embedded default (SPEC §9): when the tokens file does not exist, writes a fresh admin token
+// and one ingest token per entity next to it (DATA_DIR/admin.token, ingest-zr7.token,
+// ingest-mdl.token, mode 0600) and their hashes to the tokens file. Returns true when it did.
+bool provisionTokens(const std::string& dataDir, const std::string& tokensPath);
+
+}  // namespace rdz

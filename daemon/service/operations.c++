@@ -1,0 +1,183 @@
+#include "daemon/service/operations.h"
+
+#include <kj/debug.h>
+
+#include <fmt/format.h>
+
+#include "daemon/domain/validation.h"
+#include "daemon/service/auth.h"
+#include "daemon/store/codec.h"
+#include "daemon/store/keys.h"
+#include "daemon/store/records.h"
+
+namespace rdz {
+
+namespace {
+
+std::vector<std::string> catalogueCodes(Reader& r, Entity e) {
+  std::vector<std::string> codes;
+  for (auto& p : listProduits(r, e)) codes.push_back(p.code);
+  return codes;
+}
+
+std::string joined(const std::vector<std::string>& values) {
+  std::string out;
+  for (auto& v : values) out += (out.empty() ? "" : ",") + v;
+  return out;
+}
+
+// An idempotency answer as stored in the system family.
+struct IdempotencyHit {
+  std::string bodyHash;
+  SubmitAnswer answer;
+};
+
+kj::Maybe<IdempotencyHit> findIdempotency(Reader& r, Entity e, std::string_view key) {
+  KJ_IF_MAYBE(bytes, r.getSystem(keys::idempotencyKey(e, key))) {
+    StoredMessage message(*bytes);
+    auto record = message.get<schema::IdempotencyRecord>();
+    auto result = record.getResult();
+    IdempotencyHit hit;
+    auto hash = record.getBodyHash();
+    hit.bodyHash.assign(reinterpret_cast<const char*>(hash.begin()), hash.size());
+    hit.answer.id = result.getId().cStr();
+    hit.answer.statut = fromCapnp(result.getStatut());
+    for (auto p : result.getProblemes()) hit.answer.problemes.emplace_back(p.cStr());
+    return kj::mv(hit);
+  }
+  return nullptr;
+}
+
+void putIdempotency(Txn& txn, Entity e, std::string_view key, std::string_view bodyHash,
+                    const SubmitAnswer& answer, Timestamp at) {
+  capnp::MallocMessageBuilder message;
+  auto record = message.initRoot<schema::IdempotencyRecord>();
+  record.setBodyHash(kj::arrayPtr(reinterpret_cast<const kj::byte*>(bodyHash.data()),
+                                  bodyHash.size()));
+  auto result = record.initResult();
+  result.setId(answer.id);
+  result.setStatut(toCapnp(answer.statut));
+  auto problemes = result.initProblemes(answer.problemes.size());
+  for (size_t i = 0; i < answer.problemes.size(); ++i) problemes.set(i, answer.problemes[i]);
+  record.setAt(at.time_since_epoch().count());
+  txn.putSystem(keys::idempotencyKey(e, key), encodeMessage(message));
+}
+
+}  // namespace
+
+SubmitAnswer ingestLead(Txn& txn, IdGenerator& ids, const IngestRequest& request) {
+  const Entity e = request.entity;
+  std::string bodyHash;
+  if (!request.idempotencyKey.empty()) {
+    KJ_REQUIRE(request.idempotencyKey.size() <= MAX_IDEMPOTENCY_KEY_BYTES,
+               "idempotency key longer than 128 bytes");
+    KJ_REQUIRE(isValidUtf8(request.idempotencyKey), "idempotency key is not UTF-8");
+    bodyHash = sha256Hex(canonicalSubmission(request.fields));
+    KJ_IF_MAYBE(hit, findIdempotency(txn, e, request.idempotencyKey)) {
+      KJ_REQUIRE(hit->bodyHash == bodyHash,
+                 "idempotency key already used with a different body; nothing stored");
+      return hit->answer;  // the first answer; nothing new stored
+    }
+  }
+
+  ValidationContext context;
+  context.entity = e;
+  context.catalogue = catalogueCodes(txn, e);
+  context.receivedAt = request.receivedAt;
+  context.allowRecuLe = request.allowRecuLe;
+  Lead lead = validateSubmission(request.fields, context);  // throws on a refusal
+  lead.id = ids.next(request.receivedAt);
+
+  uint32_t seq = 0;
+  const Timestamp at = request.receivedAt;
+  addHistory(txn, e, lead.id, {at, "recu", fmt::format("via {}", request.via)}, seq++);
+
+  if (!lead.telephoneE164.empty() && !lead.produit.empty()) {
+    KJ_IF_MAYBE(firstId, firstSubmissionSince(txn, e, lead.telephoneE164, lead.produit,
+                                              lead.recuLe - DOUBLE_SUBMISSION_WINDOW,
+                                              lead.recuLe)) {
+      std::string first = *firstId;
+      KJ_IF_MAYBE(firstLead, getLead(txn, e, first)) {
+        // Link to the first lead of the chain, not to another double.
+        if (!firstLead->doublonDe.empty()) first = firstLead->doublonDe;
+      }
+      markDoubleSubmission(lead, first);
+      addHistory(txn, e, lead.id, {at, "doublon", "soumission de " + first}, seq++);
+    }
+  }
+  if (!lead.problemes.empty()) {
+    addHistory(txn, e, lead.id, {at, "problemes", joined(lead.problemes)}, seq++);
+  }
+  addHistory(txn, e, lead.id, {at, "statut", std::string(statutName(lead.statut))}, seq++);
+  putLead(txn, lead, nullptr);
+
+  SubmitAnswer answer{lead.id, lead.statut, lead.problemes};
+  if (!request.idempotencyKey.empty()) {
+    putIdempotency(txn, e, request.idempotencyKey, bodyHash, answer, at);
+  }
+  return answer;
+}
+
+std::string addClient(Txn& txn, Client client, Timestamp now) {
+  checkClient(client);
+  KJ_REQUIRE(getClient(txn, client.entity, client.id) == nullptr, "client id already exists",
+             client.id);
+  // Ids are unique across entities too: `client show ID` needs no entity.
+  for (Entity other : ALL_ENTITIES) {
+    KJ_REQUIRE(getClient(txn, other, client.id) == nullptr, "client id already exists",
+               client.id);
+  }
+  client.creeLe = now;
+  putClient(txn, client);
+  return client.id;
+}
+
+void setClient(Txn& txn, Client client) {
+  KJ_IF_MAYBE(old, getClient(txn, client.entity, client.id)) {
+    checkClient(client);
+    client.creeLe = old->creeLe;
+    putClient(txn, client);
+  } else {
+    KJ_FAIL_REQUIRE("no such client", client.id);
+  }
+}
+
+std::string addCommande(Txn& txn, Commande commande, Timestamp now) {
+  KJ_IF_MAYBE(client, getClient(txn, commande.entity, commande.client)) {
+    commande.entity = client->entity;  // a commande is always its client's entity
+  } else {
+    KJ_FAIL_REQUIRE("no such client", commande.client);
+  }
+  checkCommande(commande, catalogueCodes(txn, commande.entity));
+  // Zero-padded so that id order is creation order ("the oldest commande id", SPEC §5).
+  commande.id = fmt::format("C{:06}", nextCounter(txn, "commande"));
+  commande.creeLe = now;
+  putCommande(txn, commande);
+  return commande.id;
+}
+
+void setCommande(Txn& txn, Commande commande) {
+  KJ_IF_MAYBE(old, getCommande(txn, commande.entity, commande.id)) {
+    KJ_REQUIRE(commande.client == old->client, "a commande cannot change client");
+    checkCommande(commande, catalogueCodes(txn, commande.entity));
+    commande.creeLe = old->creeLe;
+    putCommande(txn, commande);
+  } else {
+    KJ_FAIL_REQUIRE("no such commande", commande.id);
+  }
+}
+
+void addProduit(Txn& txn, Produit produit) {
+  checkProduit(produit);
+  putProduit(txn, produit);
+}
+
+uint64_t lastUsedIdValue(Reader& reader) {
+  uint64_t last = 0;
+  for (Entity e : ALL_ENTITIES) {
+    if (auto value = decodeId(lastLeadId(reader, e))) last = std::max(last, *value);
+  }
+  return last;
+}
+
+}  // namespace rdz

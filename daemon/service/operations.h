@@ -1,0 +1,49 @@
+// The state changes of rdzd. Each function runs inside one WriteQueue job (on the writer
+// thread), reads through and writes into that job's Txn, and so is atomic: either all of its
+// records, indexes and history events are committed together, or none.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "daemon/domain/commerce.h"
+#include "daemon/domain/ids.h"
+#include "daemon/domain/types.h"
+#include "daemon/store/store.h"
+
+namespace rdz {
+
+struct SubmitAnswer {
+  std::string id;
+  Statut statut = Statut::NEW;
+  std::vector<std::string> problemes;
+  bool operator==(const SubmitAnswer&) const = default;
+};
+
+struct IngestRequest {
+  Entity entity = Entity::ZR7;
+  Submission fields;
+  std::string idempotencyKey;  // "" for none
+  Timestamp receivedAt{};
+  bool allowRecuLe = false;  // admin import
+  std::string via;           // "ingest", "admin", "import": kept in the lead's history
+};
+
+// The windows of SPEC §3.2.
+constexpr Duration DOUBLE_SUBMISSION_WINDOW = std::chrono::minutes(10);
+
+// SPEC §3.2: idempotency, validation, double submission, storage with indexes and history.
+// Throws on a refusal (nothing written).
+SubmitAnswer ingestLead(Txn& txn, IdGenerator& ids, const IngestRequest& request);
+
+// SPEC §4. Each throws (KJ_REQUIRE) on a broken rule or a conflict; returns the new id.
+std::string addClient(Txn& txn, Client client, Timestamp now);
+void setClient(Txn& txn, Client client);
+std::string addCommande(Txn& txn, Commande commande, Timestamp now);
+void setCommande(Txn& txn, Commande commande);
+void addProduit(Txn& txn, Produit produit);
+
+// The largest time-ordered id value in use in either entity (to seed the IdGenerator).
+uint64_t lastUsedIdValue(Reader& reader);
+
+}  // namespace rdz

@@ -1,0 +1,346 @@
+#include "daemon/service/server.h"
+
+#include <kj/debug.h>
+
+#include <type_traits>
+
+#include "daemon/domain/validation.h"
+#include "daemon/service/operations.h"
+#include "daemon/store/codec.h"
+#include "daemon/store/records.h"
+
+namespace rdz {
+
+namespace {
+
+using EntityScope = std::optional<Entity>;  // nullopt: every entity
+
+std::string str(capnp::Text::Reader t) { return std::string(t.cStr(), t.size()); }
+
+// The entities a request may touch, given the token's scope and the request's filter.
+std::vector<Entity> entitiesIn(EntityScope scope, schema::EntityFilter::Reader filter) {
+  std::vector<Entity> out;
+  if (filter.isOne()) {
+    Entity wanted = fromCapnp(filter.getOne());
+    KJ_REQUIRE(!scope || *scope == wanted, "this token is bound to another entity",
+               std::string(entityName(*scope)));
+    out.push_back(wanted);
+  } else if (scope) {
+    out.push_back(*scope);
+  } else {
+    out.assign(std::begin(ALL_ENTITIES), std::end(ALL_ENTITIES));
+  }
+  return out;
+}
+
+std::vector<Entity> entitiesIn(EntityScope scope) {
+  if (scope) return {*scope};
+  return {std::begin(ALL_ENTITIES), std::end(ALL_ENTITIES)};
+}
+
+void requireEntity(EntityScope scope, Entity e) {
+  KJ_REQUIRE(!scope || *scope == e, "this token is bound to another entity", std::string(entityName(*scope)));
+}
+
+void fillAnswer(const SubmitAnswer& answer, schema::SubmitResult::Builder out) {
+  out.setId(answer.id);
+  out.setStatut(toCapnp(answer.statut));
+  auto problemes = out.initProblemes(answer.problemes.size());
+  for (size_t i = 0; i < answer.problemes.size(); ++i) problemes.set(i, answer.problemes[i]);
+}
+
+kj::Promise<SubmitAnswer> submit(ServiceContext& ctx, IngestRequest request) {
+  return ctx.writes.run<SubmitAnswer>(
+      [&ids = ctx.ids, request = kj::mv(request)](Txn& txn) {
+        return ingestLead(txn, ids, request);
+      });
+}
+
+class IngestImpl final : public schema::Ingest::Server {
+ public:
+  IngestImpl(ServiceContext& ctx, Entity entity) : ctx_(ctx), entity_(entity) {}
+
+  kj::Promise<void> submit(SubmitContext context) override {
+    auto params = context.getParams();
+    IngestRequest request{entity_, fromCapnp(params.getFields()), str(params.getIdempotencyKey()),
+                          ctx_.clock.now(), false, "ingest"};
+    return rdz::submit(ctx_, kj::mv(request)).then([context](SubmitAnswer answer) mutable {
+      fillAnswer(answer, context.getResults().initResult());
+    });
+  }
+
+ private:
+  ServiceContext& ctx_;
+  Entity entity_;
+};
+
+// Read-only operations, shared by the viewer and the admin capabilities.
+template <typename Base>
+class ViewerMethods : public Base {
+ public:
+  ViewerMethods(ServiceContext& ctx, EntityScope scope) : ctx_(ctx), scope_(scope) {}
+
+  // A viewer sees that a client has an API header, not its value (it is the client's secret);
+  // an admin sees it, since `client set` writes back what it read.
+  static constexpr bool showsSecrets() { return std::is_same_v<Base, schema::Admin::Server>; }
+  static void present(Client& client) {
+    if (!showsSecrets() && !client.apiHeader.empty()) {
+      client.apiHeader = client.apiHeader.substr(0, client.apiHeader.find(':') + 1) + " ***";
+    }
+  }
+
+  using typename Base::ListClientsContext;
+  using typename Base::GetClientContext;
+  using typename Base::ListCommandesContext;
+  using typename Base::GetCommandeContext;
+  using typename Base::ListProduitsContext;
+  using typename Base::GetLeadContext;
+  using typename Base::FindLeadsContext;
+
+  kj::Promise<void> listClients(ListClientsContext context) override {
+    std::vector<Client> clients;
+    for (Entity e : entitiesIn(scope_, context.getParams().getEntity())) {
+      for (auto& c : rdz::listClients(ctx_.store, e)) {
+        present(c);
+        clients.push_back(kj::mv(c));
+      }
+    }
+    auto out = context.getResults().initClients(clients.size());
+    for (size_t i = 0; i < clients.size(); ++i) toCapnp(clients[i], out[i]);
+    return kj::READY_NOW;
+  }
+
+  kj::Promise<void> getClient(GetClientContext context) override {
+    Client client = findClient(str(context.getParams().getId()));
+    present(client);
+    toCapnp(client, context.getResults().initClient());
+    return kj::READY_NOW;
+  }
+
+  kj::Promise<void> listCommandes(ListCommandesContext context) override {
+    auto params = context.getParams();
+    std::string client = str(params.getClient());
+    std::vector<Commande> commandes;
+    for (Entity e : entitiesIn(scope_, params.getEntity())) {
+      for (auto& c : rdz::listCommandes(ctx_.store, e)) {
+        if (client.empty() || c.client == client) commandes.push_back(kj::mv(c));
+      }
+    }
+    auto out = context.getResults().initCommandes(commandes.size());
+    for (size_t i = 0; i < commandes.size(); ++i) toCapnp(commandes[i], out[i]);
+    return kj::READY_NOW;
+  }
+
+  kj::Promise<void> getCommande(GetCommandeContext context) override {
+    toCapnp(findCommande(str(context.getParams().getId())), context.getResults().initCommande());
+    return kj::READY_NOW;
+  }
+
+  kj::Promise<void> listProduits(ListProduitsContext context) override {
+    Entity e = fromCapnp(context.getParams().getEntity());
+    requireEntity(scope_, e);
+    auto produits = rdz::listProduits(ctx_.store, e);
+    auto out = context.getResults().initProduits(produits.size());
+    for (size_t i = 0; i < produits.size(); ++i) toCapnp(produits[i], out[i]);
+    return kj::READY_NOW;
+  }
+
+  kj::Promise<void> getLead(GetLeadContext context) override {
+    std::string id = str(context.getParams().getId());
+    for (Entity e : entitiesIn(scope_)) {
+      KJ_IF_MAYBE(lead, rdz::getLead(ctx_.store, e, id)) {
+        auto results = context.getResults();
+        toCapnp(*lead, results.initLead());
+        auto history = getHistory(ctx_.store, e, id);
+        auto out = results.initHistory(history.size());
+        for (size_t i = 0; i < history.size(); ++i) toCapnp(history[i], out[i]);
+        return kj::READY_NOW;
+      }
+    }
+    KJ_FAIL_REQUIRE("no such lead", id);
+  }
+
+  kj::Promise<void> findLeads(FindLeadsContext context) override {
+    auto params = context.getParams();
+    auto e164 = normalizePhone(str(params.getTelephone()));
+    KJ_REQUIRE(e164.has_value(), "not a valid French phone number");
+    std::vector<Lead> leads;
+    for (Entity e : entitiesIn(scope_, params.getEntity())) {
+      for (auto& l : leadsByPhone(ctx_.store, e, *e164)) leads.push_back(kj::mv(l));
+    }
+    auto out = context.getResults().initLeads(leads.size());
+    for (size_t i = 0; i < leads.size(); ++i) toCapnp(leads[i], out[i]);
+    return kj::READY_NOW;
+  }
+
+ protected:
+  Client findClient(const std::string& id) {
+    for (Entity e : entitiesIn(scope_)) {
+      KJ_IF_MAYBE(c, rdz::getClient(ctx_.store, e, id)) {
+        return kj::mv(*c);
+      }
+    }
+    KJ_FAIL_REQUIRE("no such client", id);
+  }
+
+  Commande findCommande(const std::string& id) {
+    for (Entity e : entitiesIn(scope_)) {
+      KJ_IF_MAYBE(c, rdz::getCommande(ctx_.store, e, id)) {
+        return kj::mv(*c);
+      }
+    }
+    KJ_FAIL_REQUIRE("no such commande", id);
+  }
+
+  ServiceContext& ctx_;
+  EntityScope scope_;
+};
+
+class ViewerImpl final : public ViewerMethods<schema::Viewer::Server> {
+ public:
+  using ViewerMethods::ViewerMethods;
+};
+
+class AdminImpl final : public ViewerMethods<schema::Admin::Server> {
+ public:
+  using ViewerMethods::ViewerMethods;
+
+  kj::Promise<void> addClient(AddClientContext context) override {
+    Client client = fromCapnp(context.getParams().getClient());
+    requireEntity(scope_, client.entity);
+    return ctx_.writes
+        .run<std::string>([client = kj::mv(client), now = ctx_.clock.now()](Txn& txn) mutable {
+          return rdz::addClient(txn, kj::mv(client), now);
+        })
+        .then([context](std::string id) mutable { context.getResults().setId(id); });
+  }
+
+  kj::Promise<void> setClient(SetClientContext context) override {
+    Client client = fromCapnp(context.getParams().getClient());
+    Client current = findClient(client.id);
+    KJ_REQUIRE(current.entity == client.entity, "a client's entity never changes");
+    return ctx_.writes.run<void>(
+        [client = kj::mv(client)](Txn& txn) mutable { rdz::setClient(txn, kj::mv(client)); });
+  }
+
+  kj::Promise<void> addCommande(AddCommandeContext context) override {
+    Commande commande = fromCapnp(context.getParams().getCommande());
+    // The entity is the client's; the one in the request is ignored.
+    commande.entity = findClient(commande.client).entity;
+    return ctx_.writes
+        .run<std::string>([commande = kj::mv(commande), now = ctx_.clock.now()](Txn& txn) mutable {
+          return rdz::addCommande(txn, kj::mv(commande), now);
+        })
+        .then([context](std::string id) mutable { context.getResults().setId(id); });
+  }
+
+  kj::Promise<void> setCommande(SetCommandeContext context) override {
+    Commande commande = fromCapnp(context.getParams().getCommande());
+    Commande current = findCommande(commande.id);
+    commande.entity = current.entity;
+    return ctx_.writes.run<void>([commande = kj::mv(commande)](Txn& txn) mutable {
+      rdz::setCommande(txn, kj::mv(commande));
+    });
+  }
+
+  kj::Promise<void> addProduit(AddProduitContext context) override {
+    Produit produit = fromCapnp(context.getParams().getProduit());
+    requireEntity(scope_, produit.entity);
+    return ctx_.writes.run<void>(
+        [produit = kj::mv(produit)](Txn& txn) mutable { rdz::addProduit(txn, kj::mv(produit)); });
+  }
+
+  kj::Promise<void> submitLead(SubmitLeadContext context) override {
+    auto params = context.getParams();
+    Entity e = fromCapnp(params.getEntity());
+    requireEntity(scope_, e);
+    IngestRequest request{e, fromCapnp(params.getFields()), str(params.getIdempotencyKey()),
+                          ctx_.clock.now(), false, "admin"};
+    return submit(ctx_, kj::mv(request)).then([context](SubmitAnswer answer) mutable {
+      fillAnswer(answer, context.getResults().initResult());
+    });
+  }
+
+  kj::Promise<void> importLeads(ImportLeadsContext context) override {
+    auto params = context.getParams();
+    Entity e = fromCapnp(params.getEntity());
+    requireEntity(scope_, e);
+    // One job per row: a refused row does not stop the others, and all rows share group
+    // commits. Results keep the file's order.
+    auto rows = params.getRows();
+    auto promises = kj::heapArrayBuilder<kj::Promise<void>>(rows.size());
+    auto results = context.getResults().initRows(rows.size());
+    Timestamp now = ctx_.clock.now();
+    for (uint32_t i = 0; i < rows.size(); ++i) {
+      results[i].setRow(i + 1);
+      IngestRequest request{e, fromCapnp(rows[i]), "", now, true, "import"};
+      promises.add(submit(ctx_, kj::mv(request))
+                       .then(
+                           [results, i](SubmitAnswer answer) mutable {
+                             fillAnswer(answer, results[i].initStored());
+                           },
+                           [results, i](kj::Exception&& e) mutable {
+                             results[i].setRefused(e.getDescription());
+                           }));
+    }
+    return kj::joinPromises(promises.finish());
+  }
+
+  kj::Promise<void> backup(BackupContext context) override {
+    // A copy holds both entities: only an admin of every entity may take one.
+    KJ_REQUIRE(!scope_, "backup needs an admin token for all entities");
+    std::string dir = str(context.getParams().getDir());
+    KJ_REQUIRE(!dir.empty(), "backup needs a directory");
+    ctx_.store.checkpoint(dir);
+    return kj::READY_NOW;
+  }
+};
+
+class BootstrapImpl final : public schema::Bootstrap::Server {
+ public:
+  explicit BootstrapImpl(ServiceContext& ctx) : ctx_(ctx) {}
+
+  kj::Promise<void> authenticate(AuthenticateContext context) override {
+    auto token = context.getParams().getToken();
+    KJ_IF_MAYBE(grant, ctx_.auth.check(std::string_view(token.cStr(), token.size()))) {
+      auto session = context.getResults().initSession();
+      auto entity = session.initEntity();
+      if (grant->entity) {
+        entity.setOne(toCapnp(*grant->entity));
+      } else {
+        entity.setAll();
+      }
+      switch (grant->role) {
+        case Role::INGEST:
+          session.setRole(schema::Role::INGEST);
+          session.setIngest(kj::heap<IngestImpl>(ctx_, *grant->entity));
+          break;
+        case Role::VIEWER:
+          session.setRole(schema::Role::VIEWER);
+          session.setViewer(kj::heap<ViewerImpl>(ctx_, grant->entity));
+          break;
+        case Role::ADMIN: {
+          session.setRole(schema::Role::ADMIN);
+          schema::Admin::Client admin = kj::heap<AdminImpl>(ctx_, grant->entity);
+          session.setViewer(admin);  // an Admin is a Viewer
+          session.setAdmin(kj::mv(admin));
+          break;
+        }
+      }
+      return kj::READY_NOW;
+    }
+    // The token is neither logged nor echoed.
+    return KJ_EXCEPTION(FAILED, "not authenticated: unknown token");
+  }
+
+ private:
+  ServiceContext& ctx_;
+};
+
+}  // namespace
+
+kj::Own<schema::Bootstrap::Server> newBootstrap(ServiceContext& context) {
+  return kj::heap<BootstrapImpl>(context);
+}
+
+}  // namespace rdz

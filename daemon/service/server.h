@@ -1,0 +1,28 @@
+// The Cap'n Proto capability servers of SPEC §8.1. Everything runs on the event loop thread;
+// state changes go through the WriteQueue, reads go to the store's committed state.
+#pragma once
+
+#include <kj/memory.h>
+
+#include "daemon/domain/clock.h"
+#include "daemon/domain/ids.h"
+#include "daemon/service/auth.h"
+#include "daemon/service/write-queue.h"
+#include "daemon/store/store.h"
+#include "schema/rdz.capnp.h"
+
+namespace rdz {
+
+// What the servers share. Outlives every capability handed out.
+struct ServiceContext {
+  Store& store;
+  WriteQueue& writes;
+  IdGenerator& ids;
+  const Clock& clock;
+  const Auth& auth;
+};
+
+// The bootstrap capability: authenticates a token and hands out what its role allows.
+kj::Own<schema::Bootstrap::Server> newBootstrap(ServiceContext& context);
+
+}  // namespace rdz

@@ -1,0 +1,75 @@
+#include "daemon/service/write-queue.h"
+
+#include <kj/debug.h>
+
+#include <vector>
+
+namespace rdz {
+
+WriteQueue::WriteQueue(Store& store, size_t maxGroup) : store_(store), maxGroup_(maxGroup) {
+  thread_ = kj::heap<kj::Thread>([this]() { writerLoop(); });
+}
+
+WriteQueue::~WriteQueue() noexcept(false) {
+  shared_.lockExclusive()->stopping = true;
+  thread_ = nullptr;  // joins
+}
+
+kj::Promise<void> WriteQueue::enqueue(kj::Function<void(Txn&)> fn) {
+  auto paf = kj::newPromiseAndCrossThreadFulfiller<void>();
+  {
+    auto lock = shared_.lockExclusive();
+    KJ_REQUIRE(!lock->stopping, "rdzd is shutting down");
+    lock->jobs.push_back({kj::mv(fn), kj::mv(paf.fulfiller)});
+  }
+  return kj::mv(paf.promise);
+}
+
+WriteQueueStats WriteQueue::stats() const { return {jobCount_.load(), commitCount_.load()}; }
+
+void WriteQueue::writerLoop() {
+  for (;;) {
+    std::vector<Job> group;
+    {
+      auto lock = shared_.lockExclusive();
+      lock.wait([](const Shared& s) { return !s.jobs.empty() || s.stopping; });
+      if (lock->jobs.empty()) return;  // stopping, and nothing left to write
+      while (!lock->jobs.empty() && group.size() < maxGroup_) {
+        group.push_back(kj::mv(lock->jobs.front()));
+        lock->jobs.pop_front();
+      }
+    }
+
+    auto txn = store_.begin();
+    std::vector<kj::Maybe<kj::Exception>> errors;
+    errors.reserve(group.size());
+    for (auto& job : group) {
+      txn->setSavePoint();
+      auto error = kj::runCatchingExceptions([&]() { job.fn(*txn); });
+      if (error == nullptr) {
+        txn->popSavePoint();
+      } else {
+        txn->rollbackToSavePoint();
+      }
+      errors.push_back(kj::mv(error));
+    }
+    kj::Maybe<kj::Exception> commitError;
+    if (txn->size() > 0) {
+      commitError = kj::runCatchingExceptions([&]() { store_.commit(*txn, true); });
+      commitCount_.fetch_add(1);
+    }
+    jobCount_.fetch_add(group.size());
+
+    for (size_t i = 0; i < group.size(); ++i) {
+      KJ_IF_MAYBE(e, errors[i]) {
+        group[i].fulfiller->reject(kj::mv(*e));
+      } else KJ_IF_MAYBE(e, commitError) {
+        group[i].fulfiller->reject(kj::cp(*e));
+      } else {
+        group[i].fulfiller->fulfill();
+      }
+    }
+  }
+}
+
+}  // namespace rdz

@@ -1,0 +1,86 @@
+// The single writer of rdzd: every state change runs here, in order, and is made durable by
+// group commit (SPEC §10).
+//
+// Jobs submitted from the event loop run one after another on the writer thread, each inside
+// the group's shared transaction (under its own save point, so a job that throws is undone
+// alone). The whole group is then written with one synced WAL write, and only then is each
+// job's promise resolved on the event loop that submitted it. So:
+// - an acknowledgement always means "synced to disk";
+// - concurrent submissions share one fsync instead of queueing behind each other's;
+// - every job sees the effects of all jobs before it (reads go through the shared batch),
+//   which makes check-then-write rules (idempotency, double submission, counters) race-free.
+#pragma once
+
+#include <kj/async.h>
+#include <kj/function.h>
+#include <kj/mutex.h>
+#include <kj/thread.h>
+
+#include <atomic>
+#include <deque>
+#include <memory>
+
+#include "daemon/store/store.h"
+
+namespace rdz {
+
+struct WriteQueueStats {
+  uint64_t jobs = 0;
+  uint64_t commits = 0;  // synced group writes
+};
+
+class WriteQueue {
+ public:
+  explicit WriteQueue(Store& store, size_t maxGroup = 512);
+  // Runs what is queued, then stops the writer thread.
+  ~WriteQueue() noexcept(false);
+  KJ_DISALLOW_COPY(WriteQueue);
+
+  // Runs `job` on the writer thread; the promise resolves on the calling thread's event loop
+  // once the group holding it is committed and synced, or rejects with the job's exception (its
+  // writes undone) or the commit's failure. `job` must own everything it touches.
+  template <typename T>
+  kj::Promise<T> run(kj::Function<T(Txn&)> job);
+
+  WriteQueueStats stats() const;
+
+ private:
+  struct Job {
+    kj::Function<void(Txn&)> fn;
+    kj::Own<kj::CrossThreadPromiseFulfiller<void>> fulfiller;
+  };
+  kj::Promise<void> enqueue(kj::Function<void(Txn&)> fn);
+  void writerLoop();
+
+  Store& store_;
+  size_t maxGroup_;
+  struct Shared {
+    std::deque<Job> jobs;
+    bool stopping = false;
+  };
+  kj::MutexGuarded<Shared> shared_;
+  std::atomic<uint64_t> jobCount_{0};
+  std::atomic<uint64_t> commitCount_{0};
+  kj::Own<kj::Thread> thread_;  // last: joins before the members above go away
+};
+
+template <typename T>
+kj::Promise<T> WriteQueue::run(kj::Function<T(Txn&)> job) {
+  // The result is written on the writer thread before the fulfiller fires, and read after. It is
+  // shared because a cancelled caller may drop its end while the job is still queued.
+  auto result = std::make_shared<kj::Maybe<T>>();
+  auto promise = enqueue([result, job = kj::mv(job)](Txn& txn) mutable { *result = job(txn); });
+  return promise.then([result = kj::mv(result)]() mutable -> T {
+    KJ_IF_MAYBE(value, *result) {
+      return kj::mv(*value);
+    }
+    KJ_FAIL_ASSERT("write job finished without a result");
+  });
+}
+
+template <>
+inline kj::Promise<void> WriteQueue::run(kj::Function<void(Txn&)> job) {
+  return enqueue(kj::mv(job));
+}
+
+}  // namespace rdz

@@ -1,0 +1,64 @@
+// Conversions between the domain's plain values and the schema's structs, and the byte form
+// stored in RocksDB (an unpacked single-segment Cap'n Proto message). The only place that
+// knows both representations.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "daemon/domain/commerce.h"
+#include "daemon/domain/types.h"
+#include "schema/rdz.capnp.h"
+
+#include <capnp/message.h>
+#include <capnp/serialize.h>
+
+namespace rdz {
+
+schema::Entity toCapnp(Entity e);
+Entity fromCapnp(schema::Entity e);
+schema::Statut toCapnp(Statut s);
+Statut fromCapnp(schema::Statut s);
+
+void toCapnp(const Lead& lead, schema::Lead::Builder out);
+Lead fromCapnp(schema::Lead::Reader in);
+void toCapnp(const HistoryEvent& event, schema::HistoryEvent::Builder out);
+HistoryEvent fromCapnp(schema::HistoryEvent::Reader in);
+void toCapnp(const Client& client, schema::Client::Builder out);
+Client fromCapnp(schema::Client::Reader in);
+void toCapnp(const Commande& commande, schema::Commande::Builder out);
+Commande fromCapnp(schema::Commande::Reader in);
+void toCapnp(const Produit& produit, schema::Produit::Builder out);
+Produit fromCapnp(schema::Produit::Reader in);
+void toCapnp(const Submission& fields, capnp::List<schema::Field>::Builder out);
+Submission fromCapnp(capnp::List<schema::Field>::Reader in);
+
+// Value bytes of a record. decode* throw (KJ_FAIL_ASSERT) on corrupt bytes.
+std::string encode(const Lead& value);
+std::string encode(const HistoryEvent& value);
+std::string encode(const Client& value);
+std::string encode(const Commande& value);
+std::string encode(const Produit& value);
+Lead decodeLead(std::string_view bytes);
+HistoryEvent decodeHistoryEvent(std::string_view bytes);
+Client decodeClient(std::string_view bytes);
+Commande decodeCommande(std::string_view bytes);
+Produit decodeProduit(std::string_view bytes);
+
+// Generic helpers for schema structs stored as-is (idempotency records, runs, batches).
+std::string encodeMessage(capnp::MessageBuilder& message);
+// Reads a stored message; the returned reader owns a copy of the bytes.
+class StoredMessage {
+ public:
+  explicit StoredMessage(std::string_view bytes);
+  template <typename T>
+  typename T::Reader get() {
+    return reader_->getRoot<T>();
+  }
+
+ private:
+  kj::Array<capnp::word> words_;
+  kj::Own<capnp::FlatArrayMessageReader> reader_;
+};
+
+}  // namespace rdz

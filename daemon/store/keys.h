@@ -1,0 +1,52 @@
+// Ordered key encodings (SPEC §10). Every multi-part key is a concatenation of fixed-width or
+// NUL-terminated parts, so related keys are contiguous and pools/indexes are prefix scans.
+//
+// Per-entity families ("zr7.<kind>", "mdl.<kind>"):
+//   leads       id                                      -> Lead
+//   index       'S' statut(1) recuLe(8) id              -> ""          pools by status + time
+//               'P' e164 0 produit 0 recuLe(8) id       -> ""          phone + produit
+//   history     id at(8) seq(4)                         -> HistoryEvent
+//   clients     id                                      -> Client
+//   commandes   id                                      -> Commande
+//   produits    code                                    -> Produit
+//   deliveries  id                                      -> Delivery
+//   dedup       e164 0 produit 0 client                 -> last delivery time(8)
+//   quotas      commande 0 isoWeek("2026-W48")           -> counters
+//   batches     id                                      -> Batch
+// System family "system":
+//   'I' slug 0 key                                      -> IdempotencyRecord
+//   'Q' name                                            -> counter(8) (commande ids, …)
+//   'R' date                                            -> RunSummary
+// Times are big-endian with the sign bit flipped, so byte order is time order.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "daemon/domain/types.h"
+
+namespace rdz::keys {
+
+void appendTime(std::string& key, Timestamp t);
+Timestamp readTime(std::string_view bytes);  // 8 bytes as written by appendTime
+void appendU32(std::string& key, uint32_t v);
+
+std::string statusPrefix(Statut s);
+std::string statusKey(Statut s, Timestamp recuLe, std::string_view id);
+std::string phonePrefix(std::string_view e164);                          // all produits
+std::string phoneProduitPrefix(std::string_view e164, std::string_view produit);
+std::string phoneKey(std::string_view e164, std::string_view produit, Timestamp recuLe,
+                     std::string_view id);
+// The lead id at the end of a status or phone index key.
+std::string_view idOfIndexKey(std::string_view key, size_t idLength = 13);
+
+std::string historyPrefix(std::string_view leadId);
+std::string historyKey(std::string_view leadId, Timestamp at, uint32_t seq);
+
+std::string dedupKey(std::string_view e164, std::string_view produit, std::string_view client);
+
+std::string idempotencyKey(Entity e, std::string_view key);
+std::string counterKey(std::string_view name);
+std::string runKey(std::string_view date);
+
+}  // namespace rdz::keys

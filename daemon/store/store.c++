@@ -1,0 +1,254 @@
+#include "daemon/store/store.h"
+
+#include <kj/debug.h>
+#include <rocksdb/db.h>
+#include <rocksdb/options.h>
+#include <rocksdb/table.h>
+#include <rocksdb/utilities/checkpoint.h>
+#include <rocksdb/utilities/write_batch_with_index.h>
+
+#include <array>
+#include <vector>
+
+namespace rdz {
+
+namespace {
+
+constexpr std::string_view FAMILY_NAMES[FAMILY_COUNT] = {
+    "leads", "index", "history", "clients", "commandes",
+    "produits", "deliveries", "dedup", "quotas", "batches"};
+constexpr std::string_view SYSTEM_FAMILY = "system";
+
+// The one place where a rocksdb::Status becomes an exception.
+void check(const rocksdb::Status& status, const char* what) {
+  if (!status.ok()) {
+    KJ_FAIL_REQUIRE("storage failure", what, status.ToString());
+  }
+}
+
+kj::Maybe<std::string> found(const rocksdb::Status& status, std::string&& value,
+                             const char* what) {
+  if (status.IsNotFound()) return nullptr;
+  check(status, what);
+  return kj::mv(value);
+}
+
+rocksdb::Slice slice(std::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
+std::string_view view(const rocksdb::Slice& s) { return std::string_view(s.data(), s.size()); }
+
+// The smallest key greater than every key starting with `prefix` ("" when there is none).
+std::string prefixEnd(std::string_view prefix) {
+  std::string end(prefix);
+  while (!end.empty() && static_cast<unsigned char>(end.back()) == 0xff) end.pop_back();
+  if (!end.empty()) end.back() = static_cast<char>(static_cast<unsigned char>(end.back()) + 1);
+  return end;
+}
+
+void iterate(rocksdb::Iterator& it, std::string_view prefix, ScanFn& fn, bool reverse) {
+  if (!reverse) {
+    for (it.Seek(slice(prefix)); it.Valid() && it.key().starts_with(slice(prefix)); it.Next()) {
+      if (!fn(view(it.key()), view(it.value()))) break;
+    }
+  } else {
+    std::string end = prefixEnd(prefix);
+    if (end.empty()) {
+      it.SeekToLast();
+    } else {
+      it.SeekForPrev(slice(end));
+      if (it.Valid() && view(it.key()) == end) it.Prev();
+    }
+    for (; it.Valid() && it.key().starts_with(slice(prefix)); it.Prev()) {
+      if (!fn(view(it.key()), view(it.value()))) break;
+    }
+  }
+  check(it.status(), "scan");
+}
+
+class RocksStore;
+
+class RocksTxn final : public Txn {
+ public:
+  explicit RocksTxn(RocksStore& store);
+  kj::Maybe<std::string> get(Entity e, Family f, std::string_view key) override;
+  kj::Maybe<std::string> getSystem(std::string_view key) override;
+  void scan(Entity e, Family f, std::string_view prefix, ScanFn fn, bool reverse) override;
+  void scanSystem(std::string_view prefix, ScanFn fn) override;
+  void put(Entity e, Family f, std::string_view key, std::string_view value) override;
+  void del(Entity e, Family f, std::string_view key) override;
+  void putSystem(std::string_view key, std::string_view value) override;
+  void delSystem(std::string_view key) override;
+  void setSavePoint() override { batch_.SetSavePoint(); }
+  void rollbackToSavePoint() override {
+    check(batch_.RollbackToSavePoint(), "rollback to save point");
+  }
+  void popSavePoint() override { check(batch_.PopSavePoint(), "pop save point"); }
+  size_t size() const override { return batch_.GetWriteBatch()->Count(); }
+
+  rocksdb::WriteBatch* writeBatch() { return batch_.GetWriteBatch(); }
+
+ private:
+  kj::Maybe<std::string> getFrom(rocksdb::ColumnFamilyHandle* cf, std::string_view key);
+  void scanFrom(rocksdb::ColumnFamilyHandle* cf, std::string_view prefix, ScanFn& fn,
+                bool reverse);
+  RocksStore& store_;
+  // overwrite_key = true: reads of a key written twice in the batch see the last write.
+  mutable rocksdb::WriteBatchWithIndex batch_{rocksdb::BytewiseComparator(), 0, true};
+};
+
+class RocksStore final : public Store {
+ public:
+  explicit RocksStore(const std::string& dir) {
+    rocksdb::Options options;
+    options.create_if_missing = true;
+    options.create_missing_column_families = true;
+    options.paranoid_checks = true;
+    options.IncreaseParallelism(2);
+    options.keep_log_file_num = 5;
+    rocksdb::BlockBasedTableOptions table;
+    table.cache_index_and_filter_blocks = true;
+    rocksdb::ColumnFamilyOptions cfOptions(options);
+    cfOptions.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+
+    // Every family that exists must be opened; ours are created when missing.
+    std::vector<std::string> names;
+    auto listed = rocksdb::DB::ListColumnFamilies(options, dir, &names);
+    if (!listed.ok()) names.clear();  // a new database: nothing to list yet
+    auto want = [&](std::string name) {
+      if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
+    };
+    want(rocksdb::kDefaultColumnFamilyName);
+    want(std::string(SYSTEM_FAMILY));
+    for (Entity e : ALL_ENTITIES) {
+      for (auto f : FAMILY_NAMES) want(fmtName(e, f));
+    }
+    std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+    for (auto& n : names) descriptors.emplace_back(n, cfOptions);
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* db = nullptr;
+    check(rocksdb::DB::Open(options, dir, descriptors, &handles, &db), "open database");
+    db_.reset(db);
+    handles_.assign(handles.begin(), handles.end());
+    for (size_t i = 0; i < names.size(); ++i) {
+      if (names[i] == SYSTEM_FAMILY) system_ = handles[i];
+      for (Entity e : ALL_ENTITIES) {
+        for (size_t f = 0; f < FAMILY_COUNT; ++f) {
+          if (names[i] == fmtName(e, FAMILY_NAMES[f])) {
+            families_[static_cast<size_t>(e)][f] = handles[i];
+          }
+        }
+      }
+    }
+  }
+
+  ~RocksStore() {
+    for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
+    auto status = db_->Close();
+    // Nothing to undo at this point; say it loudly. Synced writes are durable regardless.
+    if (!status.ok()) KJ_LOG(ERROR, "closing the database failed", status.ToString());
+  }
+
+  static std::string fmtName(Entity e, std::string_view family) {
+    return std::string(entitySlug(e)) + "." + std::string(family);
+  }
+
+  rocksdb::ColumnFamilyHandle* family(Entity e, Family f) {
+    return families_[static_cast<size_t>(e)][static_cast<size_t>(f)];
+  }
+  rocksdb::ColumnFamilyHandle* system() { return system_; }
+  rocksdb::DB& db() { return *db_; }
+
+  kj::Maybe<std::string> get(Entity e, Family f, std::string_view key) override {
+    return getFrom(family(e, f), key);
+  }
+  kj::Maybe<std::string> getSystem(std::string_view key) override {
+    return getFrom(system_, key);
+  }
+  void scan(Entity e, Family f, std::string_view prefix, ScanFn fn, bool reverse) override {
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), family(e, f)));
+    iterate(*it, prefix, fn, reverse);
+  }
+  void scanSystem(std::string_view prefix, ScanFn fn) override {
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), system_));
+    iterate(*it, prefix, fn, false);
+  }
+
+  kj::Own<Txn> begin() override { return kj::heap<RocksTxn>(*this); }
+
+  void commit(Txn& txn, bool sync) override {
+    rocksdb::WriteOptions options;
+    options.sync = sync;
+    check(db_->Write(options, static_cast<RocksTxn&>(txn).writeBatch()), "commit");
+  }
+
+  void checkpoint(const std::string& dir) override {
+    rocksdb::Checkpoint* raw = nullptr;
+    check(rocksdb::Checkpoint::Create(db_.get(), &raw), "checkpoint");
+    std::unique_ptr<rocksdb::Checkpoint> cp(raw);
+    // A log size threshold of 0 flushes the memtables first, so the copy needs no WAL replay.
+    check(cp->CreateCheckpoint(dir, 0), "checkpoint");
+  }
+
+ private:
+  kj::Maybe<std::string> getFrom(rocksdb::ColumnFamilyHandle* cf, std::string_view key) {
+    std::string value;
+    auto status = db_->Get(rocksdb::ReadOptions(), cf, slice(key), &value);
+    return found(status, kj::mv(value), "get");
+  }
+
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+  rocksdb::ColumnFamilyHandle* system_ = nullptr;
+  std::array<std::array<rocksdb::ColumnFamilyHandle*, FAMILY_COUNT>, 2> families_{};
+};
+
+RocksTxn::RocksTxn(RocksStore& store) : store_(store) {}
+
+kj::Maybe<std::string> RocksTxn::getFrom(rocksdb::ColumnFamilyHandle* cf, std::string_view key) {
+  std::string value;
+  auto status = batch_.GetFromBatchAndDB(&store_.db(), rocksdb::ReadOptions(), cf, slice(key),
+                                         &value);
+  return found(status, kj::mv(value), "get");
+}
+
+void RocksTxn::scanFrom(rocksdb::ColumnFamilyHandle* cf, std::string_view prefix, ScanFn& fn,
+                        bool reverse) {
+  // The batch iterator takes ownership of the base iterator.
+  std::unique_ptr<rocksdb::Iterator> it(
+      batch_.NewIteratorWithBase(cf, store_.db().NewIterator(rocksdb::ReadOptions(), cf)));
+  iterate(*it, prefix, fn, reverse);
+}
+
+kj::Maybe<std::string> RocksTxn::get(Entity e, Family f, std::string_view key) {
+  return getFrom(store_.family(e, f), key);
+}
+kj::Maybe<std::string> RocksTxn::getSystem(std::string_view key) {
+  return getFrom(store_.system(), key);
+}
+void RocksTxn::scan(Entity e, Family f, std::string_view prefix, ScanFn fn, bool reverse) {
+  scanFrom(store_.family(e, f), prefix, fn, reverse);
+}
+void RocksTxn::scanSystem(std::string_view prefix, ScanFn fn) {
+  scanFrom(store_.system(), prefix, fn, false);
+}
+void RocksTxn::put(Entity e, Family f, std::string_view key, std::string_view value) {
+  check(batch_.Put(store_.family(e, f), slice(key), slice(value)), "put");
+}
+void RocksTxn::del(Entity e, Family f, std::string_view key) {
+  check(batch_.Delete(store_.family(e, f), slice(key)), "delete");
+}
+void RocksTxn::putSystem(std::string_view key, std::string_view value) {
+  check(batch_.Put(store_.system(), slice(key), slice(value)), "put");
+}
+void RocksTxn::delSystem(std::string_view key) {
+  check(batch_.Delete(store_.system(), slice(key)), "delete");
+}
+
+}  // namespace
+
+std::string_view familyName(Family f) { return FAMILY_NAMES[static_cast<size_t>(f)]; }
+
+std::unique_ptr<Store> Store::open(const std::string& dir) {
+  return std::make_unique<RocksStore>(dir);
+}
+
+}  // namespace rdz

@@ -1,0 +1,79 @@
+// The RocksDB store (SPEC §10). Synchronous; hides rocksdb/ behind this interface and turns
+// rocksdb::Status into kj exceptions in one place.
+//
+// Column families: "system" plus, per entity, "<slug>.<kind>" for each Family below. A caller
+// names the entity on every access; the service derives it from the authenticated token or the
+// record itself, never from a default, so one entity's code cannot read the other's by accident.
+//
+// Thread safety: Store is safe to use from any thread. A Txn belongs to one thread at a time.
+#pragma once
+
+#include <kj/function.h>
+#include <kj/memory.h>
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "daemon/domain/types.h"
+
+namespace rdz {
+
+enum class Family : uint8_t {
+  LEADS,
+  INDEX,
+  HISTORY,
+  CLIENTS,
+  COMMANDES,
+  PRODUITS,
+  DELIVERIES,
+  DEDUP,
+  QUOTAS,
+  BATCHES,
+};
+constexpr size_t FAMILY_COUNT = 10;
+std::string_view familyName(Family f);  // "leads", "index", …
+
+using ScanFn = kj::FunctionParam<bool(std::string_view key, std::string_view value)>;
+
+// Read access, either to the committed database or through a pending transaction.
+class Reader {
+ public:
+  virtual ~Reader() = default;
+  virtual kj::Maybe<std::string> get(Entity e, Family f, std::string_view key) = 0;
+  virtual kj::Maybe<std::string> getSystem(std::string_view key) = 0;
+  // Visits the keys that start with `prefix`, in key order (or reverse order), until `fn`
+  // returns false.
+  virtual void scan(Entity e, Family f, std::string_view prefix, ScanFn fn,
+                    bool reverse = false) = 0;
+  virtual void scanSystem(std::string_view prefix, ScanFn fn) = 0;
+};
+
+// A pending atomic write. Its reads see the committed database plus its own writes. Nothing is
+// visible to others until Store::commit().
+class Txn : public Reader {
+ public:
+  virtual void put(Entity e, Family f, std::string_view key, std::string_view value) = 0;
+  virtual void del(Entity e, Family f, std::string_view key) = 0;
+  virtual void putSystem(std::string_view key, std::string_view value) = 0;
+  virtual void delSystem(std::string_view key) = 0;
+  // Nested undo points, so one failed job does not spoil a shared group commit.
+  virtual void setSavePoint() = 0;
+  virtual void rollbackToSavePoint() = 0;
+  virtual void popSavePoint() = 0;
+  virtual size_t size() const = 0;  // number of writes
+};
+
+class Store : public Reader {
+ public:
+  // Opens (creating it and any missing column family) the database in `dir`.
+  static std::unique_ptr<Store> open(const std::string& dir);
+  virtual kj::Own<Txn> begin() = 0;
+  // Applies every write of `txn` atomically. With `sync`, returns only once the WAL is synced
+  // to disk. Throws on failure; then nothing of `txn` was applied.
+  virtual void commit(Txn& txn, bool sync = true) = 0;
+  // A consistent online copy of the database in `dir` (which must not exist yet).
+  virtual void checkpoint(const std::string& dir) = 0;
+};
+
+}  // namespace rdz

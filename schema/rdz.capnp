@@ -1,0 +1,279 @@
+@0xa7a7cdfc72df2d79;
+# RDZ's one schema: the records rdzd stores (RocksDB values are these structs, serialised) and
+# the capability interfaces of SPEC §8.1. Field names are the business names of SPEC §3.1; the
+# JSON names (rdzctl --json, gateway, import) are the SPEC's snake_case names.
+#
+# Conventions:
+# - Times are Int64 microseconds since the Unix epoch (UTC), annotated $time; 0 means "unset".
+#   JSON renders them as ISO 8601 with offset.
+# - Optional text is "" when absent.
+
+using Cxx = import "/capnp/c++.capnp";
+using Json = import "/capnp/compat/json.capnp";
+$Cxx.namespace("rdz::schema");
+
+annotation time @0xd3a1b6c0f3e2a901 (field) :Void;
+# The field holds a time (µs since epoch); JSON shows it as ISO 8601.
+
+enum Entity {
+  zr7 @0 $Json.name("ZR7");
+  mdl @1 $Json.name("MDL");
+}
+
+struct EntityFilter {
+  # "no entity" (all the caller may see) or one entity.
+  union {
+    all @0 :Void;
+    one @1 :Entity;
+  }
+}
+
+# ---------------------------------------------------------------------------------------------
+# Leads
+
+enum Statut {
+  new @0;
+  delivered @1;
+  lb @2;
+  invalid @3;
+  rejected @4;
+}
+
+enum TriState {
+  unknown @0;
+  oui @1;
+  non @2;
+}
+
+enum TypeLogement {
+  unknown @0;
+  maison @1;
+  appartement @2;
+}
+
+struct Field {
+  # One submitted champ=valeur pair, exactly as received.
+  name @0 :Text;
+  value @1 :Text;
+}
+
+struct Lead {
+  id @0 :Text;
+  entity @1 :Entity;
+  produit @2 :Text;
+  nom @3 :Text;
+  prenom @4 :Text;
+  telephone @5 :Text;                        # as submitted
+  telephoneE164 @6 :Text $Json.name("telephone_e164");
+  email @7 :Text;
+  codePostal @8 :Text $Json.name("code_postal");
+  departement @9 :Text;
+  ville @10 :Text;
+  proprietaire @11 :TriState;
+  typeLogement @12 :TypeLogement $Json.name("type_logement");
+  consentement @13 :Bool;
+  consentementTexte @14 :Text $Json.name("consentement_texte");
+  consentementLe @15 :Int64 $time $Json.name("consentement_le");
+  pageUrl @16 :Text $Json.name("page_url");
+  ip @17 :Text;
+  userAgent @18 :Text $Json.name("user_agent");
+  source @19 :Text;
+  utmSource @20 :Text $Json.name("utm_source");
+  utmMedium @21 :Text $Json.name("utm_medium");
+  utmCampaign @22 :Text $Json.name("utm_campaign");
+  recuLe @23 :Int64 $time $Json.name("recu_le");
+  statut @24 :Statut;
+  problemes @25 :List(Text);
+  doublonDe @26 :Text $Json.name("doublon_de");   # first lead of a double submission
+  nbLivraisons @27 :UInt32 $Json.name("nb_livraisons");
+  derniereLivraison @28 :Int64 $time $Json.name("derniere_livraison");
+  efface @29 :Bool;                          # RGPD erasure done: personal fields are wiped
+}
+
+struct HistoryEvent {
+  at @0 :Int64 $time;
+  event @1 :Text;      # recu, probleme, statut, allocation, livraison, envoi, rejet, effacement
+  detail @2 :Text;
+}
+
+struct SubmitResult {
+  id @0 :Text;
+  statut @1 :Statut;
+  problemes @2 :List(Text);
+}
+
+struct ImportRow {
+  # One row of `lead import`: either stored (result) or refused with a reason.
+  row @0 :UInt32;       # 1-based data row number in the file
+  union {
+    stored @1 :SubmitResult;
+    refused @2 :Text;
+  }
+}
+
+struct IdempotencyRecord {
+  # Stored in the system family under (entity, key).
+  bodyHash @0 :Data;    # SHA-256 of the canonical submission
+  result @1 :SubmitResult;
+  at @2 :Int64 $time;
+}
+
+# ---------------------------------------------------------------------------------------------
+# Clients, commandes, produits
+
+enum Methode {
+  email @0;
+  api @1;
+}
+
+struct Client {
+  id @0 :Text;
+  entity @1 :Entity;
+  nom @2 :Text;
+  emails @3 :List(Text);
+  cc @4 :List(Text);
+  methode @5 :Methode;
+  apiUrl @6 :Text $Json.name("api_url");
+  apiHeader @7 :Text $Json.name("api_header");   # "Name: value"; a secret, shown masked
+  actif @8 :Bool = true;
+  creeLe @9 :Int64 $time $Json.name("cree_le");
+}
+
+struct Commande {
+  id @0 :Text;
+  entity @1 :Entity;
+  client @2 :Text;
+  produit @3 :Text;
+  departements @4 :List(Text);   # ["*"] for all
+  quotaSemaine @5 :UInt32 $Json.name("quota_semaine");
+  quotaJour @6 :UInt32 $Json.name("quota_jour");     # 0 = no daily cap
+  priorite @7 :UInt8 = 5;
+  lbMaxPct @8 :UInt8 $Json.name("lb_max_pct");
+  fallback @9 :Bool;
+  jours @10 :List(Text);         # lun mar mer jeu ven sam dim
+  debut @11 :Text;               # AAAA-MM-JJ or ""
+  fin @12 :Text;
+  actif @13 :Bool = true;
+  creeLe @14 :Int64 $time $Json.name("cree_le");
+}
+
+struct Produit {
+  entity @0 :Entity;
+  code @1 :Text;
+  libelle @2 :Text;
+}
+
+# ---------------------------------------------------------------------------------------------
+# Runs, deliveries, batches (the daily run; see SPEC §5–7)
+
+enum PassKind {
+  fresh @0;
+  freshFallback @1;
+  lb @2;
+  lbFallback @3;
+}
+
+struct Delivery {
+  id @0 :Text;
+  leadEntity @1 :Entity;         # the lead's owner
+  entity @2 :Entity;             # the receiving commande's entity
+  lead @3 :Text;
+  commande @4 :Text;
+  client @5 :Text;
+  run @6 :Text;                  # run date AAAA-MM-JJ
+  pass @7 :PassKind;
+  at @8 :Int64 $time;
+  batch @9 :Text;
+  rejet @10 :Text;               # reason, "" if not rejected
+  rejeteLe @11 :Int64 $time $Json.name("rejete_le");
+}
+
+enum BatchStatus {
+  pending @0;
+  sent @1;
+  failed @2;
+}
+
+struct Batch {
+  id @0 :Text;
+  entity @1 :Entity;
+  client @2 :Text;
+  run @3 :Text;
+  status @4 :BatchStatus;
+  deliveries @5 :List(Text);
+  attempts @6 :UInt32;
+  nextAttempt @7 :Int64 $time $Json.name("next_attempt");
+  lastError @8 :Text $Json.name("last_error");
+  sentAt @9 :Int64 $time $Json.name("sent_at");
+  responses @10 :List(Text);     # SMTP / HTTP response lines kept for the admin
+}
+
+struct RunSummary {
+  date @0 :Text;
+  at @1 :Int64 $time;
+  status @2 :Text;               # committed, complete
+  assigned @3 :UInt32;
+  doublonsEvites @4 :UInt32 $Json.name("doublons_evites");
+  batches @5 :List(Text);
+  dryRun @6 :Bool $Json.name("dry_run");
+  plan @7 :List(Delivery);
+}
+
+# ---------------------------------------------------------------------------------------------
+# Capabilities (SPEC §8.1)
+
+enum Role {
+  ingest @0;
+  admin @1;
+  viewer @2;
+}
+
+interface Bootstrap {
+  # The only thing reachable without a token.
+  authenticate @0 (token :Text) -> (session :Session);
+}
+
+struct Session {
+  role @0 :Role;
+  entity @1 :EntityFilter;       # the entity the token is bound to, or all
+  # Exactly the capabilities the role allows; the others are null.
+  ingest @2 :Ingest;
+  viewer @3 :Viewer;
+  admin @4 :Admin;
+}
+
+interface Ingest {
+  # Bound to one entity. Returns once the lead is durable (WAL synced). Validation problems are
+  # data in the result; refusals (size, UTF-8, idempotency conflict) are exceptions.
+  submit @0 (fields :List(Field), idempotencyKey :Text) -> (result :SubmitResult);
+}
+
+interface Viewer {
+  listClients @0 (entity :EntityFilter) -> (clients :List(Client));
+  getClient @1 (id :Text) -> (client :Client);
+  listCommandes @2 (entity :EntityFilter, client :Text) -> (commandes :List(Commande));
+  getCommande @3 (id :Text) -> (commande :Commande);
+  listProduits @4 (entity :Entity) -> (produits :List(Produit));
+  getLead @5 (id :Text) -> (lead :Lead, history :List(HistoryEvent));
+  findLeads @6 (telephone :Text, entity :EntityFilter) -> (leads :List(Lead));
+  listRuns @7 () -> (runs :List(RunSummary));
+  getRun @8 (date :Text) -> (run :RunSummary);
+  listBatches @9 (status :Text) -> (batches :List(Batch));
+}
+
+interface Admin extends(Viewer) {
+  addClient @0 (client :Client) -> (id :Text);
+  setClient @1 (client :Client);
+  addCommande @2 (commande :Commande) -> (id :Text);
+  setCommande @3 (commande :Commande);
+  addProduit @4 (produit :Produit);
+  submitLead @5 (entity :Entity, fields :List(Field), idempotencyKey :Text)
+      -> (result :SubmitResult);
+  importLeads @6 (entity :Entity, rows :List(List(Field))) -> (rows :List(ImportRow));
+  # Later issues (daily run, after delivery); unimplemented methods answer "unimplemented".
+  deliver @7 (date :Text, at :Int64, entity :EntityFilter, dryRun :Bool) -> (run :RunSummary);
+  resendBatch @8 (id :Text);
+  rejectLead @9 (id :Text, reason :Text, at :Int64);
+  eraseLeads @10 (telephone :Text) -> (count :UInt32);
+  backup @11 (dir :Text);
+}

@@ -1,0 +1,335 @@
+// The RPC service in-process: a real TwoPartyServer over a kj two-way pipe, a real store in a
+// temp dir, the real write queue, and a manual clock.
+#include <capnp/rpc-twoparty.h>
+#include <gtest/gtest.h>
+#include <kj/async-io.h>
+
+#include <fmt/format.h>
+
+#include <set>
+
+#include "daemon/domain/clock.h"
+#include "daemon/domain/ids.h"
+#include "daemon/service/auth.h"
+#include "daemon/service/server.h"
+#include "daemon/service/write-queue.h"
+#include "daemon/store/records.h"
+#include "daemon/store/store.h"
+#include "tests/support/temp-dir.h"
+
+namespace rdz {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr char ADMIN[] = "admin-token";
+constexpr char ADMIN_MDL[] = "admin-mdl-token";
+constexpr char VIEWER[] = "viewer-token";
+constexpr char INGEST_ZR7[] = "ingest-zr7-token";
+
+Auth testAuth() {
+  Auth auth;
+  auth.add({Role::ADMIN, std::nullopt, "admin"}, sha256Hex(ADMIN));
+  auth.add({Role::ADMIN, Entity::MDL, "admin-mdl"}, sha256Hex(ADMIN_MDL));
+  auth.add({Role::VIEWER, std::nullopt, "viewer"}, sha256Hex(VIEWER));
+  auth.add({Role::INGEST, Entity::ZR7, "ingest-zr7"}, sha256Hex(INGEST_ZR7));
+  return auth;
+}
+
+Submission validLead(std::string phone = "06 12 34 56 78", std::string produit = "PV") {
+  return {{"produit", produit},     {"nom", "Martin"},       {"prenom", "Élodie"},
+          {"telephone", phone},     {"code_postal", "33000"}, {"consentement", "oui"},
+          {"email", "e@exemple.fr"}};
+}
+
+void setFields(capnp::List<schema::Field>::Builder list, const Submission& fields) {
+  for (size_t i = 0; i < fields.size(); ++i) {
+    list[i].setName(fields[i].name);
+    list[i].setValue(fields[i].value);
+  }
+}
+
+// Everything with a KJ (possibly throwing) destructor, owned through a unique_ptr so the gtest
+// fixture keeps its noexcept destructor.
+struct RpcEnv {
+  test::TempDir dir;
+  std::unique_ptr<Store> store = Store::open(dir / "db");
+  ManualClock clock{Timestamp(std::chrono::seconds(1795000000))};
+  IdGenerator ids;
+  Auth auth = testAuth();
+  kj::AsyncIoContext io = kj::setupAsyncIo();
+  std::unique_ptr<WriteQueue> writes = std::make_unique<WriteQueue>(*store);
+  ServiceContext context{*store, *writes, ids, clock, auth};
+  kj::TwoWayPipe pipe = kj::newTwoWayPipe();
+  capnp::TwoPartyServer server{newBootstrap(context)};
+  capnp::TwoPartyClient client{*pipe.ends[0]};
+  RpcEnv() { server.accept(kj::mv(pipe.ends[1])); }
+};
+
+class RpcTest : public testing::Test {
+ protected:
+  std::unique_ptr<RpcEnv> env = std::make_unique<RpcEnv>();
+  const test::TempDir& dir = env->dir;
+  Store* store = env->store.get();
+  ManualClock& clock = env->clock;
+  kj::AsyncIoContext& io = env->io;
+  WriteQueue* writes = env->writes.get();
+  capnp::TwoPartyClient& client = env->client;
+
+  capnp::Response<schema::Bootstrap::AuthenticateResults> login(const char* token) {
+    auto req = client.bootstrap().castAs<schema::Bootstrap>().authenticateRequest();
+    req.setToken(token);
+    return req.send().wait(io.waitScope);
+  }
+
+  schema::SubmitResult::Reader submit(schema::Ingest::Client ingest, const Submission& fields,
+                                      std::string key,
+                                      kj::Maybe<capnp::Response<schema::Ingest::SubmitResults>>& keep) {
+    auto req = ingest.submitRequest();
+    setFields(req.initFields(fields.size()), fields);
+    req.setIdempotencyKey(key);
+    keep = req.send().wait(io.waitScope);
+    KJ_IF_MAYBE(r, keep) { return r->getResult(); }
+    KJ_UNREACHABLE;
+  }
+
+  size_t leadCount(Entity e) {
+    size_t n = 0;
+    for (Statut s : {Statut::NEW, Statut::INVALID, Statut::LB, Statut::DELIVERED, Statut::REJECTED}) {
+      n += leadIdsByStatus(*store, e, s).size();
+    }
+    return n;
+  }
+};
+
+TEST_F(RpcTest, EachRoleGetsOnlyItsCapabilities) {
+  auto ingest = login(INGEST_ZR7);
+  EXPECT_EQ(ingest.getSession().getRole(), schema::Role::INGEST);
+  EXPECT_TRUE(ingest.getSession().getEntity().isOne());
+  EXPECT_TRUE(ingest.getSession().hasIngest());
+  EXPECT_FALSE(ingest.getSession().hasViewer());
+  EXPECT_FALSE(ingest.getSession().hasAdmin());
+
+  auto viewer = login(VIEWER);
+  EXPECT_TRUE(viewer.getSession().hasViewer());
+  EXPECT_FALSE(viewer.getSession().hasAdmin());
+  EXPECT_FALSE(viewer.getSession().hasIngest());
+
+  auto admin = login(ADMIN);
+  EXPECT_TRUE(admin.getSession().hasAdmin());
+  EXPECT_TRUE(admin.getSession().hasViewer());
+  EXPECT_TRUE(admin.getSession().getEntity().isAll());
+
+  EXPECT_ANY_THROW(login("not-a-token"));
+  EXPECT_ANY_THROW(login(""));
+}
+
+TEST_F(RpcTest, AViewerCannotWriteEvenByCastingToAdmin) {
+  auto viewer = login(VIEWER).getSession().getViewer();
+  // The capability really is a Viewer: an Admin method on it is unimplemented.
+  auto forged = viewer.castAs<schema::Admin>();
+  auto req = forged.addClientRequest();
+  auto c = req.initClient();
+  c.setNom("Forge");
+  c.initEmails(1).set(0, "a@b.fr");
+  EXPECT_ANY_THROW(req.send().wait(io.waitScope));
+  EXPECT_TRUE(listClients(*store, Entity::ZR7).empty());
+}
+
+TEST_F(RpcTest, IngestStoresInItsOwnEntityOnly) {
+  auto ingest = login(INGEST_ZR7).getSession().getIngest();
+  kj::Maybe<capnp::Response<schema::Ingest::SubmitResults>> keep;
+  auto r = submit(ingest, validLead(), "", keep);
+  EXPECT_EQ(r.getStatut(), schema::Statut::NEW);
+  EXPECT_EQ(r.getProblemes().size(), 0u);
+  EXPECT_TRUE(getLead(*store, Entity::ZR7, r.getId().cStr()) != nullptr);
+  EXPECT_EQ(leadCount(Entity::MDL), 0u);
+  // The history says when and how it arrived.
+  auto history = getHistory(*store, Entity::ZR7, r.getId().cStr());
+  ASSERT_FALSE(history.empty());
+  EXPECT_EQ(history[0].event, "recu");
+  EXPECT_EQ(history[0].at, clock.now());
+}
+
+TEST_F(RpcTest, InvalidLeadsAreStoredWithTheirProblems) {
+  auto ingest = login(INGEST_ZR7).getSession().getIngest();
+  kj::Maybe<capnp::Response<schema::Ingest::SubmitResults>> keep;
+  auto r = submit(ingest, {{"produit", "PV"}, {"nom", "X"}, {"telephone", "123"}}, "", keep);
+  EXPECT_EQ(r.getStatut(), schema::Statut::INVALID);
+  std::vector<std::string> problems;
+  for (auto p : r.getProblemes()) problems.emplace_back(p.cStr());
+  EXPECT_NE(std::find(problems.begin(), problems.end(), "telephone.invalid"), problems.end());
+  EXPECT_NE(std::find(problems.begin(), problems.end(), "consentement.absent"), problems.end());
+  KJ_IF_MAYBE(lead, getLead(*store, Entity::ZR7, r.getId().cStr())) {
+    EXPECT_EQ(lead->statut, Statut::INVALID);
+    EXPECT_EQ(lead->problemes, problems);
+  } else {
+    FAIL() << "an invalid lead must be stored";
+  }
+}
+
+TEST_F(RpcTest, IdempotencyKeyReturnsTheFirstAnswerAndRefusesAnotherBody) {
+  auto ingest = login(INGEST_ZR7).getSession().getIngest();
+  kj::Maybe<capnp::Response<schema::Ingest::SubmitResults>> k1, k2, k3;
+  std::string first = submit(ingest, validLead(), "key-1", k1).getId().cStr();
+  clock.advance(1h);  // long after the double-submission window: still the same answer
+  std::string again = submit(ingest, validLead(), "key-1", k2).getId().cStr();
+  EXPECT_EQ(first, again);
+  EXPECT_EQ(leadCount(Entity::ZR7), 1u);
+  EXPECT_ANY_THROW(submit(ingest, validLead("06 99 99 99 99"), "key-1", k3));
+  EXPECT_EQ(leadCount(Entity::ZR7), 1u);
+  // A key longer than 128 bytes is refused.
+  EXPECT_ANY_THROW(submit(ingest, validLead(), std::string(129, 'k'), k3));
+  EXPECT_EQ(leadCount(Entity::ZR7), 1u);
+}
+
+TEST_F(RpcTest, DoubleSubmissionWithinTenMinutesLinksToTheFirstLead) {
+  auto ingest = login(INGEST_ZR7).getSession().getIngest();
+  kj::Maybe<capnp::Response<schema::Ingest::SubmitResults>> k;
+  std::string first = submit(ingest, validLead("06 12 34 56 78"), "", k).getId().cStr();
+  clock.advance(10min - 1s);
+  auto second = submit(ingest, validLead("+33 6 12 34 56 78"), "", k);  // same number, other form
+  EXPECT_EQ(second.getStatut(), schema::Statut::INVALID);
+  std::string secondId = second.getId().cStr();
+  KJ_IF_MAYBE(lead, getLead(*store, Entity::ZR7, secondId)) {
+    EXPECT_EQ(lead->doublonDe, first);
+    EXPECT_EQ(lead->problemes, std::vector<std::string>{"doublon.soumission"});
+  } else {
+    FAIL();
+  }
+  // Another produit is not a double.
+  EXPECT_EQ(submit(ingest, validLead("0612345678", "PAC"), "", k).getStatut(),
+            schema::Statut::NEW);
+  // 2 s later: within 10 min of the second (a double itself), linked to the first.
+  clock.advance(2s);
+  std::string thirdId = submit(ingest, validLead(), "", k).getId().cStr();
+  KJ_IF_MAYBE(lead, getLead(*store, Entity::ZR7, thirdId)) {
+    EXPECT_EQ(lead->doublonDe, first);
+  } else {
+    FAIL();
+  }
+  // More than 10 minutes after the last one: a new lead.
+  clock.advance(10min + 1s);
+  EXPECT_EQ(submit(ingest, validLead(), "", k).getStatut(), schema::Statut::NEW);
+}
+
+TEST_F(RpcTest, ConcurrentSubmissionsShareSyncedCommits) {
+  auto ingest = login(INGEST_ZR7).getSession().getIngest();
+  constexpr int N = 300;
+  kj::Vector<kj::Promise<void>> promises;
+  std::vector<std::string> answers(N);
+  for (int i = 0; i < N; ++i) {
+    auto req = ingest.submitRequest();
+    setFields(req.initFields(7), validLead(fmt::format("06{:08}", i)));
+    promises.add(req.send().then([&answers, i](auto response) {
+      answers[i] = response.getResult().getId().cStr();
+    }));
+  }
+  kj::joinPromises(promises.releaseAsArray()).wait(io.waitScope);
+  std::set<std::string> unique(answers.begin(), answers.end());
+  EXPECT_EQ(unique.size(), static_cast<size_t>(N));
+  EXPECT_EQ(leadCount(Entity::ZR7), static_cast<size_t>(N));
+  auto stats = writes->stats();
+  EXPECT_EQ(stats.jobs, static_cast<uint64_t>(N));
+  EXPECT_LT(stats.commits, stats.jobs);  // group commit: fewer fsyncs than leads
+}
+
+TEST_F(RpcTest, ARefusedSubmissionIsUndoneAloneInItsGroup) {
+  auto ingest = login(INGEST_ZR7).getSession().getIngest();
+  kj::Vector<kj::Promise<bool>> promises;
+  for (int i = 0; i < 20; ++i) {
+    auto req = ingest.submitRequest();
+    Submission fields = validLead(fmt::format("06{:08}", i));
+    if (i % 2 == 1) fields.push_back({"nom", std::string(401, 'x')});  // over 4 × 100: refused
+    setFields(req.initFields(fields.size()), fields);
+    promises.add(req.send().then([](auto) { return true; }, [](kj::Exception&&) { return false; }));
+  }
+  auto results = kj::joinPromises(promises.releaseAsArray()).wait(io.waitScope);
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(results[i], i % 2 == 0) << i;
+  EXPECT_EQ(leadCount(Entity::ZR7), 10u);
+}
+
+TEST_F(RpcTest, AdminBoundToOneEntityCannotTouchTheOther) {
+  auto admin = login(ADMIN_MDL).getSession().getAdmin();
+  auto add = [&](schema::Entity entity) {
+    auto req = admin.addClientRequest();  // a request is consumed by send()
+    auto c = req.initClient();
+    c.setEntity(entity);
+    c.setNom("Autre");
+    c.initEmails(1).set(0, "a@autre.fr");
+    return std::string(req.send().wait(io.waitScope).getId().cStr());
+  };
+  EXPECT_ANY_THROW(add(schema::Entity::ZR7));
+  EXPECT_EQ(add(schema::Entity::MDL), "autre");
+  auto list = admin.listClientsRequest();
+  list.initEntity().setOne(schema::Entity::ZR7);
+  EXPECT_ANY_THROW(list.send().wait(io.waitScope));
+  auto backup = admin.backupRequest();
+  backup.setDir(dir / "copy");
+  EXPECT_ANY_THROW(backup.send().wait(io.waitScope));  // a copy holds both entities
+}
+
+TEST_F(RpcTest, CommandesTakeTheirClientsEntityAndOrderedIds) {
+  auto admin = login(ADMIN).getSession().getAdmin();
+  auto addClient = admin.addClientRequest();
+  auto c = addClient.initClient();
+  c.setEntity(schema::Entity::MDL);
+  c.setId("isol");
+  c.setNom("Isol");
+  c.initEmails(1).set(0, "a@isol.fr");
+  addClient.send().wait(io.waitScope);
+
+  std::vector<std::string> ids;
+  for (int i = 0; i < 2; ++i) {
+    auto req = admin.addCommandeRequest();
+    auto k = req.initCommande();
+    k.setEntity(schema::Entity::ZR7);  // ignored: the client's entity wins
+    k.setClient("isol");
+    k.setProduit("pac");
+    k.setQuotaSemaine(20);
+    k.initJours(1).set(0, "lun");
+    ids.push_back(req.send().wait(io.waitScope).getId().cStr());
+  }
+  EXPECT_LT(ids[0], ids[1]);
+  KJ_IF_MAYBE(k, getCommande(*store, Entity::MDL, ids[0])) {
+    EXPECT_EQ(k->produit, "PAC");
+    EXPECT_EQ(k->departements, std::vector<std::string>{"*"});
+  } else {
+    FAIL();
+  }
+  auto bad = admin.addCommandeRequest();
+  auto k = bad.initCommande();
+  k.setClient("isol");
+  k.setProduit("PV");
+  k.setQuotaSemaine(100001);
+  k.initJours(1).set(0, "lun");
+  EXPECT_ANY_THROW(bad.send().wait(io.waitScope));
+}
+
+TEST_F(RpcTest, ImportKeepsRecuLeAndReportsEveryRow) {
+  auto admin = login(ADMIN).getSession().getAdmin();
+  auto req = admin.importLeadsRequest();
+  req.setEntity(schema::Entity::MDL);
+  auto rows = req.initRows(3);
+  Submission ok = validLead();
+  ok.push_back({"recu_le", "2026-03-29T09:30:00+02:00"});
+  auto fill = [&](uint32_t i, const Submission& s) { setFields(rows.init(i, s.size()), s); };
+  fill(0, ok);
+  fill(1, {{"nom", std::string(1000, 'n')}});           // refused: over 4 × its bound
+  fill(2, {{"produit", "PV"}, {"telephone", "0612"}});  // stored, invalid
+  auto response = req.send().wait(io.waitScope);
+  auto out = response.getRows();
+  ASSERT_EQ(out.size(), 3u);
+  ASSERT_TRUE(out[0].isStored());
+  EXPECT_TRUE(out[1].isRefused());
+  ASSERT_TRUE(out[2].isStored());
+  EXPECT_EQ(out[2].getStored().getStatut(), schema::Statut::INVALID);
+  KJ_IF_MAYBE(lead, getLead(*store, Entity::MDL, out[0].getStored().getId().cStr())) {
+    EXPECT_EQ(lead->recuLe, Timestamp(std::chrono::seconds(1774769400)));  // 07:30 UTC
+  } else {
+    FAIL();
+  }
+}
+
+}  // namespace
+}  // namespace rdz

@@ -1,0 +1,249 @@
+// The store: atomic transactions, reads through a pending transaction, save points, ordered
+// indexes, and durability across a reopen.
+#include <gtest/gtest.h>
+#include <kj/debug.h>
+
+#include "daemon/domain/ids.h"
+#include "daemon/store/codec.h"
+#include "daemon/store/keys.h"
+#include "daemon/store/records.h"
+#include "daemon/store/store.h"
+#include "tests/support/temp-dir.h"
+
+namespace rdz {
+namespace {
+
+using namespace std::chrono_literals;
+
+Timestamp at(int64_t seconds) { return Timestamp(std::chrono::seconds(seconds)); }
+
+Lead lead(std::string id, Entity e, std::string phone, std::string produit, Timestamp recu,
+          Statut statut = Statut::NEW) {
+  Lead l;
+  l.id = kj::mv(id);
+  l.entity = e;
+  l.produit = kj::mv(produit);
+  l.nom = "Durand";
+  l.prenom = "Zoé";
+  l.telephone = phone;
+  l.telephoneE164 = kj::mv(phone);
+  l.codePostal = "33000";
+  l.departement = "33";
+  l.consentement = true;
+  l.recuLe = recu;
+  l.statut = statut;
+  return l;
+}
+
+std::string idAt(int64_t seconds) { return encodeId(static_cast<uint64_t>(seconds) * 1000000); }
+
+class StoreTest : public testing::Test {
+ protected:
+  test::TempDir dir;
+  std::unique_ptr<Store> store = Store::open(dir / "db");
+};
+
+TEST_F(StoreTest, NothingIsVisibleBeforeCommitAndAllOfItAfter) {
+  auto txn = store->begin();
+  Lead l = lead(idAt(100), Entity::ZR7, "+33612345678", "PV", at(100));
+  putLead(*txn, l, nullptr);
+  addHistory(*txn, Entity::ZR7, l.id, {at(100), "recu", "via test"}, 0);
+  // The transaction sees its own writes; the database does not yet.
+  EXPECT_TRUE(getLead(*txn, Entity::ZR7, l.id) != nullptr);
+  EXPECT_TRUE(getLead(*store, Entity::ZR7, l.id) == nullptr);
+  EXPECT_TRUE(leadIdsByStatus(*store, Entity::ZR7, Statut::NEW).empty());
+  store->commit(*txn);
+  KJ_IF_MAYBE(stored, getLead(*store, Entity::ZR7, l.id)) {
+    EXPECT_EQ(*stored, l);
+  } else {
+    FAIL() << "lead not stored";
+  }
+  EXPECT_EQ(leadIdsByStatus(*store, Entity::ZR7, Statut::NEW), std::vector<std::string>{l.id});
+  ASSERT_EQ(getHistory(*store, Entity::ZR7, l.id).size(), 1u);
+}
+
+TEST_F(StoreTest, EntitiesAreSeparateFamilies) {
+  auto txn = store->begin();
+  putLead(*txn, lead(idAt(1), Entity::ZR7, "+33612345678", "PV", at(1)), nullptr);
+  store->commit(*txn);
+  EXPECT_TRUE(getLead(*store, Entity::MDL, idAt(1)) == nullptr);
+  EXPECT_TRUE(leadsByPhone(*store, Entity::MDL, "+33612345678").empty());
+  EXPECT_EQ(leadsByPhone(*store, Entity::ZR7, "+33612345678").size(), 1u);
+}
+
+TEST_F(StoreTest, RollbackToSavePointUndoesOnlyTheLastJob) {
+  auto txn = store->begin();
+  txn->setSavePoint();
+  putLead(*txn, lead(idAt(1), Entity::ZR7, "+33611111111", "PV", at(1)), nullptr);
+  txn->popSavePoint();
+  txn->setSavePoint();
+  putLead(*txn, lead(idAt(2), Entity::ZR7, "+33622222222", "PV", at(2)), nullptr);
+  txn->rollbackToSavePoint();
+  store->commit(*txn);
+  EXPECT_TRUE(getLead(*store, Entity::ZR7, idAt(1)) != nullptr);
+  EXPECT_TRUE(getLead(*store, Entity::ZR7, idAt(2)) == nullptr);
+  EXPECT_TRUE(leadsByPhone(*store, Entity::ZR7, "+33622222222").empty());
+}
+
+TEST_F(StoreTest, StatusChangeMovesTheLeadBetweenPools) {
+  Lead l = lead(idAt(5), Entity::MDL, "+33612345678", "PAC", at(5));
+  auto t1 = store->begin();
+  putLead(*t1, l, nullptr);
+  store->commit(*t1);
+  Lead moved = l;
+  moved.statut = Statut::LB;
+  auto t2 = store->begin();
+  putLead(*t2, moved, &l);
+  store->commit(*t2);
+  EXPECT_TRUE(leadIdsByStatus(*store, Entity::MDL, Statut::NEW).empty());
+  EXPECT_EQ(leadIdsByStatus(*store, Entity::MDL, Statut::LB), std::vector<std::string>{l.id});
+  EXPECT_EQ(leadsByPhone(*store, Entity::MDL, "+33612345678").size(), 1u);
+}
+
+TEST_F(StoreTest, PoolsAreOrderedByReceptionTimeEitherWay) {
+  auto txn = store->begin();
+  // Ids in creation order, reception times not: an import may bring older leads later.
+  putLead(*txn, lead(idAt(10), Entity::ZR7, "+33610000001", "PV", at(300)), nullptr);
+  putLead(*txn, lead(idAt(11), Entity::ZR7, "+33610000002", "PV", at(100)), nullptr);
+  putLead(*txn, lead(idAt(12), Entity::ZR7, "+33610000003", "PV", at(200)), nullptr);
+  putLead(*txn, lead(idAt(13), Entity::ZR7, "+33610000004", "PV", at(-50)), nullptr);  // 1969
+  store->commit(*txn);
+  EXPECT_EQ(leadIdsByStatus(*store, Entity::ZR7, Statut::NEW),
+            (std::vector<std::string>{idAt(13), idAt(11), idAt(12), idAt(10)}));
+  EXPECT_EQ(leadIdsByStatus(*store, Entity::ZR7, Statut::NEW, true),
+            (std::vector<std::string>{idAt(10), idAt(12), idAt(11), idAt(13)}));
+}
+
+TEST_F(StoreTest, FirstSubmissionSinceHonoursTheWindowAndTheProduit) {
+  auto txn = store->begin();
+  putLead(*txn, lead(idAt(1), Entity::ZR7, "+33612345678", "PV", at(1000)), nullptr);
+  putLead(*txn, lead(idAt(2), Entity::ZR7, "+33612345678", "PAC", at(1100)), nullptr);
+  putLead(*txn, lead(idAt(3), Entity::ZR7, "+33612345678", "PV", at(1200)), nullptr);
+  store->commit(*txn);
+  auto first = [&](std::string produit, int64_t since, int64_t until) {
+    KJ_IF_MAYBE(id, firstSubmissionSince(*store, Entity::ZR7, "+33612345678", produit, at(since),
+                                         at(until))) {
+      return *id;
+    }
+    return std::string("none");
+  };
+  EXPECT_EQ(first("PV", 1000, 1600), idAt(1));   // exactly at the window's start counts
+  EXPECT_EQ(first("PV", 1001, 1600), idAt(3));
+  EXPECT_EQ(first("PV", 1201, 1600), "none");
+  EXPECT_EQ(first("PV", 0, 999), "none");       // nothing received after `until` counts
+  EXPECT_EQ(first("PAC", 0, 2000), idAt(2));
+  EXPECT_EQ(first("ITE", 0, 2000), "none");
+}
+
+TEST_F(StoreTest, CountersAndCatalogue) {
+  auto txn = store->begin();
+  EXPECT_EQ(nextCounter(*txn, "commande"), 1u);
+  EXPECT_EQ(nextCounter(*txn, "commande"), 2u);  // sees its own pending write
+  store->commit(*txn);
+  auto txn2 = store->begin();
+  EXPECT_EQ(nextCounter(*txn2, "commande"), 3u);
+
+  auto codes = [&](Entity e) {
+    std::vector<std::string> out;
+    for (auto& p : listProduits(*store, e)) out.push_back(p.code);
+    return out;
+  };
+  EXPECT_EQ(codes(Entity::ZR7), (std::vector<std::string>{"PV", "PAC", "ITE"}));
+  putProduit(*txn2, {Entity::MDL, "BAT", "Batterie"});
+  store->commit(*txn2);
+  EXPECT_EQ(codes(Entity::MDL), (std::vector<std::string>{"PV", "PAC", "ITE", "BAT"}));
+  EXPECT_EQ(codes(Entity::ZR7), (std::vector<std::string>{"PV", "PAC", "ITE"}));
+}
+
+TEST(StoreDurabilityTest, CommittedDataSurvivesAReopen) {
+  test::TempDir dir;
+  Lead l = lead(idAt(7), Entity::MDL, "+262692123456", "ITE", at(7));
+  Client c;
+  c.id = "acme";
+  c.entity = Entity::MDL;
+  c.nom = "Acme";
+  c.emails = {"ops@acme.fr"};
+  {
+    auto store = Store::open(dir / "db");
+    auto txn = store->begin();
+    putLead(*txn, l, nullptr);
+    putClient(*txn, c);
+    store->commit(*txn);
+  }
+  auto store = Store::open(dir / "db");
+  KJ_IF_MAYBE(stored, getLead(*store, Entity::MDL, l.id)) {
+    EXPECT_EQ(*stored, l);
+  } else {
+    FAIL() << "lead lost";
+  }
+  KJ_IF_MAYBE(stored, getClient(*store, Entity::MDL, "acme")) {
+    EXPECT_EQ(*stored, c);
+  } else {
+    FAIL() << "client lost";
+  }
+  EXPECT_EQ(lastLeadId(*store, Entity::MDL), l.id);
+}
+
+TEST(StoreCheckpointTest, BackupIsAConsistentCopy) {
+  test::TempDir dir;
+  {
+    auto store = Store::open(dir / "db");
+    auto txn = store->begin();
+    putLead(*txn, lead(idAt(9), Entity::ZR7, "+33612345678", "PV", at(9)), nullptr);
+    store->commit(*txn);
+    store->checkpoint(dir / "backup");
+    EXPECT_ANY_THROW(store->checkpoint(dir / "backup"));  // never overwrites
+  }
+  auto copy = Store::open(dir / "backup");
+  EXPECT_TRUE(getLead(*copy, Entity::ZR7, idAt(9)) != nullptr);
+}
+
+TEST(KeysTest, TimesSortAsBytesIncludingBeforeTheEpoch) {
+  std::string a, b, c;
+  keys::appendTime(a, at(-10));
+  keys::appendTime(b, at(0));
+  keys::appendTime(c, at(10));
+  EXPECT_LT(a, b);
+  EXPECT_LT(b, c);
+  EXPECT_EQ(keys::readTime(a), at(-10));
+  EXPECT_EQ(keys::readTime(c), at(10));
+}
+
+TEST(IdsTest, IdsAreOrderedUniqueAndSurviveAClockStepBack) {
+  IdGenerator ids;
+  std::string a = ids.next(at(100));
+  std::string b = ids.next(at(100));  // same microsecond
+  std::string c = ids.next(at(50));   // the clock stepped back
+  EXPECT_LT(a, b);
+  EXPECT_LT(b, c);
+  EXPECT_EQ(decodeId(a), std::optional<uint64_t>(100000000));
+  IdGenerator reseeded(*decodeId(c));
+  EXPECT_LT(c, reseeded.next(at(1)));
+  EXPECT_EQ(decodeId("not-an-id!!!!"), std::nullopt);
+}
+
+TEST(CodecTest, RecordsRoundTripThroughBytes) {
+  Lead l = lead(idAt(3), Entity::MDL, "+33612345678", "PV", at(3), Statut::INVALID);
+  l.problemes = {"email.invalid", "doublon.soumission"};
+  l.doublonDe = idAt(1);
+  l.consentementLe = at(2);
+  l.proprietaire = TriState::NON;
+  l.typeLogement = TypeLogement::APPARTEMENT;
+  EXPECT_EQ(decodeLead(encode(l)), l);
+  Commande c;
+  c.id = "C000001";
+  c.client = "acme";
+  c.produit = "PAC";
+  c.departements = {"2A", "971"};
+  c.quotaSemaine = 40;
+  c.quotaJour = 10;
+  c.priorite = 1;
+  c.lbMaxPct = 25;
+  c.fallback = true;
+  c.debut = "2026-01-05";
+  EXPECT_EQ(decodeCommande(encode(c)), c);
+  EXPECT_ANY_THROW(decodeLead("abc"));  // not a whole number of words
+}
+
+}  // namespace
+}  // namespace rdz

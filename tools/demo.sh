@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# The main job on the embedded default: installs what is missing, builds, starts rdzd in
+# ./rdz-data (tokens generated on first start) and a local SMTP sink on 127.0.0.1:2525 writing to
+# ./rdz-data/mail, then creates sample clients and commandes and submits sample leads through
+# rdzctl. rdzd stays running afterwards; `tools/demo.sh stop` stops it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+data="$root/rdz-data"
+rdzctl="$root/build/client/rdzctl"
+
+stop() {
+  for name in rdzd smtp; do
+    if [ -f "$data/$name.pid" ]; then
+      kill "$(cat "$data/$name.pid")" 2>/dev/null || true
+      rm -f "$data/$name.pid"
+    fi
+  done
+}
+if [ "${1:-}" = stop ]; then stop; echo "stopped"; exit 0; fi
+
+tools/install-deps.sh
+tools/build.sh
+stop
+mkdir -p "$data" && chmod 700 "$data"
+
+# The SMTP sink that the embedded default's entities send to (Maildir in rdz-data/mail).
+setsid /usr/bin/python3 -m aiosmtpd -n -l 127.0.0.1:2525 -c aiosmtpd.handlers.Mailbox \
+  "$data/mail" >"$data/smtp.log" 2>&1 < /dev/null &
+echo $! > "$data/smtp.pid"
+
+setsid "$root/build/daemon/rdzd" >>"$data/rdzd.log" 2>&1 < /dev/null &
+echo $! > "$data/rdzd.pid"
+for _ in $(seq 1 100); do
+  [ -S "$data/rdzd.sock" ] && "$rdzctl" client list >/dev/null 2>&1 && break
+  sleep 0.1
+done
+
+say() { printf '\n$ rdzctl %s\n' "$*"; "$rdzctl" "$@"; }
+if ! "$rdzctl" client show solaire-sud >/dev/null 2>&1; then
+  say client add --entity ZR7 --id solaire-sud --nom "Solaire Sud" --email commandes@solaire-sud.example
+  say commande add --client solaire-sud --produit PV --quota-semaine 20 --departements 33,40,64 --priorite 2
+  say client add --entity MDL --id isol-ouest --nom "Isol Ouest" --email leads@isol-ouest.example
+  say commande add --client isol-ouest --produit ITE --quota-semaine 10 --fallback oui
+fi
+say lead submit --entity ZR7 produit=PV nom=Dupont prenom=Jeanne "telephone=06 12 34 56 78" \
+  code_postal=33000 ville=Bordeaux proprietaire=oui type_logement=maison consentement=oui
+say lead submit --entity MDL produit=ITE nom=Lefèvre prenom=Hélène telephone=+33698765432 \
+  code_postal=20090 consentement=true email=helene@exemple.fr
+say lead submit --entity ZR7 produit=PAC nom=Sans prenom=Consentement telephone=0123 code_postal=99000
+say lead find --phone 0612345678
+say client list
+say commande list
+
+cat <<TXT
+
+rdzd is running on the embedded default (data and logs in ./rdz-data, socket
+./rdz-data/rdzd.sock, SMTP sink on 127.0.0.1:2525 writing to ./rdz-data/mail).
+Try, from this directory:
+  build/client/rdzctl --help
+  build/client/rdzctl lead submit --entity ZR7 produit=PV nom=Nom prenom=Prénom telephone=0611223344 code_postal=40100 consentement=oui
+  build/client/rdzctl --json lead show ID
+Stop everything with: tools/demo.sh stop
+TXT
