@@ -42,6 +42,7 @@ class Connection {
   ~Connection();
 
   kj::WaitScope& waitScope() { return io_.waitScope; }
+  kj::Timer& timer() { return io_.provider->getTimer(); }
   schema::Role role() const { return role_; }
   std::optional<Entity> entity() const { return entity_; }
   // The capabilities of the session; null ones throw "this token may not …" on use.

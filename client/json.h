@@ -16,7 +16,7 @@ namespace rdz {
 // The codec, configured once for every struct of the schema. Thread-safe once built.
 const capnp::JsonCodec& rdzJson();
 
-// Encodes any schema struct reader.
+// Encodes any schema struct or list reader.
 template <typename Reader>
 std::string toJson(Reader reader) {
   auto text = rdzJson().encode(reader);

@@ -1,6 +1,7 @@
 #include "client/rdzctl.h"
 
 #include <boost/program_options.hpp>
+#include <fmt/format.h>
 #include <kj/debug.h>
 
 #include <fstream>
@@ -10,7 +11,9 @@
 
 #include "client/connection.h"
 #include "client/json.h"
+#include "daemon/domain/commerce.h"
 #include "daemon/domain/csv.h"
+#include "daemon/domain/time.h"
 #include "daemon/domain/validation.h"
 
 namespace rdz {
@@ -43,10 +46,15 @@ Commands:
   lead submit --entity E [--idempotency-key K] champ=valeur ...
   lead import --entity E FILE.jsonl|FILE.csv   (admin; recu_le allowed; per-row results)
   lead show ID | lead find --phone P [--entity E]
+  deliver [--date D | --at T] [--entity E] [--dry-run] [--wait SECONDS]
+                      run the daily allocation (default: today 09:30 Paris), commit it, and
+                      wait for the batches' first sending attempt (exit 1 if one failed)
+  run list | run show DATE
+  batch list [--status pending|sent|failed] | batch resend ID
   backup DIR          online copy of the database into DIR (a path on rdzd's machine)
 
 Not available yet in this version (they answer with exit code 1):
-  deliver, run, batch, stats, audit, lead reject|explain|erase
+  stats, audit, lead reject|explain|erase
 
 Exit codes: 0 ok, 1 refused or failed, 2 usage, 3 cannot connect or not authenticated.
 )";
@@ -625,7 +633,7 @@ int leadImport(Command& cmd) {
         obj[3].setName("problemes");
         auto problems = obj[3].initValue().initArray(r.getProblemes().size());
         for (size_t j = 0; j < problems.size(); ++j) problems[j].setString(r.getProblemes()[j]);
-        line += (r.getStatut() == schema::Statut::INVALID ? "invalid " : "stored ") + answerLine(r);
+        line += "stored " + answerLine(r);
         ++(r.getStatut() == schema::Statut::INVALID ? invalid : stored);
       }
       if (!cmd.json()) cmd.out() << line << "\n";
@@ -702,6 +710,165 @@ int backup(Command& cmd) {
   return EXIT_OK;
 }
 
+// ---- runs and batches -------------------------------------------------------------------------
+
+std::string batchLine(schema::Batch::Reader b) {
+  static const char* STATUS[] = {"pending", "sent", "failed"};
+  std::string line = fmt::format("  batch {} {} {} leads: {}", b.getId().cStr(),
+                                 b.getClient().cStr(), b.getDeliveries().size(),
+                                 STATUS[static_cast<int>(b.getStatus())]);
+  if (b.getStatus() != schema::BatchStatus::SENT && b.getLastError().size() > 0) {
+    line += std::string(" (") + b.getLastError().cStr() + ")";
+  }
+  return line;
+}
+
+std::string runLine(schema::RunSummary::Reader r) {
+  return fmt::format("run {}: {} — {} leads assigned, {} aged to LB, {} duplicates avoided, {} "
+                     "batches",
+                     r.getId().cStr(), r.getStatus().cStr(), r.getAssigned(), r.getAged(),
+                     r.getDoublonsEvites(), r.getBatches().size());
+}
+
+bool anyPending(capnp::List<schema::Batch>::Reader batches) {
+  for (auto b : batches) {
+    if (b.getStatus() == schema::BatchStatus::PENDING) return true;
+  }
+  return false;
+}
+
+bool anyFailed(capnp::List<schema::Batch>::Reader batches) {
+  for (auto b : batches) {
+    if (b.getStatus() == schema::BatchStatus::FAILED) return true;
+  }
+  return false;
+}
+
+int deliver(Command& cmd) {
+  po::options_description o("rdzctl deliver [--date D | --at T] [--entity E] [--dry-run]");
+  o.add_options()("date", po::value<std::string>(), "run date AAAA-MM-JJ (default: today, Paris)")(
+      "at", po::value<std::string>(), "reference time, ISO 8601 with offset (its Paris date runs)")(
+      "entity", po::value<std::string>(), "run one entity only (no fallback crossing)")(
+      "dry-run", "compute and print the plan; write nothing")(
+      "wait", po::value<std::string>()->default_value("60"),
+      "seconds to wait for the batches' first sending attempt (0: do not wait)");
+  if (!cmd.parse(o)) return EXIT_OK;
+  auto req = cmd.connection().admin().deliverRequest();
+  req.setDate(cmd.get("date"));
+  if (cmd.has("date") && !isIsoDate(cmd.get("date"))) throw UsageError("--date must be AAAA-MM-JJ");
+  if (cmd.has("at")) {
+    auto at = parseIso(cmd.get("at"));
+    if (!at) throw UsageError("--at must be an ISO 8601 time, e.g. 2026-11-25T09:30:00+01:00");
+    req.setAt(at->time_since_epoch().count());
+  }
+  if (cmd.has("entity")) {
+    req.initEntity().setOne(entityArg(cmd.get("entity")));
+  } else {
+    req.initEntity().setAll();
+  }
+  req.setDryRun(cmd.has("dry-run"));
+  uint32_t waitSeconds = numberArg("wait", cmd.get("wait"), 3600);
+  auto resp = req.send().wait(cmd.wait());
+  auto run = resp.getRun();
+  if (run.getDryRun()) {
+    if (cmd.json()) {
+      cmd.out() << toJson(resp) << "\n";
+    } else {
+      cmd.out() << runLine(run) << "\n";
+      for (auto d : run.getPlan()) {
+        printLine(cmd.out(), d, {"lead", "lead_entity", "commande", "client", "entity", "pass"});
+      }
+    }
+    return EXIT_OK;
+  }
+
+  // Wait for the first attempt of every batch, so that the operator sees what went out.
+  std::string id = run.getId().cStr();
+  auto getRun = [&]() {
+    auto r = cmd.connection().viewer().getRunRequest();
+    r.setId(id);
+    return r.send().wait(cmd.wait());
+  };
+  auto current = getRun();
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(waitSeconds);
+  while (anyPending(current.getBatches()) && std::chrono::steady_clock::now() < deadline) {
+    kj::Duration step = 200 * kj::MILLISECONDS;
+    cmd.connection().timer().afterDelay(step).wait(cmd.wait());
+    current = getRun();
+  }
+  if (cmd.json()) {
+    cmd.out() << "{\"already_done\":" << (run.getAlreadyDone() ? "true" : "false")
+              << ",\"run\":" << toJson(current.getRun()) << ",\"batches\":"
+              << toJson(current.getBatches())
+              << "}\n";
+  } else {
+    if (run.getAlreadyDone()) cmd.out() << "already done: nothing allocated again\n";
+    cmd.out() << runLine(current.getRun()) << "\n";
+    for (auto b : current.getBatches()) cmd.out() << batchLine(b) << "\n";
+  }
+  return anyFailed(current.getBatches()) ? EXIT_FAILED : EXIT_OK;
+}
+
+int runList(Command& cmd) {
+  po::options_description o("rdzctl run list");
+  if (!cmd.parse(o)) return EXIT_OK;
+  auto resp = cmd.connection().viewer().listRunsRequest().send().wait(cmd.wait());
+  if (cmd.json()) {
+    cmd.out() << toJson(resp) << "\n";
+  } else {
+    for (auto r : resp.getRuns()) cmd.out() << runLine(r) << "\n";
+  }
+  return EXIT_OK;
+}
+
+int runShow(Command& cmd) {
+  po::options_description o("rdzctl run show DATE");
+  o.add_options()("id", po::value<std::string>()->required(), "run date (or DATE/zr7 …)");
+  if (!cmd.parse(o, {"id"})) return EXIT_OK;
+  auto req = cmd.connection().viewer().getRunRequest();
+  req.setId(cmd.get("id"));
+  auto resp = req.send().wait(cmd.wait());
+  if (cmd.json()) {
+    cmd.out() << toJson(resp) << "\n";
+  } else {
+    cmd.out() << runLine(resp.getRun()) << "\n";
+    for (auto b : resp.getBatches()) cmd.out() << batchLine(b) << "\n";
+  }
+  return EXIT_OK;
+}
+
+int batchList(Command& cmd) {
+  po::options_description o("rdzctl batch list [--status pending|sent|failed]");
+  o.add_options()("status", po::value<std::string>(), "pending, sent or failed");
+  if (!cmd.parse(o)) return EXIT_OK;
+  auto req = cmd.connection().viewer().listBatchesRequest();
+  req.setStatus(cmd.get("status"));
+  auto resp = req.send().wait(cmd.wait());
+  if (cmd.json()) {
+    cmd.out() << toJson(resp) << "\n";
+  } else {
+    for (auto b : resp.getBatches()) {
+      printLine(cmd.out(), b, {"id", "entity", "client", "run", "status", "attempts", "last_error"});
+    }
+  }
+  return EXIT_OK;
+}
+
+int batchResend(Command& cmd) {
+  po::options_description o("rdzctl batch resend ID");
+  o.add_options()("id", po::value<std::string>()->required(), "batch id");
+  if (!cmd.parse(o, {"id"})) return EXIT_OK;
+  auto req = cmd.connection().admin().resendBatchRequest();
+  req.setId(cmd.get("id"));
+  req.send().wait(cmd.wait());
+  if (cmd.json()) {
+    cmd.out() << "{\"resend\":" << jsonString(cmd.get("id")) << "}\n";
+  } else {
+    cmd.out() << "batch " << cmd.get("id") << " will be sent again now\n";
+  }
+  return EXIT_OK;
+}
+
 using Handler = std::function<int(Command&)>;
 
 const std::map<std::string, Handler>& commands() {
@@ -713,13 +880,15 @@ const std::map<std::string, Handler>& commands() {
       {"produit list", produitList},   {"produit add", produitAdd},
       {"lead submit", leadSubmit},     {"lead import", leadImport},
       {"lead show", leadShow},         {"lead find", leadFind},
-      {"backup", backup},
+      {"backup", backup},               {"deliver", deliver},
+      {"run list", runList},           {"run show", runShow},
+      {"batch list", batchList},       {"batch resend", batchResend},
   };
   return table;
 }
 
 bool notYet(const std::string& noun, const std::string& verb) {
-  static const std::vector<std::string> later = {"deliver", "run", "batch", "stats", "audit"};
+  static const std::vector<std::string> later = {"stats", "audit"};
   if (std::find(later.begin(), later.end(), noun) != later.end()) return true;
   return noun == "lead" && (verb == "reject" || verb == "explain" || verb == "erase");
 }

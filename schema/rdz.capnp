@@ -209,14 +209,19 @@ struct Batch {
 }
 
 struct RunSummary {
-  date @0 :Text;
-  at @1 :Int64 $time;
-  status @2 :Text;               # committed, complete
-  assigned @3 :UInt32;
-  doublonsEvites @4 :UInt32 $Json.name("doublons_evites");
-  batches @5 :List(Text);
-  dryRun @6 :Bool $Json.name("dry_run");
-  plan @7 :List(Delivery);
+  # One run (SPEC §5): a date and its scope (both entities, or one). Stored in the system family.
+  id @0 :Text;                   # "2026-11-25", or "2026-11-25/zr7" for a one-entity run
+  date @1 :Text;
+  entity @2 :EntityFilter;
+  reference @3 :Int64 $time;     # T: the date at the configured time, Europe/Paris
+  status @4 :Text;               # committed (batches being sent), complete (all sent)
+  aged @5 :UInt32;               # leads moved to LB by this run
+  assigned @6 :UInt32;
+  doublonsEvites @7 :UInt32 $Json.name("doublons_evites");
+  batches @8 :List(Text);
+  dryRun @9 :Bool $Json.name("dry_run");
+  alreadyDone @10 :Bool $Json.name("already_done");   # deliver found the run done: nothing new
+  plan @11 :List(Delivery);      # dry run: what would be delivered (no ids, nothing written)
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -257,7 +262,7 @@ interface Viewer {
   getLead @5 (id :Text) -> (lead :Lead, history :List(HistoryEvent));
   findLeads @6 (telephone :Text, entity :EntityFilter) -> (leads :List(Lead));
   listRuns @7 () -> (runs :List(RunSummary));
-  getRun @8 (date :Text) -> (run :RunSummary);
+  getRun @8 (id :Text) -> (run :RunSummary, batches :List(Batch));
   listBatches @9 (status :Text) -> (batches :List(Batch));
 }
 
@@ -271,7 +276,9 @@ interface Admin extends(Viewer) {
       -> (result :SubmitResult);
   importLeads @6 (entity :Entity, rows :List(List(Field))) -> (rows :List(ImportRow));
   # Later issues (daily run, after delivery); unimplemented methods answer "unimplemented".
-  deliver @7 (date :Text, at :Int64, entity :EntityFilter, dryRun :Bool) -> (run :RunSummary);
+  deliver @7 (date :Text, at :Int64, entity :EntityFilter, dryRun :Bool)
+      -> (run :RunSummary, batches :List(Batch));
+  # date "" and at 0: today (Europe/Paris) at the configured time; at set: its Paris date, at T.
   resendBatch @8 (id :Text);
   rejectLead @9 (id :Text, reason :Text, at :Int64);
   eraseLeads @10 (telephone :Text) -> (count :UInt32);

@@ -15,6 +15,8 @@
 #include "daemon/service/auth.h"
 #include "daemon/service/log.h"
 #include "daemon/service/operations.h"
+#include "daemon/service/run.h"
+#include "daemon/service/sender.h"
 #include "daemon/service/server.h"
 #include "daemon/service/write-queue.h"
 #include "daemon/store/store.h"
@@ -60,6 +62,12 @@ void makeDataDir(const std::string& dir) {
   }
 }
 
+RunSettings runSettings(const Config& config) {
+  using std::chrono::hours;
+  return {config.deliveryTime, hours(24 * config.freshDays), hours(24 * config.lbDays),
+          hours(24 * config.dedupDays)};
+}
+
 }  // namespace
 
 bool provisionTokens(const std::string& dataDir, const std::string& tokensPath) {
@@ -78,6 +86,11 @@ bool provisionTokens(const std::string& dataDir, const std::string& tokensPath) 
 }
 
 int runDaemon(const Config& config, const Clock& clock) {
+  // Signals must be captured (blocked) before any thread exists, RocksDB's included: a thread
+  // that does not block SIGTERM would take it with the default action and kill the process
+  // without draining the write queue (exit 143 instead of 0).
+  kj::UnixEventPort::captureSignal(SIGTERM);
+  kj::UnixEventPort::captureSignal(SIGINT);
   logDebug = config.logLevel == "debug";
   ::umask(0007);
   makeDataDir(config.dataDir);
@@ -92,15 +105,13 @@ int runDaemon(const Config& config, const Clock& clock) {
   IdGenerator ids(lastUsedIdValue(*store));
   logInfo("database open in {}/db", config.dataDir);
 
-  // Signals must be captured before the event loop exists.
-  kj::UnixEventPort::captureSignal(SIGTERM);
-  kj::UnixEventPort::captureSignal(SIGINT);
   auto io = kj::setupAsyncIo();
 
   int exitCode = 0;
   {
     WriteQueue writes(*store);
-    ServiceContext context{*store, writes, ids, clock, auth};
+    Sender sender(*store, writes, config, clock);  // resumes what a previous run left unsent
+    ServiceContext context{*store, writes, ids, clock, auth, runSettings(config), &sender};
     capnp::TwoPartyServer server(newBootstrap(context));
 
     std::string socketPath = config.socketPath();

@@ -88,9 +88,8 @@ SubmitAnswer ingestLead(Txn& txn, IdGenerator& ids, const IngestRequest& request
   Lead lead = validateSubmission(request.fields, context);  // throws on a refusal
   lead.id = ids.next(request.receivedAt);
 
-  uint32_t seq = 0;
   const Timestamp at = request.receivedAt;
-  addHistory(txn, e, lead.id, {at, "recu", fmt::format("via {}", request.via)}, seq++);
+  addHistory(txn, e, lead.id, {at, "recu", fmt::format("via {}", request.via)});
 
   if (!lead.telephoneE164.empty() && !lead.produit.empty()) {
     KJ_IF_MAYBE(firstId, firstSubmissionSince(txn, e, lead.telephoneE164, lead.produit,
@@ -102,13 +101,13 @@ SubmitAnswer ingestLead(Txn& txn, IdGenerator& ids, const IngestRequest& request
         if (!firstLead->doublonDe.empty()) first = firstLead->doublonDe;
       }
       markDoubleSubmission(lead, first);
-      addHistory(txn, e, lead.id, {at, "doublon", "soumission de " + first}, seq++);
+      addHistory(txn, e, lead.id, {at, "doublon", "soumission de " + first});
     }
   }
   if (!lead.problemes.empty()) {
-    addHistory(txn, e, lead.id, {at, "problemes", joined(lead.problemes)}, seq++);
+    addHistory(txn, e, lead.id, {at, "problemes", joined(lead.problemes)});
   }
-  addHistory(txn, e, lead.id, {at, "statut", std::string(statutName(lead.statut))}, seq++);
+  addHistory(txn, e, lead.id, {at, "statut", std::string(statutName(lead.statut))});
   putLead(txn, lead, nullptr);
 
   SubmitAnswer answer{lead.id, lead.statut, lead.problemes};

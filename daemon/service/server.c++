@@ -2,10 +2,14 @@
 
 #include <kj/debug.h>
 
+#include <algorithm>
 #include <type_traits>
 
+#include "daemon/domain/time.h"
 #include "daemon/domain/validation.h"
+#include "daemon/service/log.h"
 #include "daemon/service/operations.h"
+#include "daemon/service/sender.h"
 #include "daemon/store/codec.h"
 #include "daemon/store/records.h"
 
@@ -96,6 +100,9 @@ class ViewerMethods : public Base {
   using typename Base::ListProduitsContext;
   using typename Base::GetLeadContext;
   using typename Base::FindLeadsContext;
+  using typename Base::ListRunsContext;
+  using typename Base::GetRunContext;
+  using typename Base::ListBatchesContext;
 
   kj::Promise<void> listClients(ListClientsContext context) override {
     std::vector<Client> clients;
@@ -160,6 +167,39 @@ class ViewerMethods : public Base {
     KJ_FAIL_REQUIRE("no such lead", id);
   }
 
+  kj::Promise<void> listRuns(ListRunsContext context) override {
+    auto runs = rdz::listRuns(ctx_.store);
+    auto out = context.getResults().initRuns(runs.size());
+    for (size_t i = 0; i < runs.size(); ++i) toCapnp(runs[i], out[i]);
+    return kj::READY_NOW;
+  }
+
+  kj::Promise<void> getRun(GetRunContext context) override {
+    std::string id = str(context.getParams().getId());
+    KJ_IF_MAYBE(run, rdz::getRun(ctx_.store, id)) {
+      auto results = context.getResults();
+      toCapnp(*run, results.initRun());
+      fillBatches(batchesOfRun(ctx_.store, *run), results);
+      return kj::READY_NOW;
+    }
+    KJ_FAIL_REQUIRE("no such run", id);
+  }
+
+  kj::Promise<void> listBatches(ListBatchesContext context) override {
+    std::string status = str(context.getParams().getStatus());
+    KJ_REQUIRE(status.empty() || status == "pending" || status == "sent" || status == "failed",
+               "status must be pending, sent or failed");
+    std::vector<Batch> batches;
+    for (Entity e : entitiesIn(scope_)) {
+      for (auto& b : rdz::listBatches(ctx_.store, e)) {
+        if (status.empty() || batchStatusName(b.status) == status) batches.push_back(kj::mv(b));
+      }
+    }
+    std::sort(batches.begin(), batches.end(), [](auto& a, auto& b) { return a.id < b.id; });
+    fillBatches(batches, context.getResults());
+    return kj::READY_NOW;
+  }
+
   kj::Promise<void> findLeads(FindLeadsContext context) override {
     auto params = context.getParams();
     auto e164 = normalizePhone(str(params.getTelephone()));
@@ -174,6 +214,12 @@ class ViewerMethods : public Base {
   }
 
  protected:
+  template <typename Results>
+  static void fillBatches(const std::vector<Batch>& batches, Results results) {
+    auto out = results.initBatches(batches.size());
+    for (size_t i = 0; i < batches.size(); ++i) toCapnp(batches[i], out[i]);
+  }
+
   Client findClient(const std::string& id) {
     for (Entity e : entitiesIn(scope_)) {
       KJ_IF_MAYBE(c, rdz::getClient(ctx_.store, e, id)) {
@@ -284,6 +330,83 @@ class AdminImpl final : public ViewerMethods<schema::Admin::Server> {
                            }));
     }
     return kj::joinPromises(promises.finish());
+  }
+
+  kj::Promise<void> deliver(DeliverContext context) override {
+    auto p = context.getParams();
+    std::optional<Entity> entity;
+    if (p.getEntity().isOne()) entity = fromCapnp(p.getEntity().getOne());
+    // A run decides for both entities (fallback crosses them): an entity-bound admin may only
+    // run its own entity.
+    KJ_REQUIRE(!scope_ || entity == scope_, "this token may only run its own entity: --entity");
+    std::optional<Timestamp> at;
+    if (p.getAt() != 0) at = Timestamp(Duration(p.getAt()));
+    RunParams params = runParams(ctx_.runSettings, str(p.getDate()), at, entity, ctx_.clock.now());
+
+    if (p.getDryRun()) {
+      RunPlan plan = planRunFromStore(ctx_.store, params);
+      auto run = context.getResults().initRun();
+      run.setId(runId(params.date, entity));
+      run.setDate(params.date);
+      run.setReference(params.reference.time_since_epoch().count());
+      run.setStatus("dry-run");
+      run.setDryRun(true);
+      run.setAged(plan.aging.size());
+      run.setAssigned(plan.assignments.size());
+      run.setDoublonsEvites(plan.duplicates.size());
+      auto out = run.initPlan(plan.assignments.size());
+      for (size_t i = 0; i < plan.assignments.size(); ++i) {
+        auto& a = plan.assignments[i];
+        out[i].setLeadEntity(toCapnp(a.leadEntity));
+        out[i].setEntity(toCapnp(a.commandeEntity));
+        out[i].setLead(a.leadId);
+        out[i].setCommande(a.commandeId);
+        out[i].setClient(a.client);
+        out[i].setRun(params.date);
+        out[i].setPass(static_cast<schema::PassKind>(a.pass));
+        out[i].setAt(params.reference.time_since_epoch().count());
+      }
+      return kj::READY_NOW;
+    }
+
+    return ctx_.writes
+        .run<RunOutcome>([&ids = ctx_.ids, params, now = ctx_.clock.now()](Txn& txn) {
+          return executeRun(txn, ids, params, now);
+        })
+        .then([this, context](RunOutcome outcome) mutable {
+          if (!outcome.alreadyDone) {
+            logInfo("run {}: {} leads assigned, {} aged to LB, {} duplicates avoided, {} batches",
+                    outcome.run.id, outcome.run.assigned, outcome.run.aged,
+                    outcome.run.doublonsEvites, outcome.batches.size());
+          }
+          if (ctx_.sender != nullptr) ctx_.sender->wake();
+          auto results = context.getResults();
+          toCapnp(outcome.run, results.initRun());
+          results.getRun().setAlreadyDone(outcome.alreadyDone);
+          fillBatches(outcome.batches, results);
+        });
+  }
+
+  kj::Promise<void> resendBatch(ResendBatchContext context) override {
+    std::string id = str(context.getParams().getId());
+    std::vector<Entity> entities = entitiesIn(scope_);
+    return ctx_.writes
+        .run<void>([id, entities, now = ctx_.clock.now()](Txn& txn) {
+          for (Entity e : entities) {
+            KJ_IF_MAYBE(batch, getBatch(txn, e, id)) {
+              Batch updated = *batch;
+              updated.status = BatchStatus::PENDING;
+              updated.nextAttempt = now;
+              updated.responses.push_back(formatIso(now) + " resend");
+              putBatch(txn, updated, &*batch);
+              return;
+            }
+          }
+          KJ_FAIL_REQUIRE("no such batch", id);
+        })
+        .then([this]() {
+          if (ctx_.sender != nullptr) ctx_.sender->wake();
+        });
   }
 
   kj::Promise<void> backup(BackupContext context) override {

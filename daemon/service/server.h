@@ -7,6 +7,7 @@
 #include "daemon/domain/clock.h"
 #include "daemon/domain/ids.h"
 #include "daemon/service/auth.h"
+#include "daemon/service/run.h"
 #include "daemon/service/write-queue.h"
 #include "daemon/store/store.h"
 #include "schema/rdz.capnp.h"
@@ -14,12 +15,16 @@
 namespace rdz {
 
 // What the servers share. Outlives every capability handed out.
+class Sender;
+
 struct ServiceContext {
   Store& store;
   WriteQueue& writes;
   IdGenerator& ids;
   const Clock& clock;
   const Auth& auth;
+  RunSettings runSettings;
+  Sender* sender = nullptr;  // woken after a run's commit or a resend; none in some tests
 };
 
 // The bootstrap capability: authenticates a token and hands out what its role allows.

@@ -2,6 +2,7 @@
 
 #include <kj/debug.h>
 
+#include <future>
 #include <vector>
 
 namespace rdz {
@@ -15,14 +16,33 @@ WriteQueue::~WriteQueue() noexcept(false) {
   thread_ = nullptr;  // joins
 }
 
+void WriteQueue::push(Job job) {
+  auto lock = shared_.lockExclusive();
+  KJ_REQUIRE(!lock->stopping, "rdzd is shutting down");
+  lock->jobs.push_back(kj::mv(job));
+}
+
 kj::Promise<void> WriteQueue::enqueue(kj::Function<void(Txn&)> fn) {
   auto paf = kj::newPromiseAndCrossThreadFulfiller<void>();
-  {
-    auto lock = shared_.lockExclusive();
-    KJ_REQUIRE(!lock->stopping, "rdzd is shutting down");
-    lock->jobs.push_back({kj::mv(fn), kj::mv(paf.fulfiller)});
-  }
+  push({kj::mv(fn), [fulfiller = kj::mv(paf.fulfiller)](kj::Maybe<kj::Exception> error) mutable {
+          KJ_IF_MAYBE(e, error) {
+            fulfiller->reject(kj::mv(*e));
+          } else {
+            fulfiller->fulfill();
+          }
+        }});
   return kj::mv(paf.promise);
+}
+
+void WriteQueue::runSync(kj::Function<void(Txn&)> fn) {
+  std::promise<kj::Maybe<kj::Exception>> outcome;
+  auto future = outcome.get_future();
+  push({kj::mv(fn), [&outcome](kj::Maybe<kj::Exception> error) mutable {
+          outcome.set_value(kj::mv(error));
+        }});
+  KJ_IF_MAYBE(e, future.get()) {
+    kj::throwFatalException(kj::mv(*e));
+  }
 }
 
 WriteQueueStats WriteQueue::stats() const { return {jobCount_.load(), commitCount_.load()}; }
@@ -62,11 +82,11 @@ void WriteQueue::writerLoop() {
 
     for (size_t i = 0; i < group.size(); ++i) {
       KJ_IF_MAYBE(e, errors[i]) {
-        group[i].fulfiller->reject(kj::mv(*e));
+        group[i].done(kj::mv(*e));
       } else KJ_IF_MAYBE(e, commitError) {
-        group[i].fulfiller->reject(kj::cp(*e));
+        group[i].done(kj::cp(*e));
       } else {
-        group[i].fulfiller->fulfill();
+        group[i].done(nullptr);
       }
     }
   }

@@ -42,14 +42,20 @@ class WriteQueue {
   template <typename T>
   kj::Promise<T> run(kj::Function<T(Txn&)> job);
 
+  // The same for threads without a KJ event loop (the sender): blocks until the job's group is
+  // committed and synced; throws the job's or the commit's exception.
+  void runSync(kj::Function<void(Txn&)> job);
+
   WriteQueueStats stats() const;
 
  private:
   struct Job {
     kj::Function<void(Txn&)> fn;
-    kj::Own<kj::CrossThreadPromiseFulfiller<void>> fulfiller;
+    // Called on the writer thread once the job's fate is known (null: committed and synced).
+    kj::Function<void(kj::Maybe<kj::Exception>)> done;
   };
   kj::Promise<void> enqueue(kj::Function<void(Txn&)> fn);
+  void push(Job job);
   void writerLoop();
 
   Store& store_;

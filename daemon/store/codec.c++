@@ -197,6 +197,98 @@ Produit fromCapnp(schema::Produit::Reader in) {
   return {fromCapnp(in.getEntity()), str(in.getCode()), str(in.getLibelle())};
 }
 
+void toCapnp(const Delivery& d, schema::Delivery::Builder out) {
+  out.setId(d.id);
+  out.setLeadEntity(toCapnp(d.leadEntity));
+  out.setEntity(toCapnp(d.entity));
+  out.setLead(d.lead);
+  out.setCommande(d.commande);
+  out.setClient(d.client);
+  out.setRun(d.run);
+  out.setPass(static_cast<schema::PassKind>(d.pass));
+  out.setAt(micros(d.at));
+  out.setBatch(d.batch);
+  out.setRejet(d.rejet);
+  out.setRejeteLe(micros(d.rejeteLe));
+}
+
+Delivery fromCapnp(schema::Delivery::Reader in) {
+  Delivery d;
+  d.id = str(in.getId());
+  d.leadEntity = fromCapnp(in.getLeadEntity());
+  d.entity = fromCapnp(in.getEntity());
+  d.lead = str(in.getLead());
+  d.commande = str(in.getCommande());
+  d.client = str(in.getClient());
+  d.run = str(in.getRun());
+  d.pass = static_cast<PassKind>(in.getPass());
+  d.at = Timestamp(Duration(in.getAt()));
+  d.batch = str(in.getBatch());
+  d.rejet = str(in.getRejet());
+  d.rejeteLe = optionalTime(in.getRejeteLe());
+  return d;
+}
+
+void toCapnp(const Batch& b, schema::Batch::Builder out) {
+  out.setId(b.id);
+  out.setEntity(toCapnp(b.entity));
+  out.setClient(b.client);
+  out.setRun(b.run);
+  out.setStatus(static_cast<schema::BatchStatus>(b.status));
+  setTexts(out.initDeliveries(b.deliveries.size()), b.deliveries);
+  out.setAttempts(b.attempts);
+  out.setNextAttempt(micros(b.nextAttempt));
+  out.setLastError(b.lastError);
+  out.setSentAt(micros(b.sentAt));
+  setTexts(out.initResponses(b.responses.size()), b.responses);
+}
+
+Batch fromCapnp(schema::Batch::Reader in) {
+  Batch b;
+  b.id = str(in.getId());
+  b.entity = fromCapnp(in.getEntity());
+  b.client = str(in.getClient());
+  b.run = str(in.getRun());
+  b.status = static_cast<BatchStatus>(in.getStatus());
+  b.deliveries = texts(in.getDeliveries());
+  b.attempts = in.getAttempts();
+  b.nextAttempt = optionalTime(in.getNextAttempt());
+  b.lastError = str(in.getLastError());
+  b.sentAt = optionalTime(in.getSentAt());
+  b.responses = texts(in.getResponses());
+  return b;
+}
+
+void toCapnp(const RunRecord& r, schema::RunSummary::Builder out) {
+  out.setId(r.id);
+  out.setDate(r.date);
+  if (r.entity) {
+    out.initEntity().setOne(toCapnp(*r.entity));
+  } else {
+    out.initEntity().setAll();
+  }
+  out.setReference(micros(r.reference));
+  out.setStatus(r.status);
+  out.setAged(r.aged);
+  out.setAssigned(r.assigned);
+  out.setDoublonsEvites(r.doublonsEvites);
+  setTexts(out.initBatches(r.batches.size()), r.batches);
+}
+
+RunRecord fromCapnp(schema::RunSummary::Reader in) {
+  RunRecord r;
+  r.id = str(in.getId());
+  r.date = str(in.getDate());
+  if (in.getEntity().isOne()) r.entity = fromCapnp(in.getEntity().getOne());
+  r.reference = Timestamp(Duration(in.getReference()));
+  r.status = str(in.getStatus());
+  r.aged = in.getAged();
+  r.assigned = in.getAssigned();
+  r.doublonsEvites = in.getDoublonsEvites();
+  r.batches = texts(in.getBatches());
+  return r;
+}
+
 void toCapnp(const Submission& fields, capnp::List<schema::Field>::Builder out) {
   for (size_t i = 0; i < fields.size(); ++i) {
     out[i].setName(fields[i].name);
@@ -231,6 +323,9 @@ std::string encode(const HistoryEvent& v) { return encodeWith<schema::HistoryEve
 std::string encode(const Client& v) { return encodeWith<schema::Client>(v); }
 std::string encode(const Commande& v) { return encodeWith<schema::Commande>(v); }
 std::string encode(const Produit& v) { return encodeWith<schema::Produit>(v); }
+std::string encode(const Delivery& v) { return encodeWith<schema::Delivery>(v); }
+std::string encode(const Batch& v) { return encodeWith<schema::Batch>(v); }
+std::string encode(const RunRecord& v) { return encodeWith<schema::RunSummary>(v); }
 
 Lead decodeLead(std::string_view bytes) {
   return fromCapnp(StoredMessage(bytes).get<schema::Lead>());
@@ -246,6 +341,15 @@ Commande decodeCommande(std::string_view bytes) {
 }
 Produit decodeProduit(std::string_view bytes) {
   return fromCapnp(StoredMessage(bytes).get<schema::Produit>());
+}
+Delivery decodeDelivery(std::string_view bytes) {
+  return fromCapnp(StoredMessage(bytes).get<schema::Delivery>());
+}
+Batch decodeBatch(std::string_view bytes) {
+  return fromCapnp(StoredMessage(bytes).get<schema::Batch>());
+}
+RunRecord decodeRun(std::string_view bytes) {
+  return fromCapnp(StoredMessage(bytes).get<schema::RunSummary>());
 }
 
 }  // namespace rdz

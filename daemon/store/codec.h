@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "daemon/domain/commerce.h"
+#include "daemon/domain/outbox.h"
 #include "daemon/domain/types.h"
 #include "schema/rdz.capnp.h"
 
@@ -30,6 +31,12 @@ void toCapnp(const Commande& commande, schema::Commande::Builder out);
 Commande fromCapnp(schema::Commande::Reader in);
 void toCapnp(const Produit& produit, schema::Produit::Builder out);
 Produit fromCapnp(schema::Produit::Reader in);
+void toCapnp(const Delivery& delivery, schema::Delivery::Builder out);
+Delivery fromCapnp(schema::Delivery::Reader in);
+void toCapnp(const Batch& batch, schema::Batch::Builder out);
+Batch fromCapnp(schema::Batch::Reader in);
+void toCapnp(const RunRecord& run, schema::RunSummary::Builder out);
+RunRecord fromCapnp(schema::RunSummary::Reader in);
 void toCapnp(const Submission& fields, capnp::List<schema::Field>::Builder out);
 Submission fromCapnp(capnp::List<schema::Field>::Reader in);
 
@@ -39,11 +46,17 @@ std::string encode(const HistoryEvent& value);
 std::string encode(const Client& value);
 std::string encode(const Commande& value);
 std::string encode(const Produit& value);
+std::string encode(const Delivery& value);
+std::string encode(const Batch& value);
+std::string encode(const RunRecord& value);
 Lead decodeLead(std::string_view bytes);
 HistoryEvent decodeHistoryEvent(std::string_view bytes);
 Client decodeClient(std::string_view bytes);
 Commande decodeCommande(std::string_view bytes);
 Produit decodeProduit(std::string_view bytes);
+Delivery decodeDelivery(std::string_view bytes);
+Batch decodeBatch(std::string_view bytes);
+RunRecord decodeRun(std::string_view bytes);
 
 // Generic helpers for schema structs stored as-is (idempotency records, runs, batches).
 std::string encodeMessage(capnp::MessageBuilder& message);

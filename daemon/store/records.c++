@@ -1,6 +1,7 @@
 #include "daemon/store/records.h"
 
 #include <algorithm>
+#include <atomic>
 
 #include "daemon/store/codec.h"
 #include "daemon/store/keys.h"
@@ -51,9 +52,12 @@ void putLead(Txn& txn, const Lead& lead, const Lead* previous) {
   }
 }
 
-void addHistory(Txn& txn, Entity e, std::string_view leadId, const HistoryEvent& event,
-                uint32_t seq) {
-  txn.put(e, Family::HISTORY, keys::historyKey(leadId, event.at, seq), encode(event));
+void addHistory(Txn& txn, Entity e, std::string_view leadId, const HistoryEvent& event) {
+  // A process-wide sequence: two events of one lead at the same microsecond (a manual clock,
+  // or ingestion and a run in one instant) never share a key.
+  static std::atomic<uint32_t> sequence{0};
+  txn.put(e, Family::HISTORY, keys::historyKey(leadId, event.at, sequence.fetch_add(1)),
+          encode(event));
 }
 
 std::vector<HistoryEvent> getHistory(Reader& r, Entity e, std::string_view leadId) {
@@ -163,6 +167,180 @@ std::vector<Produit> listProduits(Reader& r, Entity e) {
     }
   }
   return out;
+}
+
+namespace {
+
+std::string deliveryKey(std::string_view id) { return "D" + std::string(id); }
+std::string deliveryByLeadKey(std::string_view leadId, std::string_view id) {
+  return "L" + std::string(leadId) + std::string(id);
+}
+std::string batchKey(std::string_view id) { return "B" + std::string(id); }
+std::string outboxKey(Timestamp due, std::string_view id) {
+  std::string key = "O";
+  keys::appendTime(key, due);
+  key += id;
+  return key;
+}
+std::string weekKey(std::string_view commande, std::string_view week) {
+  return std::string(commande) + '\0' + "W" + std::string(week);
+}
+std::string dayKey(std::string_view commande, std::string_view date) {
+  return std::string(commande) + '\0' + "D" + std::string(date);
+}
+
+void putU32s(std::string& out, std::initializer_list<uint32_t> values) {
+  for (uint32_t v : values) keys::appendU32(out, v);
+}
+uint32_t readU32(std::string_view bytes, size_t at) {
+  uint32_t v = 0;
+  for (size_t i = at; i < at + 4 && i < bytes.size(); ++i) {
+    v = (v << 8) | static_cast<unsigned char>(bytes[i]);
+  }
+  return v;
+}
+uint32_t applyDelta(uint32_t value, int32_t delta) {
+  int64_t next = static_cast<int64_t>(value) + delta;
+  KJ_ASSERT(next >= 0, "quota counter would go negative");
+  return static_cast<uint32_t>(next);
+}
+
+}  // namespace
+
+kj::Maybe<Delivery> getDelivery(Reader& r, Entity receiving, std::string_view id) {
+  return getRecord<Delivery>(r, receiving, Family::DELIVERIES, deliveryKey(id), decodeDelivery);
+}
+
+void putDelivery(Txn& txn, const Delivery& d) {
+  txn.put(d.entity, Family::DELIVERIES, deliveryKey(d.id), encode(d));
+  txn.put(d.entity, Family::DELIVERIES, deliveryByLeadKey(d.lead, d.id), "");
+}
+
+std::vector<Delivery> deliveriesOfLead(Reader& r, Entity receiving, std::string_view leadId) {
+  std::vector<std::string> ids;
+  std::string prefix = deliveryByLeadKey(leadId, "");
+  r.scan(receiving, Family::DELIVERIES, prefix, [&](std::string_view key, auto) {
+    ids.emplace_back(key.substr(prefix.size()));
+    return true;
+  });
+  std::vector<Delivery> out;
+  for (auto& id : ids) {
+    KJ_IF_MAYBE(d, getDelivery(r, receiving, id)) {
+      out.push_back(kj::mv(*d));
+    }
+  }
+  return out;
+}
+
+kj::Maybe<Batch> getBatch(Reader& r, Entity e, std::string_view id) {
+  return getRecord<Batch>(r, e, Family::BATCHES, batchKey(id), decodeBatch);
+}
+
+void putBatch(Txn& txn, const Batch& batch, const Batch* previous) {
+  if (previous != nullptr && previous->nextAttempt) {
+    txn.del(batch.entity, Family::BATCHES, outboxKey(*previous->nextAttempt, previous->id));
+  }
+  txn.put(batch.entity, Family::BATCHES, batchKey(batch.id), encode(batch));
+  if (batch.nextAttempt) {
+    txn.put(batch.entity, Family::BATCHES, outboxKey(*batch.nextAttempt, batch.id), "");
+  }
+}
+
+std::vector<Batch> listBatches(Reader& r, Entity e) {
+  std::vector<Batch> out;
+  r.scan(e, Family::BATCHES, "B", [&](auto, std::string_view value) {
+    out.push_back(decodeBatch(value));
+    return true;
+  });
+  return out;
+}
+
+std::vector<DueBatch> dueBatches(Reader& r, Timestamp now) {
+  std::vector<DueBatch> out;
+  for (Entity e : ALL_ENTITIES) {
+    r.scan(e, Family::BATCHES, "O", [&](std::string_view key, auto) {
+      Timestamp due = keys::readTime(key.substr(1, 8));
+      if (due > now) return false;
+      out.push_back({e, std::string(key.substr(9)), due});
+      return true;
+    });
+  }
+  std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.due < b.due; });
+  return out;
+}
+
+std::optional<Timestamp> nextDue(Reader& r) {
+  std::optional<Timestamp> next;
+  for (Entity e : ALL_ENTITIES) {
+    r.scan(e, Family::BATCHES, "O", [&](std::string_view key, auto) {
+      Timestamp due = keys::readTime(key.substr(1, 8));
+      if (!next || due < *next) next = due;
+      return false;
+    });
+  }
+  return next;
+}
+
+kj::Maybe<RunRecord> getRun(Reader& r, std::string_view id) {
+  KJ_IF_MAYBE(bytes, r.getSystem(keys::runKey(id))) {
+    return decodeRun(*bytes);
+  }
+  return nullptr;
+}
+
+void putRun(Txn& txn, const RunRecord& run) { txn.putSystem(keys::runKey(run.id), encode(run)); }
+
+std::vector<RunRecord> listRuns(Reader& r) {
+  std::vector<RunRecord> out;
+  r.scanSystem(keys::runKey(""), [&](auto, std::string_view value) {
+    out.push_back(decodeRun(value));
+    return true;
+  });
+  return out;
+}
+
+std::optional<Timestamp> lastDeliveryTo(Reader& r, Entity clientEntity, std::string_view e164,
+                                        std::string_view produit, std::string_view client) {
+  KJ_IF_MAYBE(bytes, r.get(clientEntity, Family::DEDUP, keys::dedupKey(e164, produit, client))) {
+    return keys::readTime(*bytes);
+  }
+  return std::nullopt;
+}
+
+void putLastDelivery(Txn& txn, Entity clientEntity, std::string_view e164,
+                     std::string_view produit, std::string_view client, Timestamp at) {
+  std::string value;
+  keys::appendTime(value, at);
+  txn.put(clientEntity, Family::DEDUP, keys::dedupKey(e164, produit, client), value);
+}
+
+WeekCount weekCount(Reader& r, Entity e, std::string_view commande, std::string_view week) {
+  KJ_IF_MAYBE(bytes, r.get(e, Family::QUOTAS, weekKey(commande, week))) {
+    return {readU32(*bytes, 0), readU32(*bytes, 4)};
+  }
+  return {};
+}
+
+void addWeekCount(Txn& txn, Entity e, std::string_view commande, std::string_view week,
+                  int32_t delivered, int32_t lb) {
+  WeekCount c = weekCount(txn, e, commande, week);
+  std::string value;
+  putU32s(value, {applyDelta(c.delivered, delivered), applyDelta(c.lb, lb)});
+  txn.put(e, Family::QUOTAS, weekKey(commande, week), value);
+}
+
+uint32_t dayCount(Reader& r, Entity e, std::string_view commande, std::string_view date) {
+  KJ_IF_MAYBE(bytes, r.get(e, Family::QUOTAS, dayKey(commande, date))) {
+    return readU32(*bytes, 0);
+  }
+  return 0;
+}
+
+void addDayCount(Txn& txn, Entity e, std::string_view commande, std::string_view date,
+                 int32_t delivered) {
+  std::string value;
+  putU32s(value, {applyDelta(dayCount(txn, e, commande, date), delivered)});
+  txn.put(e, Family::QUOTAS, dayKey(commande, date), value);
 }
 
 uint64_t nextCounter(Txn& txn, std::string_view name) {

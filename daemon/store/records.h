@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "daemon/domain/commerce.h"
+#include "daemon/domain/outbox.h"
 #include "daemon/domain/types.h"
 #include "daemon/store/store.h"
 
@@ -17,9 +18,8 @@ namespace rdz {
 kj::Maybe<Lead> getLead(Reader& r, Entity e, std::string_view id);
 // Writes `lead` and moves its index entries from `previous` (null for a new lead).
 void putLead(Txn& txn, const Lead& lead, const Lead* previous);
-// Appends to the lead's history; `seq` orders events written at the same microsecond.
-void addHistory(Txn& txn, Entity e, std::string_view leadId, const HistoryEvent& event,
-                uint32_t seq);
+// Appends to the lead's history. Events of the same microsecond keep their order of writing.
+void addHistory(Txn& txn, Entity e, std::string_view leadId, const HistoryEvent& event);
 std::vector<HistoryEvent> getHistory(Reader& r, Entity e, std::string_view leadId);
 // Every lead with this E.164 phone, oldest first.
 std::vector<Lead> leadsByPhone(Reader& r, Entity e, std::string_view e164);
@@ -44,6 +44,50 @@ kj::Maybe<Produit> getProduit(Reader& r, Entity e, std::string_view code);
 void putProduit(Txn& txn, const Produit& produit);
 // The entity's catalogue: the default one (SPEC §3.1) plus the produits an admin added.
 std::vector<Produit> listProduits(Reader& r, Entity e);
+
+// Deliveries live in the receiving entity's family, indexed by lead.
+kj::Maybe<Delivery> getDelivery(Reader& r, Entity receiving, std::string_view id);
+void putDelivery(Txn& txn, const Delivery& delivery);
+// Every delivery of a lead, to clients of entity `receiving`, oldest first.
+std::vector<Delivery> deliveriesOfLead(Reader& r, Entity receiving, std::string_view leadId);
+
+// Batches live in the client's entity's family. While an attempt is planned (nextAttempt set),
+// an outbox entry orders them by that time.
+kj::Maybe<Batch> getBatch(Reader& r, Entity e, std::string_view id);
+void putBatch(Txn& txn, const Batch& batch, const Batch* previous);
+std::vector<Batch> listBatches(Reader& r, Entity e);
+struct DueBatch {
+  Entity entity;
+  std::string id;
+  Timestamp due;
+};
+// Batches whose planned attempt is at or before `now`, earliest first, both entities.
+std::vector<DueBatch> dueBatches(Reader& r, Timestamp now);
+// The earliest planned attempt of any batch, if any.
+std::optional<Timestamp> nextDue(Reader& r);
+
+kj::Maybe<RunRecord> getRun(Reader& r, std::string_view id);
+void putRun(Txn& txn, const RunRecord& run);
+std::vector<RunRecord> listRuns(Reader& r);  // by id (date order)
+
+// The duplicate index (SPEC §5.3), in the client's entity: last delivery time of a person
+// (telephone_e164) for a produit to a client.
+std::optional<Timestamp> lastDeliveryTo(Reader& r, Entity clientEntity, std::string_view e164,
+                                        std::string_view produit, std::string_view client);
+void putLastDelivery(Txn& txn, Entity clientEntity, std::string_view e164,
+                     std::string_view produit, std::string_view client, Timestamp at);
+
+// Quota accounting of a commande (SPEC §4): per ISO week ("2026-W48") and per date.
+struct WeekCount {
+  uint32_t delivered = 0;  // non-rejected deliveries
+  uint32_t lb = 0;         // of which from LB
+};
+WeekCount weekCount(Reader& r, Entity e, std::string_view commande, std::string_view week);
+void addWeekCount(Txn& txn, Entity e, std::string_view commande, std::string_view week,
+                  int32_t delivered, int32_t lb);
+uint32_t dayCount(Reader& r, Entity e, std::string_view commande, std::string_view date);
+void addDayCount(Txn& txn, Entity e, std::string_view commande, std::string_view date,
+                 int32_t delivered);
 
 // Increments and returns a named counter (1 the first time).
 uint64_t nextCounter(Txn& txn, std::string_view name);

@@ -47,7 +47,7 @@ TEST_F(StoreTest, NothingIsVisibleBeforeCommitAndAllOfItAfter) {
   auto txn = store->begin();
   Lead l = lead(idAt(100), Entity::ZR7, "+33612345678", "PV", at(100));
   putLead(*txn, l, nullptr);
-  addHistory(*txn, Entity::ZR7, l.id, {at(100), "recu", "via test"}, 0);
+  addHistory(*txn, Entity::ZR7, l.id, {at(100), "recu", "via test"});
   // The transaction sees its own writes; the database does not yet.
   EXPECT_TRUE(getLead(*txn, Entity::ZR7, l.id) != nullptr);
   EXPECT_TRUE(getLead(*store, Entity::ZR7, l.id) == nullptr);

@@ -1,0 +1,356 @@
+#include "daemon/domain/allocation.h"
+
+#include <algorithm>
+#include <array>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "daemon/domain/calendar.h"
+
+namespace rdz {
+
+namespace {
+
+Entity otherEntity(Entity e) { return e == Entity::ZR7 ? Entity::MDL : Entity::ZR7; }
+
+size_t entityIndex(Entity e) { return static_cast<size_t>(e); }
+
+// Whether the commande asks for anything on date D at all (SPEC §5.2, the "0 if …" part).
+bool servesOn(const CommandeState& state, std::string_view date) {
+  const Commande& c = state.commande;
+  if (!c.actif || !state.clientActif) return false;
+  std::string jour = weekdayOf(date);
+  if (jour.empty() || std::find(c.jours.begin(), c.jours.end(), jour) == c.jours.end()) {
+    return false;
+  }
+  // "AAAA-MM-JJ" compares as a date in string order.
+  if (!c.debut.empty() && date < std::string_view(c.debut)) return false;
+  if (!c.fin.empty() && date > std::string_view(c.fin)) return false;
+  return true;
+}
+
+// The quota arithmetic of §5.2 on given counters (the run's own assignments included when the
+// caller passes live counters).
+Demand demandFrom(const Commande& c, uint32_t deliveredThisWeek, uint32_t lbDeliveredThisWeek,
+                  uint32_t deliveredToday) {
+  Demand d;
+  d.remaining = c.quotaSemaine > deliveredThisWeek ? c.quotaSemaine - deliveredThisWeek : 0;
+  if (c.quotaJour > 0) {
+    uint32_t today = c.quotaJour > deliveredToday ? c.quotaJour - deliveredToday : 0;
+    d.remaining = std::min(d.remaining, today);
+  }
+  uint64_t lbShare = static_cast<uint64_t>(c.quotaSemaine) * c.lbMaxPct / 100;
+  uint64_t allowance = lbShare > lbDeliveredThisWeek ? lbShare - lbDeliveredThisWeek : 0;
+  d.lbAllowance = static_cast<uint32_t>(std::min<uint64_t>(allowance, d.remaining));
+  return d;
+}
+
+// One commande during the run: its counters move as leads are assigned.
+struct LiveCommande {
+  const Commande* commande;
+  bool serves;  // servesOn(D); fixed for the run
+  bool allDepartements;
+  std::vector<std::string> departements;  // sorted, for binary search
+  uint32_t deliveredThisWeek;
+  uint32_t lbDeliveredThisWeek;
+  uint32_t deliveredToday;
+
+  Demand demand() const {
+    if (!serves) return {};
+    return demandFrom(*commande, deliveredThisWeek, lbDeliveredThisWeek, deliveredToday);
+  }
+  bool open(bool lb) const {
+    Demand d = demand();
+    return lb ? d.lbAllowance > 0 : d.remaining > 0;
+  }
+  bool covers(const std::string& departement) const {
+    return allDepartements ||
+           std::binary_search(departements.begin(), departements.end(), departement);
+  }
+};
+
+// Choice order of §5.4: lowest priorite, then lowest live completion, then oldest id. The
+// completion ratios are compared exactly by cross-multiplication (quotas are ≤ 100000 and
+// counters 32-bit, so the products fit in 64 bits).
+bool chosenBefore(const LiveCommande& a, const LiveCommande& b) {
+  if (a.commande->priorite != b.commande->priorite) {
+    return a.commande->priorite < b.commande->priorite;
+  }
+  uint64_t left = static_cast<uint64_t>(a.deliveredThisWeek) * b.commande->quotaSemaine;
+  uint64_t right = static_cast<uint64_t>(b.deliveredThisWeek) * a.commande->quotaSemaine;
+  if (left != right) return left < right;
+  return a.commande->id < b.commande->id;
+}
+
+class Planner {
+ public:
+  Planner(const RunParams& params, const std::vector<PoolLead>& leads,
+          const std::vector<CommandeState>& commandes, const DuplicateLookup& duplicates)
+      : params_(params),
+        duplicates_(duplicates),
+        dedupLimit_(params.reference - params.dedupWindow) {
+    selectLeads(leads);
+    selectCommandes(commandes);
+  }
+
+  RunPlan run() {
+    // Entities in a fixed order; within a pass they never compete for the same commande (own
+    // passes: own commandes; fallback passes: each entity's leftovers go to the other one), so
+    // the order only fixes the order of the output.
+    for (Entity e : ALL_ENTITIES) {
+      if (inScope(e)) runPass(PassKind::FRESH, fresh_[entityIndex(e)], e);
+    }
+    if (!params_.onlyEntity) {
+      for (Entity e : ALL_ENTITIES) runPass(PassKind::FRESH_FALLBACK, fresh_[entityIndex(e)], e);
+    }
+    for (Entity e : ALL_ENTITIES) {
+      if (inScope(e)) runPass(PassKind::LB, lb_[entityIndex(e)], e);
+    }
+    if (!params_.onlyEntity) {
+      for (Entity e : ALL_ENTITIES) runPass(PassKind::LB_FALLBACK, lb_[entityIndex(e)], e);
+    }
+    return std::move(plan_);
+  }
+
+ private:
+  struct Candidate {
+    const PoolLead* lead;
+    bool assigned = false;
+  };
+
+  bool inScope(Entity e) const { return !params_.onlyEntity || *params_.onlyEntity == e; }
+
+  // Aging (§5.1) and the two pools. Only leads received by T take part, in aging too.
+  void selectLeads(const std::vector<PoolLead>& leads) {
+    const Timestamp t = params_.reference;
+    const Timestamp freshLimit = t - params_.freshWindow;
+    const Timestamp reentryLimit = t - params_.lbReentry;
+    std::unordered_set<std::string_view> seen;
+    seen.reserve(leads.size());
+    for (const PoolLead& lead : leads) {
+      if (!inScope(lead.entity) || lead.recuLe > t) continue;
+      // A lead given twice is considered once: it can never be assigned twice.
+      if (!seen.insert(lead.id).second) continue;
+
+      bool isFresh = false, isLb = false;
+      switch (lead.statut) {
+        case Statut::NEW:
+          if (lead.recuLe <= freshLimit) {
+            plan_.aging.push_back({lead.id, lead.entity, Statut::NEW});
+            isLb = true;
+          } else {
+            isFresh = true;
+          }
+          break;
+        case Statut::DELIVERED:
+          if (lead.derniereLivraison && *lead.derniereLivraison <= reentryLimit) {
+            plan_.aging.push_back({lead.id, lead.entity, Statut::DELIVERED});
+            isLb = true;
+          }
+          break;
+        case Statut::LB:
+          isLb = true;
+          break;
+        case Statut::INVALID:
+        case Statut::REJECTED:
+          break;
+      }
+      // Without a phone the duplicate rule cannot be applied, without a departement no
+      // commande can be matched: such a lead is never eligible (it still ages).
+      if (lead.telephoneE164.empty() || lead.departement.empty() || lead.produit.empty()) continue;
+      if (isFresh) fresh_[entityIndex(lead.entity)].push_back({&lead});
+      if (isLb) lb_[entityIndex(lead.entity)].push_back({&lead});
+    }
+    for (auto& pool : fresh_) {
+      std::sort(pool.begin(), pool.end(), [](const Candidate& a, const Candidate& b) {
+        if (a.lead->recuLe != b.lead->recuLe) return a.lead->recuLe < b.lead->recuLe;
+        return a.lead->id < b.lead->id;
+      });
+    }
+    for (auto& pool : lb_) {
+      std::sort(pool.begin(), pool.end(), [](const Candidate& a, const Candidate& b) {
+        if (a.lead->recuLe != b.lead->recuLe) return a.lead->recuLe > b.lead->recuLe;
+        return a.lead->id > b.lead->id;
+      });
+    }
+  }
+
+  void selectCommandes(const std::vector<CommandeState>& commandes) {
+    live_.reserve(commandes.size());
+    for (const CommandeState& state : commandes) {
+      const Commande& c = state.commande;
+      if (!inScope(c.entity)) continue;
+      LiveCommande live{&c,
+                        servesOn(state, params_.date),
+                        false,
+                        {},
+                        state.deliveredThisWeek,
+                        state.lbDeliveredThisWeek,
+                        state.deliveredToday};
+      for (const std::string& d : c.departements) {
+        if (d == "*") live.allDepartements = true;
+      }
+      if (!live.allDepartements) {
+        live.departements = c.departements;
+        std::sort(live.departements.begin(), live.departements.end());
+      }
+      live_.push_back(std::move(live));
+    }
+  }
+
+  // The commandes a pass may give to, by produit: those of `entity` (only `fallback` ones in a
+  // fallback pass) that are open at the start of the pass. They only close during the pass.
+  using Groups = std::unordered_map<std::string, std::vector<size_t>>;
+  Groups groupsFor(Entity entity, bool fallbackOnly, bool lb) const {
+    Groups groups;
+    for (size_t i = 0; i < live_.size(); ++i) {
+      const LiveCommande& c = live_[i];
+      if (c.commande->entity != entity || (fallbackOnly && !c.commande->fallback)) continue;
+      if (!c.open(lb)) continue;
+      groups[c.commande->produit].push_back(i);
+    }
+    return groups;
+  }
+
+  void runPass(PassKind pass, std::vector<Candidate>& pool, Entity leadEntity) {
+    bool fallback = pass == PassKind::FRESH_FALLBACK || pass == PassKind::LB_FALLBACK;
+    bool lb = pass == PassKind::LB || pass == PassKind::LB_FALLBACK;
+    Entity commandeEntity = fallback ? otherEntity(leadEntity) : leadEntity;
+    Groups groups = groupsFor(commandeEntity, fallback, lb);
+    if (groups.empty()) return;
+
+    for (Candidate& candidate : pool) {
+      if (candidate.assigned) continue;
+      const PoolLead& lead = *candidate.lead;
+      auto group = groups.find(lead.produit);
+      if (group == groups.end()) continue;
+      std::vector<size_t>& open = group->second;
+      // Drop the commandes that closed since the last lead (quotas only shrink in a run), so a
+      // produit whose commandes are all full costs nothing per lead.
+      std::erase_if(open, [&](size_t i) { return !live_[i].open(lb); });
+      if (open.empty()) continue;
+
+      // TODO(perf): every lead scans every open commande of its produit, O(leads × commandes of
+      // the produit). An index by departement (and a heap on the choice order) would make it
+      // sublinear when commandes are counted in thousands.
+      eligible_.clear();
+      for (size_t i : open) {
+        if (live_[i].covers(lead.departement)) eligible_.push_back(i);
+      }
+      if (auto chosen = choose(lead, commandeEntity)) {
+        assign(candidate, live_[*chosen], pass, lb);
+      }
+    }
+  }
+
+  // The first commande in choice order whose client may receive the lead; every better one
+  // whose client already had the person is recorded as a skip (§5.6) and its client is passed
+  // over for this lead.
+  std::optional<size_t> choose(const PoolLead& lead, Entity commandeEntity) {
+    excludedClients_.clear();
+    while (true) {
+      std::optional<size_t> best;
+      for (size_t i : eligible_) {
+        const LiveCommande& c = live_[i];
+        if (std::any_of(excludedClients_.begin(), excludedClients_.end(),
+                        [&](const std::string* client) { return *client == c.commande->client; })) {
+          continue;
+        }
+        if (!best || chosenBefore(c, live_[*best])) best = i;
+      }
+      if (!best) return std::nullopt;
+      const Commande& c = *live_[*best].commande;
+      if (!isDuplicate(lead, commandeEntity, c.client)) return best;
+      excludedClients_.push_back(&c.client);
+      if (skipped_.insert(skipKey(lead, commandeEntity, c.client)).second) {
+        plan_.duplicates.push_back({lead.id, lead.entity, c.client, c.id});
+      }
+    }
+  }
+
+  bool isDuplicate(const PoolLead& lead, Entity clientEntity, const std::string& client) const {
+    if (givenThisRun_.contains(personKey(lead, clientEntity, client))) return true;
+    if (!duplicates_) return false;
+    std::optional<Timestamp> last = duplicates_(lead.telephoneE164, lead.produit, client);
+    // Strictly after T − window: a delivery exactly 30 × 24 h before T no longer counts.
+    return last && *last > dedupLimit_;
+  }
+
+  void assign(Candidate& candidate, LiveCommande& commande, PassKind pass, bool lb) {
+    const PoolLead& lead = *candidate.lead;
+    const Commande& c = *commande.commande;
+    candidate.assigned = true;
+    ++commande.deliveredThisWeek;
+    ++commande.deliveredToday;
+    if (lb) ++commande.lbDeliveredThisWeek;
+    givenThisRun_.insert(personKey(lead, c.entity, c.client));
+    plan_.assignments.push_back({lead.id, lead.entity, c.id, c.client, c.entity, pass});
+  }
+
+  // Client ids are slugs chosen per entity; the entity is part of the keys so that two
+  // entities' clients with the same slug are never confused.
+  static std::string personKey(const PoolLead& lead, Entity clientEntity,
+                               const std::string& client) {
+    std::string key;
+    key.reserve(lead.telephoneE164.size() + lead.produit.size() + client.size() + 4);
+    key.push_back(static_cast<char>('0' + entityIndex(clientEntity)));
+    key.append(client).push_back('\0');
+    key.append(lead.telephoneE164).push_back('\0');
+    key.append(lead.produit);
+    return key;
+  }
+  static std::string skipKey(const PoolLead& lead, Entity clientEntity, const std::string& client) {
+    std::string key;
+    key.push_back(static_cast<char>('0' + entityIndex(lead.entity)));
+    key.append(lead.id).push_back('\0');
+    key.push_back(static_cast<char>('0' + entityIndex(clientEntity)));
+    key.append(client);
+    return key;
+  }
+
+  const RunParams& params_;
+  const DuplicateLookup& duplicates_;
+  const Timestamp dedupLimit_;
+
+  std::array<std::vector<Candidate>, 2> fresh_;  // by entity, oldest recu_le first
+  std::array<std::vector<Candidate>, 2> lb_;     // by entity, newest recu_le first
+  std::vector<LiveCommande> live_;
+
+  std::unordered_set<std::string> givenThisRun_;  // personKey of this run's assignments
+  std::unordered_set<std::string> skipped_;       // skipKey of recorded skips
+
+  // Scratch space of choose(), kept to avoid an allocation per lead.
+  std::vector<size_t> eligible_;
+  std::vector<const std::string*> excludedClients_;
+
+  RunPlan plan_;
+};
+
+}  // namespace
+
+std::string_view passName(PassKind p) {
+  switch (p) {
+    case PassKind::FRESH:
+      return "fresh";
+    case PassKind::FRESH_FALLBACK:
+      return "fresh_fallback";
+    case PassKind::LB:
+      return "lb";
+    case PassKind::LB_FALLBACK:
+      return "lb_fallback";
+  }
+  return "?";
+}
+
+Demand demandOf(const CommandeState& state, const RunParams& params) {
+  if (!servesOn(state, params.date)) return {};
+  return demandFrom(state.commande, state.deliveredThisWeek, state.lbDeliveredThisWeek,
+                    state.deliveredToday);
+}
+
+RunPlan planRun(const RunParams& params, const std::vector<PoolLead>& leads,
+                const std::vector<CommandeState>& commandes, const DuplicateLookup& duplicates) {
+  return Planner(params, leads, commandes, duplicates).run();
+}
+
+}  // namespace rdz

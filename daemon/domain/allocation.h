@@ -1,0 +1,95 @@
+// The allocation of one daily run (SPEC §5): aging, demand, eligibility, choice, the four passes,
+// duplicate replacement. Pure: it is given plain values and a duplicate lookup, and returns the
+// plan; the service commits the plan atomically (the outbox) and sends afterwards.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "daemon/domain/commerce.h"
+#include "daemon/domain/types.h"
+
+namespace rdz {
+
+enum class PassKind : uint8_t { FRESH = 0, FRESH_FALLBACK = 1, LB = 2, LB_FALLBACK = 3 };
+std::string_view passName(PassKind p);  // "fresh", "fresh_fallback", "lb", "lb_fallback"
+
+struct RunParams {
+  std::string date;     // run date D, "AAAA-MM-JJ" (Europe/Paris)
+  Timestamp reference;  // T: D at the configured time, Europe/Paris
+  Duration freshWindow = std::chrono::hours(24 * 8);
+  Duration lbReentry = std::chrono::hours(24 * 30);
+  Duration dedupWindow = std::chrono::hours(24 * 30);
+  // Restricts the run to one entity's leads and commandes (no fallback crossing then).
+  std::optional<Entity> onlyEntity;
+};
+
+// What the allocation needs to know of a lead. Leads of every status may be given; only
+// `new`, `lb` and `delivered` (for aging) matter.
+struct PoolLead {
+  std::string id;
+  Entity entity = Entity::ZR7;
+  std::string produit;
+  std::string departement;
+  std::string telephoneE164;
+  Timestamp recuLe{};
+  Statut statut = Statut::NEW;
+  std::optional<Timestamp> derniereLivraison;
+};
+
+// A commande with what its demand depends on.
+struct CommandeState {
+  Commande commande;
+  bool clientActif = true;
+  uint32_t deliveredThisWeek = 0;    // non-rejected deliveries counted in D's ISO week
+  uint32_t lbDeliveredThisWeek = 0;  // of which from LB
+  uint32_t deliveredToday = 0;       // non-rejected deliveries of date D (for quota_jour)
+};
+
+// Last delivery time of (telephone_e164, produit) to `client`, from the duplicate index;
+// nullopt when the client never received that person for that produit.
+using DuplicateLookup = std::function<std::optional<Timestamp>(
+    std::string_view e164, std::string_view produit, std::string_view client)>;
+
+struct Aging {
+  std::string leadId;
+  Entity entity;
+  Statut from;  // NEW or DELIVERED
+  // to is always LB
+};
+
+struct Assignment {
+  std::string leadId;
+  Entity leadEntity;
+  std::string commandeId;
+  std::string client;
+  Entity commandeEntity;  // != leadEntity for a fallback
+  PassKind pass;
+};
+
+struct DuplicateSkip {
+  std::string leadId;
+  Entity leadEntity;
+  std::string client;  // the client that already had this person
+  std::string commandeId;
+};
+
+struct RunPlan {
+  std::vector<Aging> aging;
+  std::vector<Assignment> assignments;  // in decision order
+  std::vector<DuplicateSkip> duplicates;
+};
+
+// Demand of one commande for the run (SPEC §5.2), before any assignment of this run.
+struct Demand {
+  uint32_t remaining = 0;
+  uint32_t lbAllowance = 0;
+};
+Demand demandOf(const CommandeState& state, const RunParams& params);
+
+RunPlan planRun(const RunParams& params, const std::vector<PoolLead>& leads,
+                const std::vector<CommandeState>& commandes, const DuplicateLookup& duplicates);
+
+}  // namespace rdz

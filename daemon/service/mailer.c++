@@ -1,0 +1,400 @@
+#include "daemon/service/mailer.h"
+
+#include <curl/curl.h>
+#include <fmt/format.h>
+#include <kj/debug.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <string_view>
+
+namespace rdz {
+
+namespace {
+
+constexpr long CONNECT_TIMEOUT_SECONDS = 10;
+constexpr long TOTAL_TIMEOUT_SECONDS = 60;
+
+// curl_global_init is not thread-safe in every libcurl build; sendMail runs on worker threads.
+void initCurlOnce() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    CURLcode rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+    KJ_ASSERT(rc == CURLE_OK, "curl_global_init failed", curl_easy_strerror(rc));
+  });
+}
+
+struct CurlCleanup {
+  void operator()(CURL* curl) const { curl_easy_cleanup(curl); }
+};
+struct MimeFree {
+  void operator()(curl_mime* mime) const { curl_mime_free(mime); }
+};
+struct SlistFree {
+  void operator()(curl_slist* list) const { curl_slist_free_all(list); }
+};
+using CurlPtr = std::unique_ptr<CURL, CurlCleanup>;
+using MimePtr = std::unique_ptr<curl_mime, MimeFree>;
+using SlistPtr = std::unique_ptr<curl_slist, SlistFree>;
+
+// Appends to a curl string list; curl copies the string.
+void append(SlistPtr& list, const std::string& item) {
+  curl_slist* grown = curl_slist_append(list.get(), item.c_str());
+  KJ_ASSERT(grown != nullptr, "curl_slist_append: out of memory");
+  (void)list.release();  // the old head is part of `grown` now
+  list.reset(grown);
+}
+
+// Thrown (and caught in sendMail) for a mail that cannot be sent as given: no retry will help.
+struct InvalidMail {
+  std::string why;
+};
+
+bool isAscii(std::string_view text) {
+  for (char c : text) {
+    if (static_cast<unsigned char>(c) >= 0x80) return false;
+  }
+  return true;
+}
+
+// A header value must not break the header block: CR and LF become spaces, other controls go.
+std::string headerSafe(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    if (c == '\r' || c == '\n' || c == '\t') {
+      out.push_back(' ');
+    } else if (static_cast<unsigned char>(c) >= 0x20 && c != 0x7f) {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+// An address as it goes on the envelope and in the headers: a bare addr-spec, no display name.
+void checkAddress(const std::string& address) {
+  bool ok = !address.empty() && address.find('@') != std::string::npos;
+  for (char c : address) {
+    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f || c == '<' || c == '>' || c == ',') {
+      ok = false;
+    }
+  }
+  if (!ok) throw InvalidMail{fmt::format("invalid email address \"{}\"", headerSafe(address))};
+}
+
+std::string base64(std::string_view data) {
+  static constexpr char ALPHABET[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((data.size() + 2) / 3 * 4);
+  size_t i = 0;
+  for (; i + 3 <= data.size(); i += 3) {
+    uint32_t n = (uint8_t(data[i]) << 16) | (uint8_t(data[i + 1]) << 8) | uint8_t(data[i + 2]);
+    out += ALPHABET[(n >> 18) & 63];
+    out += ALPHABET[(n >> 12) & 63];
+    out += ALPHABET[(n >> 6) & 63];
+    out += ALPHABET[n & 63];
+  }
+  if (size_t rest = data.size() - i; rest > 0) {
+    uint32_t n = uint8_t(data[i]) << 16;
+    if (rest == 2) n |= uint8_t(data[i + 1]) << 8;
+    out += ALPHABET[(n >> 18) & 63];
+    out += ALPHABET[(n >> 12) & 63];
+    out += rest == 2 ? ALPHABET[(n >> 6) & 63] : '=';
+    out += '=';
+  }
+  return out;
+}
+
+// RFC 2047 "B" encoded words of UTF-8 text, each at most 75 characters, split between (never
+// inside) UTF-8 sequences and folded onto continuation lines.
+std::string encodedWords(std::string_view text) {
+  constexpr size_t MAX_BYTES = 45;  // 60 base64 characters + "=?UTF-8?B?" + "?=" = 72
+  std::string out;
+  while (!text.empty()) {
+    size_t n = std::min(text.size(), MAX_BYTES);
+    // Back up to the start of a UTF-8 sequence (not a 10xxxxxx continuation byte).
+    while (n < text.size() && n > 0 && (uint8_t(text[n]) & 0xC0) == 0x80) --n;
+    if (n == 0) n = std::min(text.size(), MAX_BYTES);  // not UTF-8: split anywhere
+    if (!out.empty()) out += "\r\n ";
+    out += "=?UTF-8?B?" + base64(text.substr(0, n)) + "?=";
+    text.remove_prefix(n);
+  }
+  return out;
+}
+
+// Unstructured header text (Subject): as is when plain ASCII, else encoded words. ASCII text that
+// happens to contain "=?" is encoded too, or a reader would try to decode it.
+std::string unstructured(std::string_view text) {
+  std::string safe = headerSafe(text);
+  if (isAscii(safe) && safe.find("=?") == std::string::npos) return safe;
+  return encodedWords(safe);
+}
+
+// "Name <address>": a quoted string for an ASCII name, encoded words otherwise (they cannot sit
+// inside quotes).
+std::string mailbox(std::string_view name, const std::string& address) {
+  std::string safeName = headerSafe(name);
+  if (safeName.empty()) return address;
+  if (!isAscii(safeName) || safeName.find("=?") != std::string::npos) {
+    return encodedWords(safeName) + " <" + address + ">";
+  }
+  std::string quoted = "\"";
+  for (char c : safeName) {
+    if (c == '"' || c == '\\') quoted.push_back('\\');
+    quoted.push_back(c);
+  }
+  return quoted + "\" <" + address + ">";
+}
+
+// "To: a, b, c" folded before a line would pass 78 characters.
+std::string addressList(std::string_view field, const std::vector<std::string>& addresses) {
+  std::string out(field);
+  out += ": ";
+  size_t lineLength = out.size();
+  for (size_t i = 0; i < addresses.size(); ++i) {
+    const std::string& a = addresses[i];
+    if (i > 0) {
+      out += ',';
+      ++lineLength;
+      if (lineLength + 1 + a.size() > 78) {
+        out += "\r\n";
+        lineLength = 0;
+      }
+      out += ' ';
+      ++lineLength;
+    }
+    out += a;
+    lineLength += a.size();
+  }
+  return out;
+}
+
+// RFC 5322 date in UTC, with English names whatever the process locale.
+std::string rfc5322Date(std::chrono::system_clock::time_point now) {
+  static constexpr const char* DAYS[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+  static constexpr const char* MONTHS[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                           "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  time_t t = std::chrono::system_clock::to_time_t(now);
+  struct tm tm;
+  KJ_ASSERT(gmtime_r(&t, &tm) != nullptr);
+  return fmt::format("{}, {:02d} {} {:04d} {:02d}:{:02d}:{:02d} +0000", DAYS[tm.tm_wday],
+                     tm.tm_mday, MONTHS[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
+                     tm.tm_sec);
+}
+
+// Mail text lines end in CRLF; a lone LF would be quoted-printable encoded as "=0A".
+std::string crlfLines(std::string_view text) {
+  std::string out;
+  out.reserve(text.size() + text.size() / 32);
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (c == '\r') {
+      out += "\r\n";
+      if (i + 1 < text.size() && text[i + 1] == '\n') ++i;
+    } else if (c == '\n') {
+      out += "\r\n";
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+// RFC 2231 parameter value: UTF-8, percent-encoded outside of attr-char.
+std::string rfc2231(std::string_view text) {
+  std::string out = "UTF-8''";
+  for (char c : text) {
+    uint8_t b = uint8_t(c);
+    bool plain = (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || (b >= '0' && b <= '9') ||
+                 std::string_view("!#$&+-.^_`|~").find(c) != std::string_view::npos;
+    if (plain) {
+      out.push_back(c);
+    } else {
+      out += fmt::format("%{:02X}", b);
+    }
+  }
+  return out;
+}
+
+std::string ehloName() {
+  char name[256] = {};
+  if (gethostname(name, sizeof(name) - 1) != 0 || name[0] == '\0') return "localhost";
+  for (char* p = name; *p != '\0'; ++p) {
+    bool ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '-' || *p == '.';
+    if (!ok) return "localhost";
+  }
+  return name;
+}
+
+std::string smtpUrl(const SmtpConfig& smtp) {
+  std::string scheme;
+  if (smtp.security == "ssl") {
+    scheme = "smtps";
+  } else if (smtp.security == "starttls" || smtp.security == "none") {
+    scheme = "smtp";
+  } else {
+    throw InvalidMail{fmt::format("unknown smtp security \"{}\"", headerSafe(smtp.security))};
+  }
+  if (smtp.host.empty() || smtp.port <= 0 || smtp.port > 65535) {
+    throw InvalidMail{"smtp host or port not configured"};
+  }
+  // An IPv6 literal needs brackets in a URL. The path names the client in EHLO.
+  std::string host = smtp.host.find(':') != std::string::npos && smtp.host.front() != '['
+                         ? "[" + smtp.host + "]"
+                         : smtp.host;
+  return fmt::format("{}://{}:{}/{}", scheme, host, smtp.port, ehloName());
+}
+
+void check(CURLcode rc, const char* what) {
+  KJ_ASSERT(rc == CURLE_OK, "libcurl refused an option", what, curl_easy_strerror(rc));
+}
+
+// Adds each address once (case-insensitively: mail servers treat them so), keeping order.
+void addRecipients(std::vector<std::string>& all, const std::vector<std::string>& addresses) {
+  auto lower = [](std::string s) {
+    for (char& c : s) {
+      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    }
+    return s;
+  };
+  for (const std::string& a : addresses) {
+    if (a.empty()) continue;
+    checkAddress(a);
+    bool seen = false;
+    for (const std::string& b : all) seen = seen || lower(a) == lower(b);
+    if (!seen) all.push_back(a);
+  }
+}
+
+void scrub(std::string& text, const std::string& secret) {
+  if (secret.empty()) return;
+  for (size_t at = text.find(secret); at != std::string::npos; at = text.find(secret, at)) {
+    text.replace(at, secret.size(), "***");
+  }
+}
+
+}  // namespace
+
+SendResult sendMail(const SmtpConfig& smtp, const std::string& password, const Mail& mail) {
+  initCurlOnce();
+  SendResult result;
+  try {
+    std::string url = smtpUrl(smtp);
+    // The mail's own sender wins; the entity's account is the default.
+    const std::string& from = mail.fromAddress.empty() ? smtp.from : mail.fromAddress;
+    const std::string& fromName = mail.fromName.empty() ? smtp.fromName : mail.fromName;
+    checkAddress(from);
+    if (mail.to.empty()) throw InvalidMail{"no recipient"};
+
+    // Envelope: to, cc, bcc, and the entity's archive address (SPEC §6), each once.
+    std::vector<std::string> recipients;
+    addRecipients(recipients, mail.to);
+    addRecipients(recipients, mail.cc);
+    addRecipients(recipients, mail.bcc);
+    if (!smtp.bcc.empty()) addRecipients(recipients, {smtp.bcc});
+
+    std::string messageId = headerSafe(mail.messageId);
+    if (!messageId.empty() && messageId.front() != '<') messageId = "<" + messageId + ">";
+
+    std::string body = crlfLines(mail.body);
+
+    // Declared before the easy handle, so destroyed after it: curl may touch them until cleanup.
+    SlistPtr headers;
+    SlistPtr rcpt;
+    MimePtr mime;
+    CurlPtr curl(curl_easy_init());
+    KJ_ASSERT(curl != nullptr, "curl_easy_init failed");
+    CURL* c = curl.get();
+
+    append(headers, "Date: " + rfc5322Date(std::chrono::system_clock::now()));
+    append(headers, "From: " + mailbox(fromName, from));
+    std::vector<std::string> to;
+    addRecipients(to, mail.to);
+    append(headers, addressList("To", to));
+    if (!mail.cc.empty()) {
+      std::vector<std::string> cc;
+      addRecipients(cc, mail.cc);
+      if (!cc.empty()) append(headers, addressList("Cc", cc));
+    }
+    // Bcc recipients are on the envelope only: no Bcc header, so nobody sees the archive.
+    if (!messageId.empty()) append(headers, "Message-ID: " + messageId);
+    append(headers, "Subject: " + unstructured(mail.subject));
+    append(headers, "MIME-Version: 1.0");
+    for (const std::string& r : recipients) append(rcpt, "<" + r + ">");
+
+    mime.reset(curl_mime_init(c));
+    KJ_ASSERT(mime != nullptr, "curl_mime_init failed");
+    {
+      curl_mimepart* text = curl_mime_addpart(mime.get());
+      KJ_ASSERT(text != nullptr);
+      check(curl_mime_data(text, body.data(), body.size()), "text data");
+      check(curl_mime_type(text, "text/plain; charset=utf-8"), "text type");
+      check(curl_mime_encoder(text, "quoted-printable"), "text encoder");
+    }
+    for (const MailAttachment& attachment : mail.attachments) {
+      curl_mimepart* part = curl_mime_addpart(mime.get());
+      KJ_ASSERT(part != nullptr);
+      check(curl_mime_data(part, attachment.content.data(), attachment.content.size()),
+            "attachment data");
+      std::string filename = headerSafe(attachment.filename);
+      if (isAscii(filename)) {
+        check(curl_mime_filename(part, filename.c_str()), "attachment filename");
+      } else {
+        // curl would send the raw UTF-8 bytes; RFC 2231 is what mail readers decode.
+        SlistPtr partHeaders;
+        append(partHeaders, "Content-Disposition: attachment; filename*=" + rfc2231(filename));
+        check(curl_mime_headers(part, partHeaders.release(), 1), "attachment headers");
+      }
+      check(curl_mime_type(part, headerSafe(attachment.contentType).c_str()), "attachment type");
+      check(curl_mime_encoder(part, "base64"), "attachment encoder");
+    }
+
+    char error[CURL_ERROR_SIZE] = {};
+    check(curl_easy_setopt(c, CURLOPT_ERRORBUFFER, error), "ERRORBUFFER");
+    check(curl_easy_setopt(c, CURLOPT_URL, url.c_str()), "URL");
+    if (smtp.security == "starttls") {
+      check(curl_easy_setopt(c, CURLOPT_USE_SSL, long(CURLUSESSL_ALL)), "USE_SSL");
+    }
+    if (!smtp.user.empty()) {
+      check(curl_easy_setopt(c, CURLOPT_USERNAME, smtp.user.c_str()), "USERNAME");
+      check(curl_easy_setopt(c, CURLOPT_PASSWORD, password.c_str()), "PASSWORD");
+    }
+    check(curl_easy_setopt(c, CURLOPT_MAIL_FROM, ("<" + from + ">").c_str()), "MAIL_FROM");
+    check(curl_easy_setopt(c, CURLOPT_MAIL_RCPT, rcpt.get()), "MAIL_RCPT");
+    check(curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get()), "HTTPHEADER");
+    check(curl_easy_setopt(c, CURLOPT_MIMEPOST, mime.get()), "MIMEPOST");
+    check(curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, CONNECT_TIMEOUT_SECONDS), "CONNECTTIMEOUT");
+    check(curl_easy_setopt(c, CURLOPT_TIMEOUT, TOTAL_TIMEOUT_SECONDS), "TIMEOUT");
+    // Worker threads: no SIGALRM-based DNS timeouts.
+    check(curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L), "NOSIGNAL");
+
+    CURLcode rc = curl_easy_perform(c);
+    long code = 0;
+    if (curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code) != CURLE_OK) code = 0;
+    result.code = code;
+    if (rc == CURLE_OK) {
+      result.ok = true;
+      result.detail = fmt::format("smtp {}: accepted for {} recipient(s)", code, recipients.size());
+    } else {
+      result.permanent = code >= 500 && code <= 599;
+      std::string why = error[0] != '\0' ? std::string(error) : curl_easy_strerror(rc);
+      result.detail =
+          fmt::format("smtp {}: {} ({})", code, headerSafe(why), curl_easy_strerror(rc));
+    }
+  } catch (const InvalidMail& invalid) {
+    // Nothing was sent; the same mail would fail the same way next time.
+    result.ok = false;
+    result.permanent = true;
+    result.code = 0;
+    result.detail = "not sent: " + invalid.why;
+  }
+  scrub(result.detail, password);
+  return result;
+}
+
+}  // namespace rdz

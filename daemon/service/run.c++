@@ -1,0 +1,229 @@
+#include "daemon/service/run.h"
+
+#include <kj/debug.h>
+
+#include <fmt/format.h>
+
+#include <map>
+
+#include "daemon/domain/calendar.h"
+#include "daemon/domain/time.h"
+#include "daemon/store/records.h"
+
+namespace rdz {
+
+namespace {
+
+std::vector<Entity> scopeOf(const RunParams& params) {
+  if (params.onlyEntity) return {*params.onlyEntity};
+  return {std::begin(ALL_ENTITIES), std::end(ALL_ENTITIES)};
+}
+
+PoolLead poolLead(const Lead& l) {
+  return {l.id, l.entity, l.produit, l.departement, l.telephoneE164, l.recuLe, l.statut,
+          l.derniereLivraison};
+}
+
+// The leads one lead-store key names, loaded once and written once, with their original state
+// for the index update.
+class TouchedLeads {
+ public:
+  explicit TouchedLeads(Txn& txn) : txn_(txn) {}
+
+  Lead& get(Entity e, const std::string& id) {
+    auto key = std::make_pair(e, id);
+    auto it = current_.find(key);
+    if (it != current_.end()) return it->second;
+    KJ_IF_MAYBE(lead, getLead(txn_, e, id)) {
+      original_.emplace(key, *lead);
+      return current_.emplace(key, kj::mv(*lead)).first->second;
+    }
+    KJ_FAIL_ASSERT("a planned lead is missing", id);
+  }
+
+  void writeAll() {
+    for (auto& [key, lead] : current_) putLead(txn_, lead, &original_.at(key));
+  }
+
+ private:
+  Txn& txn_;
+  std::map<std::pair<Entity, std::string>, Lead> original_;
+  std::map<std::pair<Entity, std::string>, Lead> current_;
+};
+
+}  // namespace
+
+RunParams runParams(const RunSettings& settings, std::string_view date,
+                    std::optional<Timestamp> at, std::optional<Entity> entity, Timestamp now) {
+  RunParams params;
+  if (at) {
+    KJ_REQUIRE(date.empty() || date == parisDate(*at), "--date and --at name different days");
+    params.date = parisDate(*at);
+    params.reference = *at;
+  } else {
+    params.date = date.empty() ? parisDate(now) : std::string(date);
+    auto reference = referenceTime(params.date, settings.deliveryTime);
+    KJ_REQUIRE(reference.has_value(), "not a date (AAAA-MM-JJ)", params.date);
+    params.reference = *reference;
+  }
+  params.freshWindow = settings.freshWindow;
+  params.lbReentry = settings.lbReentry;
+  params.dedupWindow = settings.dedupWindow;
+  params.onlyEntity = entity;
+  return params;
+}
+
+RunPlan planRunFromStore(Reader& reader, const RunParams& params) {
+  std::vector<PoolLead> pool;
+  // TODO(perf): every delivered lead is read to find the few that re-enter LB; an index on
+  // last delivery time would read only those.
+  for (Entity e : scopeOf(params)) {
+    for (Statut s : {Statut::NEW, Statut::LB, Statut::DELIVERED}) {
+      for (auto& id : leadIdsByStatus(reader, e, s)) {
+        KJ_IF_MAYBE(lead, getLead(reader, e, id)) {
+          if (lead->recuLe <= params.reference) pool.push_back(poolLead(*lead));
+        }
+      }
+    }
+  }
+
+  std::string week = isoWeekOf(params.date);
+  std::map<std::string, Entity> clientEntity;
+  std::vector<CommandeState> commandes;
+  for (Entity e : scopeOf(params)) {
+    std::map<std::string, bool> actif;
+    for (auto& c : listClients(reader, e)) {
+      actif[c.id] = c.actif;
+      clientEntity[c.id] = e;
+    }
+    for (auto& c : listCommandes(reader, e)) {
+      CommandeState state;
+      WeekCount counted = weekCount(reader, e, c.id, week);
+      state.deliveredThisWeek = counted.delivered;
+      state.lbDeliveredThisWeek = counted.lb;
+      state.deliveredToday = dayCount(reader, e, c.id, params.date);
+      state.clientActif = actif.count(c.client) > 0 && actif[c.client];
+      state.commande = kj::mv(c);
+      commandes.push_back(kj::mv(state));
+    }
+  }
+
+  DuplicateLookup duplicates = [&](std::string_view e164, std::string_view produit,
+                                   std::string_view client) -> std::optional<Timestamp> {
+    auto it = clientEntity.find(std::string(client));
+    if (it == clientEntity.end()) return std::nullopt;
+    return lastDeliveryTo(reader, it->second, e164, produit, client);
+  };
+  return planRun(params, pool, commandes, duplicates);
+}
+
+RunOutcome executeRun(Txn& txn, IdGenerator& ids, const RunParams& params, Timestamp now) {
+  RunOutcome outcome;
+  std::string id = runId(params.date, params.onlyEntity);
+  KJ_IF_MAYBE(existing, getRun(txn, id)) {
+    outcome.run = kj::mv(*existing);
+    outcome.batches = batchesOfRun(txn, outcome.run);
+    outcome.alreadyDone = true;
+    return outcome;
+  }
+
+  RunPlan plan = planRunFromStore(txn, params);
+  std::string week = isoWeekOf(params.date);
+  const Timestamp T = params.reference;
+  TouchedLeads leads(txn);
+
+  for (auto& aging : plan.aging) {
+    Lead& lead = leads.get(aging.entity, aging.leadId);
+    lead.statut = Statut::LB;
+    addHistory(txn, lead.entity, lead.id,
+               {now, "statut", fmt::format("lb (vieillissement, run {})", id)});
+  }
+
+  // One batch per client, in the order clients first appear in the plan.
+  std::map<std::string, size_t> batchOfClient;
+  for (auto& a : plan.assignments) {
+    if (batchOfClient.count(a.client) == 0) {
+      batchOfClient[a.client] = outcome.batches.size();
+      Batch batch;
+      batch.id = ids.next(now);
+      batch.entity = a.commandeEntity;
+      batch.client = a.client;
+      batch.run = id;
+      batch.nextAttempt = now;  // send right after the commit
+      outcome.batches.push_back(kj::mv(batch));
+    }
+    Batch& batch = outcome.batches[batchOfClient[a.client]];
+    Lead& lead = leads.get(a.leadEntity, a.leadId);
+    KJ_ASSERT(lead.statut == Statut::NEW || lead.statut == Statut::LB,
+              "a lead is planned twice or is not deliverable", lead.id);
+
+    Delivery d;
+    d.id = ids.next(now);
+    d.leadEntity = a.leadEntity;
+    d.entity = a.commandeEntity;
+    d.lead = a.leadId;
+    d.commande = a.commandeId;
+    d.client = a.client;
+    d.run = id;
+    d.pass = a.pass;
+    d.at = T;
+    d.batch = batch.id;
+    putDelivery(txn, d);
+    batch.deliveries.push_back(d.id);
+
+    bool fromLb = a.pass == PassKind::LB || a.pass == PassKind::LB_FALLBACK;
+    putLastDelivery(txn, a.commandeEntity, lead.telephoneE164, lead.produit, a.client, T);
+    addWeekCount(txn, a.commandeEntity, a.commandeId, week, 1, fromLb ? 1 : 0);
+    addDayCount(txn, a.commandeEntity, a.commandeId, params.date, 1);
+
+    lead.statut = Statut::DELIVERED;
+    lead.nbLivraisons += 1;
+    lead.derniereLivraison = T;
+    addHistory(txn, lead.entity, lead.id,
+               {now, "livraison",
+                fmt::format("commande {} client {} ({}{}) batch {} run {}", a.commandeId, a.client,
+                            passName(a.pass),
+                            a.leadEntity != a.commandeEntity
+                                ? ", repli vers " + std::string(entityName(a.commandeEntity))
+                                : "",
+                            batch.id, id)});
+  }
+  for (auto& skip : plan.duplicates) {
+    addHistory(txn, skip.leadEntity, skip.leadId,
+               {now, "doublon_evite",
+                fmt::format("client {} (commande {}) l'a déjà reçu dans les {} jours", skip.client,
+                            skip.commandeId,
+                            std::chrono::duration_cast<std::chrono::hours>(params.dedupWindow)
+                                    .count() / 24)});
+  }
+  leads.writeAll();
+  for (auto& b : outcome.batches) putBatch(txn, b, nullptr);
+
+  RunRecord& run = outcome.run;
+  run.id = id;
+  run.date = params.date;
+  run.entity = params.onlyEntity;
+  run.reference = T;
+  run.status = outcome.batches.empty() ? "complete" : "committed";
+  run.aged = static_cast<uint32_t>(plan.aging.size());
+  run.assigned = static_cast<uint32_t>(plan.assignments.size());
+  run.doublonsEvites = static_cast<uint32_t>(plan.duplicates.size());
+  for (auto& b : outcome.batches) run.batches.push_back(b.id);
+  putRun(txn, run);
+  return outcome;
+}
+
+std::vector<Batch> batchesOfRun(Reader& reader, const RunRecord& run) {
+  std::vector<Batch> out;
+  for (auto& id : run.batches) {
+    for (Entity e : ALL_ENTITIES) {
+      KJ_IF_MAYBE(b, getBatch(reader, e, id)) {
+        out.push_back(kj::mv(*b));
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace rdz

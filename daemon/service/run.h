@@ -1,0 +1,47 @@
+// The daily run as the service executes it (SPEC §5.7–5.8): gather the pools and commandes from
+// the store, plan with the pure allocation (daemon/domain/allocation.h), and commit the whole
+// outcome (aging, deliveries, duplicate-index entries, quota counters, lead statuses and
+// history, one pending batch per client, the run record) in ONE atomic write before anything is
+// sent. Sending is the Sender's job.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "daemon/domain/allocation.h"
+#include "daemon/domain/ids.h"
+#include "daemon/domain/outbox.h"
+#include "daemon/store/store.h"
+
+namespace rdz {
+
+struct RunSettings {
+  std::string deliveryTime = "09:30";  // Europe/Paris
+  Duration freshWindow = std::chrono::hours(24 * 8);
+  Duration lbReentry = std::chrono::hours(24 * 30);
+  Duration dedupWindow = std::chrono::hours(24 * 30);
+};
+
+// The run parameters of `rdzctl deliver`: a date (at the configured time), or a reference time
+// (its Paris date), or neither (today in Paris, at the configured time).
+RunParams runParams(const RunSettings& settings, std::string_view date,
+                    std::optional<Timestamp> at, std::optional<Entity> entity, Timestamp now);
+
+// Reads the inputs of a run and plans it. Writes nothing (this is also --dry-run).
+RunPlan planRunFromStore(Reader& reader, const RunParams& params);
+
+struct RunOutcome {
+  RunRecord run;
+  std::vector<Batch> batches;
+  bool alreadyDone = false;  // the run existed: nothing was allocated again
+};
+
+// Inside a write job: returns the existing run of this date and scope untouched, or plans and
+// commits a new one. `now` stamps history events and the batches' first attempt.
+RunOutcome executeRun(Txn& txn, IdGenerator& ids, const RunParams& params, Timestamp now);
+
+// The batches of a run (both entities).
+std::vector<Batch> batchesOfRun(Reader& reader, const RunRecord& run);
+
+}  // namespace rdz

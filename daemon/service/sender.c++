@@ -1,0 +1,250 @@
+#include "daemon/service/sender.h"
+
+#include <kj/debug.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "daemon/domain/delivery-format.h"
+#include "daemon/domain/outbox.h"
+#include "daemon/domain/time.h"
+#include "daemon/service/log.h"
+#include "daemon/store/records.h"
+
+namespace rdz {
+
+namespace {
+
+std::optional<std::string> readOptionalFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return std::nullopt;
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+std::string trimTrailingNewlines(std::string text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+  return text;
+}
+
+// The entity's templates: TEMPLATES_DIR/<slug>/subject.txt and body.txt when present, else the
+// built-in French ones.
+MailTemplates templatesFor(const Config& config, Entity e) {
+  MailTemplates t = defaultTemplates(e);
+  if (config.templatesDir.empty()) return t;
+  std::string dir = config.templatesDir + "/" + std::string(entitySlug(e)) + "/";
+  if (auto subject = readOptionalFile(dir + "subject.txt")) t.subject = trimTrailingNewlines(*subject);
+  if (auto body = readOptionalFile(dir + "body.txt")) t.body = *body;
+  return t;
+}
+
+std::string runDate(const std::string& runId) { return runId.substr(0, runId.find('/')); }
+
+}  // namespace
+
+Sender::Sender(Store& store, WriteQueue& writes, const Config& config, const Clock& clock,
+               SendFn send)
+    : store_(store), writes_(writes), config_(config), clock_(clock), send_(kj::mv(send)) {
+  char name[256] = {};
+  hostname_ = ::gethostname(name, sizeof(name) - 1) == 0 && name[0] != 0 ? name : "rdz.localhost";
+  thread_ = std::thread([this]() { loop(); });
+}
+
+Sender::~Sender() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wakeup_.notify_all();
+  thread_.join();
+}
+
+void Sender::wake() {
+  {
+    std::lock_guard lock(mutex_);
+    woken_ = true;
+  }
+  wakeup_.notify_all();
+}
+
+void Sender::loop() {
+  for (;;) {
+    {
+      std::unique_lock lock(mutex_);
+      // The next due attempt, at most a minute away: the clock may be moved by an admin (or a
+      // test's manual clock), so the outbox is looked at regularly anyway.
+      auto wait = std::chrono::seconds(60);
+      if (auto next = nextDue(store_)) {
+        auto until = *next - clock_.now();
+        if (until < wait) wait = std::chrono::duration_cast<std::chrono::seconds>(until) +
+                                 std::chrono::seconds(1);
+      }
+      if (wait > std::chrono::seconds(0)) {
+        wakeup_.wait_for(lock, wait, [this]() { return woken_ || stopping_; });
+      }
+      if (stopping_) return;
+      woken_ = false;
+    }
+    KJ_IF_MAYBE(e, kj::runCatchingExceptions([&]() { sendDue(); })) {
+      logInfo("sender: {}", e->getDescription().cStr());
+      std::this_thread::sleep_for(std::chrono::seconds(1));  // do not spin on a broken store
+    }
+  }
+}
+
+size_t Sender::sendDue() {
+  auto due = dueBatches(store_, clock_.now());
+  for (auto& d : due) {
+    {
+      std::lock_guard lock(mutex_);
+      if (stopping_) return 0;
+    }
+    attempt(d.entity, d.id);
+  }
+  return due.size();
+}
+
+Mail Sender::buildMail(Entity entity, const Batch& batch, const Client& client) {
+  // Parts: one per (commande, kind), in delivery order.
+  struct Part {
+    std::string produit;
+    bool lb = false;
+    std::vector<Lead> leads;
+  };
+  std::vector<Part> parts;
+  std::map<std::pair<std::string, bool>, size_t> partOf;
+  for (auto& deliveryId : batch.deliveries) {
+    KJ_IF_MAYBE(d, getDelivery(store_, entity, deliveryId)) {
+      KJ_IF_MAYBE(lead, getLead(store_, d->leadEntity, d->lead)) {
+        bool lb = d->pass == PassKind::LB || d->pass == PassKind::LB_FALLBACK;
+        auto key = std::make_pair(d->commande, lb);
+        if (partOf.count(key) == 0) {
+          partOf[key] = parts.size();
+          parts.push_back({lead->produit, lb, {}});
+        }
+        parts[partOf[key]].leads.push_back(kj::mv(*lead));
+      } else {
+        KJ_FAIL_ASSERT("a delivered lead is missing", d->lead);
+      }
+    } else {
+      KJ_FAIL_ASSERT("a batch's delivery is missing", deliveryId);
+    }
+  }
+
+  const SmtpConfig& smtp = config_.smtp[static_cast<int>(entity)];
+  std::string date = runDate(batch.run);
+  MailTemplates templates = templatesFor(config_, entity);
+  Mail mail;
+  mail.fromAddress = smtp.from;
+  mail.fromName = smtp.fromName;
+  mail.to = client.emails;
+  mail.cc = client.cc;
+  mail.subject = fillTemplate(templates.subject, client.nom, date, batch.deliveries.size());
+  mail.body = fillTemplate(templates.body, client.nom, date, batch.deliveries.size());
+  mail.messageId = "<" + batch.id + "@" + hostname_ + ">";
+  for (auto& part : parts) {
+    mail.attachments.push_back({attachmentName(entity, client.id, part.produit, date, part.lb),
+                                renderCsv(entity, part.leads)});
+  }
+  return mail;
+}
+
+void Sender::attempt(Entity entity, const std::string& batchId) {
+  Batch batch;
+  Client client;
+  KJ_IF_MAYBE(b, getBatch(store_, entity, batchId)) {
+    batch = kj::mv(*b);
+  } else {
+    KJ_FAIL_ASSERT("the outbox names a missing batch", batchId);
+  }
+  KJ_IF_MAYBE(c, getClient(store_, entity, batch.client)) {
+    client = kj::mv(*c);
+  } else {
+    KJ_FAIL_ASSERT("a batch's client is missing", batch.client);
+  }
+
+  SendResult result;
+  if (client.methode == Methode::API) {
+    result.detail = "methode api: HTTP delivery is not available in this version";
+  } else {
+    KJ_IF_MAYBE(e, kj::runCatchingExceptions([&]() {
+                  const SmtpConfig& smtp = config_.smtp[static_cast<int>(entity)];
+                  std::string password;
+                  if (!smtp.passwordFile.empty()) {
+                    auto text = readOptionalFile(smtp.passwordFile);
+                    KJ_REQUIRE(text.has_value(), "cannot read the SMTP password file");
+                    password = trimTrailingNewlines(*text);
+                  }
+                  result = send_(smtp, password, buildMail(entity, batch, client));
+                })) {
+      result = {};
+      result.detail = e->getDescription().cStr();
+    }
+  }
+
+  Timestamp now = clock_.now();
+  logInfo("batch {} ({} {}, {} leads): {}", batch.id, entityName(entity), batch.client,
+          batch.deliveries.size(), result.ok ? "sent" : "failed: " + result.detail);
+  writes_.runSync([entity, batchId, result, now](Txn& txn) {
+    KJ_IF_MAYBE(current, getBatch(txn, entity, batchId)) {
+      Batch updated = *current;
+      updated.attempts += 1;
+      updated.responses.push_back(formatIso(now) + " " + (result.ok ? "ok " : "echec ") +
+                                  std::to_string(result.code) + " " + result.detail);
+      if (result.ok) {
+        updated.status = BatchStatus::SENT;
+        updated.sentAt = now;
+        updated.nextAttempt.reset();
+        updated.lastError.clear();
+      } else {
+        updated.status = BatchStatus::FAILED;
+        updated.lastError = result.detail;
+        // Failures since the last success or resend count; attempts keeps the whole story.
+        uint32_t failures = 0;
+        for (auto it = updated.responses.rbegin(); it != updated.responses.rend(); ++it) {
+          if (it->find(" echec ") == std::string::npos) break;
+          ++failures;
+        }
+        auto delay = retryDelay(failures);
+        if (delay) {
+          updated.nextAttempt = now + *delay;
+        } else {
+          updated.nextAttempt.reset();
+        }
+      }
+      putBatch(txn, updated, &*current);
+      if (result.ok) {
+        for (auto& deliveryId : updated.deliveries) {
+          KJ_IF_MAYBE(d, getDelivery(txn, entity, deliveryId)) {
+            addHistory(txn, d->leadEntity, d->lead,
+                       {now, "envoi", fmt::format("batch {} envoyé à {}", updated.id,
+                                                  updated.client)});
+          }
+        }
+        KJ_IF_MAYBE(run, getRun(txn, updated.run)) {
+          bool allSent = true;
+          for (auto& other : run->batches) {
+            if (other == updated.id) continue;
+            for (Entity e : ALL_ENTITIES) {
+              KJ_IF_MAYBE(b, getBatch(txn, e, other)) {
+                allSent = allSent && b->status == BatchStatus::SENT;
+              }
+            }
+          }
+          if (allSent) {
+            RunRecord done = *run;
+            done.status = "complete";
+            putRun(txn, done);
+          }
+        }
+      }
+    }
+  });
+}
+
+}  // namespace rdz

@@ -1,0 +1,62 @@
+// The Sender sends what runs committed (SPEC §5.7): it takes the batches whose planned attempt
+// is due from the outbox, builds each client's email (one CSV per commande and kind, in the
+// client's entity's format, from its entity's SMTP account and templates), sends it, and records
+// the outcome atomically: `sent` with the server's answer, or `failed` with the next attempt
+// planned by the retry schedule. A batch's leads stay assigned whatever happens.
+//
+// Delivery is at-least-once: a crash after the server accepted a batch but before it is marked
+// sent sends it again on restart, with the same Message-ID.
+//
+// Runs on its own thread (SMTP is blocking); wakes when told to and at the next due attempt.
+#pragma once
+
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <thread>
+
+#include "daemon/domain/clock.h"
+#include "daemon/domain/commerce.h"
+#include "daemon/domain/outbox.h"
+#include "daemon/service/config.h"
+#include "daemon/service/mailer.h"
+#include "daemon/service/write-queue.h"
+#include "daemon/store/store.h"
+
+namespace rdz {
+
+class Sender {
+ public:
+  // `send` is the mailer (sendMail in production).
+  using SendFn = std::function<SendResult(const SmtpConfig&, const std::string&, const Mail&)>;
+  Sender(Store& store, WriteQueue& writes, const Config& config, const Clock& clock,
+         SendFn send = sendMail);
+  ~Sender();  // finishes the batch in hand, then stops
+
+  // Look at the outbox now (after a run's commit, a resend).
+  void wake();
+
+  // Attempts every batch due now, synchronously, on the calling thread (tests, and the loop).
+  // Returns how many batches were attempted.
+  size_t sendDue();
+
+ private:
+  void loop();
+  void attempt(Entity entity, const std::string& batchId);
+  Mail buildMail(Entity entity, const Batch& batch, const Client& client);
+
+  Store& store_;
+  WriteQueue& writes_;
+  const Config& config_;
+  const Clock& clock_;
+  SendFn send_;
+  std::string hostname_;
+
+  std::mutex mutex_;
+  std::condition_variable wakeup_;
+  bool woken_ = false;
+  bool stopping_ = false;
+  std::thread thread_;  // last: started once everything above exists
+};
+
+}  // namespace rdz
