@@ -168,14 +168,14 @@ struct Produit {
 
 enum PassKind {
   fresh @0;
-  freshFallback @1;
+  freshFallback @1 $Json.name("fresh_fallback");
   lb @2;
-  lbFallback @3;
+  lbFallback @3 $Json.name("lb_fallback");
 }
 
 struct Delivery {
   id @0 :Text;
-  leadEntity @1 :Entity;         # the lead's owner
+  leadEntity @1 :Entity $Json.name("lead_entity");   # the lead's owner
   entity @2 :Entity;             # the receiving commande's entity
   lead @3 :Text;
   commande @4 :Text;

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The main job on the embedded default: installs what is missing, builds, starts rdzd in
 # ./rdz-data (tokens generated on first start) and a local SMTP sink on 127.0.0.1:2525 writing to
-# ./rdz-data/mail, then creates sample clients and commandes and submits sample leads through
-# rdzctl. rdzd stays running afterwards; `tools/demo.sh stop` stops it.
+# ./rdz-data/mail, creates sample clients and commandes, submits sample leads, runs a delivery
+# and prints the emails the sink received. rdzd stays running afterwards; `tools/demo.sh stop`
+# stops it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -12,7 +13,9 @@ rdzctl="$root/build/client/rdzctl"
 stop() {
   for name in rdzd smtp; do
     if [ -f "$data/$name.pid" ]; then
-      kill "$(cat "$data/$name.pid")" 2>/dev/null || true
+      pid=$(cat "$data/$name.pid")
+      kill "$pid" 2>/dev/null || true
+      for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
       rm -f "$data/$name.pid"
     fi
   done
@@ -49,13 +52,33 @@ say lead submit --entity MDL produit=ITE nom=Lefèvre prenom=Hélène telephone=
   code_postal=20090 consentement=true email=helene@exemple.fr
 say lead submit --entity ZR7 produit=PAC nom=Sans prenom=Consentement telephone=0123 code_postal=99000
 say lead find --phone 0612345678
-say client list
 say commande list
+# Today's run with "now" as its reference time (not 09:30), so the leads just received take
+# part. Once done, a run is never allocated again: a second demo the same day shows the first.
+say deliver --at "$(date -d "+2 seconds" --iso-8601=seconds)" || true
+say batch list
+
+echo
+echo "What the SMTP sink received (rdz-data/mail/new):"
+/usr/bin/python3 - "$data/mail/new" <<'PY'
+import email, email.policy, os, sys
+folder = sys.argv[1]
+for name in sorted(os.listdir(folder)) if os.path.isdir(folder) else []:
+    with open(os.path.join(folder, name), 'rb') as f:
+        msg = email.message_from_binary_file(f, policy=email.policy.default)
+    print('\n--- To: %s | Subject: %s | Message-ID: %s' % (msg['To'], msg['Subject'], msg['Message-ID']))
+    for part in msg.iter_parts():
+        if part.get_filename():
+            print('  attachment %s:' % part.get_filename())
+            for line in part.get_payload(decode=True).decode('utf-8-sig').splitlines():
+                print('    ' + line)
+PY
 
 cat <<TXT
 
 rdzd is running on the embedded default (data and logs in ./rdz-data, socket
-./rdz-data/rdzd.sock, SMTP sink on 127.0.0.1:2525 writing to ./rdz-data/mail).
+./rdz-data/rdzd.sock, SMTP sink on 127.0.0.1:2525 writing to ./rdz-data/mail; the emails are
+plain files there, the CSVs open in Excel).
 Try, from this directory:
   build/client/rdzctl --help
   build/client/rdzctl lead submit --entity ZR7 produit=PV nom=Nom prenom=Prénom telephone=0611223344 code_postal=40100 consentement=oui

@@ -142,11 +142,15 @@ void setClient(Txn& txn, Client client) {
 }
 
 std::string addCommande(Txn& txn, Commande commande, Timestamp now) {
-  KJ_IF_MAYBE(client, getClient(txn, commande.entity, commande.client)) {
-    commande.entity = client->entity;  // a commande is always its client's entity
-  } else {
-    KJ_FAIL_REQUIRE("no such client", commande.client);
+  // A commande is always its client's entity, whatever the request said.
+  bool found = false;
+  for (Entity e : ALL_ENTITIES) {
+    if (getClient(txn, e, commande.client) != nullptr) {
+      commande.entity = e;
+      found = true;
+    }
   }
+  KJ_REQUIRE(found, "no such client", commande.client);
   checkCommande(commande, catalogueCodes(txn, commande.entity));
   // Zero-padded so that id order is creation order ("the oldest commande id", SPEC §5).
   commande.id = fmt::format("C{:06}", nextCounter(txn, "commande"));

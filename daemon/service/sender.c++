@@ -48,11 +48,11 @@ std::string runDate(const std::string& runId) { return runId.substr(0, runId.fin
 }  // namespace
 
 Sender::Sender(Store& store, WriteQueue& writes, const Config& config, const Clock& clock,
-               SendFn send)
+               SendFn send, bool background)
     : store_(store), writes_(writes), config_(config), clock_(clock), send_(kj::mv(send)) {
   char name[256] = {};
   hostname_ = ::gethostname(name, sizeof(name) - 1) == 0 && name[0] != 0 ? name : "rdz.localhost";
-  thread_ = std::thread([this]() { loop(); });
+  if (background) thread_ = std::thread([this]() { loop(); });
 }
 
 Sender::~Sender() {
@@ -61,7 +61,7 @@ Sender::~Sender() {
     stopping_ = true;
   }
   wakeup_.notify_all();
-  thread_.join();
+  if (thread_.joinable()) thread_.join();
 }
 
 void Sender::wake() {

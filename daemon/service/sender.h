@@ -27,10 +27,11 @@ namespace rdz {
 
 class Sender {
  public:
-  // `send` is the mailer (sendMail in production).
+  // `send` is the mailer (sendMail in production). Without `background`, nothing is sent
+  // unless sendDue() is called (tests drive it with a manual clock).
   using SendFn = std::function<SendResult(const SmtpConfig&, const std::string&, const Mail&)>;
   Sender(Store& store, WriteQueue& writes, const Config& config, const Clock& clock,
-         SendFn send = sendMail);
+         SendFn send = sendMail, bool background = true);
   ~Sender();  // finishes the batch in hand, then stops
 
   // Look at the outbox now (after a run's commit, a resend).
@@ -56,7 +57,7 @@ class Sender {
   std::condition_variable wakeup_;
   bool woken_ = false;
   bool stopping_ = false;
-  std::thread thread_;  // last: started once everything above exists
+  std::thread thread_;  // last: started once everything above exists (if background)
 };
 
 }  // namespace rdz
