@@ -1,8 +1,12 @@
-// rdz-bench: load generator. `rdz-bench ingest` runs CLIENTS threads, each with its own
-// connection, submitting synthetic ~500-byte leads one after another (each acknowledged only once
-// synced to disk) for SECONDS, and prints throughput and latency. Last line, for scripts:
-// {"rdz":"ingest","clients":N,"tps":X,"p50_ms":…,"p99_ms":…}
+// rdz-bench: load generator and benchmark driver.
+// - `rdz-bench ingest` runs CLIENTS threads, each with its own connection, submitting synthetic
+//   ~500-byte leads one after another (each acknowledged only once synced to disk) for SECONDS,
+//   and prints throughput and latency. Last line, for scripts:
+//   {"rdz":"ingest","clients":N,"tps":X,"p50_ms":…,"p99_ms":…}
+// - `rdz-bench plan` times the allocation of one run (the pure planner, in process) on
+//   synthetic pools: {"rdz":"plan","leads":N,"commandes":M,"ms":X,"assigned":K}
 #include <boost/program_options.hpp>
+#include <fmt/format.h>
 #include <kj/debug.h>
 
 #include <algorithm>
@@ -14,15 +18,77 @@
 
 #include "client/connection.h"
 #include "client/synthetic.h"
+#include "daemon/domain/allocation.h"
+#include "daemon/domain/calendar.h"
 
 namespace po = boost::program_options;
+
+namespace {
+
+// One run over `leads` fresh/LB leads and `commandes` commandes spread over 3 produits and 96
+// departements, with a duplicate lookup that finds a past delivery for 1 lead in 10.
+int benchPlan(uint32_t leads, uint32_t commandes) {
+  using namespace std::chrono;
+  rdz::RunParams params;
+  params.date = "2026-11-25";
+  params.reference = *rdz::referenceTime(params.date, "09:30");
+  static const char* PRODUITS[] = {"PV", "PAC", "ITE"};
+  std::vector<rdz::PoolLead> pool;
+  pool.reserve(leads);
+  for (uint32_t i = 0; i < leads; ++i) {
+    rdz::PoolLead l;
+    l.id = fmt::format("{:013}", i);
+    l.entity = i % 2 ? rdz::Entity::MDL : rdz::Entity::ZR7;
+    l.produit = PRODUITS[i % 3];
+    l.departement = fmt::format("{:02}", 1 + i % 95);
+    l.telephoneE164 = fmt::format("+336{:08}", i);
+    l.recuLe = params.reference - minutes(1 + i % (60 * 24 * 20));  // up to 20 days old
+    l.statut = rdz::Statut::NEW;
+    pool.push_back(kj::mv(l));
+  }
+  std::vector<rdz::CommandeState> states;
+  for (uint32_t i = 0; i < commandes; ++i) {
+    rdz::CommandeState s;
+    s.commande.id = fmt::format("C{:06}", i + 1);
+    s.commande.entity = i % 2 ? rdz::Entity::MDL : rdz::Entity::ZR7;
+    s.commande.client = fmt::format("client-{}", i % (commandes / 2 + 1));
+    s.commande.produit = PRODUITS[i % 3];
+    s.commande.departements = {fmt::format("{:02}", 1 + i % 95), fmt::format("{:02}", 1 + (i * 7) % 95)};
+    if (i % 5 == 0) s.commande.departements = {"*"};
+    s.commande.quotaSemaine = 50 + i % 200;
+    s.commande.priorite = 1 + i % 9;
+    s.commande.lbMaxPct = 30;
+    s.commande.fallback = i % 4 == 0;
+    s.commande.jours = {"lun", "mar", "mer", "jeu", "ven", "sam", "dim"};
+    states.push_back(kj::mv(s));
+  }
+  rdz::DuplicateLookup dup = [&](std::string_view e164, std::string_view, std::string_view)
+      -> std::optional<rdz::Timestamp> {
+    if (e164.back() == '7') return params.reference - hours(24);
+    return std::nullopt;
+  };
+  auto start = steady_clock::now();
+  rdz::RunPlan plan = rdz::planRun(params, pool, states, dup);
+  double ms = duration<double, std::milli>(steady_clock::now() - start).count();
+  std::cerr << "rdz-bench: planned " << leads << " leads x " << commandes << " commandes: "
+            << plan.assignments.size() << " assigned, " << plan.aging.size() << " aged, "
+            << plan.duplicates.size() << " duplicates avoided\n";
+  std::cout << "{\"rdz\":\"plan\",\"leads\":" << leads << ",\"commandes\":" << commandes
+            << ",\"ms\":" << ms << ",\"assigned\":" << plan.assignments.size() << "}\n";
+  return 0;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   std::string mode = "ingest", socket, tokenFile, entityText = "zr7";
   int clients = 16, seconds = 15;
+  uint32_t planLeads = 100000, planCommandes = 300;
   uint64_t seed = static_cast<uint64_t>(std::chrono::system_clock::now().time_since_epoch().count());
-  po::options_description o("rdz-bench ingest [options]\n\nOptions");
-  o.add_options()("help,h", "this help")("mode", po::value(&mode), "ingest")(
+  po::options_description o("rdz-bench ingest|plan [options]\n\nOptions");
+  o.add_options()("help,h", "this help")("mode", po::value(&mode), "ingest (default) or plan")(
+      "leads", po::value(&planLeads), "plan: leads in the pools (default 100000)")(
+      "commandes", po::value(&planCommandes), "plan: commandes (default 300)")(
       "socket", po::value(&socket), "rdzd socket (default ./rdz-data/rdzd.sock)")(
       "token-file", po::value(&tokenFile), "token (default ./rdz-data/ingest-<entity>.token)")(
       "entity", po::value(&entityText), "zr7 or mdl")(
@@ -39,10 +105,11 @@ int main(int argc, char** argv) {
     std::cerr << "rdz-bench: " << e.what() << "\n";
     return 2;
   }
-  if (vm.count("help") || mode != "ingest") {
+  if (vm.count("help") || (mode != "ingest" && mode != "plan")) {
     std::cout << o << "\n";
     return vm.count("help") ? 0 : 2;
   }
+  if (mode == "plan") return benchPlan(planLeads, std::max<uint32_t>(planCommandes, 1));
   auto entity = rdz::parseEntity(entityText);
   if (!entity || clients < 1 || clients > 99 || seconds < 1) {
     std::cerr << "rdz-bench: bad --entity, --clients (1..99) or --seconds\n";

@@ -245,7 +245,10 @@ class Planner {
 
   // The first commande in choice order whose client may receive the lead; every better one
   // whose client already had the person is recorded as a skip (§5.6) and its client is passed
-  // over for this lead.
+  // over for this lead. A skip is recorded once per (lead, client) per run: the client is
+  // excluded here at its first skip, and a lead meets a given client in one pass only (its own
+  // entity's clients in the own pass, the other's in the fallback pass; fresh and LB pools are
+  // disjoint).
   std::optional<size_t> choose(const PoolLead& lead, Entity commandeEntity) {
     excludedClients_.clear();
     while (true) {
@@ -262,9 +265,7 @@ class Planner {
       const Commande& c = *live_[*best].commande;
       if (!isDuplicate(lead, commandeEntity, c.client)) return best;
       excludedClients_.push_back(&c.client);
-      if (skipped_.insert(skipKey(lead, commandeEntity, c.client)).second) {
-        plan_.duplicates.push_back({lead.id, lead.entity, c.client, c.id});
-      }
+      plan_.duplicates.push_back({lead.id, lead.entity, c.client, c.id});
     }
   }
 
@@ -299,14 +300,6 @@ class Planner {
     key.append(lead.produit);
     return key;
   }
-  static std::string skipKey(const PoolLead& lead, Entity clientEntity, const std::string& client) {
-    std::string key;
-    key.push_back(static_cast<char>('0' + entityIndex(lead.entity)));
-    key.append(lead.id).push_back('\0');
-    key.push_back(static_cast<char>('0' + entityIndex(clientEntity)));
-    key.append(client);
-    return key;
-  }
 
   const RunParams& params_;
   const DuplicateLookup& duplicates_;
@@ -317,7 +310,6 @@ class Planner {
   std::vector<LiveCommande> live_;
 
   std::unordered_set<std::string> givenThisRun_;  // personKey of this run's assignments
-  std::unordered_set<std::string> skipped_;       // skipKey of recorded skips
 
   // Scratch space of choose(), kept to avoid an allocation per lead.
   std::vector<size_t> eligible_;
