@@ -5,15 +5,21 @@
 #include <cstdlib>
 #include <fstream>
 
+#include "client/tls-client.h"
+#include "daemon/domain/net-address.h"
 #include "daemon/domain/validation.h"
 
 namespace rdz {
 
 namespace {
+
+constexpr kj::Duration CONNECT_TIMEOUT = 10 * kj::SECONDS;
+
 std::string env(const char* name) {
   const char* v = std::getenv(name);
   return v == nullptr ? "" : v;
 }
+
 }  // namespace
 
 std::string readTokenFile(const std::string& path) {
@@ -26,12 +32,26 @@ std::string readTokenFile(const std::string& path) {
   return line;
 }
 
+std::string Endpoint::describe() const {
+  if (connect.empty()) return "unix:" + socket;
+  auto address = parseHostPort(connect);
+  bool plain = caFile.empty() && address && isLoopbackHost(address->host);
+  return (plain ? "tcp:" : "tls:") + connect;
+}
+
 Endpoint resolveEndpoint(const std::string& socketFlag, const std::string& tokenFileFlag,
-                         const std::string& defaultTokenFile) {
+                         const std::string& defaultTokenFile, const std::string& connectFlag,
+                         const std::string& caFileFlag) {
   Endpoint endpoint;
+  if (!connectFlag.empty()) {
+    endpoint.connect = connectFlag;
+  } else if (socketFlag.empty()) {
+    endpoint.connect = env("RDZ_CONNECT");
+  }
   endpoint.socket = !socketFlag.empty()          ? socketFlag
                     : !env("RDZ_SOCKET").empty() ? env("RDZ_SOCKET")
                                                  : "rdz-data/rdzd.sock";
+  endpoint.caFile = !caFileFlag.empty() ? caFileFlag : env("RDZ_CA_FILE");
   if (!tokenFileFlag.empty()) {
     endpoint.token = readTokenFile(tokenFileFlag);
   } else if (!env("RDZ_TOKEN_FILE").empty()) {
@@ -45,13 +65,41 @@ Endpoint resolveEndpoint(const std::string& socketFlag, const std::string& token
 }
 
 Connection::Connection(const Endpoint& endpoint) : io_(kj::setupAsyncIo()) {
+  std::string where = endpoint.describe();
+  std::optional<HostPort> tcp;
+  if (!endpoint.connect.empty()) {
+    tcp = parseHostPort(endpoint.connect);
+    if (!tcp) throw ConnectError("--connect must be HOST:PORT, not '" + endpoint.connect + "'");
+  }
   KJ_IF_MAYBE(e, kj::runCatchingExceptions([&]() {
-                auto address = io_.provider->getNetwork()
-                                   .parseAddress(kj::str("unix:", endpoint.socket.c_str()))
-                                   .wait(io_.waitScope);
-                stream_ = address->connect().wait(io_.waitScope);
+                auto& network = io_.provider->getNetwork();
+                kj::Promise<kj::Own<kj::AsyncIoStream>> connecting = nullptr;
+                if (!tcp) {
+                  connecting = network.parseAddress(kj::str("unix:", endpoint.socket.c_str()))
+                                   .then([](kj::Own<kj::NetworkAddress> address) {
+                                     return address->connect();
+                                   });
+                } else {
+                  bool tls = !endpoint.caFile.empty() || !isLoopbackHost(tcp->host);
+                  auto& port = io_.unixEventPort;
+                  kj::String address = kj::str(tcp->toString().c_str());
+                  connecting =
+                      network.parseAddress(address)
+                          .then([](kj::Own<kj::NetworkAddress> address) {
+                            return address->connect().attach(kj::mv(address));
+                          })
+                          .then([tls, &port, host = tcp->host, caFile = endpoint.caFile](
+                                    kj::Own<kj::AsyncIoStream> stream)
+                                    -> kj::Promise<kj::Own<kj::AsyncIoStream>> {
+                            if (!tls) return kj::mv(stream);
+                            return connectTls(port, kj::mv(stream), host, caFile);
+                          });
+                }
+                stream_ = io_.provider->getTimer()
+                              .timeoutAfter(CONNECT_TIMEOUT, kj::mv(connecting))
+                              .wait(io_.waitScope);
               })) {
-    throw ConnectError("cannot connect to rdzd at " + endpoint.socket + ": " +
+    throw ConnectError("cannot connect to rdzd at " + where + ": " +
                        e->getDescription().cStr());
   }
   rpc_ = kj::heap<capnp::TwoPartyClient>(*stream_);
@@ -78,7 +126,7 @@ Connection::Connection(const Endpoint& endpoint) : io_(kj::setupAsyncIo()) {
     if (what.find("not authenticated") != std::string::npos) {
       throw ConnectError("not authenticated: rdzd refused the token");
     }
-    throw ConnectError("cannot talk to rdzd at " + endpoint.socket + ": " + what);
+    throw ConnectError("cannot talk to rdzd at " + where + ": " + what);
   }
 }
 

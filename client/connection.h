@@ -1,6 +1,6 @@
-// A synchronous connection to rdzd for command-line tools: connects to the Unix socket,
-// authenticates with a token and keeps the capabilities the token's role grants. One per thread
-// (it owns that thread's event loop).
+// A synchronous connection to rdzd for command-line tools: connects to the Unix socket (or to
+// rdzd's TCP listener, with TLS: SPEC §8.1), authenticates with a token and keeps the capabilities
+// the token's role grants. One per thread (it owns that thread's event loop).
 #pragma once
 
 #include <capnp/rpc-twoparty.h>
@@ -22,22 +22,33 @@ class ConnectError : public std::runtime_error {
 };
 
 struct Endpoint {
-  std::string socket;  // Unix socket path
+  std::string socket;  // Unix socket path (used when `connect` is empty)
+  // "host:port" of rdzd's TCP listener. With `caFile`: TLS, trusting only that CA. Without: TLS
+  // trusting the system's store, except for a loopback host (127.0.0.0/8, ::1, localhost), which
+  // is plain TCP.
+  std::string connect;
+  std::string caFile;  // PEM
   std::string token;
+
+  // "unix:PATH", "tcp:HOST:PORT" or "tls:HOST:PORT", for messages.
+  std::string describe() const;
 };
 
-// Where tools find rdzd and their token when not told: flags, then RDZ_SOCKET / RDZ_TOKEN_FILE /
-// RDZ_TOKEN, then the embedded default in the current directory (./rdz-data/rdzd.sock and
-// ./rdz-data/<defaultTokenFile>). Throws ConnectError when no token can be read.
+// Where tools find rdzd and their token when not told: flags, then RDZ_CONNECT / RDZ_SOCKET /
+// RDZ_CA_FILE / RDZ_TOKEN_FILE / RDZ_TOKEN, then the embedded default in the current directory
+// (./rdz-data/rdzd.sock and ./rdz-data/<defaultTokenFile>). A --socket flag wins over
+// RDZ_CONNECT, a --connect flag over RDZ_SOCKET. Throws ConnectError when no token can be read.
 Endpoint resolveEndpoint(const std::string& socketFlag, const std::string& tokenFileFlag,
-                         const std::string& defaultTokenFile = "admin.token");
+                         const std::string& defaultTokenFile = "admin.token",
+                         const std::string& connectFlag = "", const std::string& caFileFlag = "");
 
 // Reads the first line of a token file, trimmed. Throws ConnectError.
 std::string readTokenFile(const std::string& path);
 
 class Connection {
  public:
-  // Throws ConnectError when the socket does not answer or the token is refused.
+  // Throws ConnectError when rdzd does not answer (10 s at most to connect, and for the TLS
+  // handshake), its TLS certificate is not trusted, or the token is refused.
   explicit Connection(const Endpoint& endpoint);
   ~Connection();
 

@@ -22,12 +22,17 @@ namespace po = boost::program_options;
 
 namespace {
 
-constexpr char HELP[] = R"(rdzctl — administer RDZ (talks to rdzd over its Unix socket)
+constexpr char HELP[] = R"(rdzctl — administer RDZ (talks to rdzd over its Unix socket, or TCP)
 
 Usage: rdzctl [global options] COMMAND [options]
 
 Global options:
   --socket PATH       rdzd's socket (env RDZ_SOCKET; default ./rdz-data/rdzd.sock)
+  --connect HOST:PORT rdzd's TCP listener instead of the socket (env RDZ_CONNECT); TLS,
+                      except plain TCP to a loopback host (127.0.0.0/8, ::1, localhost)
+                      when no --ca-file is given
+  --ca-file PEM       trust only this CA for rdzd's TLS certificate (env RDZ_CA_FILE;
+                      default: the system's trusted CAs)
   --token-file F      file holding the token (env RDZ_TOKEN_FILE, or the token itself in
                       env RDZ_TOKEN; default ./rdz-data/admin.token)
   --json              print one JSON document on stdout
@@ -48,7 +53,8 @@ Commands:
   lead show ID | lead find --phone P [--entity E]
   deliver [--date D | --at T] [--entity E] [--dry-run] [--wait SECONDS]
                       run the daily allocation (default: today 09:30 Paris), commit it, and
-                      wait for the batches' first sending attempt (exit 1 if one failed)
+                      wait for the batches' first sending attempt (exit 1 if one failed or
+                      is still unconfirmed when the wait ends; --wait 0: do not wait)
   run list | run show DATE
   batch list [--status pending|sent|failed] | batch resend ID
   backup DIR          online copy of the database into DIR (a path on rdzd's machine)
@@ -66,6 +72,8 @@ class UsageError : public std::runtime_error {
 
 struct Globals {
   std::string socket;
+  std::string connect;
+  std::string caFile;
   std::string tokenFile;
   bool json = false;
 };
@@ -107,8 +115,8 @@ class Command {
 
   Connection& connection() {
     if (connection_ == nullptr) {
-      connection_ = std::make_unique<Connection>(resolveEndpoint(globals_.socket,
-                                                                 globals_.tokenFile));
+      connection_ = std::make_unique<Connection>(resolveEndpoint(
+          globals_.socket, globals_.tokenFile, "admin.token", globals_.connect, globals_.caFile));
     }
     return *connection_;
   }
@@ -806,7 +814,10 @@ int deliver(Command& cmd) {
     cmd.out() << runLine(current.getRun()) << "\n";
     for (auto b : current.getBatches()) cmd.out() << batchLine(b) << "\n";
   }
-  return anyFailed(current.getBatches()) ? EXIT_FAILED : EXIT_OK;
+  // Failed, or still unconfirmed when the wait ended: the morning's unit must not look fine.
+  // rdzd keeps trying either way.
+  bool unconfirmed = waitSeconds > 0 && anyPending(current.getBatches());
+  return anyFailed(current.getBatches()) || unconfirmed ? EXIT_FAILED : EXIT_OK;
 }
 
 int runList(Command& cmd) {
@@ -922,6 +933,10 @@ int runRdzctl(const std::vector<std::string>& args, std::ostream& out, std::ostr
       };
       if (a == "--socket" || a.rfind("--socket=", 0) == 0) {
         globals.socket = value("--socket");
+      } else if (a == "--connect" || a.rfind("--connect=", 0) == 0) {
+        globals.connect = value("--connect");
+      } else if (a == "--ca-file" || a.rfind("--ca-file=", 0) == 0) {
+        globals.caFile = value("--ca-file");
       } else if (a == "--token-file" || a.rfind("--token-file=", 0) == 0) {
         globals.tokenFile = value("--token-file");
       } else if (a == "--json") {
@@ -931,6 +946,9 @@ int runRdzctl(const std::vector<std::string>& args, std::ostream& out, std::ostr
       } else {
         words.push_back(a);
       }
+    }
+    if (!globals.socket.empty() && !globals.connect.empty()) {
+      throw UsageError("--socket and --connect exclude each other");
     }
     if (words.empty() || words[0] == "help") {
       (help || !words.empty() ? out : err) << HELP;

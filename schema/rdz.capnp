@@ -206,6 +206,9 @@ struct Batch {
   lastError @8 :Text $Json.name("last_error");
   sentAt @9 :Int64 $time $Json.name("sent_at");
   responses @10 :List(Text);     # SMTP / HTTP response lines kept for the admin
+  partsAccepted @11 :List(UInt32) $Json.name("parts_accepted");
+  # methode api: the parts (1-based, one per commande and kind) the client's server already
+  # acknowledged with 2xx; a retry posts only the others. Empty for email batches.
 }
 
 struct RunSummary {

@@ -44,6 +44,9 @@ struct Batch {
   std::string lastError;
   std::optional<Timestamp> sentAt;
   std::vector<std::string> responses;  // one line per attempt, for the admin
+  // methode api: the parts (1-based) already acknowledged with 2xx, ascending; a retry posts only
+  // the others. An admin's resend of a sent batch clears it (everything is posted again).
+  std::vector<uint32_t> partsAccepted;
   bool operator==(const Batch&) const = default;
 };
 

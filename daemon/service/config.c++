@@ -5,6 +5,8 @@
 #include <fstream>
 #include <iostream>
 
+#include "daemon/service/tcp-transport.h"
+
 namespace rdz {
 
 namespace po = boost::program_options;
@@ -23,9 +25,11 @@ std::optional<Config> parseConfig(int argc, const char* const* argv) {
       ("tokens_file", po::value(&c.tokensFile),
        "token hashes file (default: DATA_DIR/tokens; generated with the token files on first "
        "start)")
-      ("listen", po::value(&c.listen), "optional TCP listen address host:port")
-      ("tls_cert", po::value(&c.tlsCert), "TLS certificate (PEM) for --listen")
-      ("tls_key", po::value(&c.tlsKey), "TLS private key (PEM) for --listen")
+      ("listen", po::value(&c.listen),
+       "optional TCP listen address host:port, served like the socket; TLS required unless "
+       "loopback (127.0.0.0/8, ::1, localhost)")
+      ("tls_cert", po::value(&c.tlsCert), "TLS certificate chain (PEM) for --listen")
+      ("tls_key", po::value(&c.tlsKey), "TLS private key (PEM, unencrypted) for --listen")
       ("templates_dir", po::value(&c.templatesDir), "email templates directory")
       ("log_level", po::value(&c.logLevel)->default_value(c.logLevel), "info | debug")
       ("delivery.time", po::value(&c.deliveryTime)->default_value(c.deliveryTime),
@@ -74,6 +78,7 @@ std::optional<Config> parseConfig(int argc, const char* const* argv) {
   if (c.freshDays < 1 || c.lbDays < 1 || c.dedupDays < 1) {
     throw std::runtime_error("delivery windows must be at least one day");
   }
+  checkListenConfig(c);
   return c;
 }
 

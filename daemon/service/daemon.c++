@@ -18,6 +18,7 @@
 #include "daemon/service/run.h"
 #include "daemon/service/sender.h"
 #include "daemon/service/server.h"
+#include "daemon/service/tcp-transport.h"
 #include "daemon/service/write-queue.h"
 #include "daemon/store/store.h"
 
@@ -110,9 +111,25 @@ int runDaemon(const Config& config, const Clock& clock) {
   int exitCode = 0;
   {
     WriteQueue writes(*store);
-    Sender sender(*store, writes, config, clock);  // resumes what a previous run left unsent
-    ServiceContext context{*store, writes, ids, clock, auth, runSettings(config), &sender};
+    // One Sender per entity (strict separation: one company's stuck server never delays the
+    // other's). Each resumes what a previous run left unsent.
+    Sender zr7(*store, writes, config, clock, sendMail, true, {}, Entity::ZR7);
+    Sender mdl(*store, writes, config, clock, sendMail, true, {}, Entity::MDL);
+    ServiceContext context{*store, writes, ids, clock, auth, runSettings(config),
+                           [&zr7, &mdl]() {
+                             zr7.wake();
+                             mdl.wake();
+                           }};
     capnp::TwoPartyServer server(newBootstrap(context));
+
+    // The optional TCP transport serves the same Bootstrap (SPEC §8.1). Bound before the socket
+    // appears, so a socket that answers means TCP does too.
+    kj::Maybe<kj::Own<TcpTransport>> tcp;
+    if (!config.listen.empty()) {
+      auto transport = kj::heap<TcpTransport>(io, config, server);
+      logInfo("listening on {}", transport->description());
+      tcp = kj::mv(transport);
+    }
 
     std::string socketPath = config.socketPath();
     struct stat st;
@@ -134,6 +151,12 @@ int runDaemon(const Config& config, const Clock& clock) {
       logInfo("listener failed: {}", e.getDescription().cStr());
       return -1;
     });
+    KJ_IF_MAYBE(t, tcp) {
+      serving = serving.exclusiveJoin((*t)->run().then([]() { return 0; }, [](kj::Exception&& e) {
+        logInfo("tcp listener failed: {}", e.getDescription().cStr());
+        return -1;
+      }));
+    }
     int signal = stop.exclusiveJoin(kj::mv(serving)).wait(io.waitScope);
     if (signal < 0) {
       exitCode = 1;

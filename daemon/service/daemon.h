@@ -1,5 +1,6 @@
 // rdzd as a whole: opens the store, provisions tokens on the embedded default, serves RPC on the
-// Unix socket until SIGTERM/SIGINT, then drains the write queue and closes the database.
+// Unix socket (and on TCP when `listen` is set, see tcp-transport.h) until SIGTERM/SIGINT, then
+// drains the write queue and closes the database.
 #pragma once
 
 #include "daemon/domain/clock.h"

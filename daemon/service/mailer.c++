@@ -11,42 +11,14 @@
 #include <mutex>
 #include <string_view>
 
+#include "daemon/service/curl.h"
+
 namespace rdz {
 
 namespace {
 
 constexpr long CONNECT_TIMEOUT_SECONDS = 10;
 constexpr long TOTAL_TIMEOUT_SECONDS = 60;
-
-// curl_global_init is not thread-safe in every libcurl build; sendMail runs on worker threads.
-void initCurlOnce() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    CURLcode rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-    KJ_ASSERT(rc == CURLE_OK, "curl_global_init failed", curl_easy_strerror(rc));
-  });
-}
-
-struct CurlCleanup {
-  void operator()(CURL* curl) const { curl_easy_cleanup(curl); }
-};
-struct MimeFree {
-  void operator()(curl_mime* mime) const { curl_mime_free(mime); }
-};
-struct SlistFree {
-  void operator()(curl_slist* list) const { curl_slist_free_all(list); }
-};
-using CurlPtr = std::unique_ptr<CURL, CurlCleanup>;
-using MimePtr = std::unique_ptr<curl_mime, MimeFree>;
-using SlistPtr = std::unique_ptr<curl_slist, SlistFree>;
-
-// Appends to a curl string list; curl copies the string.
-void append(SlistPtr& list, const std::string& item) {
-  curl_slist* grown = curl_slist_append(list.get(), item.c_str());
-  KJ_ASSERT(grown != nullptr, "curl_slist_append: out of memory");
-  (void)list.release();  // the old head is part of `grown` now
-  list.reset(grown);
-}
 
 // Thrown (and caught in sendMail) for a mail that cannot be sent as given: no retry will help.
 struct InvalidMail {
@@ -250,10 +222,6 @@ std::string smtpUrl(const SmtpConfig& smtp) {
   return fmt::format("{}://{}:{}/{}", scheme, host, smtp.port, ehloName());
 }
 
-void check(CURLcode rc, const char* what) {
-  KJ_ASSERT(rc == CURLE_OK, "libcurl refused an option", what, curl_easy_strerror(rc));
-}
-
 // Adds each address once (case-insensitively: mail servers treat them so), keeping order.
 void addRecipients(std::vector<std::string>& all, const std::vector<std::string>& addresses) {
   auto lower = [](std::string s) {
@@ -332,46 +300,46 @@ SendResult sendMail(const SmtpConfig& smtp, const std::string& password, const M
     {
       curl_mimepart* text = curl_mime_addpart(mime.get());
       KJ_ASSERT(text != nullptr);
-      check(curl_mime_data(text, body.data(), body.size()), "text data");
-      check(curl_mime_type(text, "text/plain; charset=utf-8"), "text type");
-      check(curl_mime_encoder(text, "quoted-printable"), "text encoder");
+      checkCurl(curl_mime_data(text, body.data(), body.size()), "text data");
+      checkCurl(curl_mime_type(text, "text/plain; charset=utf-8"), "text type");
+      checkCurl(curl_mime_encoder(text, "quoted-printable"), "text encoder");
     }
     for (const MailAttachment& attachment : mail.attachments) {
       curl_mimepart* part = curl_mime_addpart(mime.get());
       KJ_ASSERT(part != nullptr);
-      check(curl_mime_data(part, attachment.content.data(), attachment.content.size()),
+      checkCurl(curl_mime_data(part, attachment.content.data(), attachment.content.size()),
             "attachment data");
       std::string filename = headerSafe(attachment.filename);
       if (isAscii(filename)) {
-        check(curl_mime_filename(part, filename.c_str()), "attachment filename");
+        checkCurl(curl_mime_filename(part, filename.c_str()), "attachment filename");
       } else {
         // curl would send the raw UTF-8 bytes; RFC 2231 is what mail readers decode.
         SlistPtr partHeaders;
         append(partHeaders, "Content-Disposition: attachment; filename*=" + rfc2231(filename));
-        check(curl_mime_headers(part, partHeaders.release(), 1), "attachment headers");
+        checkCurl(curl_mime_headers(part, partHeaders.release(), 1), "attachment headers");
       }
-      check(curl_mime_type(part, headerSafe(attachment.contentType).c_str()), "attachment type");
-      check(curl_mime_encoder(part, "base64"), "attachment encoder");
+      checkCurl(curl_mime_type(part, headerSafe(attachment.contentType).c_str()), "attachment type");
+      checkCurl(curl_mime_encoder(part, "base64"), "attachment encoder");
     }
 
     char error[CURL_ERROR_SIZE] = {};
-    check(curl_easy_setopt(c, CURLOPT_ERRORBUFFER, error), "ERRORBUFFER");
-    check(curl_easy_setopt(c, CURLOPT_URL, url.c_str()), "URL");
+    checkCurl(curl_easy_setopt(c, CURLOPT_ERRORBUFFER, error), "ERRORBUFFER");
+    checkCurl(curl_easy_setopt(c, CURLOPT_URL, url.c_str()), "URL");
     if (smtp.security == "starttls") {
-      check(curl_easy_setopt(c, CURLOPT_USE_SSL, long(CURLUSESSL_ALL)), "USE_SSL");
+      checkCurl(curl_easy_setopt(c, CURLOPT_USE_SSL, long(CURLUSESSL_ALL)), "USE_SSL");
     }
     if (!smtp.user.empty()) {
-      check(curl_easy_setopt(c, CURLOPT_USERNAME, smtp.user.c_str()), "USERNAME");
-      check(curl_easy_setopt(c, CURLOPT_PASSWORD, password.c_str()), "PASSWORD");
+      checkCurl(curl_easy_setopt(c, CURLOPT_USERNAME, smtp.user.c_str()), "USERNAME");
+      checkCurl(curl_easy_setopt(c, CURLOPT_PASSWORD, password.c_str()), "PASSWORD");
     }
-    check(curl_easy_setopt(c, CURLOPT_MAIL_FROM, ("<" + from + ">").c_str()), "MAIL_FROM");
-    check(curl_easy_setopt(c, CURLOPT_MAIL_RCPT, rcpt.get()), "MAIL_RCPT");
-    check(curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get()), "HTTPHEADER");
-    check(curl_easy_setopt(c, CURLOPT_MIMEPOST, mime.get()), "MIMEPOST");
-    check(curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, CONNECT_TIMEOUT_SECONDS), "CONNECTTIMEOUT");
-    check(curl_easy_setopt(c, CURLOPT_TIMEOUT, TOTAL_TIMEOUT_SECONDS), "TIMEOUT");
+    checkCurl(curl_easy_setopt(c, CURLOPT_MAIL_FROM, ("<" + from + ">").c_str()), "MAIL_FROM");
+    checkCurl(curl_easy_setopt(c, CURLOPT_MAIL_RCPT, rcpt.get()), "MAIL_RCPT");
+    checkCurl(curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get()), "HTTPHEADER");
+    checkCurl(curl_easy_setopt(c, CURLOPT_MIMEPOST, mime.get()), "MIMEPOST");
+    checkCurl(curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, CONNECT_TIMEOUT_SECONDS), "CONNECTTIMEOUT");
+    checkCurl(curl_easy_setopt(c, CURLOPT_TIMEOUT, TOTAL_TIMEOUT_SECONDS), "TIMEOUT");
     // Worker threads: no SIGALRM-based DNS timeouts.
-    check(curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L), "NOSIGNAL");
+    checkCurl(curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L), "NOSIGNAL");
 
     CURLcode rc = curl_easy_perform(c);
     long code = 0;

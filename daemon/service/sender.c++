@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -12,6 +13,7 @@
 #include "daemon/domain/delivery-format.h"
 #include "daemon/domain/outbox.h"
 #include "daemon/domain/time.h"
+#include "daemon/service/api-delivery.h"
 #include "daemon/service/log.h"
 #include "daemon/store/records.h"
 
@@ -48,8 +50,16 @@ std::string runDate(const std::string& runId) { return runId.substr(0, runId.fin
 }  // namespace
 
 Sender::Sender(Store& store, WriteQueue& writes, const Config& config, const Clock& clock,
-               SendFn send, bool background)
-    : store_(store), writes_(writes), config_(config), clock_(clock), send_(kj::mv(send)) {
+               SendFn send, bool background, PostFn post, std::optional<Entity> entity)
+    : store_(store), writes_(writes), config_(config), clock_(clock), send_(kj::mv(send)),
+      post_(post ? kj::mv(post) : PostFn([](auto& url, auto& headers, auto& body) {
+        return postJson(url, headers, body);
+      })) {
+  if (entity) {
+    entities_ = {*entity};
+  } else {
+    entities_.assign(std::begin(ALL_ENTITIES), std::end(ALL_ENTITIES));
+  }
   char name[256] = {};
   hostname_ = ::gethostname(name, sizeof(name) - 1) == 0 && name[0] != 0 ? name : "rdz.localhost";
   if (background) thread_ = std::thread([this]() { loop(); });
@@ -76,15 +86,17 @@ void Sender::loop() {
   for (;;) {
     {
       std::unique_lock lock(mutex_);
-      // The next due attempt, at most a minute away: the clock may be moved by an admin (or a
+      // Until the next due attempt, at most a minute: the clock may be moved by an admin (or a
       // test's manual clock), so the outbox is looked at regularly anyway.
-      auto wait = std::chrono::seconds(60);
-      if (auto next = nextDue(store_)) {
-        auto until = *next - clock_.now();
-        if (until < wait) wait = std::chrono::duration_cast<std::chrono::seconds>(until) +
-                                 std::chrono::seconds(1);
+      using std::chrono::milliseconds;
+      milliseconds wait(60000);
+      for (Entity e : entities_) {
+        if (auto next = nextDue(store_, e)) {
+          auto until = std::chrono::ceil<milliseconds>(*next - clock_.now());
+          wait = std::min(wait, std::max(until, milliseconds(0)));
+        }
       }
-      if (wait > std::chrono::seconds(0)) {
+      if (wait > milliseconds(0)) {
         wakeup_.wait_for(lock, wait, [this]() { return woken_ || stopping_; });
       }
       if (stopping_) return;
@@ -98,43 +110,22 @@ void Sender::loop() {
 }
 
 size_t Sender::sendDue() {
-  auto due = dueBatches(store_, clock_.now());
-  for (auto& d : due) {
-    {
-      std::lock_guard lock(mutex_);
-      if (stopping_) return 0;
+  size_t attempted = 0;
+  for (Entity e : entities_) {
+    for (auto& d : dueBatches(store_, e, clock_.now())) {
+      {
+        std::lock_guard lock(mutex_);
+        if (stopping_) return attempted;
+      }
+      attempt(d.entity, d.id);
+      ++attempted;
     }
-    attempt(d.entity, d.id);
   }
-  return due.size();
+  return attempted;
 }
 
 Mail Sender::buildMail(Entity entity, const Batch& batch, const Client& client) {
-  // Parts: one per (commande, kind), in delivery order.
-  struct Part {
-    std::string produit;
-    bool lb = false;
-    std::vector<Lead> leads;
-  };
-  std::vector<Part> parts;
-  std::map<std::pair<std::string, bool>, size_t> partOf;
-  for (auto& deliveryId : batch.deliveries) {
-    KJ_IF_MAYBE(d, getDelivery(store_, entity, deliveryId)) {
-      KJ_IF_MAYBE(lead, getLead(store_, d->leadEntity, d->lead)) {
-        bool lb = d->pass == PassKind::LB || d->pass == PassKind::LB_FALLBACK;
-        auto key = std::make_pair(d->commande, lb);
-        if (partOf.count(key) == 0) {
-          partOf[key] = parts.size();
-          parts.push_back({lead->produit, lb, {}});
-        }
-        parts[partOf[key]].leads.push_back(kj::mv(*lead));
-      } else {
-        KJ_FAIL_ASSERT("a delivered lead is missing", d->lead);
-      }
-    } else {
-      KJ_FAIL_ASSERT("a batch's delivery is missing", deliveryId);
-    }
-  }
+  std::vector<BatchPart> parts = batchParts(store_, entity, batch);
 
   const SmtpConfig& smtp = config_.smtp[static_cast<int>(entity)];
   std::string date = runDate(batch.run);
@@ -147,6 +138,7 @@ Mail Sender::buildMail(Entity entity, const Batch& batch, const Client& client) 
   mail.subject = fillTemplate(templates.subject, client.nom, date, batch.deliveries.size());
   mail.body = fillTemplate(templates.body, client.nom, date, batch.deliveries.size());
   mail.messageId = "<" + batch.id + "@" + hostname_ + ">";
+  // One CSV per commande and kind.
   for (auto& part : parts) {
     mail.attachments.push_back({attachmentName(entity, client.id, part.produit, date, part.lb),
                                 renderCsv(entity, part.leads)});
@@ -169,8 +161,17 @@ void Sender::attempt(Entity entity, const std::string& batchId) {
   }
 
   SendResult result;
+  std::vector<uint32_t> accepted;  // methode api: parts acknowledged during this attempt
   if (client.methode == Methode::API) {
-    result.detail = "methode api: HTTP delivery is not available in this version";
+    KJ_IF_MAYBE(e, kj::runCatchingExceptions([&]() {
+                  ApiOutcome outcome =
+                      sendByApi(store_, entity, batch, client, runDate(batch.run), post_);
+                  result = kj::mv(outcome.result);
+                  accepted = kj::mv(outcome.accepted);
+                })) {
+      result = {};
+      result.detail = e->getDescription().cStr();
+    }
   } else {
     KJ_IF_MAYBE(e, kj::runCatchingExceptions([&]() {
                   const SmtpConfig& smtp = config_.smtp[static_cast<int>(entity)];
@@ -190,10 +191,15 @@ void Sender::attempt(Entity entity, const std::string& batchId) {
   Timestamp now = clock_.now();
   logInfo("batch {} ({} {}, {} leads): {}", batch.id, entityName(entity), batch.client,
           batch.deliveries.size(), result.ok ? "sent" : "failed: " + result.detail);
-  writes_.runSync([entity, batchId, result, now](Txn& txn) {
+  writes_.runSync([entity, batchId, result, accepted, now](Txn& txn) {
     KJ_IF_MAYBE(current, getBatch(txn, entity, batchId)) {
       Batch updated = *current;
       updated.attempts += 1;
+      for (uint32_t part : accepted) {
+        auto& parts = updated.partsAccepted;
+        if (std::find(parts.begin(), parts.end(), part) == parts.end()) parts.push_back(part);
+      }
+      std::sort(updated.partsAccepted.begin(), updated.partsAccepted.end());
       updated.responses.push_back(formatIso(now) + " " + (result.ok ? "ok " : "echec ") +
                                   std::to_string(result.code) + " " + result.detail);
       if (result.ok) {

@@ -1,6 +1,7 @@
 // The Sender sends what runs committed (SPEC §5.7): it takes the batches whose planned attempt
 // is due from the outbox, builds each client's email (one CSV per commande and kind, in the
-// client's entity's format, from its entity's SMTP account and templates), sends it, and records
+// client's entity's format, from its entity's SMTP account and templates) or, for methode api,
+// posts one JSON per commande and kind (api-delivery.h), sends it, and records
 // the outcome atomically: `sent` with the server's answer, or `failed` with the next attempt
 // planned by the retry schedule. A batch's leads stay assigned whatever happens.
 //
@@ -8,16 +9,21 @@
 // sent sends it again on restart, with the same Message-ID.
 //
 // Runs on its own thread (SMTP is blocking); wakes when told to and at the next due attempt.
+// rdzd runs one Sender per entity, so a hung SMTP or API server of one company never delays the
+// other company's batches.
 #pragma once
 
 #include <condition_variable>
 #include <functional>
 #include <mutex>
+#include <optional>
+#include <vector>
 #include <thread>
 
 #include "daemon/domain/clock.h"
 #include "daemon/domain/commerce.h"
 #include "daemon/domain/outbox.h"
+#include "daemon/service/api-delivery.h"
 #include "daemon/service/config.h"
 #include "daemon/service/mailer.h"
 #include "daemon/service/write-queue.h"
@@ -27,11 +33,14 @@ namespace rdz {
 
 class Sender {
  public:
-  // `send` is the mailer (sendMail in production). Without `background`, nothing is sent
-  // unless sendDue() is called (tests drive it with a manual clock).
+  // `send` is the mailer (sendMail in production); `post` the HTTP poster of methode api
+  // (postJson with its default timeouts when empty). Without `background`, nothing is sent
+  // unless sendDue() is called (tests drive it with a manual clock). `entity`: the only entity
+  // whose batches this Sender sends (both when unset).
   using SendFn = std::function<SendResult(const SmtpConfig&, const std::string&, const Mail&)>;
   Sender(Store& store, WriteQueue& writes, const Config& config, const Clock& clock,
-         SendFn send = sendMail, bool background = true);
+         SendFn send = sendMail, bool background = true, PostFn post = {},
+         std::optional<Entity> entity = std::nullopt);
   ~Sender();  // finishes the batch in hand, then stops
 
   // Look at the outbox now (after a run's commit, a resend).
@@ -51,6 +60,8 @@ class Sender {
   const Config& config_;
   const Clock& clock_;
   SendFn send_;
+  PostFn post_;
+  std::vector<Entity> entities_;
   std::string hostname_;
 
   std::mutex mutex_;

@@ -9,7 +9,6 @@
 #include "daemon/domain/validation.h"
 #include "daemon/service/log.h"
 #include "daemon/service/operations.h"
-#include "daemon/service/sender.h"
 #include "daemon/store/codec.h"
 #include "daemon/store/records.h"
 
@@ -379,7 +378,7 @@ class AdminImpl final : public ViewerMethods<schema::Admin::Server> {
                     outcome.run.id, outcome.run.assigned, outcome.run.aged,
                     outcome.run.doublonsEvites, outcome.batches.size());
           }
-          if (ctx_.sender != nullptr) ctx_.sender->wake();
+          ctx_.wakeSenders();
           auto results = context.getResults();
           toCapnp(outcome.run, results.initRun());
           results.getRun().setAlreadyDone(outcome.alreadyDone);
@@ -395,6 +394,9 @@ class AdminImpl final : public ViewerMethods<schema::Admin::Server> {
           for (Entity e : entities) {
             KJ_IF_MAYBE(batch, getBatch(txn, e, id)) {
               Batch updated = *batch;
+              // Resending a sent batch sends all of it again; a failed one keeps the API parts
+              // its client already acknowledged.
+              if (batch->status == BatchStatus::SENT) updated.partsAccepted.clear();
               updated.status = BatchStatus::PENDING;
               updated.nextAttempt = now;
               updated.responses.push_back(formatIso(now) + " resend");
@@ -405,7 +407,7 @@ class AdminImpl final : public ViewerMethods<schema::Admin::Server> {
           KJ_FAIL_REQUIRE("no such batch", id);
         })
         .then([this]() {
-          if (ctx_.sender != nullptr) ctx_.sender->wake();
+          ctx_.wakeSenders();
         });
   }
 

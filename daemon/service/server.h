@@ -4,6 +4,8 @@
 
 #include <kj/memory.h>
 
+#include <functional>
+
 #include "daemon/domain/clock.h"
 #include "daemon/domain/ids.h"
 #include "daemon/service/auth.h"
@@ -15,8 +17,6 @@
 namespace rdz {
 
 // What the servers share. Outlives every capability handed out.
-class Sender;
-
 struct ServiceContext {
   Store& store;
   WriteQueue& writes;
@@ -24,7 +24,8 @@ struct ServiceContext {
   const Clock& clock;
   const Auth& auth;
   RunSettings runSettings;
-  Sender* sender = nullptr;  // woken after a run's commit or a resend; none in some tests
+  // Called after a run's commit or a resend: the Senders look at the outbox now.
+  std::function<void()> wakeSenders = [] {};
 };
 
 // The bootstrap capability: authenticates a token and hands out what its role allows.

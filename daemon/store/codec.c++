@@ -241,6 +241,8 @@ void toCapnp(const Batch& b, schema::Batch::Builder out) {
   out.setLastError(b.lastError);
   out.setSentAt(micros(b.sentAt));
   setTexts(out.initResponses(b.responses.size()), b.responses);
+  auto parts = out.initPartsAccepted(b.partsAccepted.size());
+  for (size_t i = 0; i < b.partsAccepted.size(); ++i) parts.set(i, b.partsAccepted[i]);
 }
 
 Batch fromCapnp(schema::Batch::Reader in) {
@@ -256,6 +258,7 @@ Batch fromCapnp(schema::Batch::Reader in) {
   b.lastError = str(in.getLastError());
   b.sentAt = optionalTime(in.getSentAt());
   b.responses = texts(in.getResponses());
+  for (uint32_t part : in.getPartsAccepted()) b.partsAccepted.push_back(part);
   return b;
 }
 

@@ -255,29 +255,23 @@ std::vector<Batch> listBatches(Reader& r, Entity e) {
   return out;
 }
 
-std::vector<DueBatch> dueBatches(Reader& r, Timestamp now) {
+std::vector<DueBatch> dueBatches(Reader& r, Entity e, Timestamp now) {
   std::vector<DueBatch> out;
-  for (Entity e : ALL_ENTITIES) {
-    r.scan(e, Family::BATCHES, "O", [&](std::string_view key, auto) {
-      Timestamp due = keys::readTime(key.substr(1, 8));
-      if (due > now) return false;
-      out.push_back({e, std::string(key.substr(9)), due});
-      return true;
-    });
-  }
-  std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.due < b.due; });
+  r.scan(e, Family::BATCHES, "O", [&](std::string_view key, auto) {
+    Timestamp due = keys::readTime(key.substr(1, 8));
+    if (due > now) return false;
+    out.push_back({e, std::string(key.substr(9)), due});
+    return true;
+  });
   return out;
 }
 
-std::optional<Timestamp> nextDue(Reader& r) {
+std::optional<Timestamp> nextDue(Reader& r, Entity e) {
   std::optional<Timestamp> next;
-  for (Entity e : ALL_ENTITIES) {
-    r.scan(e, Family::BATCHES, "O", [&](std::string_view key, auto) {
-      Timestamp due = keys::readTime(key.substr(1, 8));
-      if (!next || due < *next) next = due;
-      return false;
-    });
-  }
+  r.scan(e, Family::BATCHES, "O", [&](std::string_view key, auto) {
+    next = keys::readTime(key.substr(1, 8));
+    return false;
+  });
   return next;
 }
 

@@ -61,10 +61,10 @@ struct DueBatch {
   std::string id;
   Timestamp due;
 };
-// Batches whose planned attempt is at or before `now`, earliest first, both entities.
-std::vector<DueBatch> dueBatches(Reader& r, Timestamp now);
-// The earliest planned attempt of any batch, if any.
-std::optional<Timestamp> nextDue(Reader& r);
+// Batches of entity `e` whose planned attempt is at or before `now`, earliest first.
+std::vector<DueBatch> dueBatches(Reader& r, Entity e, Timestamp now);
+// The earliest planned attempt of any batch of entity `e`, if any.
+std::optional<Timestamp> nextDue(Reader& r, Entity e);
 
 kj::Maybe<RunRecord> getRun(Reader& r, std::string_view id);
 void putRun(Txn& txn, const RunRecord& run);

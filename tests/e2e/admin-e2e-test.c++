@@ -62,7 +62,7 @@ Args submitArgs(const std::string& entity, const Args& fields, const std::string
 // ---- embedded default (SPEC §9) --------------------------------------------------------------
 
 TEST(EmbeddedDefaultE2e, NoFlagsNoConfigDataInRdzDataAndRdzctlFindsIt) {
-  TempDir tmp;
+  test::TempDir tmp;
   Daemon rdzd(tmp.path(), {}, "rdz-data/rdzd.sock", tmp / "rdzd.log");
   rdzd.start();
 
@@ -78,15 +78,15 @@ TEST(EmbeddedDefaultE2e, NoFlagsNoConfigDataInRdzDataAndRdzctlFindsIt) {
   EXPECT_EQ(socketMode & 07777, 0660u);
   EXPECT_TRUE(std::filesystem::is_directory(data + "/db"));
   // Three distinct tokens.
-  std::string admin = readFile(data + "/admin.token");
-  std::string zr7 = readFile(data + "/ingest-zr7.token");
-  std::string mdl = readFile(data + "/ingest-mdl.token");
+  std::string admin = test::readFile(data + "/admin.token");
+  std::string zr7 = test::readFile(data + "/ingest-zr7.token");
+  std::string mdl = test::readFile(data + "/ingest-mdl.token");
   EXPECT_GE(admin.size(), 32u);
   EXPECT_NE(admin, zr7);
   EXPECT_NE(admin, mdl);
   EXPECT_NE(zr7, mdl);
   // The hashes file holds no token in clear.
-  std::string hashes = readFile(data + "/tokens");
+  std::string hashes = test::readFile(data + "/tokens");
   for (std::string token : {admin, zr7, mdl}) {
     token.erase(token.find_last_not_of("\n ") + 1);
     EXPECT_EQ(hashes.find(token), std::string::npos);
@@ -105,14 +105,14 @@ TEST(EmbeddedDefaultE2e, NoFlagsNoConfigDataInRdzDataAndRdzctlFindsIt) {
   EXPECT_EQ(textAt(array(at(json.root(), "clients"))[0], "nom"), "Soleil Plus");
 
   // Elsewhere there is no rdz-data: cannot connect.
-  TempDir elsewhere;
+  test::TempDir elsewhere;
   auto lost = run({"client", "list"}, inDir(elsewhere.path()));
   EXPECT_EQ(lost.exitCode, 3) << describe(lost);
 
   // A second start reuses the tokens.
   EXPECT_EQ(rdzd.stop(), 0) << rdzd.log();
   rdzd.start();
-  EXPECT_EQ(readFile(data + "/admin.token"), admin);
+  EXPECT_EQ(test::readFile(data + "/admin.token"), admin);
   auto again = run({"client", "show", "soleil"}, inDir(tmp.path()));
   EXPECT_EQ(again.exitCode, 0) << describe(again);
 }
@@ -466,7 +466,7 @@ TEST_F(AdminE2e, ImportJsonlAndCsv) {
       longNom +
       R"(","prenom":"Trois","telephone":"0611111113","code_postal":"33000","consentement":true})" +
       "\n";
-  writeFile(tmp_ / "leads.jsonl", jsonl);
+  test::writeFile(tmp_ / "leads.jsonl", jsonl);
   auto r = ctl({"--json", "lead", "import", "--entity", "ZR7", tmp_ / "leads.jsonl"});
   EXPECT_EQ(r.exitCode, 1) << describe(r);
   Json result(r.out);
@@ -497,7 +497,7 @@ TEST_F(AdminE2e, ImportJsonlAndCsv) {
       "PAC;Durand;Paul;0622222222;00100;Dax;non;\n"
       "PAC;" +
       longNom + ";Luc;0622222223;40100;Dax;oui;\n";
-  writeFile(tmp_ / "leads.csv", csv);
+  test::writeFile(tmp_ / "leads.csv", csv);
   auto human = ctl({"lead", "import", "--entity", "MDL", tmp_ / "leads.csv"});
   EXPECT_EQ(human.exitCode, 1) << describe(human);
   // One line per row, then the totals.
@@ -525,7 +525,7 @@ TEST_F(AdminE2e, ImportJsonlAndCsv) {
             0u);
 
   // All rows fine: exit 0.
-  writeFile(
+  test::writeFile(
       tmp_ / "ok.jsonl",
       R"({"produit":"ITE","nom":"A","prenom":"B","telephone":"0633333333","code_postal":"75011","consentement":true})"
       "\n");
@@ -562,7 +562,7 @@ TEST_F(SecurityE2e, TokensRolesAndLogs) {
   EXPECT_EQ(add.exitCode, 1) << describe(add);
   auto show = ctlAs(ingest, {"lead", "show", id});
   EXPECT_EQ(show.exitCode, 1) << describe(show);
-  writeFile(
+  test::writeFile(
       tmp_ / "one.jsonl",
       R"({"produit":"PV","nom":"N","prenom":"P","telephone":"0687654323","code_postal":"33000","consentement":true})"
       "\n");
@@ -590,7 +590,7 @@ TEST_F(SecurityE2e, TokensRolesAndLogs) {
   auto viaEnv =
       run({"--socket", socketPath(), "client", "list"}, inDir(tmp_.path(), {{"RDZ_TOKEN", wrong}}));
   EXPECT_EQ(viaEnv.exitCode, 3) << describe(viaEnv);
-  writeFile(tmp_ / "wrong.token", wrong + "\n");
+  test::writeFile(tmp_ / "wrong.token", wrong + "\n");
   auto viaFile = ctlAs(tmp_ / "wrong.token", {"lead", "submit", "--entity", "ZR7", "nom=X"});
   EXPECT_EQ(viaFile.exitCode, 3) << describe(viaFile);
   auto viaEnvFile = run(
@@ -602,7 +602,7 @@ TEST_F(SecurityE2e, TokensRolesAndLogs) {
       run({"client", "list"},
           inDir(tmp_.path(), {{"RDZ_SOCKET", socketPath()}, {"RDZ_TOKEN_FILE", adminTokenFile()}}));
   EXPECT_EQ(envOk.exitCode, 0) << describe(envOk);
-  std::string adminToken = readFile(adminTokenFile());
+  std::string adminToken = test::readFile(adminTokenFile());
   adminToken.erase(adminToken.find_last_not_of("\n ") + 1);
   auto envToken = run({"--socket", socketPath(), "client", "list"},
                       inDir(tmp_.path(), {{"RDZ_TOKEN", adminToken}}));

@@ -259,8 +259,17 @@ void forEachStream(std::vector<Stream>& streams, Work work) {
 
 class CrashE2e : public E2eTest {
  protected:
-  Endpoint adminEndpoint() { return {socketPath(), readTokenFile(adminTokenFile())}; }
-  Endpoint ingestEndpoint() { return {socketPath(), readTokenFile(ingestTokenFile("zr7"))}; }
+  Endpoint adminEndpoint() { return unixEndpoint(adminTokenFile()); }
+  Endpoint ingestEndpoint() { return unixEndpoint(ingestTokenFile("zr7")); }
+
+ private:
+  // Named members, not positional: Endpoint has more fields than these two.
+  Endpoint unixEndpoint(const std::string& tokenFile) {
+    Endpoint endpoint;
+    endpoint.socket = socketPath();
+    endpoint.token = readTokenFile(tokenFile);
+    return endpoint;
+  }
 };
 
 TEST_F(CrashE2e, Kill9UnderLoadLosesAndDuplicatesNothing) {

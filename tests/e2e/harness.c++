@@ -80,38 +80,6 @@ std::vector<std::string> childEnvironment(
 
 }  // namespace
 
-// ---- TempDir ----------------------------------------------------------------------------------
-
-TempDir::TempDir() {
-  char pattern[] = "/tmp/rdz-e2e-XXXXXX";
-  if (mkdtemp(pattern) == nullptr) failErrno("mkdtemp");
-  path_ = pattern;
-}
-
-TempDir::~TempDir() {
-  std::error_code ignored;  // best effort: a leftover dir in /tmp must not fail the test
-  std::filesystem::remove_all(path_, ignored);
-}
-
-std::string TempDir::operator/(std::string_view name) const {
-  return path_ + "/" + std::string(name);
-}
-
-std::string readFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail("cannot read " + path);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
-
-void writeFile(const std::string& path, std::string_view content) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  if (!out) fail("cannot write " + path);
-  out.write(content.data(), static_cast<std::streamsize>(content.size()));
-  if (!out) fail("cannot write " + path);
-}
-
 bool socketAnswers(const std::string& path, std::chrono::milliseconds timeout) {
   sockaddr_un address{};
   address.sun_family = AF_UNIX;
@@ -389,7 +357,7 @@ void E2eTest::TearDown() {
   for (std::string_view slug : {"admin", "ingest-zr7", "ingest-mdl"}) {
     std::string file = dataDir() + "/" + std::string(slug) + ".token";
     if (!std::filesystem::exists(file)) continue;
-    std::string token = readFile(file);
+    std::string token = test::readFile(file);
     while (!token.empty() && (token.back() == '\n' || token.back() == ' ')) token.pop_back();
     ASSERT_FALSE(token.empty()) << file;
     EXPECT_EQ(log.find(token), std::string::npos) << "rdzd logged the token of " << file;

@@ -19,26 +19,10 @@
 #include <utility>
 #include <vector>
 
+#include "tests/support/files.h"
+#include "tests/support/temp-dir.h"
+
 namespace rdz::e2e {
-
-// A fresh directory under /tmp (mkdtemp), removed with everything in it on destruction.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const std::string& path() const { return path_; }
-  // path()/name
-  std::string operator/(std::string_view name) const;
-
- private:
-  std::string path_;
-};
-
-std::string readFile(const std::string& path);
-void writeFile(const std::string& path, std::string_view content);
 
 // One rdzd process. Not started by the constructor.
 class Daemon {
@@ -157,7 +141,7 @@ class E2eTest : public ::testing::Test {
   // ctl, requires exit 0, returns stdout without its final newline.
   std::string ctlOk(const std::vector<std::string>& args);
 
-  TempDir tmp_;
+  test::TempDir tmp_;
   std::unique_ptr<Daemon> daemon_;
 };
 

@@ -3,284 +3,27 @@
 // is checked by an independent parser, not by our own.
 #include "daemon/service/mailer.h"
 
-#include <arpa/inet.h>
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <spawn.h>
-#include <stdio.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <chrono>
-#include <filesystem>
-#include <fstream>
-#include <optional>
-#include <sstream>
-#include <thread>
+#include <memory>
 
 #include "daemon/domain/delivery-format.h"
+#include "tests/support/files.h"
+#include "tests/support/smtp.h"
 #include "tests/support/temp-dir.h"
-
-extern char** environ;
 
 namespace rdz {
 namespace {
 
-using namespace std::chrono_literals;
-
-constexpr char PYTHON[] = "/usr/bin/python3";
-
-// Handlers for the failure cases, loaded by `python3 -m aiosmtpd -c rdz_test_smtp.Class`.
-constexpr char HANDLERS_PY[] = R"PY(
-from aiosmtpd.handlers import Mailbox
-
-class RefuseData:
-    async def handle_DATA(self, server, session, envelope):
-        return '554 5.7.1 message refused'
-
-class BusyData:
-    async def handle_DATA(self, server, session, envelope):
-        return '451 4.3.0 try again later'
-
-class RefuseSomeRcpt(Mailbox):
-    # Refuses addresses starting with "refuse"; anything that gets through lands in the Maildir.
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if address.startswith('refuse'):
-            return '550 5.1.1 no such mailbox'
-        envelope.rcpt_tos.append(address)
-        return '250 OK'
-)PY";
-
-// A server with AUTH (not reachable from aiosmtpd's command line): argv port user password
-// maildir logfile. Records each attempt in logfile.
-constexpr char AUTH_SERVER_PY[] = R"PY(
-import sys, time
-from aiosmtpd.controller import Controller
-from aiosmtpd.handlers import Mailbox
-from aiosmtpd.smtp import AuthResult, LoginPassword
-
-port, user, password, maildir, log = sys.argv[1:6]
-
-def authenticator(server, session, envelope, mechanism, auth_data):
-    ok = (isinstance(auth_data, LoginPassword) and auth_data.login.decode() == user
-          and auth_data.password.decode() == password)
-    with open(log, 'a') as f:
-        f.write('%s %s %s\n' % (mechanism, auth_data.login.decode(), 'ok' if ok else 'denied'))
-    return AuthResult(success=ok, handled=False)
-
-controller = Controller(Mailbox(maildir), hostname='127.0.0.1', port=int(port),
-                        authenticator=authenticator, auth_require_tls=False, auth_required=True)
-controller.start()
-while True:
-    time.sleep(3600)
-)PY";
-
-// Prints "key<TAB>hex(bytes)" lines describing a message file.
-constexpr char DUMP_PY[] = R"PY(
-import sys, email, email.policy, email.utils
-
-def out(key, value):
-    if isinstance(value, str):
-        value = value.encode('utf-8')
-    sys.stdout.write(key + '\t' + value.hex() + '\n')
-
-with open(sys.argv[1], 'rb') as f:
-    msg = email.message_from_binary_file(f, policy=email.policy.default)
-for name in ['From', 'To', 'Cc', 'Bcc', 'Subject', 'Message-ID', 'MIME-Version', 'X-RcptTo',
-             'X-MailFrom']:
-    for value in msg.get_all(name) or []:
-        out('header.' + name, str(value))
-for a in msg['From'].addresses:
-    out('from.name', a.display_name)
-    out('from.address', a.addr_spec)
-out('date.epoch', str(int(email.utils.parsedate_to_datetime(msg['Date']).timestamp())))
-out('type', msg.get_content_type())
-for part in msg.iter_parts():
-    if part.get_filename() is None:
-        out('text.type', part.get_content_type())
-        out('text.charset', part.get_content_charset() or '')
-        out('text', part.get_payload(decode=True))
-    else:
-        out('attachment.filename', part.get_filename())
-        out('attachment.type', part.get_content_type())
-        out('attachment.encoding', part.get('Content-Transfer-Encoding', ''))
-        out('attachment.content', part.get_payload(decode=True))
-)PY";
-
-void writeFile(const std::string& path, std::string_view text) {
-  std::ofstream f(path, std::ios::binary);
-  f << text;
-  ASSERT_TRUE(f.good()) << path;
-}
-
-std::string readFile(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
-
-// A port nobody listens on right now (the kernel's pick, released at once).
-int freePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  EXPECT_GE(fd, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  EXPECT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-  socklen_t len = sizeof(addr);
-  EXPECT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
-
-bool accepts(int port) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(port);
-  bool ok = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
-  close(fd);
-  return ok;
-}
-
-// A Python SMTP server in a child process, killed (and reaped) on destruction.
-class SmtpServer {
- public:
-  // Starts `python3 args...` with PYTHONPATH=dir; returns once the port accepts TCP.
-  SmtpServer(const test::TempDir& dir, int port, std::vector<std::string> args)
-      : port_(port), log_(dir / "server.log") {
-    std::vector<std::string> argv = {PYTHON};
-    argv.insert(argv.end(), args.begin(), args.end());
-    std::vector<char*> cargv;
-    for (auto& a : argv) cargv.push_back(a.data());
-    cargv.push_back(nullptr);
-
-    std::vector<std::string> env = {"PYTHONPATH=" + dir.path(), "PYTHONDONTWRITEBYTECODE=1"};
-    for (char** e = environ; *e != nullptr; ++e) {
-      std::string_view v(*e);
-      if (!v.starts_with("PYTHONPATH=") && !v.starts_with("PYTHONDONTWRITEBYTECODE=")) {
-        env.emplace_back(v);
-      }
-    }
-    std::vector<char*> cenv;
-    for (auto& e : env) cenv.push_back(e.data());
-    cenv.push_back(nullptr);
-
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_adddup2(&actions, 1, 2);
-    int rc = posix_spawn(&pid_, PYTHON, &actions, nullptr, cargv.data(), cenv.data());
-    posix_spawn_file_actions_destroy(&actions);
-    if (rc != 0) {
-      pid_ = -1;
-      ADD_FAILURE() << "posix_spawn " << PYTHON << ": " << strerror(rc);
-      return;
-    }
-    auto deadline = std::chrono::steady_clock::now() + 10s;
-    while (!accepts(port_)) {
-      int status;
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        ADD_FAILURE() << "SMTP server exited: " << readFile(log_);
-        return;
-      }
-      if (std::chrono::steady_clock::now() > deadline) {
-        ADD_FAILURE() << "SMTP server not listening after 10 s: " << readFile(log_);
-        return;
-      }
-      std::this_thread::sleep_for(20ms);
-    }
-  }
-
-  ~SmtpServer() {
-    if (pid_ <= 0) return;
-    kill(pid_, SIGTERM);
-    auto deadline = std::chrono::steady_clock::now() + 3s;
-    int status;
-    while (waitpid(pid_, &status, WNOHANG) == 0) {
-      if (std::chrono::steady_clock::now() > deadline) {
-        kill(pid_, SIGKILL);
-        waitpid(pid_, &status, 0);
-        break;
-      }
-      std::this_thread::sleep_for(10ms);
-    }
-  }
-
-  bool running() const { return pid_ > 0; }
-  std::string log() const { return readFile(log_); }
-
- private:
-  int port_;
-  std::string log_;
-  pid_t pid_ = -1;
-};
-
-// The files a Maildir holds in new/ (none if the directory does not exist).
-std::vector<std::string> maildirFiles(const std::string& maildir) {
-  std::vector<std::string> files;
-  std::error_code ec;
-  for (auto& entry : std::filesystem::directory_iterator(maildir + "/new", ec)) {
-    files.push_back(entry.path().string());
-  }
-  return files;
-}
-
-std::string unhex(std::string_view hex) {
-  std::string out;
-  for (size_t i = 0; i + 1 < hex.size(); i += 2) {
-    out.push_back(static_cast<char>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16)));
-  }
-  return out;
-}
-
-// The message as Python's email package sees it: (key, value) in order, see DUMP_PY.
-using Dump = std::vector<std::pair<std::string, std::string>>;
-
-Dump dumpMessage(const test::TempDir& dir, const std::string& file) {
-  writeFile(dir / "dump_mail.py", DUMP_PY);
-  std::string command = std::string(PYTHON) + " " + (dir / "dump_mail.py") + " " + file + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  EXPECT_NE(pipe, nullptr);
-  if (pipe == nullptr) return {};
-  std::string output;
-  char buffer[4096];
-  for (size_t n; (n = fread(buffer, 1, sizeof(buffer), pipe)) > 0;) output.append(buffer, n);
-  EXPECT_EQ(pclose(pipe), 0) << output;
-  Dump dump;
-  std::istringstream lines(output);
-  for (std::string line; std::getline(lines, line);) {
-    size_t tab = line.find('\t');
-    if (tab == std::string::npos) {
-      ADD_FAILURE() << "unexpected output from the MIME dump: " << line;
-      continue;
-    }
-    dump.emplace_back(line.substr(0, tab), unhex(std::string_view(line).substr(tab + 1)));
-  }
-  return dump;
-}
-
-std::vector<std::string> all(const Dump& dump, std::string_view key) {
-  std::vector<std::string> values;
-  for (auto& [k, v] : dump) {
-    if (k == key) values.push_back(v);
-  }
-  return values;
-}
-
-std::optional<std::string> one(const Dump& dump, std::string_view key) {
-  std::vector<std::string> values = all(dump, key);
-  EXPECT_LE(values.size(), 1u) << key;
-  if (values.empty()) return std::nullopt;
-  return values[0];
-}
+using test::all;
+using test::Dump;
+using test::dumpMessage;
+using test::freePort;
+using test::maildirFiles;
+using test::one;
+using test::readFile;
+using test::SmtpServer;
 
 SmtpConfig localSmtp(int port) {
   SmtpConfig smtp;
@@ -336,15 +79,13 @@ TEST(Mailer, DeliversHeadersRecipientsAndAttachmentsByteForByte) {
   test::TempDir dir;
   int port = freePort();
   std::string maildir = dir / "maildir";
-  SmtpServer server(dir, port,
-                    {"-m", "aiosmtpd", "-n", "-l", "127.0.0.1:" + std::to_string(port), "-c",
-                     "aiosmtpd.handlers.Mailbox", maildir});
-  ASSERT_TRUE(server.running());
+  auto server = SmtpServer::mailbox(dir, port, maildir);
+  ASSERT_TRUE(server->running());
 
   Mail mail = batchMail();
   auto before = std::chrono::system_clock::now();
   SendResult result = sendMail(localSmtp(port), "", mail);
-  ASSERT_TRUE(result.ok) << result.detail << "\n" << server.log();
+  ASSERT_TRUE(result.ok) << result.detail << "\n" << server->log();
   EXPECT_FALSE(result.permanent);
   EXPECT_EQ(result.code, 250);
 
@@ -417,17 +158,13 @@ class MailerRefusals : public testing::Test {
   int port = freePort();
   std::string maildir = dir / "maildir";
 
-  std::unique_ptr<SmtpServer> start(const char* handler) {
-    writeFile(dir / "rdz_test_smtp.py", HANDLERS_PY);
-    std::vector<std::string> args = {
-        "-m", "aiosmtpd", "-n", "-l", "127.0.0.1:" + std::to_string(port), "-c", handler};
-    if (std::string_view(handler).ends_with("RefuseSomeRcpt")) args.push_back(maildir);
-    return std::make_unique<SmtpServer>(dir, port, args);
+  std::unique_ptr<SmtpServer> start(std::string_view handler) {
+    return SmtpServer::handler(dir, port, handler, handler == "RefuseSomeRcpt" ? maildir : "");
   }
 };
 
 TEST_F(MailerRefusals, DataRefusedIsPermanent) {
-  auto server = start("rdz_test_smtp.RefuseData");
+  auto server = start("RefuseData");
   ASSERT_TRUE(server->running());
   SendResult result = sendMail(localSmtp(port), "", batchMail());
   EXPECT_FALSE(result.ok);
@@ -437,7 +174,7 @@ TEST_F(MailerRefusals, DataRefusedIsPermanent) {
 }
 
 TEST_F(MailerRefusals, RecipientRefusedIsPermanentAndNothingIsDelivered) {
-  auto server = start("rdz_test_smtp.RefuseSomeRcpt");
+  auto server = start("RefuseSomeRcpt");
   ASSERT_TRUE(server->running());
   Mail mail = batchMail();
   mail.bcc = {"refuse-me@zr7.example"};
@@ -455,7 +192,7 @@ TEST_F(MailerRefusals, RecipientRefusedIsPermanentAndNothingIsDelivered) {
 }
 
 TEST_F(MailerRefusals, TemporaryRefusalIsNotPermanent) {
-  auto server = start("rdz_test_smtp.BusyData");
+  auto server = start("BusyData");
   ASSERT_TRUE(server->running());
   SendResult result = sendMail(localSmtp(port), "", batchMail());
   EXPECT_FALSE(result.ok);
@@ -468,11 +205,8 @@ TEST(Mailer, AuthenticatesAndNeverReportsThePassword) {
   int port = freePort();
   std::string maildir = dir / "maildir";
   std::string authLog = dir / "auth.log";
-  writeFile(dir / "auth_server.py", AUTH_SERVER_PY);
-  SmtpServer server(
-      dir, port,
-      {dir / "auth_server.py", std::to_string(port), "zr7-user", "Pa55-wörd", maildir, authLog});
-  ASSERT_TRUE(server.running());
+  auto server = SmtpServer::withAuth(dir, port, "zr7-user", "Pa55-wörd", maildir, authLog);
+  ASSERT_TRUE(server->running());
 
   SmtpConfig smtp = localSmtp(port);
   smtp.user = "zr7-user";
@@ -489,7 +223,7 @@ TEST(Mailer, AuthenticatesAndNeverReportsThePassword) {
   EXPECT_TRUE(maildirFiles(maildir).empty());
 
   SendResult result = sendMail(smtp, "Pa55-wörd", mail);
-  ASSERT_TRUE(result.ok) << result.detail << "\n" << server.log();
+  ASSERT_TRUE(result.ok) << result.detail << "\n" << server->log();
   EXPECT_EQ(result.detail.find("Pa55-wörd"), std::string::npos);
   std::string log = readFile(authLog);
   EXPECT_NE(log.find("zr7-user denied"), std::string::npos) << log;

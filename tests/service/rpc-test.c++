@@ -59,7 +59,7 @@ struct RpcEnv {
   Auth auth = testAuth();
   kj::AsyncIoContext io = kj::setupAsyncIo();
   std::unique_ptr<WriteQueue> writes = std::make_unique<WriteQueue>(*store);
-  ServiceContext context{*store, *writes, ids, clock, auth, RunSettings{}, nullptr};
+  ServiceContext context{*store, *writes, ids, clock, auth, RunSettings{}};
   kj::TwoWayPipe pipe = kj::newTwoWayPipe();
   capnp::TwoPartyServer server{newBootstrap(context)};
   capnp::TwoPartyClient client{*pipe.ends[0]};

@@ -245,5 +245,36 @@ TEST(CodecTest, RecordsRoundTripThroughBytes) {
   EXPECT_ANY_THROW(decodeLead("abc"));  // not a whole number of words
 }
 
+TEST(CodecTest, BatchPartsAcceptedRoundTripAndOldRecordsDecodeWithout) {
+  Batch b;
+  b.id = "B000001";
+  b.entity = Entity::MDL;
+  b.client = "acme";
+  b.run = "2026-11-25";
+  b.status = BatchStatus::FAILED;
+  b.deliveries = {"D1", "D2", "D3"};
+  b.responses = {"2026-11-25T09:30:00+01:00 echec 500 api part 2/3: 500"};
+  b.partsAccepted = {1, 3};
+  EXPECT_EQ(decodeBatch(encode(b)), b);
+
+  // A record written before the field existed: its root struct has one pointer fewer (the field
+  // is the only one added since). Made from a current record by shrinking the root pointer's
+  // pointer count (bits 48..63 of the word after the one-segment table).
+  capnp::MallocMessageBuilder message;
+  auto old = message.initRoot<schema::Batch>();
+  old.setId("B000002");
+  old.setClient("acme");
+  old.initResponses(1).set(0, "ok 250");
+  auto words = capnp::messageToFlatArray(message);
+  std::string bytes(reinterpret_cast<const char*>(words.asBytes().begin()), words.asBytes().size());
+  uint16_t pointers = static_cast<uint8_t>(bytes[14]) | static_cast<uint8_t>(bytes[15]) << 8;
+  ASSERT_EQ(pointers, 7u);  // id, client, run, deliveries, lastError, responses, partsAccepted
+  bytes[14] = 6;
+  Batch decoded = decodeBatch(bytes);
+  EXPECT_EQ(decoded.id, "B000002");
+  EXPECT_EQ(decoded.responses, std::vector<std::string>{"ok 250"});
+  EXPECT_TRUE(decoded.partsAccepted.empty());
+}
+
 }  // namespace
 }  // namespace rdz

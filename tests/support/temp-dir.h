@@ -3,23 +3,35 @@
 
 #include <stdlib.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
+#include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace rdz::test {
 
+// A fresh directory under /tmp (mkdtemp), removed with everything in it on destruction.
 class TempDir {
  public:
   TempDir() {
     char pattern[] = "/tmp/rdz-test-XXXXXX";
-    path_ = ::mkdtemp(pattern);
+    if (::mkdtemp(pattern) == nullptr) {
+      throw std::runtime_error(std::string("mkdtemp: ") + std::strerror(errno));
+    }
+    path_ = pattern;
   }
   ~TempDir() {
     std::error_code ignored;  // best effort: a leftover temp dir is not a test failure
     std::filesystem::remove_all(path_, ignored);
   }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+
   const std::string& path() const { return path_; }
-  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
+  // path()/name
+  std::string operator/(std::string_view name) const { return path_ + "/" + std::string(name); }
 
  private:
   std::string path_;

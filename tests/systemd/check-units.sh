@@ -2,14 +2,15 @@
 # Checks the systemd units: `systemd-analyze verify` accepts them (with ExecStart pointing at
 # the binaries just built), the timer fires at 09:30 Paris time on both sides of the 2026 DST
 # changes, and a missed run is caught up (Persistent=true).
-# Usage: check-units.sh SOURCE_DIR RDZD RDZCTL
+# Usage: check-units.sh SOURCE_DIR RDZD RDZCTL RDZ_GATEWAY
 set -euo pipefail
-src=$1 rdzd=$2 rdzctl=$3
+src=$1 rdzd=$2 rdzctl=$3 gateway=$4
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/bin" "$work/units"
 ln -s "$rdzd" "$work/bin/rdzd"
 ln -s "$rdzctl" "$work/bin/rdzctl"
+ln -s "$gateway" "$work/bin/rdz-gateway"
 for unit in "$src"/systemd/*.service "$src"/systemd/*.timer; do
   sed "s#/usr/local/bin/#$work/bin/#g" "$unit" > "$work/units/$(basename "$unit")"
 done

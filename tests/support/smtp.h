@@ -1,0 +1,103 @@
+// SMTP servers for tests, and what they received.
+//
+// The servers are Python child processes (Debian's python3-aiosmtpd, at /usr/bin/python3), so a
+// message is accepted, stored and later taken apart by code that is not ours: a Maildir written
+// by aiosmtpd, read back by Python's `email` package (dumpMessage).
+//
+// Every server is owned by an SmtpServer whose destructor kills and reaps it. Start failures are
+// reported with ADD_FAILURE (with the server's log) and leave running() false.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "tests/support/temp-dir.h"
+
+namespace rdz::test {
+
+inline constexpr char PYTHON[] = "/usr/bin/python3";
+
+// A loopback TCP port nobody listens on right now (the kernel's pick, released at once).
+int freePort();
+// Whether 127.0.0.1:port accepts a TCP connection now.
+bool accepts(int port);
+
+class SmtpServer {
+ public:
+  // Runs `python3 args…` with PYTHONPATH = dir (where the factories below write their scripts)
+  // and stdout + stderr to dir/smtp-PORT.log; returns once 127.0.0.1:port accepts TCP (10 s at
+  // most).
+  SmtpServer(const TempDir& dir, int port, std::vector<std::string> args);
+  ~SmtpServer();
+  SmtpServer(const SmtpServer&) = delete;
+  SmtpServer& operator=(const SmtpServer&) = delete;
+
+  // aiosmtpd storing every message it accepts in the Maildir `maildir` (created if needed).
+  static std::unique_ptr<SmtpServer> mailbox(const TempDir& dir, int port,
+                                             const std::string& maildir);
+  // aiosmtpd with one of these handlers:
+  //   "RefuseData"     answers DATA with 554 5.7.1
+  //   "BusyData"       answers DATA with 451 4.3.0
+  //   "RefuseSomeRcpt" answers RCPT with 550 for addresses starting with "refuse"; stores the
+  //                    rest in the Maildir `maildir`
+  static std::unique_ptr<SmtpServer> handler(const TempDir& dir, int port,
+                                             std::string_view handlerClass,
+                                             const std::string& maildir = "");
+  // aiosmtpd requiring AUTH (PLAIN or LOGIN) as user/password, storing into `maildir`; every
+  // attempt is appended to `authLog` as "MECHANISM login ok|denied".
+  static std::unique_ptr<SmtpServer> withAuth(const TempDir& dir, int port, const std::string& user,
+                                              const std::string& password,
+                                              const std::string& maildir,
+                                              const std::string& authLog);
+  // A TCP server that accepts connections, keeps them open and never says a word (no 220
+  // greeting): an SMTP client hangs until its own timeout. See openConnections().
+  static std::unique_ptr<SmtpServer> stalling(const TempDir& dir, int port);
+
+  bool running() const { return pid_ > 0; }
+  int port() const { return port_; }
+  std::string log() const;
+
+  // Stalling server only: the connections accepted and not closed by the peer so far. The
+  // factory's own readiness probe is never counted (stalling() returns after it was seen closed).
+  size_t openConnections() const;
+  // Waits up to `timeout` for openConnections() to reach `count`.
+  bool waitForOpenConnections(size_t count, std::chrono::milliseconds timeout) const;
+
+  // SIGTERM, SIGKILL after 3 s, reap. No-op when not running.
+  void stop();
+
+ private:
+  int port_;
+  std::string log_;
+  pid_t pid_ = -1;
+};
+
+// The message files of a Maildir's new/ (none if the directory does not exist).
+std::vector<std::string> maildirFiles(const std::string& maildir);
+// Waits up to `timeout` for new/ to hold at least `count` files; returns the files it holds then.
+std::vector<std::string> waitForMaildirFiles(const std::string& maildir, size_t count,
+                                             std::chrono::milliseconds timeout);
+
+// A message as Python's email package sees it, as (key, value) in order:
+//   header.From|To|Cc|Bcc|Subject|Message-ID|MIME-Version|X-RcptTo|X-MailFrom  (decoded)
+//   from.name, from.address, date.epoch, type
+//   for the text part:   text.type, text.charset, text (decoded bytes)
+//   for each attachment: attachment.filename, attachment.type, attachment.encoding,
+//                        attachment.content (decoded bytes)
+// X-RcptTo and X-MailFrom are the SMTP envelope, added by aiosmtpd's Mailbox.
+using Dump = std::vector<std::pair<std::string, std::string>>;
+// Parses `file` (the dump script is written into `dir`). Reports failures with ADD_FAILURE.
+Dump dumpMessage(const TempDir& dir, const std::string& file);
+// Every value of `key`, in order.
+std::vector<std::string> all(const Dump& dump, std::string_view key);
+// The value of `key`; a failure (ADD_FAILURE) if there is more than one.
+std::optional<std::string> one(const Dump& dump, std::string_view key);
+
+}  // namespace rdz::test

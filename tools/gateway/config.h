@@ -1,0 +1,42 @@
+// rdz-gateway's configuration (SPEC §8.3, §9): one INI file read with Boost.Program_options, where
+// every key is also a command-line flag (`[zr7] token_file = …` is `--zr7.token_file …`). With no
+// file and no flags, the embedded default of SPEC §9: rdzd's socket ./rdz-data/rdzd.sock, the
+// ingest tokens ./rdz-data/ingest-zr7.token and ./rdz-data/ingest-mdl.token, HTTP on
+// 127.0.0.1:8080, the spool in ./rdz-data/gateway-spool/.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "daemon/domain/types.h"
+
+namespace rdz::gateway {
+
+struct Config {
+  std::string listen = "127.0.0.1:8080";  // host:port; port 0 picks a free one (logged)
+  std::string socket = "rdz-data/rdzd.sock";
+  std::string tokenFile[2] = {"rdz-data/ingest-zr7.token",  // indexed by Entity
+                              "rdz-data/ingest-mdl.token"};
+  std::string spoolDir = "rdz-data/gateway-spool";
+  // Origins allowed by CORS ("https://exemple.fr"); "*" allows any. Empty: no CORS headers.
+  std::vector<std::string> corsOrigins;
+  // Per client IP token bucket on lead posts: `rate` posts per second sustained, `burst` at once.
+  // rate 0 disables the limit.
+  double rate = 1.0;
+  unsigned burst = 20;
+  // Peers (IP addresses) whose X-Forwarded-For is believed, e.g. a local reverse proxy. Empty:
+  // the client IP is always the connection's peer address.
+  std::vector<std::string> trustedProxies;
+  unsigned forwardTimeoutMs = 5000;  // a submission rdzd has not answered by then is spooled
+  unsigned replayIntervalMs = 1000;  // how often the spool is retried while rdzd is away
+  std::string logLevel = "info";     // info | debug
+
+  const std::string& tokenFileOf(Entity e) const { return tokenFile[static_cast<int>(e)]; }
+};
+
+// Parses argv (and the file named by --config). Returns nullopt after printing --help to stdout;
+// throws std::exception with a clear message on a bad option.
+std::optional<Config> parseConfig(int argc, const char* const* argv);
+
+}  // namespace rdz::gateway

@@ -1,0 +1,158 @@
+// The gateway's durable spool (SPEC §8.3): leads accepted while rdzd is away, kept on disk until
+// rdzd has acknowledged them.
+//
+// On disk, in one directory (mode 0700, files 0600, locked by one gateway at a time):
+// - segment files `<16 digits>.seg`, append-only, each a sequence of entries
+//     magic u32 | payload length u32 | CRC-32C u32 of (length, payload) | payload
+//   so a torn last write after a crash is detected (short or bad checksum) and cut off;
+// - `done`: the position (segment, offset) of the first entry rdzd has not acknowledged, replaced
+//   atomically (temp file, fsync, rename, fsync of the directory);
+// - `refused.seg`: entries rdzd refused on replay (dead letters, same format), kept for an admin.
+// Segments wholly before `done` are deleted; when everything is acknowledged the next entry
+// starts a new segment, so a drained spool holds no lead data.
+//
+// Exactly-once at rdzd does not rest on `done` alone: every entry carries an idempotency key, so
+// an entry replayed twice (acknowledged, then a crash before `done` was written) gets rdzd's first
+// answer and stores nothing new.
+#pragma once
+
+#include <kj/async.h>
+#include <kj/function.h>
+#include <kj/mutex.h>
+#include <kj/thread.h>
+
+#include <atomic>
+#include <compare>
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <vector>
+
+#include "daemon/domain/types.h"
+
+namespace rdz::gateway {
+
+struct SpoolEntry {
+  Entity entity = Entity::ZR7;
+  std::string idempotencyKey;    // never empty: the gateway generates one when the client gave none
+  int64_t receivedAtMicros = 0;  // when the gateway accepted it (for the logs; rdzd sets recu_le)
+  Submission fields;
+  bool operator==(const SpoolEntry&) const = default;
+};
+
+struct SpoolPosition {
+  uint64_t segment = 1;
+  uint64_t offset = 0;
+  auto operator<=>(const SpoolPosition&) const = default;
+};
+
+struct SpooledEntry {
+  std::string id;      // "<segment>-<offset>": the spool_id of the 202 answer
+  SpoolPosition next;  // the position just after this entry
+  SpoolEntry entry;
+};
+
+// CRC-32C (Castagnoli), the checksum of the entries.
+uint32_t crc32c(const void* data, size_t size, uint32_t crc = 0);
+
+// The spool files. Synchronous and confined to one thread at a time (SpoolQueue's writer).
+class Spool {
+ public:
+  // Largest payload accepted (a lead body is at most 16 KiB; this leaves room for the encoding).
+  static constexpr uint32_t MAX_PAYLOAD_BYTES = 1 << 20;
+  // A segment is closed once it reaches this size; the next entry starts a new one.
+  static constexpr uint64_t SEGMENT_BYTES = 4 << 20;
+
+  // Creates the directory if needed, takes its lock (throws if another gateway holds it), and
+  // recovers: reads `done`, deletes segments already replayed, cuts a torn last entry off the last
+  // segment. Throws (KJ_SYSCALL / KJ_REQUIRE) when the directory cannot be used.
+  explicit Spool(std::string dir, size_t segmentBytes = SEGMENT_BYTES);
+  ~Spool() noexcept(false);
+  KJ_DISALLOW_COPY(Spool);
+
+  // Appends an entry and returns its spool id. Written, not yet durable: call sync(). On a write
+  // error the segment is cut back to its previous end and the error thrown.
+  std::string append(const SpoolEntry& entry);
+  // Makes every append so far durable (fdatasync of the segment, fsync of the directory when a
+  // segment was created). Returns once synced.
+  void sync();
+  bool hasUnsynced() const { return unsynced_ > 0; }
+  // Entries appended since the spool was opened.
+  uint64_t appends() const { return appends_; }
+
+  // Up to `max` durable entries from the first not acknowledged, oldest first.
+  std::vector<SpooledEntry> readPending(size_t max);
+  // Records that every entry before `next` is acknowledged, `entries` of them since the last
+  // call. Durable on return. Deletes segments wholly replayed.
+  void markDone(SpoolPosition next, uint64_t entries);
+  // Keeps `entry` in `refused.seg` (synced) for an admin; the caller then marks it done.
+  void refuse(const SpooledEntry& entry);
+
+  // Entries not yet acknowledged (durable ones). Safe from any thread.
+  uint64_t depth() const { return depth_.load(std::memory_order_relaxed); }
+  SpoolPosition donePosition() const { return done_; }
+  const std::string& dir() const { return dir_; }
+
+  // The entry encoding, exposed for tests.
+  static std::string encode(const SpoolEntry& entry);
+
+ private:
+  std::string segmentPath(uint64_t segment) const;
+  std::vector<uint64_t> listSegments() const;
+  void recover();
+  void writeDone(SpoolPosition done);
+  void openActive();
+  void syncDir();
+
+  std::string dir_;
+  size_t segmentBytes_;
+  int dirFd_ = -1;
+  int lockFd_ = -1;
+  SpoolPosition done_;
+  uint64_t active_ = 1;       // the segment appends go to
+  int activeFd_ = -1;         // -1 until the first append to `active_`
+  uint64_t activeSize_ = 0;   // bytes written to `active_`
+  uint64_t durableSize_ = 0;  // bytes of `active_` known synced
+  uint64_t unsynced_ = 0;     // entries appended since the last sync
+  uint64_t appends_ = 0;
+  bool dirDirty_ = false;  // a file was created or renamed since the last directory fsync
+  std::atomic<uint64_t> depth_{0};
+};
+
+// Runs the spool on its own thread, so that fsync never blocks the event loop, with group commit:
+// appends queued together share one fdatasync. Promises resolve on the event loop that called.
+class SpoolQueue {
+ public:
+  explicit SpoolQueue(Spool& spool);
+  // Runs what is queued (appends included: an acknowledged 202 stays true), then stops the thread.
+  ~SpoolQueue() noexcept(false);
+  KJ_DISALLOW_COPY(SpoolQueue);
+
+  // Resolves with the spool id once the entry is durable.
+  kj::Promise<std::string> append(SpoolEntry entry);
+  kj::Promise<std::vector<SpooledEntry>> readPending(size_t max);
+  kj::Promise<void> markDone(SpoolPosition next, uint64_t entries);
+  kj::Promise<void> refuse(SpooledEntry entry);
+
+  uint64_t depth() const { return spool_.depth(); }
+
+ private:
+  struct Job {
+    kj::Function<void(Spool&)> fn;
+    // Called on the spool thread once the job and the sync after it are done (null: success).
+    kj::Function<void(kj::Maybe<kj::Exception>)> done;
+  };
+  template <typename T>
+  kj::Promise<T> run(kj::Function<T(Spool&)> fn);
+  void loop();
+
+  Spool& spool_;
+  struct Shared {
+    std::deque<Job> jobs;
+    bool stopping = false;
+  };
+  kj::MutexGuarded<Shared> shared_;
+  kj::Own<kj::Thread> thread_;  // last: joins before the members above go away
+};
+
+}  // namespace rdz::gateway
