@@ -272,9 +272,9 @@ class DeliveryE2e : public E2eTest {
   std::string zr7Maildir() const { return tmp_ / "mail-zr7"; }
   std::string mdlMaildir() const { return tmp_ / "mail-mdl"; }
 
-  std::unique_ptr<test::SmtpServer> startMailbox(const std::string& entity) {
-    auto server = entity == "ZR7" ? test::SmtpServer::mailbox(tmp_, zr7Port_, zr7Maildir())
-                                  : test::SmtpServer::mailbox(tmp_, mdlPort_, mdlMaildir());
+  std::unique_ptr<test::PythonServer> startMailbox(const std::string& entity) {
+    auto server = entity == "ZR7" ? test::PythonServer::mailbox(tmp_, zr7Port_, zr7Maildir())
+                                  : test::PythonServer::mailbox(tmp_, mdlPort_, mdlMaildir());
     if (!server->running()) throw std::runtime_error("the SMTP server did not start");
     return server;
   }
@@ -1131,7 +1131,7 @@ TEST_F(DeliveryE2e, SmtpDownThenResendSendsOnceAndNothingIsReallocated) {
 // ---- h. SMTP refuses -------------------------------------------------------------------------
 
 TEST_F(DeliveryE2e, Smtp5xxLeavesTheBatchFailedAndTheLeadsAssigned) {
-  auto zr7Smtp = test::SmtpServer::handler(tmp_, zr7Port_, "RefuseData");
+  auto zr7Smtp = test::PythonServer::handler(tmp_, zr7Port_, "RefuseData");
   ASSERT_TRUE(zr7Smtp->running());
   auto mdlSmtp = startMailbox("MDL");
   const std::string T = "2026-11-24T09:30:00+01:00";
@@ -1179,7 +1179,7 @@ TEST_F(DeliveryE2e, Smtp5xxLeavesTheBatchFailedAndTheLeadsAssigned) {
 // ---- i. kill -9 between commit and send ------------------------------------------------------
 
 TEST_F(DeliveryE2e, KilledWhileSendingTheBatchGoesOutAfterRestartOnce) {
-  auto stall = test::SmtpServer::stalling(tmp_, zr7Port_);
+  auto stall = test::PythonServer::stalling(tmp_, zr7Port_);
   ASSERT_TRUE(stall->running());
   auto mdlSmtp = startMailbox("MDL");
   const std::string T = "2026-11-24T09:30:00+01:00";
@@ -1213,7 +1213,7 @@ TEST_F(DeliveryE2e, KilledWhileSendingTheBatchGoesOutAfterRestartOnce) {
   // Back with a working ZR7 SMTP server (on another port).
   int zr7Port = test::freePort();
   while (zr7Port == zr7Port_ || zr7Port == mdlPort_) zr7Port = test::freePort();
-  auto zr7Smtp = test::SmtpServer::mailbox(tmp_, zr7Port, zr7Maildir());
+  auto zr7Smtp = test::PythonServer::mailbox(tmp_, zr7Port, zr7Maildir());
   ASSERT_TRUE(zr7Smtp->running());
   restartDaemon(zr7Port, mdlPort_);
 
@@ -1258,7 +1258,7 @@ TEST_F(DeliveryE2e, KilledWhileSendingTheBatchGoesOutAfterRestartOnce) {
 // that never answers does not hold back MDL's batch. And `deliver` does not report success for
 // a batch still unconfirmed when its wait ends.
 TEST_F(DeliveryE2e, OneEntitysStuckSmtpServerDoesNotDelayTheOther) {
-  auto stall = test::SmtpServer::stalling(tmp_, zr7Port_);
+  auto stall = test::PythonServer::stalling(tmp_, zr7Port_);
   ASSERT_TRUE(stall->running());
   auto mdlSmtp = startMailbox("MDL");
   const std::string T = "2026-11-24T09:30:00+01:00";

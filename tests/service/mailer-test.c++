@@ -23,7 +23,7 @@ using test::freePort;
 using test::maildirFiles;
 using test::one;
 using test::readFile;
-using test::SmtpServer;
+using test::PythonServer;
 
 SmtpConfig localSmtp(int port) {
   SmtpConfig smtp;
@@ -79,7 +79,7 @@ TEST(Mailer, DeliversHeadersRecipientsAndAttachmentsByteForByte) {
   test::TempDir dir;
   int port = freePort();
   std::string maildir = dir / "maildir";
-  auto server = SmtpServer::mailbox(dir, port, maildir);
+  auto server = PythonServer::mailbox(dir, port, maildir);
   ASSERT_TRUE(server->running());
 
   Mail mail = batchMail();
@@ -158,8 +158,8 @@ class MailerRefusals : public testing::Test {
   int port = freePort();
   std::string maildir = dir / "maildir";
 
-  std::unique_ptr<SmtpServer> start(std::string_view handler) {
-    return SmtpServer::handler(dir, port, handler, handler == "RefuseSomeRcpt" ? maildir : "");
+  std::unique_ptr<PythonServer> start(std::string_view handler) {
+    return PythonServer::handler(dir, port, handler, handler == "RefuseSomeRcpt" ? maildir : "");
   }
 };
 
@@ -205,7 +205,7 @@ TEST(Mailer, AuthenticatesAndNeverReportsThePassword) {
   int port = freePort();
   std::string maildir = dir / "maildir";
   std::string authLog = dir / "auth.log";
-  auto server = SmtpServer::withAuth(dir, port, "zr7-user", "Pa55-wörd", maildir, authLog);
+  auto server = PythonServer::withAuth(dir, port, "zr7-user", "Pa55-wörd", maildir, authLog);
   ASSERT_TRUE(server->running());
 
   SmtpConfig smtp = localSmtp(port);

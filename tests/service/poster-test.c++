@@ -141,7 +141,7 @@ class HttpReceiver {
   HttpReceiver(const test::TempDir& dir, const std::string& answers, int port = test::freePort())
       : port_(port), log_(dir / ("http-" + std::to_string(port) + ".jsonl")) {
     test::writeFile(dir / "rdz_test_http.py", HTTP_RECEIVER_PY);
-    server_ = std::make_unique<test::SmtpServer>(
+    server_ = std::make_unique<test::PythonServer>(
         dir, port_,
         std::vector<std::string>{"-u", dir / "rdz_test_http.py", std::to_string(port_), log_,
                                  answers});
@@ -173,7 +173,7 @@ class HttpReceiver {
  private:
   int port_;
   std::string log_;
-  std::unique_ptr<test::SmtpServer> server_;
+  std::unique_ptr<test::PythonServer> server_;
 };
 
 // ---- postJson ---------------------------------------------------------------------------------

@@ -185,9 +185,9 @@ bool accepts(int port) {
   return ok;
 }
 
-// ---- SmtpServer -------------------------------------------------------------------------------
+// ---- PythonServer -------------------------------------------------------------------------------
 
-SmtpServer::SmtpServer(const TempDir& dir, int port, std::vector<std::string> args)
+PythonServer::PythonServer(const TempDir& dir, int port, std::vector<std::string> args)
     : port_(port), log_(dir / ("smtp-" + std::to_string(port) + ".log")) {
   std::vector<std::string> argv = {PYTHON};
   argv.insert(argv.end(), args.begin(), args.end());
@@ -235,9 +235,9 @@ SmtpServer::SmtpServer(const TempDir& dir, int port, std::vector<std::string> ar
   }
 }
 
-SmtpServer::~SmtpServer() { stop(); }
+PythonServer::~PythonServer() { stop(); }
 
-void SmtpServer::stop() {
+void PythonServer::stop() {
   if (pid_ <= 0) return;
   kill(pid_, SIGTERM);
   auto deadline = std::chrono::steady_clock::now() + 3s;
@@ -253,22 +253,22 @@ void SmtpServer::stop() {
   pid_ = -1;
 }
 
-std::string SmtpServer::log() const {
+std::string PythonServer::log() const {
   std::ifstream in(log_, std::ios::binary);
   std::stringstream buffer;
   buffer << in.rdbuf();
   return buffer.str();
 }
 
-std::unique_ptr<SmtpServer> SmtpServer::mailbox(const TempDir& dir, int port,
+std::unique_ptr<PythonServer> PythonServer::mailbox(const TempDir& dir, int port,
                                                 const std::string& maildir) {
-  return std::make_unique<SmtpServer>(
+  return std::make_unique<PythonServer>(
       dir, port,
       std::vector<std::string>{"-m", "aiosmtpd", "-n", "-l", "127.0.0.1:" + std::to_string(port),
                                "-c", "aiosmtpd.handlers.Mailbox", maildir});
 }
 
-std::unique_ptr<SmtpServer> SmtpServer::handler(const TempDir& dir, int port,
+std::unique_ptr<PythonServer> PythonServer::handler(const TempDir& dir, int port,
                                                 std::string_view handlerClass,
                                                 const std::string& maildir) {
   writeFile(dir / "rdz_test_smtp.py", HANDLERS_PY);
@@ -280,24 +280,24 @@ std::unique_ptr<SmtpServer> SmtpServer::handler(const TempDir& dir, int port,
                                    "-c",
                                    "rdz_test_smtp." + std::string(handlerClass)};
   if (!maildir.empty()) args.push_back(maildir);
-  return std::make_unique<SmtpServer>(dir, port, args);
+  return std::make_unique<PythonServer>(dir, port, args);
 }
 
-std::unique_ptr<SmtpServer> SmtpServer::withAuth(const TempDir& dir, int port,
+std::unique_ptr<PythonServer> PythonServer::withAuth(const TempDir& dir, int port,
                                                  const std::string& user,
                                                  const std::string& password,
                                                  const std::string& maildir,
                                                  const std::string& authLog) {
   writeFile(dir / "rdz_test_auth_smtp.py", AUTH_SERVER_PY);
-  return std::make_unique<SmtpServer>(
+  return std::make_unique<PythonServer>(
       dir, port,
       std::vector<std::string>{dir / "rdz_test_auth_smtp.py", std::to_string(port), user, password,
                                maildir, authLog});
 }
 
-std::unique_ptr<SmtpServer> SmtpServer::stalling(const TempDir& dir, int port) {
+std::unique_ptr<PythonServer> PythonServer::stalling(const TempDir& dir, int port) {
   writeFile(dir / "rdz_test_stalling_smtp.py", STALLING_SERVER_PY);
-  auto server = std::make_unique<SmtpServer>(
+  auto server = std::make_unique<PythonServer>(
       dir, port,
       std::vector<std::string>{"-u", dir / "rdz_test_stalling_smtp.py", std::to_string(port)});
   if (!server->running()) return server;
@@ -317,7 +317,7 @@ std::unique_ptr<SmtpServer> SmtpServer::stalling(const TempDir& dir, int port) {
   return server;
 }
 
-size_t SmtpServer::openConnections() const {
+size_t PythonServer::openConnections() const {
   std::string text = log();
   size_t accepted = countLines(text, "accepted");
   size_t closed = countLines(text, "closed");
@@ -325,7 +325,7 @@ size_t SmtpServer::openConnections() const {
   return accepted > closed ? accepted - closed : 0;
 }
 
-bool SmtpServer::waitForOpenConnections(size_t count, std::chrono::milliseconds timeout) const {
+bool PythonServer::waitForOpenConnections(size_t count, std::chrono::milliseconds timeout) const {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (openConnections() < count) {
     if (std::chrono::steady_clock::now() > deadline) return false;

@@ -1,10 +1,11 @@
-// SMTP servers for tests, and what they received.
+// Real servers for tests (SMTP, and any Python program: the HTTP receiver of API deliveries),
+// and what they received.
 //
-// The servers are Python child processes (Debian's python3-aiosmtpd, at /usr/bin/python3), so a
-// message is accepted, stored and later taken apart by code that is not ours: a Maildir written
-// by aiosmtpd, read back by Python's `email` package (dumpMessage).
+// The servers are Python child processes (Debian's python3-aiosmtpd and python3's http.server,
+// at /usr/bin/python3), so a message is accepted, stored and later taken apart by code that is
+// not ours: a Maildir written by aiosmtpd, read back by Python's `email` package (dumpMessage).
 //
-// Every server is owned by an SmtpServer whose destructor kills and reaps it. Start failures are
+// Every server is owned by a PythonServer whose destructor kills and reaps it. Start failures are
 // reported with ADD_FAILURE (with the server's log) and leave running() false.
 #pragma once
 
@@ -29,36 +30,36 @@ int freePort();
 // Whether 127.0.0.1:port accepts a TCP connection now.
 bool accepts(int port);
 
-class SmtpServer {
+class PythonServer {
  public:
   // Runs `python3 args…` with PYTHONPATH = dir (where the factories below write their scripts)
   // and stdout + stderr to dir/smtp-PORT.log; returns once 127.0.0.1:port accepts TCP (10 s at
   // most).
-  SmtpServer(const TempDir& dir, int port, std::vector<std::string> args);
-  ~SmtpServer();
-  SmtpServer(const SmtpServer&) = delete;
-  SmtpServer& operator=(const SmtpServer&) = delete;
+  PythonServer(const TempDir& dir, int port, std::vector<std::string> args);
+  ~PythonServer();
+  PythonServer(const PythonServer&) = delete;
+  PythonServer& operator=(const PythonServer&) = delete;
 
   // aiosmtpd storing every message it accepts in the Maildir `maildir` (created if needed).
-  static std::unique_ptr<SmtpServer> mailbox(const TempDir& dir, int port,
-                                             const std::string& maildir);
+  static std::unique_ptr<PythonServer> mailbox(const TempDir& dir, int port,
+                                               const std::string& maildir);
   // aiosmtpd with one of these handlers:
   //   "RefuseData"     answers DATA with 554 5.7.1
   //   "BusyData"       answers DATA with 451 4.3.0
   //   "RefuseSomeRcpt" answers RCPT with 550 for addresses starting with "refuse"; stores the
   //                    rest in the Maildir `maildir`
-  static std::unique_ptr<SmtpServer> handler(const TempDir& dir, int port,
+  static std::unique_ptr<PythonServer> handler(const TempDir& dir, int port,
                                              std::string_view handlerClass,
                                              const std::string& maildir = "");
   // aiosmtpd requiring AUTH (PLAIN or LOGIN) as user/password, storing into `maildir`; every
   // attempt is appended to `authLog` as "MECHANISM login ok|denied".
-  static std::unique_ptr<SmtpServer> withAuth(const TempDir& dir, int port, const std::string& user,
+  static std::unique_ptr<PythonServer> withAuth(const TempDir& dir, int port, const std::string& user,
                                               const std::string& password,
                                               const std::string& maildir,
                                               const std::string& authLog);
   // A TCP server that accepts connections, keeps them open and never says a word (no 220
   // greeting): an SMTP client hangs until its own timeout. See openConnections().
-  static std::unique_ptr<SmtpServer> stalling(const TempDir& dir, int port);
+  static std::unique_ptr<PythonServer> stalling(const TempDir& dir, int port);
 
   bool running() const { return pid_ > 0; }
   int port() const { return port_; }
