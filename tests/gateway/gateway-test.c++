@@ -546,6 +546,27 @@ TEST_F(GatewayTest, HealthzAndMetrics) {
   EXPECT_EQ(metric(metrics(), "rdz_gateway_rdzd_up{entity=\"ZR7\"}"), 0);
 }
 
+TEST_F(GatewayTest, WrongTokenSpoolsLeadsUntilTheConfigurationIsFixed) {
+  // MDL configured with ZR7's token: rdzd accepts it, for the wrong entity. MDL leads are kept,
+  // not lost and not stored under ZR7; ZR7 is unaffected.
+  startGateway({"--mdl.token_file", ingestTokenFile("zr7")});
+  auto mdl = post("mdl", leadJson(phone(80)));
+  EXPECT_EQ(mdl.code, 202) << describe(mdl);
+  EXPECT_EQ(post("zr7", leadJson(phone(81))).code, 201);
+  auto health = http("GET", gateway_->url("/healthz"));
+  EXPECT_NE(health.body.find("MDL: the token in " + ingestTokenFile("zr7") +
+                             " belongs to another entity"),
+            std::string::npos)
+      << health.body;
+  EXPECT_TRUE(idsWithPhone(phone(80)).empty());
+
+  startGateway();  // fixed
+  waitSpoolDrained();
+  auto ids = idsWithPhone(phone(80));
+  ASSERT_EQ(ids.size(), 1u);
+  EXPECT_EQ(textAt(ctlJson({"lead", "show", ids[0]}).root(), "entity"), "MDL");
+}
+
 // ---- the spool -------------------------------------------------------------------------------
 
 TEST_F(GatewayTest, RdzdDownLeadsAreSpooledThenStoredExactlyOnce) {

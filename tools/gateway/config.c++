@@ -42,7 +42,8 @@ std::optional<Config> parseConfig(int argc, const char* const* argv) {
       "a durable spool while rdzd is away.\n\n"
       "Usage: rdz-gateway [--config FILE] [options]\n"
       "Every option can also be set in the INI file; [section] key = value is --section.key "
-      "value.\nWith no options it uses the embedded default of rdzd's current directory.\n\n"
+      "value.\nWith no options: the embedded default, for an rdzd started in the same directory\n"
+      "(./rdz-data).\n\n"
       "Endpoints: POST /v1/leads/{zr7|mdl} (application/json or\n"
       "application/x-www-form-urlencoded, optional Idempotency-Key), GET /healthz, GET /metrics."
       "\n\nOptions");
@@ -71,7 +72,8 @@ std::optional<Config> parseConfig(int argc, const char* const* argv) {
        "a lead rdzd has not acknowledged by then is spooled (202)")
       ("replay_interval_ms", po::value(&c.replayIntervalMs)->default_value(c.replayIntervalMs),
        "how often the spool is replayed while rdzd is away")
-      ("log_level", po::value(&c.logLevel)->default_value(c.logLevel), "info | debug");
+      ("log_level", po::value(&c.logLevel)->default_value(c.logLevel),
+       "info | debug (debug: one line per request: method, path, status)");
 
   po::variables_map vm;
   po::store(po::parse_command_line(argc, argv, general), vm);

@@ -292,7 +292,9 @@ struct Gateway::Request {
   std::string origin;
   std::string contentType;  // lower case, parameters dropped
   std::string idempotencyKey;
-  bool html = false;  // a browser's form post: answer with a page, not JSON
+  bool html = false;   // a browser's form post: answer with a page, not JSON
+  std::string method;  // for the debug log
+  std::string path;
 };
 
 struct Gateway::Reply {
@@ -419,6 +421,7 @@ kj::Promise<void> Gateway::send(kj::HttpService::Response& response, const Reque
   }
   for (auto& [id, value] : reply.headers) headers.set(id, kj::str(value.c_str()));
   ++metrics_->requests[reply.code];
+  logDebugLine("{} {} {}", req.method, req.path, reply.code);
   auto body = kj::heap<std::string>(kj::mv(reply.body));
   auto stream = response.send(reply.code, statusText(reply.code), headers, body->size());
   if (body->empty()) return kj::READY_NOW;
@@ -440,6 +443,8 @@ kj::Promise<void> Gateway::request(const std::string& peer, kj::HttpMethod metho
               lower(maybeText(headers.get(ids_->accept))).find("text/html") != std::string::npos;
   std::string path(url.cStr(), url.size());
   path = path.substr(0, path.find('?'));
+  req->method = kj::str(method).cStr();
+  req->path = path;
 
   if (path == "/healthz" || path == "/metrics") {
     if (method != kj::HttpMethod::GET) {

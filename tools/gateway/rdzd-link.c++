@@ -88,26 +88,28 @@ kj::Promise<void> IngestLink::connect() {
   } catch (const ConnectError& e) {  // the message names the file, never its content
     return disconnected(e.what());
   }
+  // Set when rdzd answered but the token does not fit this link: that message is the whole story.
+  auto misfit = std::make_shared<std::string>();
   return network_.parseAddress(kj::str("unix:", socket_.c_str()))
       .then([](kj::Own<kj::NetworkAddress> address) { return address->connect(); })
-      .then([this, token = kj::mv(token)](kj::Own<kj::AsyncIoStream> stream) mutable {
+      .then([this, misfit, token = kj::mv(token)](kj::Own<kj::AsyncIoStream> stream) mutable {
         auto live = kj::heap<Live>();
         live->stream = kj::mv(stream);
         live->rpc = kj::heap<capnp::TwoPartyClient>(*live->stream);
         auto request = live->rpc->bootstrap().castAs<schema::Bootstrap>().authenticateRequest();
         request.setToken(token);
         return request.send().then(
-            [this, live = kj::mv(live)](
+            [this, misfit, live = kj::mv(live)](
                 capnp::Response<schema::Bootstrap::AuthenticateResults>&& response) mutable {
               auto session = response.getSession();
-              KJ_REQUIRE(session.getRole() == schema::Role::INGEST,
-                         "the token is not an ingest "
-                         "token",
-                         tokenFile_);
-              KJ_REQUIRE(
-                  session.getEntity().isOne() &&
-                      static_cast<int>(session.getEntity().getOne()) == static_cast<int>(entity_),
-                  "the token belongs to another entity", tokenFile_);
+              if (session.getRole() != schema::Role::INGEST) {
+                *misfit = "the token in " + tokenFile_ + " is not an ingest token";
+              } else if (!session.getEntity().isOne() ||
+                         static_cast<int>(session.getEntity().getOne()) !=
+                             static_cast<int>(entity_)) {
+                *misfit = "the token in " + tokenFile_ + " belongs to another entity";
+              }
+              if (!misfit->empty()) kj::throwFatalException(disconnected(*misfit));
               live->ingest = session.getIngest();
               live->generation = ++generation_;
               uint64_t generation = live->generation;
@@ -121,14 +123,13 @@ kj::Promise<void> IngestLink::connect() {
               live_ = kj::mv(live);
             });
       })
-      .catch_([this](kj::Exception&& e) -> kj::Promise<void> {
+      .catch_([this, misfit](kj::Exception&& e) -> kj::Promise<void> {
+        if (!misfit->empty()) return disconnected(*misfit);
         std::string what = cleanError(e.getDescription().cStr());
         if (what.find("not authenticated") != std::string::npos) {
-          what = "rdzd refused the ingest token of " + tokenFile_;
-        } else {
-          what = "cannot reach rdzd at " + socket_ + ": " + what;
+          return disconnected("rdzd refused the token in " + tokenFile_);
         }
-        return disconnected(what);
+        return disconnected("cannot reach rdzd at " + socket_ + ": " + what);
       });
 }
 
