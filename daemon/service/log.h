@@ -1,5 +1,6 @@
-// Logging: one line per event on stderr (the journal under systemd). Never log a token, a
-// password, or a lead's personal fields (name, phone, email, address): ids and counts only.
+// Logging of rdzd and rdz-gateway: one line per event on stderr (the journal under systemd),
+// prefixed with the program's name. Never log a token, a password, or a lead's personal fields
+// (name, phone, email, address): ids, entities and counts only.
 #pragma once
 
 #include <fmt/format.h>
@@ -10,10 +11,12 @@
 namespace rdz {
 
 inline std::atomic<bool> logDebug{false};
+inline std::atomic<const char*> logProgram{"rdzd"};  // set once by main()
 
 template <typename... Args>
 void logInfo(fmt::format_string<Args...> format, Args&&... args) {
-  fmt::print(stderr, "rdzd: {}\n", fmt::format(format, std::forward<Args>(args)...));
+  fmt::print(stderr, "{}: {}\n", logProgram.load(std::memory_order_relaxed),
+             fmt::format(format, std::forward<Args>(args)...));
 }
 
 template <typename... Args>

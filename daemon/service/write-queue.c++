@@ -18,7 +18,10 @@ WriteQueue::~WriteQueue() noexcept(false) {
 
 void WriteQueue::push(Job job) {
   auto lock = shared_.lockExclusive();
-  KJ_REQUIRE(!lock->stopping, "rdzd is shutting down");
+  if (lock->stopping) {
+    // Retryable, not a refusal: nothing was stored.
+    kj::throwFatalException(KJ_EXCEPTION(DISCONNECTED, "rdzd is shutting down"));
+  }
   lock->jobs.push_back(kj::mv(job));
 }
 

@@ -19,10 +19,12 @@ constexpr std::string_view FAMILY_NAMES[FAMILY_COUNT] = {
     "produits", "deliveries", "dedup", "quotas", "batches"};
 constexpr std::string_view SYSTEM_FAMILY = "system";
 
-// The one place where a rocksdb::Status becomes an exception.
+// The one place where a rocksdb::Status becomes an exception. OVERLOADED, not FAILED: the
+// request was fine and nothing of it was stored, so a caller should retry (the gateway spools)
+// rather than take it as a refusal.
 void check(const rocksdb::Status& status, const char* what) {
   if (!status.ok()) {
-    KJ_FAIL_REQUIRE("storage failure", what, status.ToString());
+    kj::throwFatalException(KJ_EXCEPTION(OVERLOADED, "storage failure", what, status.ToString()));
   }
 }
 

@@ -97,32 +97,35 @@ bool socketAnswers(const std::string& path, std::chrono::milliseconds timeout) {
   }
 }
 
-// ---- Daemon -----------------------------------------------------------------------------------
+// ---- ChildProcess, Daemon ---------------------------------------------------------------------
 
-Daemon::Daemon(std::string cwd, std::vector<std::string> args, std::string socket,
-               std::string logPath)
-    : cwd_(std::move(cwd)),
+ChildProcess::ChildProcess(std::string program, std::string cwd, std::vector<std::string> args,
+                           std::string logPath, Ready ready)
+    : program_(std::move(program)),
+      name_(program_.substr(program_.rfind('/') + 1)),
+      cwd_(std::move(cwd)),
       args_(std::move(args)),
-      socket_(absolute(cwd_, socket)),
-      logPath_(std::move(logPath)) {}
+      logPath_(std::move(logPath)),
+      ready_(std::move(ready)) {}
 
-Daemon::~Daemon() { kill9(); }
+ChildProcess::~ChildProcess() { kill9(); }
 
-void Daemon::start() {
-  if (running()) fail("rdzd already running");
-  std::vector<std::string> argv = {RDZD_PATH};
+void ChildProcess::start() {
+  if (running()) fail(name_ + " already running");
+  size_t logStart = log().size();
+  std::vector<std::string> argv = {program_};
   argv.insert(argv.end(), args_.begin(), args_.end());
   CStrings cargv(argv);
   CStrings cenv(childEnvironment({}));
-  int log = ::open(logPath_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-  if (log < 0) failErrno("open " + logPath_);
+  int logFd = ::open(logPath_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (logFd < 0) failErrno("open " + logPath_);
   int devNull = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (devNull < 0) failErrno("open /dev/null");
   const char* cwd = cwd_.empty() ? nullptr : cwd_.c_str();
   pid_t pid = fork();
   if (pid < 0) failErrno("fork");
-  if (pid == 0) execChild(cwd, devNull, log, log, RDZD_PATH, cargv.get(), cenv.get());
-  ::close(log);
+  if (pid == 0) execChild(cwd, devNull, logFd, logFd, program_.c_str(), cargv.get(), cenv.get());
+  ::close(logFd);
   ::close(devNull);
   pid_ = pid;
 
@@ -132,19 +135,19 @@ void Daemon::start() {
     pid_t done = waitpid(pid_, &status, WNOHANG);
     if (done == pid_) {
       pid_ = -1;
-      fail("rdzd exited with status " + std::to_string(exitStatus(status)) +
-           " before listening; its log:\n" + this->log());
+      fail(name_ + " exited with status " + std::to_string(exitStatus(status)) +
+           " before serving; its log:\n" + log());
     }
-    if (socketAnswers(socket_, std::chrono::milliseconds(0))) return;
+    if (ready_(log().substr(logStart))) return;
     if (Clock::now() >= deadline) {
       kill9();
-      fail("rdzd's socket " + socket_ + " did not answer within 10 s; its log:\n" + this->log());
+      fail(name_ + " was not serving within 10 s; its log:\n" + log());
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
 }
 
-void Daemon::kill9() {
+void ChildProcess::kill9() {
   if (!running()) return;
   ::kill(pid_, SIGKILL);
   int status = 0;
@@ -153,8 +156,8 @@ void Daemon::kill9() {
   pid_ = -1;
 }
 
-int Daemon::stop() {
-  if (!running()) fail("rdzd is not running");
+int ChildProcess::stop() {
+  if (!running()) fail(name_ + " is not running");
   if (::kill(pid_, SIGTERM) != 0) failErrno("kill SIGTERM");
   auto deadline = Clock::now() + std::chrono::seconds(20);
   for (;;) {
@@ -173,17 +176,25 @@ int Daemon::stop() {
   }
 }
 
-void Daemon::restart() {
+void ChildProcess::restart() {
   if (running()) stop();
   start();
 }
 
-std::string Daemon::log() const {
+std::string ChildProcess::log() const {
   std::ifstream in(logPath_, std::ios::binary);
   std::stringstream buffer;
   buffer << in.rdbuf();
   return buffer.str();
 }
+
+Daemon::Daemon(std::string cwd, std::vector<std::string> args, std::string socket,
+               std::string logPath)
+    : ChildProcess(RDZD_PATH, cwd, std::move(args), std::move(logPath),
+                   [path = absolute(cwd, socket)](const std::string&) {
+                     return socketAnswers(path, std::chrono::milliseconds(0));
+                   }),
+      socket_(absolute(cwd, socket)) {}
 
 // ---- running a program ------------------------------------------------------------------------
 

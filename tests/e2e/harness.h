@@ -13,6 +13,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -24,19 +25,23 @@
 
 namespace rdz::e2e {
 
-// One rdzd process. Not started by the constructor.
-class Daemon {
+// A long-running child program (rdzd, rdz-gateway), killed on destruction so a failing test
+// never leaves one behind. Not started by the constructor.
+class ChildProcess {
  public:
-  // Runs RDZD_PATH in `cwd` with `args` (e.g. {"--data_dir", dir}); `socket` is where it will
-  // listen (relative paths are relative to `cwd`); stdout and stderr are appended to `logPath`.
-  Daemon(std::string cwd, std::vector<std::string> args, std::string socket, std::string logPath);
-  // Kills the process (SIGKILL) if it still runs.
-  ~Daemon();
-  Daemon(const Daemon&) = delete;
-  Daemon& operator=(const Daemon&) = delete;
+  // Called while starting, with what the program logged since this start; true once it serves.
+  using Ready = std::function<bool(const std::string& logSinceStart)>;
 
-  // Starts rdzd and returns once its socket accepts a connection. Throws (with the log's
-  // contents) if rdzd exits or the socket does not answer within 10 s.
+  // Runs `program` in `cwd` with `args`; stdout and stderr are appended to `logPath`.
+  ChildProcess(std::string program, std::string cwd, std::vector<std::string> args,
+               std::string logPath, Ready ready);
+  // Kills the process (SIGKILL) if it still runs.
+  virtual ~ChildProcess();
+  ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
+
+  // Starts the program and returns once `ready` says it serves. Throws (with the log's
+  // contents) if it exits first or is not ready within 10 s.
   void start();
   // SIGKILL and reap. No-op when not running.
   void kill9();
@@ -48,15 +53,28 @@ class Daemon {
 
   bool running() const { return pid_ > 0; }
   pid_t pid() const { return pid_; }
-  const std::string& socket() const { return socket_; }
   std::string log() const;
 
  private:
+  std::string program_;
+  std::string name_;  // for messages
   std::string cwd_;
   std::vector<std::string> args_;
-  std::string socket_;  // absolute
   std::string logPath_;
+  Ready ready_;
   pid_t pid_ = -1;
+};
+
+// One rdzd process: ready once its Unix socket accepts a connection.
+class Daemon : public ChildProcess {
+ public:
+  // Runs RDZD_PATH in `cwd` with `args` (e.g. {"--data_dir", dir}); `socket` is where it will
+  // listen (relative paths are relative to `cwd`).
+  Daemon(std::string cwd, std::vector<std::string> args, std::string socket, std::string logPath);
+  const std::string& socket() const { return socket_; }
+
+ private:
+  std::string socket_;  // absolute
 };
 
 struct RunResult {

@@ -106,103 +106,27 @@ std::string describe(const HttpResult& r) {
 
 // Owns the process: the destructor kills it. start() returns once the gateway logged the port it
 // listens on (it is started with --listen 127.0.0.1:0, so ports never collide).
-class GatewayProcess {
+// The real rdz-gateway: ready once it logged the address it listens on (it may be told port 0).
+class GatewayProcess : public ChildProcess {
  public:
   GatewayProcess(std::string cwd, std::vector<std::string> args, std::string logPath)
-      : cwd_(std::move(cwd)), args_(std::move(args)), logPath_(std::move(logPath)) {}
-  ~GatewayProcess() { kill9(); }
+      : ChildProcess(RDZ_GATEWAY_PATH, std::move(cwd), std::move(args), std::move(logPath),
+                     [this](const std::string& log) { return findPort(log); }) {}
 
-  void start() {
-    ASSERT_FALSE(running());
-    size_t logStart = std::filesystem::exists(logPath_) ? test::readFile(logPath_).size() : 0;
-    // Everything the child needs is built before fork(): between fork() and exec() only
-    // async-signal-safe calls (other test threads may run).
-    std::vector<std::string> argv = {RDZ_GATEWAY_PATH};
-    argv.insert(argv.end(), args_.begin(), args_.end());
-    std::vector<char*> cargv;
-    for (auto& a : argv) cargv.push_back(a.data());
-    cargv.push_back(nullptr);
-    std::vector<std::string> env;
-    for (char** e = environ; *e != nullptr; ++e) {
-      if (std::strncmp(*e, "RDZ_", 4) != 0) env.push_back(*e);
-    }
-    std::vector<char*> cenv;
-    for (auto& e : env) cenv.push_back(e.data());
-    cenv.push_back(nullptr);
-    int log = ::open(logPath_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-    ASSERT_GE(log, 0) << logPath_;
-    int devNull = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-    pid_t pid = ::fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
-      if (::chdir(cwd_.c_str()) != 0) _exit(127);
-      if (::dup2(devNull, 0) < 0 || ::dup2(log, 1) < 0 || ::dup2(log, 2) < 0) _exit(127);
-      ::execve(RDZ_GATEWAY_PATH, cargv.data(), cenv.data());
-      _exit(127);
-    }
-    ::close(log);
-    ::close(devNull);
-    pid_ = pid;
-    auto deadline = SteadyClock::now() + 10s;
-    for (;;) {
-      std::string text = test::readFile(logPath_).substr(logStart);
-      size_t at = text.find("listening on http://");
-      if (at != std::string::npos) {
-        size_t end = text.find(' ', at + 20);
-        std::string address = text.substr(at + 20, end - at - 20);
-        port_ = std::stoi(address.substr(address.rfind(':') + 1));
-        return;
-      }
-      int status = 0;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        FAIL() << "rdz-gateway exited before listening; its log:\n" << text;
-      }
-      if (SteadyClock::now() > deadline) {
-        kill9();
-        FAIL() << "rdz-gateway did not listen within 10 s; its log:\n" << text;
-      }
-      std::this_thread::sleep_for(10ms);
-    }
-  }
-
-  void kill9() {
-    if (!running()) return;
-    ::kill(pid_, SIGKILL);
-    int status = 0;
-    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-    }
-    pid_ = -1;
-  }
-
-  // SIGTERM, then the exit status (128 + signal if killed).
-  int stop() {
-    if (!running()) return -1;
-    ::kill(pid_, SIGTERM);
-    int status = 0;
-    auto deadline = SteadyClock::now() + 20s;
-    while (::waitpid(pid_, &status, WNOHANG) != pid_) {
-      if (SteadyClock::now() > deadline) {
-        kill9();
-        return 128 + SIGKILL;
-      }
-      std::this_thread::sleep_for(10ms);
-    }
-    pid_ = -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  }
-
-  bool running() const { return pid_ > 0; }
   std::string url(const std::string& path) const {
     return fmt::format("http://127.0.0.1:{}{}", port_, path);
   }
-  std::string log() const { return test::readFile(logPath_); }
 
  private:
-  std::string cwd_;
-  std::vector<std::string> args_;
-  std::string logPath_;
-  pid_t pid_ = -1;
+  bool findPort(const std::string& log) {
+    size_t at = log.find("listening on http://");
+    if (at == std::string::npos) return false;
+    size_t end = log.find_first_of(" \n", at + 20);
+    std::string address = log.substr(at + 20, end - at - 20);
+    port_ = std::stoi(address.substr(address.rfind(':') + 1));
+    return true;
+  }
+
   int port_ = 0;
 };
 

@@ -19,7 +19,7 @@
 #include "client/json.h"
 #include "client/rdzctl.h"
 #include "daemon/domain/validation.h"
-#include "tools/gateway/log.h"
+#include "daemon/service/log.h"
 
 namespace rdz::gateway {
 
@@ -344,7 +344,7 @@ class Gateway::ServerErrors final : public kj::HttpServerErrorHandler {
     if (exception.getType() == kj::Exception::Type::DISCONNECTED) {
       return kj::READY_NOW;  // the client went away
     }
-    logLine("internal error: {}", exception.getDescription().cStr());
+    logInfo("internal error: {}", exception.getDescription().cStr());
     KJ_IF_MAYBE(r, response) {
       ++gateway_.metrics_->requests[500];
       kj::HttpHeaders headers(*gateway_.table_);
@@ -362,7 +362,7 @@ class Gateway::ServerErrors final : public kj::HttpServerErrorHandler {
 };
 
 void Gateway::TaskErrors::taskFailed(kj::Exception&& exception) {
-  logLine("background task failed: {}", exception.getDescription().cStr());
+  logInfo("background task failed: {}", exception.getDescription().cStr());
 }
 
 Gateway::Gateway(const Config& config, kj::Timer& timer, kj::Network& network, SpoolQueue& spool)
@@ -620,7 +620,7 @@ kj::Promise<void> Gateway::submitLead(kj::Own<Request> req, Entity entity, std::
         .then(
             [this, &r, &response, entity, why](std::string id) {
               ++metrics_->spooled;
-              logLine("spooled {} lead {}: {}", entityName(entity), id, why);
+              logInfo("spooled {} lead {}: {}", entityName(entity), id, why);
               Reply reply;
               reply.code = 202;
               if (r.html) {
@@ -632,7 +632,7 @@ kj::Promise<void> Gateway::submitLead(kj::Own<Request> req, Entity entity, std::
               return send(response, r, kj::mv(reply));
             },
             [this, &r, &response](kj::Exception&& e) {
-              logLine("cannot spool a lead: {}", e.getDescription().cStr());
+              logInfo("cannot spool a lead: {}", e.getDescription().cStr());
               Reply reply = error(r, 503, "rdzd is unavailable and the spool failed; retry later");
               return send(response, r, kj::mv(reply));
             })
@@ -743,7 +743,7 @@ void Gateway::kickReplay() {
       },
       [this](kj::Exception&& e) {
         replaying_ = false;
-        logLine("spool replay failed: {}", e.getDescription().cStr());
+        logInfo("spool replay failed: {}", e.getDescription().cStr());
       }));
 }
 
@@ -766,7 +766,7 @@ kj::Promise<bool> Gateway::replayFrom(std::vector<SpooledEntry>& batch, size_t i
         switch (f.outcome) {
           case Forwarded::Outcome::STORED:
             ++metrics_->replayed;
-            logLine("replayed {} lead {}: {} {}", entityName(e.entry.entity), e.id, f.id, f.statut);
+            logInfo("replayed {} lead {}: {} {}", entityName(e.entry.entity), e.id, f.id, f.statut);
             // TODO(perf): one mark per batch would save two fsyncs per lead; one per lead keeps
             // what a crash makes the next run replay (harmlessly: same key) to one lead.
             return spool_.markDone(e.next, 1).then(
@@ -774,7 +774,7 @@ kj::Promise<bool> Gateway::replayFrom(std::vector<SpooledEntry>& batch, size_t i
           case Forwarded::Outcome::REFUSED:
             // Cannot be stored, ever: kept aside for an admin rather than blocking the spool.
             ++metrics_->refused;
-            logLine("rdzd refused spooled {} lead {} (kept in refused.seg): {}",
+            logInfo("rdzd refused spooled {} lead {} (kept in refused.seg): {}",
                     entityName(e.entry.entity), e.id, f.error);
             return spool_.refuse(e)
                 .then([this, &batch, i]() { return spool_.markDone(batch[i].next, 1); })
@@ -793,11 +793,12 @@ int runGateway(const Config& config) {
   // with the default action and kill the process without draining.
   kj::UnixEventPort::captureSignal(SIGTERM);
   kj::UnixEventPort::captureSignal(SIGINT);
+  logProgram = "rdz-gateway";
   logDebug = config.logLevel == "debug";
   ::umask(0077);  // the spool holds personal data
 
   Spool spool(config.spoolDir);
-  logLine("spool {}: {} leads waiting for rdzd", config.spoolDir, spool.depth());
+  logInfo("spool {}: {} leads waiting for rdzd", config.spoolDir, spool.depth());
 
   auto io = kj::setupAsyncIo();
   auto& timer = io.provider->getTimer();
@@ -808,7 +809,7 @@ int runGateway(const Config& config) {
     Gateway gateway(config, timer, network, queue);
     auto listener = network.parseAddress(config.listen).wait(io.waitScope)->listen();
     std::string host = config.listen.substr(0, config.listen.rfind(':'));
-    logLine("listening on http://{}:{} (rdzd at {})", host, listener->getPort(), config.socket);
+    logInfo("listening on http://{}:{} (rdzd at {})", host, listener->getPort(), config.socket);
 
     kj::HttpServerSettings settings;
     settings.errorHandler = gateway.errorHandler();
@@ -822,7 +823,7 @@ int runGateway(const Config& config) {
                     .then([](siginfo_t info) { return info.si_signo; });
     auto serving = server.listenHttp(*listener).then([]() { return -1; },
                                                      [](kj::Exception&& e) {
-                                                       logLine("listener failed: {}",
+                                                       logInfo("listener failed: {}",
                                                                e.getDescription().cStr());
                                                        return -1;
                                                      });
@@ -832,18 +833,18 @@ int runGateway(const Config& config) {
     if (signal < 0) {
       exitCode = 1;
     } else {
-      logLine("signal {}: stopping", signal);
+      logInfo("signal {}: stopping", signal);
     }
     // No new connections; the requests in flight get their answer (a 202 is only sent once the
     // spool is synced, and the queue finishes its jobs before the thread stops).
     KJ_IF_MAYBE(e, kj::runCatchingExceptions([&]() {
                    timer.timeoutAfter(DRAIN_TIMEOUT, server.drain()).wait(io.waitScope);
                  })) {
-      logLine("requests still in flight after {} s: {}", DRAIN_TIMEOUT / kj::SECONDS,
+      logInfo("requests still in flight after {} s: {}", DRAIN_TIMEOUT / kj::SECONDS,
               e->getDescription().cStr());
     }
   }
-  logLine("stopped; {} leads in the spool", spool.depth());
+  logInfo("stopped; {} leads in the spool", spool.depth());
   return exitCode;
 }
 

@@ -5,7 +5,7 @@
 #include "client/connection.h"
 #include "client/json.h"
 #include "client/rdzctl.h"
-#include "tools/gateway/log.h"
+#include "daemon/service/log.h"
 
 namespace rdz::gateway {
 
@@ -50,7 +50,7 @@ struct IngestLink::Live {
 
 void IngestLink::ErrorHandler::taskFailed(kj::Exception&& exception) {
   // Connection attempts report their failure to their waiters; nothing else is expected here.
-  logLine("rdzd link: {}", exception.getDescription().cStr());
+  logInfo("rdzd link: {}", exception.getDescription().cStr());
 }
 
 IngestLink::IngestLink(kj::Network& network, kj::Timer& timer, std::string socket,
@@ -66,14 +66,14 @@ IngestLink::~IngestLink() noexcept(false) = default;
 
 void IngestLink::noteFailure(const std::string& why) {
   // Logged when it changes, not once per lead: an outage is one line, not thousands.
-  if (why != lastError_) logLine("rdzd unavailable for {}: {}", entityName(entity_), why);
+  if (why != lastError_) logInfo("rdzd unavailable for {}: {}", entityName(entity_), why);
   lastError_ = why;
 }
 
 void IngestLink::drop(uint64_t generation, const std::string& why) {
   KJ_IF_MAYBE(live, live_) {
     if ((*live)->generation != generation) return;
-    logLine("lost the rdzd connection for {}: {}", entityName(entity_), why);
+    logInfo("lost the rdzd connection for {}: {}", entityName(entity_), why);
     lastError_ = why;
     // The connection may be the one whose callback is running: destroy it on a later turn.
     tasks_.add(kj::evalLater([old = kj::mv(*live)]() {}));
@@ -149,7 +149,7 @@ kj::Promise<uint64_t> IngestLink::session() {
                          connecting_ = false;
                          uint64_t generation = KJ_ASSERT_NONNULL(live_)->generation;
                          if (!everUp_ || !lastError_.empty()) {
-                           logLine("connected to rdzd at {} as {} ingest", socket_,
+                           logInfo("connected to rdzd at {} as {} ingest", socket_,
                                    entityName(entity_));
                          }
                          everUp_ = true;

@@ -14,7 +14,7 @@
 #include <cstring>
 #include <optional>
 
-#include "tools/gateway/log.h"
+#include "daemon/service/log.h"
 
 namespace rdz::gateway {
 
@@ -322,7 +322,7 @@ void Spool::recover() {
     if (!done) {
       // Cannot happen with rename(); if it does, replaying from the oldest segment is safe: the
       // idempotency keys make rdzd answer entries it already has without storing them again.
-      logLine("spool: {} is unreadable; replaying from the oldest segment", donePath);
+      logInfo("spool: {} is unreadable; replaying from the oldest segment", donePath);
     }
   } else {
     KJ_REQUIRE(errno == ENOENT, "cannot read the spool's done file", donePath, strerror(errno));
@@ -373,7 +373,7 @@ void Spool::recover() {
       // The last segment: a write torn by a crash (it was never acknowledged, fsync had not
       // returned). Elsewhere: damage; what cannot be read cannot be replayed. Either way the bytes
       // are cut so that appends and replays continue from a clean boundary.
-      logLine("spool: segment {} has {} unreadable bytes at offset {} ({}); cut off{}", s,
+      logInfo("spool: segment {} has {} unreadable bytes at offset {} ({}); cut off{}", s,
               size - pos, pos, problem, i + 1 == segments.size() ? " (torn last write)" : "");
       KJ_SYSCALL(::ftruncate(segFd, static_cast<off_t>(pos)), path);
       KJ_SYSCALL(::fsync(segFd), path);
@@ -426,7 +426,7 @@ std::string Spool::append(const SpoolEntry& entry) {
                       [&]() { writeAll(activeFd_, bytes, segmentPath(active_)); })) {
     // A partial entry must not stay in front of the next ones (recovery would cut them off).
     if (::ftruncate(activeFd_, static_cast<off_t>(activeSize_)) != 0) {
-      logLine("spool: cannot cut a failed write off segment {}: {}", active_, strerror(errno));
+      logInfo("spool: cannot cut a failed write off segment {}: {}", active_, strerror(errno));
     }
     kj::throwFatalException(kj::mv(*e));
   }
@@ -495,7 +495,7 @@ void Spool::markDone(SpoolPosition next, uint64_t entries) {
     if (s >= done_.segment) break;
     // Already recorded as replayed: a failed unlink only leaves a file recovery deletes later.
     if (::unlink(segmentPath(s).c_str()) != 0) {
-      logLine("spool: cannot delete replayed segment {}: {}", s, strerror(errno));
+      logInfo("spool: cannot delete replayed segment {}: {}", s, strerror(errno));
     }
   }
 }
