@@ -29,6 +29,9 @@ struct WriteQueueStats {
   uint64_t commits = 0;  // synced group writes
 };
 
+// TODO(perf): each job's completion wakes its event loop on its own (one cross-thread
+// fulfill per lead); under load that loop is the bottleneck, half in the kernel. One wake-up per
+// group per loop (a mailbox drained by the loop) would cut those context switches.
 class WriteQueue {
  public:
   explicit WriteQueue(Store& store, size_t maxGroup = 512);
