@@ -64,37 +64,36 @@ Endpoint resolveEndpoint(const std::string& socketFlag, const std::string& token
   return endpoint;
 }
 
+kj::Promise<kj::Own<kj::AsyncIoStream>> openStream(kj::Network& network, kj::UnixEventPort& port,
+                                                   const Endpoint& endpoint) {
+  if (endpoint.connect.empty()) {
+    return network.parseAddress(kj::str("unix:", endpoint.socket.c_str()))
+        .then([](kj::Own<kj::NetworkAddress> address) {
+          return address->connect().attach(kj::mv(address));
+        });
+  }
+  auto tcp = parseHostPort(endpoint.connect);
+  KJ_REQUIRE(tcp.has_value(), "rdzd's address must be HOST:PORT", endpoint.connect);
+  bool tls = !endpoint.caFile.empty() || !isLoopbackHost(tcp->host);
+  return network.parseAddress(kj::str(tcp->toString().c_str()))
+      .then([](kj::Own<kj::NetworkAddress> address) {
+        return address->connect().attach(kj::mv(address));
+      })
+      .then([tls, &port, host = tcp->host, caFile = endpoint.caFile](
+                kj::Own<kj::AsyncIoStream> stream) -> kj::Promise<kj::Own<kj::AsyncIoStream>> {
+        if (!tls) return kj::mv(stream);
+        return connectTls(port, kj::mv(stream), host, caFile);
+      });
+}
+
 Connection::Connection(const Endpoint& endpoint) : io_(kj::setupAsyncIo()) {
   std::string where = endpoint.describe();
-  std::optional<HostPort> tcp;
-  if (!endpoint.connect.empty()) {
-    tcp = parseHostPort(endpoint.connect);
-    if (!tcp) throw ConnectError("--connect must be HOST:PORT, not '" + endpoint.connect + "'");
+  if (!endpoint.connect.empty() && !parseHostPort(endpoint.connect)) {
+    throw ConnectError("--connect must be HOST:PORT, not '" + endpoint.connect + "'");
   }
   KJ_IF_MAYBE(e, kj::runCatchingExceptions([&]() {
-                auto& network = io_.provider->getNetwork();
-                kj::Promise<kj::Own<kj::AsyncIoStream>> connecting = nullptr;
-                if (!tcp) {
-                  connecting = network.parseAddress(kj::str("unix:", endpoint.socket.c_str()))
-                                   .then([](kj::Own<kj::NetworkAddress> address) {
-                                     return address->connect();
-                                   });
-                } else {
-                  bool tls = !endpoint.caFile.empty() || !isLoopbackHost(tcp->host);
-                  auto& port = io_.unixEventPort;
-                  kj::String address = kj::str(tcp->toString().c_str());
-                  connecting =
-                      network.parseAddress(address)
-                          .then([](kj::Own<kj::NetworkAddress> address) {
-                            return address->connect().attach(kj::mv(address));
-                          })
-                          .then([tls, &port, host = tcp->host, caFile = endpoint.caFile](
-                                    kj::Own<kj::AsyncIoStream> stream)
-                                    -> kj::Promise<kj::Own<kj::AsyncIoStream>> {
-                            if (!tls) return kj::mv(stream);
-                            return connectTls(port, kj::mv(stream), host, caFile);
-                          });
-                }
+                auto connecting =
+                    openStream(io_.provider->getNetwork(), io_.unixEventPort, endpoint);
                 stream_ = io_.provider->getTimer()
                               .timeoutAfter(CONNECT_TIMEOUT, kj::mv(connecting))
                               .wait(io_.waitScope);

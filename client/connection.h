@@ -42,6 +42,12 @@ Endpoint resolveEndpoint(const std::string& socketFlag, const std::string& token
                          const std::string& defaultTokenFile = "admin.token",
                          const std::string& connectFlag = "", const std::string& caFileFlag = "");
 
+// Opens a stream to rdzd on this thread's event loop: the Unix socket of `endpoint`, or TCP to
+// endpoint.connect, wrapped in TLS (verified against endpoint.caFile, or the system's store)
+// unless it is plain loopback without a CA file. Used by Connection and by the gateway.
+kj::Promise<kj::Own<kj::AsyncIoStream>> openStream(kj::Network& network, kj::UnixEventPort& port,
+                                                   const Endpoint& endpoint);
+
 // Reads the first line of a token file, trimmed. Throws ConnectError.
 std::string readTokenFile(const std::string& path);
 

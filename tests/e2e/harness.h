@@ -107,6 +107,13 @@ std::string describe(const RunResult& result);
 // Waits up to `timeout` for a Unix socket at `path` to accept a connection.
 bool socketAnswers(const std::string& path, std::chrono::milliseconds timeout);
 
+// ---- TLS test material (the openssl command line) -------------------------------------------
+
+// A CA (NAME.pem, NAME.key) in `dir`.
+void makeCa(const std::string& dir, const std::string& name);
+// server.pem / server.key in `dir`, signed by the CA `ca`, for IP 127.0.0.1 and DNS localhost.
+void makeServerCert(const std::string& dir, const std::string& ca);
+
 // ---- JSON (rdzctl --json output), through Cap'n Proto's JSON codec --------------------------
 
 class Json {

@@ -11,38 +11,8 @@ namespace {
 
 using Args = std::vector<std::string>;
 
-constexpr char OPENSSL[] = "/usr/bin/openssl";
-
 bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
-}
-
-void openssl(const Args& args, const std::string& cwd) {
-  RunResult r = runProgram(OPENSSL, args, inDir(cwd));
-  if (r.exitCode != 0) throw std::runtime_error("openssl failed: " + describe(r));
-}
-
-// A CA (NAME.pem, NAME.key) in `dir`.
-void makeCa(const std::string& dir, const std::string& name) {
-  openssl({"req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-           "-keyout", name + ".key", "-out", name + ".pem", "-days", "2", "-subj",
-           "/CN=RDZ test " + name, "-addext", "basicConstraints=critical,CA:TRUE", "-addext",
-           "keyUsage=critical,keyCertSign,cRLSign"},
-          dir);
-}
-
-// server.pem / server.key in `dir`, signed by the CA `ca`, for IP 127.0.0.1 and DNS localhost.
-void makeServerCert(const std::string& dir, const std::string& ca) {
-  openssl({"req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout",
-           "server.key", "-out", "server.csr", "-subj", "/CN=rdzd test"},
-          dir);
-  test::writeFile(dir + "/server.ext",
-                  "subjectAltName=IP:127.0.0.1,DNS:localhost\n"
-                  "basicConstraints=CA:FALSE\n"
-                  "extendedKeyUsage=serverAuth\n");
-  openssl({"x509", "-req", "-in", "server.csr", "-CA", ca + ".pem", "-CAkey", ca + ".key",
-           "-CAcreateserial", "-out", "server.pem", "-days", "2", "-extfile", "server.ext"},
-          dir);
 }
 
 // rdzd on TMP/data with --listen HOST:PORT and, unless `plain`, the test CA's server certificate.

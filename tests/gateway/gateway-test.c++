@@ -24,6 +24,7 @@
 
 #include "tests/e2e/harness.h"
 #include "tests/support/files.h"
+#include "tests/support/smtp.h"
 #include "tests/support/temp-dir.h"
 #include "tools/gateway/spool.h"
 
@@ -672,6 +673,42 @@ TEST_F(GatewayTest, SpoolSurvivesGatewayRestartWhileRdzdIsDown) {
   daemon_->start();
   waitSpoolDrained();
   for (int i = 40; i < 45; ++i) EXPECT_EQ(idsWithPhone(phone(i)).size(), 1u) << phone(i);
+}
+
+// rdzd reached over TCP with TLS (SPEC §8.1): the gateway trusts only the CA it is given, and a
+// lead posted while it cannot verify rdzd is spooled, not lost, and stored once it can.
+class GatewayOverTlsTest : public GatewayTest {
+ protected:
+  GatewayOverTlsTest() {
+    makeCa(tmp_.path(), "ca");
+    makeCa(tmp_.path(), "other-ca");
+    makeServerCert(tmp_.path(), "ca");
+  }
+  std::vector<std::string> extraDaemonArgs() const override {
+    return {"--listen", address(), "--tls_cert", tmp_ / "server.pem", "--tls_key",
+            tmp_ / "server.key"};
+  }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  int port_ = test::freePort();
+};
+
+TEST_F(GatewayOverTlsTest, ForwardsOverTlsTrustingOnlyItsCa) {
+  // A CA that did not sign rdzd's certificate: no session, so the lead goes to the spool.
+  startGateway({"--socket", tmp_ / "no-such.sock", "--connect", address(), "--ca_file",
+                tmp_ / "other-ca.pem"});
+  auto spooled = post("zr7", leadJson(phone(60)));
+  EXPECT_EQ(spooled.code, 202) << describe(spooled);
+  EXPECT_TRUE(idsWithPhone(phone(60)).empty());
+  EXPECT_NE(gateway_->log().find("tls:" + address()), std::string::npos) << gateway_->log();
+
+  // The right CA: live posts are stored (the socket is not used), the spooled one once.
+  startGateway({"--socket", tmp_ / "no-such.sock", "--connect", address(), "--ca_file",
+                tmp_ / "ca.pem"});
+  auto stored = post("zr7", leadJson(phone(61)));
+  EXPECT_EQ(stored.code, 201) << describe(stored) << "\n" << gateway_->log();
+  waitSpoolDrained();
+  EXPECT_EQ(idsWithPhone(phone(60)).size(), 1u);
+  EXPECT_EQ(idsWithPhone(phone(61)).size(), 1u);
 }
 
 // ---- configuration ---------------------------------------------------------------------------

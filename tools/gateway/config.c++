@@ -53,6 +53,9 @@ std::optional<Config> parseConfig(int argc, const char* const* argv) {
       ("listen", po::value(&c.listen)->default_value(c.listen),
        "HTTP listen address host:port (port 0: any free port, logged)")
       ("socket", po::value(&c.socket)->default_value(c.socket), "rdzd's Unix socket")
+      ("connect", po::value(&c.connect),
+       "rdzd's TCP listener host:port, instead of the socket (TLS unless plain loopback)")
+      ("ca_file", po::value(&c.caFile), "CA (PEM) that rdzd's TLS certificate must chain to")
       ("zr7.token_file", po::value(&c.tokenFile[0])->default_value(c.tokenFile[0]),
        "ZR7 ingest token file (first line)")
       ("mdl.token_file", po::value(&c.tokenFile[1])->default_value(c.tokenFile[1]),

@@ -16,6 +16,10 @@ namespace rdz::gateway {
 struct Config {
   std::string listen = "127.0.0.1:8080";  // host:port; port 0 picks a free one (logged)
   std::string socket = "rdz-data/rdzd.sock";
+  // Instead of the socket: rdzd's TCP listener "host:port", TLS verified against `caFile`
+  // (required off loopback, where the system's store is used without it).
+  std::string connect;
+  std::string caFile;
   std::string tokenFile[2] = {"rdz-data/ingest-zr7.token",  // indexed by Entity
                               "rdz-data/ingest-mdl.token"};
   std::string spoolDir = "rdz-data/gateway-spool";

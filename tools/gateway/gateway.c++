@@ -365,7 +365,8 @@ void Gateway::TaskErrors::taskFailed(kj::Exception&& exception) {
   logInfo("background task failed: {}", exception.getDescription().cStr());
 }
 
-Gateway::Gateway(const Config& config, kj::Timer& timer, kj::Network& network, SpoolQueue& spool)
+Gateway::Gateway(const Config& config, kj::Timer& timer, kj::Network& network,
+                 kj::UnixEventPort& port, SpoolQueue& spool)
     : config_(config),
       timer_(timer),
       spool_(spool),
@@ -375,9 +376,13 @@ Gateway::Gateway(const Config& config, kj::Timer& timer, kj::Network& network, S
   kj::HttpHeaderTable::Builder builder;
   ids_ = std::make_unique<Headers>(builder);
   table_ = builder.build();
+  Endpoint rdzd;
+  rdzd.socket = config.socket;
+  rdzd.connect = config.connect;
+  rdzd.caFile = config.caFile;
   for (Entity e : ALL_ENTITIES) {
     links_[static_cast<int>(e)] =
-        kj::heap<IngestLink>(network, timer, config.socket, config.tokenFileOf(e), e);
+        kj::heap<IngestLink>(network, port, timer, rdzd, config.tokenFileOf(e), e);
   }
   serverErrors_ = kj::heap<ServerErrors>(*this);
 }
@@ -806,10 +811,11 @@ int runGateway(const Config& config) {
   int exitCode = 0;
   {
     SpoolQueue queue(spool);
-    Gateway gateway(config, timer, network, queue);
+    Gateway gateway(config, timer, network, io.unixEventPort, queue);
     auto listener = network.parseAddress(config.listen).wait(io.waitScope)->listen();
     std::string host = config.listen.substr(0, config.listen.rfind(':'));
-    logInfo("listening on http://{}:{} (rdzd at {})", host, listener->getPort(), config.socket);
+    logInfo("listening on http://{}:{} (rdzd at {})", host, listener->getPort(),
+            config.connect.empty() ? "unix:" + config.socket : config.connect);
 
     kj::HttpServerSettings settings;
     settings.errorHandler = gateway.errorHandler();

@@ -70,7 +70,8 @@ Submission submissionFromForm(std::string_view body);
 
 class Gateway {
  public:
-  Gateway(const Config& config, kj::Timer& timer, kj::Network& network, SpoolQueue& spool);
+  Gateway(const Config& config, kj::Timer& timer, kj::Network& network, kj::UnixEventPort& port,
+          SpoolQueue& spool);
   ~Gateway() noexcept(false);
   KJ_DISALLOW_COPY(Gateway);
 

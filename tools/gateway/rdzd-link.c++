@@ -53,11 +53,12 @@ void IngestLink::ErrorHandler::taskFailed(kj::Exception&& exception) {
   logInfo("rdzd link: {}", exception.getDescription().cStr());
 }
 
-IngestLink::IngestLink(kj::Network& network, kj::Timer& timer, std::string socket,
-                       std::string tokenFile, Entity entity)
+IngestLink::IngestLink(kj::Network& network, kj::UnixEventPort& port, kj::Timer& timer,
+                       Endpoint rdzd, std::string tokenFile, Entity entity)
     : network_(network),
       timer_(timer),
-      socket_(std::move(socket)),
+      port_(port),
+      rdzd_(std::move(rdzd)),
       tokenFile_(std::move(tokenFile)),
       entity_(entity),
       tasks_(errorHandler_) {}
@@ -90,8 +91,7 @@ kj::Promise<void> IngestLink::connect() {
   }
   // Set when rdzd answered but the token does not fit this link: that message is the whole story.
   auto misfit = std::make_shared<std::string>();
-  return network_.parseAddress(kj::str("unix:", socket_.c_str()))
-      .then([](kj::Own<kj::NetworkAddress> address) { return address->connect(); })
+  return openStream(network_, port_, rdzd_)
       .then([this, misfit, token = kj::mv(token)](kj::Own<kj::AsyncIoStream> stream) mutable {
         auto live = kj::heap<Live>();
         live->stream = kj::mv(stream);
@@ -129,7 +129,7 @@ kj::Promise<void> IngestLink::connect() {
         if (what.find("not authenticated") != std::string::npos) {
           return disconnected("rdzd refused the token in " + tokenFile_);
         }
-        return disconnected("cannot reach rdzd at " + socket_ + ": " + what);
+        return disconnected("cannot reach rdzd at " + rdzd_.describe() + ": " + what);
       });
 }
 
@@ -149,7 +149,7 @@ kj::Promise<uint64_t> IngestLink::session() {
                          connecting_ = false;
                          uint64_t generation = KJ_ASSERT_NONNULL(live_)->generation;
                          if (!everUp_ || !lastError_.empty()) {
-                           logInfo("connected to rdzd at {} as {} ingest", socket_,
+                           logInfo("connected to rdzd at {} as {} ingest", rdzd_.describe(),
                                    entityName(entity_));
                          }
                          everUp_ = true;

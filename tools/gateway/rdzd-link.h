@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "client/connection.h"
 #include "daemon/domain/types.h"
 #include "schema/rdz.capnp.h"
 
@@ -36,8 +37,9 @@ struct Forwarded {
 
 class IngestLink {
  public:
-  IngestLink(kj::Network& network, kj::Timer& timer, std::string socket, std::string tokenFile,
-             Entity entity);
+  // `rdzd`: where rdzd is (its socket, or TCP/TLS); its token is read from `tokenFile`.
+  IngestLink(kj::Network& network, kj::UnixEventPort& port, kj::Timer& timer, Endpoint rdzd,
+             std::string tokenFile, Entity entity);
   ~IngestLink() noexcept(false);
   KJ_DISALLOW_COPY(IngestLink);
 
@@ -74,7 +76,8 @@ class IngestLink {
 
   kj::Network& network_;
   kj::Timer& timer_;
-  std::string socket_;
+  kj::UnixEventPort& port_;
+  Endpoint rdzd_;
   std::string tokenFile_;
   Entity entity_;
   kj::Maybe<kj::Own<Live>> live_;
