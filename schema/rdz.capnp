@@ -209,6 +209,7 @@ struct Batch {
   partsAccepted @11 :List(UInt32) $Json.name("parts_accepted");
   # methode api: the parts (1-based, one per commande and kind) the client's server already
   # acknowledged with 2xx; a retry posts only the others. Empty for email batches.
+  failures @12 :UInt32;          # failed attempts since the last success or resend
 }
 
 struct RunSummary {

@@ -39,9 +39,4 @@ std::string IdGenerator::next(Timestamp now) {
   return encodeId(last_);
 }
 
-void IdGenerator::observe(uint64_t used) {
-  std::lock_guard lock(mutex_);
-  if (used > last_) last_ = used;
-}
-
 }  // namespace rdz

@@ -24,7 +24,6 @@ class IdGenerator {
  public:
   explicit IdGenerator(uint64_t lastUsed = 0) : last_(lastUsed) {}
   std::string next(Timestamp now);
-  void observe(uint64_t used);  // raise the floor
 
  private:
   std::mutex mutex_;

@@ -40,6 +40,7 @@ struct Batch {
   BatchStatus status = BatchStatus::PENDING;
   std::vector<std::string> deliveries;
   uint32_t attempts = 0;
+  uint32_t failures = 0;  // failed attempts since the last success or resend: the retry schedule
   std::optional<Timestamp> nextAttempt;  // nullopt: no automatic attempt planned
   std::string lastError;
   std::optional<Timestamp> sentAt;
@@ -60,7 +61,9 @@ struct RunRecord {
   std::string date;
   std::optional<Entity> entity;   // one-entity run
   Timestamp reference{};
-  std::string status;             // "committed" until every batch is sent, then "complete"
+  // As committed: "committed", or "complete" when the run has no batch. Readers derive the live
+  // status from the batches (complete once every one is sent).
+  std::string status;
   uint32_t aged = 0;
   uint32_t assigned = 0;
   uint32_t doublonsEvites = 0;

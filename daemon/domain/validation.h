@@ -6,7 +6,8 @@
 //   but do not block.
 // - a Refusal (thrown as kj::Exception via KJ_FAIL_REQUIRE with a clear message) for the
 //   only things SPEC §3.2 refuses outright: body over 16 KiB, a field over 4 × its bound,
-//   text that is not UTF-8.
+//   text that is not UTF-8. Every refusal's message contains REFUSAL_MARKER, which is how a
+//   client (the gateway) tells a refusal from a failure worth retrying.
 //
 // Stateful rules (double submission within 10 minutes, idempotency) are applied by the
 // service, which owns the store; see `markDoubleSubmission`.
@@ -22,6 +23,7 @@ namespace rdz {
 
 constexpr size_t MAX_BODY_BYTES = 16 * 1024;
 constexpr size_t MAX_IDEMPOTENCY_KEY_BYTES = 128;
+constexpr char REFUSAL_MARKER[] = "submission refused:";
 
 struct ValidationContext {
   Entity entity = Entity::ZR7;

@@ -70,12 +70,12 @@ SubmitAnswer ingestLead(Txn& txn, IdGenerator& ids, const IngestRequest& request
   std::string bodyHash;
   if (!request.idempotencyKey.empty()) {
     KJ_REQUIRE(request.idempotencyKey.size() <= MAX_IDEMPOTENCY_KEY_BYTES,
-               "idempotency key longer than 128 bytes");
-    KJ_REQUIRE(isValidUtf8(request.idempotencyKey), "idempotency key is not UTF-8");
+               "submission refused: idempotency key longer than 128 bytes");
+    KJ_REQUIRE(isValidUtf8(request.idempotencyKey), "submission refused: idempotency key is not UTF-8");
     bodyHash = sha256Hex(canonicalSubmission(request.fields));
     KJ_IF_MAYBE(hit, findIdempotency(txn, e, request.idempotencyKey)) {
       KJ_REQUIRE(hit->bodyHash == bodyHash,
-                 "idempotency key already used with a different body; nothing stored");
+                 "submission refused: idempotency key already used with a different body");
       return hit->answer;  // the first answer; nothing new stored
     }
   }
@@ -178,7 +178,7 @@ void addProduit(Txn& txn, Produit produit) {
 uint64_t lastUsedIdValue(Reader& reader) {
   uint64_t last = 0;
   for (Entity e : ALL_ENTITIES) {
-    if (auto value = decodeId(lastLeadId(reader, e))) last = std::max(last, *value);
+    if (auto value = decodeId(lastGeneratedId(reader, e))) last = std::max(last, *value);
   }
   return last;
 }

@@ -43,7 +43,8 @@ std::string addCommande(Txn& txn, Commande commande, Timestamp now);
 void setCommande(Txn& txn, Commande commande);
 void addProduit(Txn& txn, Produit produit);
 
-// The largest time-ordered id value in use in either entity (to seed the IdGenerator).
+// The largest time-ordered id value in use in either entity — leads, deliveries, batches — to
+// seed the IdGenerator, so no id is handed out twice even when the clock steps back.
 uint64_t lastUsedIdValue(Reader& reader);
 
 }  // namespace rdz

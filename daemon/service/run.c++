@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <map>
 
 #include "daemon/domain/calendar.h"
@@ -117,15 +118,31 @@ RunPlan planRunFromStore(Reader& reader, const RunParams& params) {
   return planRun(params, pool, commandes, duplicates);
 }
 
+kj::Maybe<RunRecord> existingRun(Reader& reader, const RunParams& params) {
+  KJ_IF_MAYBE(same, getRun(reader, runId(params.date, params.onlyEntity))) {
+    return kj::mv(*same);
+  }
+  if (params.onlyEntity) return getRun(reader, runId(params.date, std::nullopt));
+  for (Entity e : ALL_ENTITIES) {
+    if (getRun(reader, runId(params.date, e)) != nullptr) {
+      Entity other = e == Entity::ZR7 ? Entity::MDL : Entity::ZR7;
+      KJ_FAIL_REQUIRE(
+          "this date already has a run for one entity only: run each entity with --entity",
+          params.date, std::string(entityName(e)), std::string(entityName(other)));
+    }
+  }
+  return nullptr;
+}
+
 RunOutcome executeRun(Txn& txn, IdGenerator& ids, const RunParams& params, Timestamp now) {
   RunOutcome outcome;
-  std::string id = runId(params.date, params.onlyEntity);
-  KJ_IF_MAYBE(existing, getRun(txn, id)) {
+  KJ_IF_MAYBE(existing, existingRun(txn, params)) {
     outcome.run = kj::mv(*existing);
     outcome.batches = batchesOfRun(txn, outcome.run);
     outcome.alreadyDone = true;
     return outcome;
   }
+  std::string id = runId(params.date, params.onlyEntity);
 
   RunPlan plan = planRunFromStore(txn, params);
   std::string week = isoWeekOf(params.date);
@@ -224,6 +241,14 @@ std::vector<Batch> batchesOfRun(Reader& reader, const RunRecord& run) {
     }
   }
   return out;
+}
+
+RunRecord withLiveStatus(Reader& reader, RunRecord run) {
+  auto batches = batchesOfRun(reader, run);
+  bool allSent = std::all_of(batches.begin(), batches.end(),
+                             [](const Batch& b) { return b.status == BatchStatus::SENT; });
+  run.status = allSent ? "complete" : "committed";
+  return run;
 }
 
 }  // namespace rdz

@@ -28,6 +28,12 @@ struct RunSettings {
 RunParams runParams(const RunSettings& settings, std::string_view date,
                     std::optional<Timestamp> at, std::optional<Entity> entity, Timestamp now);
 
+// The run that already covers the date and scope of `params`: the same run, or the full run of
+// that date when one entity is asked. A full run asked for a date that already has a one-entity
+// run is refused (KJ_REQUIRE, naming the entity left to run): runs of one date never overlap, so
+// no client gets two batches for one date.
+kj::Maybe<RunRecord> existingRun(Reader& reader, const RunParams& params);
+
 // Reads the inputs of a run and plans it. Writes nothing (this is also --dry-run).
 RunPlan planRunFromStore(Reader& reader, const RunParams& params);
 
@@ -43,5 +49,9 @@ RunOutcome executeRun(Txn& txn, IdGenerator& ids, const RunParams& params, Times
 
 // The batches of a run (both entities).
 std::vector<Batch> batchesOfRun(Reader& reader, const RunRecord& run);
+
+// `run` with its live status: "complete" once every batch is sent, else "committed". Derived,
+// never stored, so a resent batch reopens its run.
+RunRecord withLiveStatus(Reader& reader, RunRecord run);
 
 }  // namespace rdz

@@ -82,30 +82,40 @@ void Sender::wake() {
   wakeup_.notify_all();
 }
 
+// Until the next due attempt of this Sender's entities, at most a minute: the clock may be moved
+// by an admin (or a test's manual clock), so the outbox is looked at regularly anyway.
+std::chrono::milliseconds Sender::untilNextDue() {
+  using std::chrono::milliseconds;
+  milliseconds wait(60000);
+  for (Entity e : entities_) {
+    if (auto next = nextDue(store_, e)) {
+      auto until = std::chrono::ceil<milliseconds>(*next - clock_.now());
+      wait = std::min(wait, std::max(until, milliseconds(0)));
+    }
+  }
+  return wait;
+}
+
 void Sender::loop() {
   for (;;) {
-    {
-      std::unique_lock lock(mutex_);
-      // Until the next due attempt, at most a minute: the clock may be moved by an admin (or a
-      // test's manual clock), so the outbox is looked at regularly anyway.
-      using std::chrono::milliseconds;
-      milliseconds wait(60000);
-      for (Entity e : entities_) {
-        if (auto next = nextDue(store_, e)) {
-          auto until = std::chrono::ceil<milliseconds>(*next - clock_.now());
-          wait = std::min(wait, std::max(until, milliseconds(0)));
-        }
-      }
-      if (wait > milliseconds(0)) {
-        wakeup_.wait_for(lock, wait, [this]() { return woken_ || stopping_; });
-      }
-      if (stopping_) return;
-      woken_ = false;
-    }
-    KJ_IF_MAYBE(e, kj::runCatchingExceptions([&]() { sendDue(); })) {
+    // A storage failure must not end the thread (and with it rdzd): log, pause, look again.
+    KJ_IF_MAYBE(e, kj::runCatchingExceptions([&]() {
+                  auto wait = untilNextDue();
+                  {
+                    std::unique_lock lock(mutex_);
+                    if (wait > std::chrono::milliseconds(0)) {
+                      wakeup_.wait_for(lock, wait, [this]() { return woken_ || stopping_; });
+                    }
+                    if (stopping_) return;
+                    woken_ = false;
+                  }
+                  sendDue();
+                })) {
       logInfo("sender: {}", e->getDescription().cStr());
       std::this_thread::sleep_for(std::chrono::seconds(1));  // do not spin on a broken store
     }
+    std::lock_guard lock(mutex_);
+    if (stopping_) return;
   }
 }
 
@@ -200,10 +210,12 @@ void Sender::attempt(Entity entity, const std::string& batchId) {
         if (std::find(parts.begin(), parts.end(), part) == parts.end()) parts.push_back(part);
       }
       std::sort(updated.partsAccepted.begin(), updated.partsAccepted.end());
-      updated.responses.push_back(formatIso(now) + " " + (result.ok ? "ok " : "echec ") +
+      updated.responses.push_back(formatIso(now) + " " +
+                                  (result.ok ? "ok " : result.permanent ? "refus " : "echec ") +
                                   std::to_string(result.code) + " " + result.detail);
       if (result.ok) {
         updated.status = BatchStatus::SENT;
+        updated.failures = 0;
         updated.sentAt = now;
         updated.nextAttempt.reset();
         updated.lastError.clear();
@@ -211,12 +223,8 @@ void Sender::attempt(Entity entity, const std::string& batchId) {
         updated.status = BatchStatus::FAILED;
         updated.lastError = result.detail;
         // Failures since the last success or resend count; attempts keeps the whole story.
-        uint32_t failures = 0;
-        for (auto it = updated.responses.rbegin(); it != updated.responses.rend(); ++it) {
-          if (it->find(" echec ") == std::string::npos) break;
-          ++failures;
-        }
-        auto delay = retryDelay(failures);
+        updated.failures += 1;
+        auto delay = retryDelay(updated.failures);
         if (delay) {
           updated.nextAttempt = now + *delay;
         } else {
@@ -230,22 +238,6 @@ void Sender::attempt(Entity entity, const std::string& batchId) {
             addHistory(txn, d->leadEntity, d->lead,
                        {now, "envoi", fmt::format("batch {} envoyé à {}", updated.id,
                                                   updated.client)});
-          }
-        }
-        KJ_IF_MAYBE(run, getRun(txn, updated.run)) {
-          bool allSent = true;
-          for (auto& other : run->batches) {
-            if (other == updated.id) continue;
-            for (Entity e : ALL_ENTITIES) {
-              KJ_IF_MAYBE(b, getBatch(txn, e, other)) {
-                allSent = allSent && b->status == BatchStatus::SENT;
-              }
-            }
-          }
-          if (allSent) {
-            RunRecord done = *run;
-            done.status = "complete";
-            putRun(txn, done);
           }
         }
       }

@@ -52,6 +52,7 @@ class Sender {
 
  private:
   void loop();
+  std::chrono::milliseconds untilNextDue();
   void attempt(Entity entity, const std::string& batchId);
   Mail buildMail(Entity entity, const Batch& batch, const Client& client);
 

@@ -167,7 +167,10 @@ class ViewerMethods : public Base {
   }
 
   kj::Promise<void> listRuns(ListRunsContext context) override {
-    auto runs = rdz::listRuns(ctx_.store);
+    std::vector<RunRecord> runs;
+    for (auto& r : rdz::listRuns(ctx_.store)) {
+      if (visible(r)) runs.push_back(withLiveStatus(kj::mv(r)));
+    }
     auto out = context.getResults().initRuns(runs.size());
     for (size_t i = 0; i < runs.size(); ++i) toCapnp(runs[i], out[i]);
     return kj::READY_NOW;
@@ -176,10 +179,12 @@ class ViewerMethods : public Base {
   kj::Promise<void> getRun(GetRunContext context) override {
     std::string id = str(context.getParams().getId());
     KJ_IF_MAYBE(run, rdz::getRun(ctx_.store, id)) {
-      auto results = context.getResults();
-      toCapnp(*run, results.initRun());
-      fillBatches(batchesOfRun(ctx_.store, *run), results);
-      return kj::READY_NOW;
+      if (visible(*run)) {
+        auto results = context.getResults();
+        toCapnp(withLiveStatus(*run), results.initRun());
+        fillBatches(scoped(batchesOfRun(ctx_.store, *run)), results);
+        return kj::READY_NOW;
+      }
     }
     KJ_FAIL_REQUIRE("no such run", id);
   }
@@ -213,6 +218,16 @@ class ViewerMethods : public Base {
   }
 
  protected:
+  // A token bound to one entity sees the runs that concern it and only its own batches.
+  bool visible(const RunRecord& run) const { return !scope_ || !run.entity || run.entity == scope_; }
+  std::vector<Batch> scoped(std::vector<Batch> batches) const {
+    if (scope_) std::erase_if(batches, [&](const Batch& b) { return b.entity != *scope_; });
+    return batches;
+  }
+  RunRecord withLiveStatus(RunRecord run) const {
+    return rdz::withLiveStatus(ctx_.store, kj::mv(run));
+  }
+
   template <typename Results>
   static void fillBatches(const std::vector<Batch>& batches, Results results) {
     auto out = results.initBatches(batches.size());
@@ -343,6 +358,15 @@ class AdminImpl final : public ViewerMethods<schema::Admin::Server> {
     RunParams params = runParams(ctx_.runSettings, str(p.getDate()), at, entity, ctx_.clock.now());
 
     if (p.getDryRun()) {
+      KJ_IF_MAYBE(done, existingRun(ctx_.store, params)) {
+        // Nothing would be allocated: the plan of a done run is what it did.
+        auto results = context.getResults();
+        toCapnp(withLiveStatus(*done), results.initRun());
+        results.getRun().setAlreadyDone(true);
+        results.getRun().setDryRun(true);
+        fillBatches(scoped(batchesOfRun(ctx_.store, *done)), results);
+        return kj::READY_NOW;
+      }
       RunPlan plan = planRunFromStore(ctx_.store, params);
       auto run = context.getResults().initRun();
       run.setId(runId(params.date, entity));
@@ -380,9 +404,9 @@ class AdminImpl final : public ViewerMethods<schema::Admin::Server> {
           }
           ctx_.wakeSenders();
           auto results = context.getResults();
-          toCapnp(outcome.run, results.initRun());
+          toCapnp(withLiveStatus(outcome.run), results.initRun());
           results.getRun().setAlreadyDone(outcome.alreadyDone);
-          fillBatches(outcome.batches, results);
+          fillBatches(scoped(kj::mv(outcome.batches)), results);
         });
   }
 
@@ -398,6 +422,7 @@ class AdminImpl final : public ViewerMethods<schema::Admin::Server> {
               // its client already acknowledged.
               if (batch->status == BatchStatus::SENT) updated.partsAccepted.clear();
               updated.status = BatchStatus::PENDING;
+              updated.failures = 0;
               updated.nextAttempt = now;
               updated.responses.push_back(formatIso(now) + " resend");
               putBatch(txn, updated, &*batch);

@@ -237,6 +237,7 @@ void toCapnp(const Batch& b, schema::Batch::Builder out) {
   out.setStatus(static_cast<schema::BatchStatus>(b.status));
   setTexts(out.initDeliveries(b.deliveries.size()), b.deliveries);
   out.setAttempts(b.attempts);
+  out.setFailures(b.failures);
   out.setNextAttempt(micros(b.nextAttempt));
   out.setLastError(b.lastError);
   out.setSentAt(micros(b.sentAt));
@@ -254,6 +255,7 @@ Batch fromCapnp(schema::Batch::Reader in) {
   b.status = static_cast<BatchStatus>(in.getStatus());
   b.deliveries = texts(in.getDeliveries());
   b.attempts = in.getAttempts();
+  b.failures = in.getFailures();
   b.nextAttempt = optionalTime(in.getNextAttempt());
   b.lastError = str(in.getLastError());
   b.sentAt = optionalTime(in.getSentAt());

@@ -126,6 +126,22 @@ std::string lastLeadId(Reader& r, Entity e) {
   return last;
 }
 
+std::string lastGeneratedId(Reader& r, Entity e) {
+  std::string last = lastLeadId(r, e);
+  auto lastWithPrefix = [&](Family f, std::string_view prefix) {
+    r.scan(
+        e, f, prefix,
+        [&](std::string_view key, auto) {
+          last = std::max(last, std::string(key.substr(prefix.size())));
+          return false;
+        },
+        true);
+  };
+  lastWithPrefix(Family::DELIVERIES, "D");
+  lastWithPrefix(Family::BATCHES, "B");
+  return last;
+}
+
 kj::Maybe<Client> getClient(Reader& r, Entity e, std::string_view id) {
   return getRecord<Client>(r, e, Family::CLIENTS, id, decodeClient);
 }

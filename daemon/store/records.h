@@ -31,6 +31,8 @@ kj::Maybe<std::string> firstSubmissionSince(Reader& r, Entity e, std::string_vie
 std::vector<std::string> leadIdsByStatus(Reader& r, Entity e, Statut s, bool newestFirst = false);
 // The largest lead id in use (ids are time-ordered), or "" when there is none.
 std::string lastLeadId(Reader& r, Entity e);
+// The largest time-ordered id in use in entity `e`: leads, deliveries and batches.
+std::string lastGeneratedId(Reader& r, Entity e);
 
 kj::Maybe<Client> getClient(Reader& r, Entity e, std::string_view id);
 void putClient(Txn& txn, const Client& client);

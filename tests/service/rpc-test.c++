@@ -9,6 +9,7 @@
 #include <set>
 
 #include "daemon/domain/clock.h"
+#include "daemon/domain/commerce.h"
 #include "daemon/domain/ids.h"
 #include "daemon/service/auth.h"
 #include "daemon/service/server.h"
@@ -329,6 +330,78 @@ TEST_F(RpcTest, ImportKeepsRecuLeAndReportsEveryRow) {
   } else {
     FAIL();
   }
+}
+
+// Runs of one date never overlap (no client gets two batches for a date), a dry run of a done
+// date shows that run, and a token bound to one entity sees only its entity's runs and batches.
+TEST_F(RpcTest, RunsOfADateDoNotOverlapAndAreScopedToTheToken) {
+  auto admin = login(ADMIN).getSession().getAdmin();
+  for (auto [entity, id] : {std::pair{schema::Entity::ZR7, "zr7-client"},
+                            std::pair{schema::Entity::MDL, "mdl-client"}}) {
+    auto client = admin.addClientRequest();
+    auto c = client.initClient();
+    c.setEntity(entity);
+    c.setId(id);
+    c.setNom(id);
+    c.initEmails(1).set(0, "a@b.fr");
+    client.send().wait(io.waitScope);
+    auto commande = admin.addCommandeRequest();
+    auto k = commande.initCommande();
+    k.setClient(id);
+    k.setProduit("PV");
+    k.setQuotaSemaine(10);
+    auto jours = k.initJours(7);
+    for (uint32_t i = 0; i < 7; ++i) jours.set(i, JOURS[i].data());
+    commande.send().wait(io.waitScope);
+    auto submit = admin.submitLeadRequest();
+    submit.setEntity(entity);
+    Submission fields = validLead(entity == schema::Entity::ZR7 ? "0611111111" : "0622222222");
+    setFields(submit.initFields(fields.size()), fields);
+    submit.send().wait(io.waitScope);
+  }
+  auto deliver = [&](const char* date, std::optional<schema::Entity> entity, bool dryRun) {
+    auto req = admin.deliverRequest();
+    req.setDate(date);
+    if (entity) {
+      req.initEntity().setOne(*entity);
+    } else {
+      req.initEntity().setAll();
+    }
+    req.setDryRun(dryRun);
+    return req.send().wait(io.waitScope);
+  };
+  // The clock is 2026-11-18; runs the next days see the leads.
+  auto first = deliver("2026-11-20", std::nullopt, false);
+  EXPECT_EQ(first.getRun().getAssigned(), 2u);
+  EXPECT_EQ(first.getBatches().size(), 2u);
+  auto dry = deliver("2026-11-20", std::nullopt, true);
+  EXPECT_TRUE(dry.getRun().getAlreadyDone());
+  EXPECT_EQ(dry.getRun().getPlan().size(), 0u);
+  // A one-entity run of a date with a full run is that full run.
+  EXPECT_TRUE(deliver("2026-11-20", schema::Entity::ZR7, false).getRun().getAlreadyDone());
+  // A one-entity run first: the full run of that date is refused, the other entity's is not.
+  EXPECT_FALSE(deliver("2026-11-21", schema::Entity::ZR7, false).getRun().getAlreadyDone());
+  EXPECT_ANY_THROW(deliver("2026-11-21", std::nullopt, false));
+  EXPECT_ANY_THROW(deliver("2026-11-21", std::nullopt, true));
+  EXPECT_FALSE(deliver("2026-11-21", schema::Entity::MDL, false).getRun().getAlreadyDone());
+
+  auto mdl = login(ADMIN_MDL).getSession().getViewer();
+  std::vector<std::string> runs;
+  for (auto r : mdl.listRunsRequest().send().wait(io.waitScope).getRuns()) {
+    runs.emplace_back(r.getId().cStr());
+  }
+  EXPECT_EQ(runs, (std::vector<std::string>{"2026-11-20", "2026-11-21/mdl"}));
+  auto get = mdl.getRunRequest();
+  get.setId("2026-11-20");
+  auto full = get.send().wait(io.waitScope);
+  ASSERT_EQ(full.getBatches().size(), 1u);
+  EXPECT_EQ(full.getBatches()[0].getEntity(), schema::Entity::MDL);
+  auto hidden = mdl.getRunRequest();
+  hidden.setId("2026-11-21/zr7");
+  EXPECT_ANY_THROW(hidden.send().wait(io.waitScope));
+  auto batches = mdl.listBatchesRequest().send().wait(io.waitScope).getBatches();
+  ASSERT_EQ(batches.size(), 1u);
+  EXPECT_EQ(batches[0].getEntity(), schema::Entity::MDL);
 }
 
 }  // namespace

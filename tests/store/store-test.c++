@@ -198,6 +198,23 @@ TEST(StoreCheckpointTest, BackupIsAConsistentCopy) {
   EXPECT_TRUE(getLead(*copy, Entity::ZR7, idAt(9)) != nullptr);
 }
 
+TEST_F(StoreTest, TheIdFloorCoversDeliveriesAndBatchesNotOnlyLeads) {
+  auto txn = store->begin();
+  putLead(*txn, lead(idAt(10), Entity::ZR7, "+33612345678", "PV", at(10)), nullptr);
+  Delivery d;
+  d.id = idAt(20);
+  d.entity = Entity::MDL;
+  d.lead = idAt(10);
+  putDelivery(*txn, d);
+  Batch b;
+  b.id = idAt(30);
+  b.entity = Entity::ZR7;
+  putBatch(*txn, b, nullptr);
+  store->commit(*txn);
+  EXPECT_EQ(lastGeneratedId(*store, Entity::ZR7), idAt(30));  // the batch, later than the lead
+  EXPECT_EQ(lastGeneratedId(*store, Entity::MDL), idAt(20));  // the delivery, in its family
+}
+
 TEST(KeysTest, TimesSortAsBytesIncludingBeforeTheEpoch) {
   std::string a, b, c;
   keys::appendTime(a, at(-10));

@@ -5,6 +5,7 @@
 #include "client/connection.h"
 #include "client/json.h"
 #include "client/rdzctl.h"
+#include "daemon/domain/validation.h"
 #include "daemon/service/log.h"
 
 namespace rdz::gateway {
@@ -202,8 +203,10 @@ kj::Promise<Forwarded> IngestLink::submit(Submission fields, std::string idempot
   return timer_.timeoutAfter(timeout, kj::mv(call)).catch_([this, generation](kj::Exception&& e) {
     Forwarded f;
     std::string what = e.getDescription().cStr();
-    if (e.getType() == kj::Exception::Type::FAILED && *generation != 0) {
-      // rdzd answered with a refusal (SPEC §3.2): its message is for the caller.
+    if (e.getType() == kj::Exception::Type::FAILED && *generation != 0 &&
+        what.find(REFUSAL_MARKER) != std::string::npos) {
+      // rdzd refused the submission (SPEC §3.2): its message is for the caller. Any other
+      // failure is not the lead's fault: it is spooled and retried, never dropped.
       f.outcome = Forwarded::Outcome::REFUSED;
       f.error = cleanError(what);
       return f;
