@@ -14,14 +14,6 @@ bool isAsciiAlnum(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 }
 
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
-
 void trimAll(std::vector<std::string>& values) {
   for (auto& v : values) v = trim(v);
   values.erase(std::remove(values.begin(), values.end(), std::string()), values.end());
@@ -41,7 +33,7 @@ const std::vector<Produit>& defaultCatalogue(Entity e) {
 
 std::string slugify(std::string_view text) {
   std::string out;
-  for (char c : lower(text)) {
+  for (char c : asciiLower(text)) {
     if (isAsciiAlnum(c)) {
       out += c;
     } else if (!out.empty() && out.back() != '-') {
@@ -86,8 +78,8 @@ void checkClient(Client& client) {
              client.id);
   trimAll(client.emails);
   trimAll(client.cc);
-  for (auto& e : client.emails) e = lower(e);
-  for (auto& e : client.cc) e = lower(e);
+  for (auto& e : client.emails) e = asciiLower(e);
+  for (auto& e : client.cc) e = asciiLower(e);
   KJ_REQUIRE(!client.emails.empty(), "client: at least one delivery email is required");
   for (auto& e : client.emails) KJ_REQUIRE(isPlausibleEmail(e), "client: invalid email", e);
   for (auto& e : client.cc) KJ_REQUIRE(isPlausibleEmail(e), "client: invalid cc email", e);
@@ -135,7 +127,7 @@ void checkCommande(Commande& commande, const std::vector<std::string>& catalogue
   }
   trimAll(commande.jours);
   for (auto& j : commande.jours) {
-    j = lower(j);
+    j = asciiLower(j);
     KJ_REQUIRE(std::find(std::begin(JOURS), std::end(JOURS), j) != std::end(JOURS),
                "commande: jours must be among lun,mar,mer,jeu,ven,sam,dim", j);
   }

@@ -6,7 +6,6 @@ namespace rdz {
 
 namespace {
 
-constexpr std::string_view UTF8_BOM = "\xEF\xBB\xBF";
 
 }  // namespace
 

@@ -9,6 +9,9 @@ namespace rdz {
 
 using CsvRow = std::vector<std::string>;
 
+// The UTF-8 byte order mark: French Excel needs it to read a CSV as UTF-8.
+constexpr std::string_view UTF8_BOM = "\xEF\xBB\xBF";
+
 // Parses a whole document: quoted fields may hold separators, quotes ("") and line breaks;
 // CRLF or LF line ends; a leading UTF-8 BOM is skipped; blank lines are skipped.
 // Throws (KJ_FAIL_REQUIRE) on an unterminated quote, naming the line.

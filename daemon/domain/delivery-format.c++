@@ -9,7 +9,6 @@ namespace rdz {
 
 namespace {
 
-constexpr std::string_view UTF8_BOM = "\xEF\xBB\xBF";
 constexpr char SEPARATOR = ';';
 
 std::string ouiNon(bool b) { return b ? "oui" : "non"; }

@@ -97,12 +97,12 @@ std::optional<FieldId> findField(std::string_view name) {
   return std::nullopt;
 }
 
-char asciiLower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+char lowerChar(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
 bool equalsIgnoreCase(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i) {
-    if (asciiLower(a[i]) != asciiLower(b[i])) return false;
+    if (lowerChar(a[i]) != lowerChar(b[i])) return false;
   }
   return true;
 }
@@ -580,5 +580,11 @@ bool isPlausibleEmail(std::string_view email) {
   return true;
 }
 
+
+std::string asciiLower(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) c = lowerChar(c);
+  return out;
+}
 
 }  // namespace rdz

@@ -62,6 +62,9 @@ bool isPlausibleEmail(std::string_view text);
 // Well-formed UTF-8 (no overlongs, no surrogates, nothing above U+10FFFF).
 bool isValidUtf8(std::string_view text);
 
+// ASCII letters to lower case; other bytes (UTF-8 included) unchanged.
+std::string asciiLower(std::string_view text);
+
 // Trims ASCII and Unicode no-break spaces at both ends.
 std::string trim(std::string_view text);
 

@@ -69,7 +69,21 @@ RunSettings runSettings(const Config& config) {
           hours(24 * config.dedupDays)};
 }
 
+// The Unix socket's accept loop: TwoPartyServer::listen() ends at the first failed accept.
+kj::Promise<void> serveUnix(capnp::TwoPartyServer& server, kj::ConnectionReceiver& listener,
+                            kj::Timer& timer) {
+  return server.listen(listener).catch_([&](kj::Exception&& e) {
+    return retryAfterAcceptFailure(timer, e).then(
+        [&]() { return serveUnix(server, listener, timer); });
+  });
+}
+
 }  // namespace
+
+kj::Promise<void> retryAfterAcceptFailure(kj::Timer& timer, const kj::Exception& error) {
+  logInfo("accepting a connection failed: {}; trying again in 1 s", error.getDescription().cStr());
+  return timer.afterDelay(1 * kj::SECONDS);
+}
 
 bool provisionTokens(const std::string& dataDir, const std::string& tokensPath) {
   if (exists(tokensPath)) return false;
@@ -147,10 +161,7 @@ int runDaemon(const Config& config, const Clock& clock) {
     auto stop = io.unixEventPort.onSignal(SIGTERM)
                     .exclusiveJoin(io.unixEventPort.onSignal(SIGINT))
                     .then([](siginfo_t info) { return info.si_signo; });
-    auto serving = server.listen(*listener).then([]() { return 0; }, [](kj::Exception&& e) {
-      logInfo("listener failed: {}", e.getDescription().cStr());
-      return -1;
-    });
+    auto serving = serveUnix(server, *listener, io.provider->getTimer()).then([]() { return 0; });
     KJ_IF_MAYBE(t, tcp) {
       serving = serving.exclusiveJoin((*t)->run().then([]() { return 0; }, [](kj::Exception&& e) {
         logInfo("tcp listener failed: {}", e.getDescription().cStr());

@@ -3,10 +3,17 @@
 // drains the write queue and closes the database.
 #pragma once
 
+#include <kj/async.h>
+#include <kj/timer.h>
+
 #include "daemon/domain/clock.h"
 #include "daemon/service/config.h"
 
 namespace rdz {
+
+// After a failed accept() (out of file descriptors, …): logs it and waits a second, so a listener
+// keeps serving once the cause passes instead of stopping rdzd.
+kj::Promise<void> retryAfterAcceptFailure(kj::Timer& timer, const kj::Exception& error);
 
 // Blocks until a stop signal. Returns the process exit code.
 int runDaemon(const Config& config, const Clock& clock);

@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 #include <fmt/format.h>
 #include <kj/debug.h>
+#include <kj/encoding.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -11,6 +12,7 @@
 #include <mutex>
 #include <string_view>
 
+#include "daemon/domain/validation.h"
 #include "daemon/service/curl.h"
 
 namespace rdz {
@@ -58,27 +60,9 @@ void checkAddress(const std::string& address) {
 }
 
 std::string base64(std::string_view data) {
-  static constexpr char ALPHABET[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((data.size() + 2) / 3 * 4);
-  size_t i = 0;
-  for (; i + 3 <= data.size(); i += 3) {
-    uint32_t n = (uint8_t(data[i]) << 16) | (uint8_t(data[i + 1]) << 8) | uint8_t(data[i + 2]);
-    out += ALPHABET[(n >> 18) & 63];
-    out += ALPHABET[(n >> 12) & 63];
-    out += ALPHABET[(n >> 6) & 63];
-    out += ALPHABET[n & 63];
-  }
-  if (size_t rest = data.size() - i; rest > 0) {
-    uint32_t n = uint8_t(data[i]) << 16;
-    if (rest == 2) n |= uint8_t(data[i + 1]) << 8;
-    out += ALPHABET[(n >> 18) & 63];
-    out += ALPHABET[(n >> 12) & 63];
-    out += rest == 2 ? ALPHABET[(n >> 6) & 63] : '=';
-    out += '=';
-  }
-  return out;
+  auto text = kj::encodeBase64(kj::arrayPtr(reinterpret_cast<const kj::byte*>(data.data()),
+                                            data.size()));
+  return std::string(text.cStr(), text.size());
 }
 
 // RFC 2047 "B" encoded words of UTF-8 text, each at most 75 characters, split between (never
@@ -224,17 +208,11 @@ std::string smtpUrl(const SmtpConfig& smtp) {
 
 // Adds each address once (case-insensitively: mail servers treat them so), keeping order.
 void addRecipients(std::vector<std::string>& all, const std::vector<std::string>& addresses) {
-  auto lower = [](std::string s) {
-    for (char& c : s) {
-      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    }
-    return s;
-  };
   for (const std::string& a : addresses) {
     if (a.empty()) continue;
     checkAddress(a);
     bool seen = false;
-    for (const std::string& b : all) seen = seen || lower(a) == lower(b);
+    for (const std::string& b : all) seen = seen || asciiLower(a) == asciiLower(b);
     if (!seen) all.push_back(a);
   }
 }

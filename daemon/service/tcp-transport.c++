@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "daemon/domain/net-address.h"
+#include "daemon/service/daemon.h"
 #include "daemon/service/log.h"
 
 namespace rdz {
@@ -96,16 +97,25 @@ TcpTransport::~TcpTransport() = default;
 kj::Promise<void> TcpTransport::run() { return acceptLoop(); }
 
 kj::Promise<void> TcpTransport::acceptLoop() {
-  return listener_->accept().then([this](kj::Own<kj::AsyncIoStream> connection) {
-    KJ_IF_MAYBE (tls, tls_) {
-      handshakes_.add(
-          timer_.timeoutAfter(HANDSHAKE_TIMEOUT, (*tls)->wrapServer(kj::mv(connection)))
-              .then([this](kj::Own<kj::AsyncIoStream> secure) { server_.accept(kj::mv(secure)); }));
-    } else {
-      server_.accept(kj::mv(connection));
-    }
-    return acceptLoop();
-  });
+  return listener_->accept()
+      .then(
+          [this](kj::Own<kj::AsyncIoStream> connection) -> kj::Promise<void> {
+            KJ_IF_MAYBE (tls, tls_) {
+              handshakes_.add(
+                  timer_.timeoutAfter(HANDSHAKE_TIMEOUT, (*tls)->wrapServer(kj::mv(connection)))
+                      .then([this](kj::Own<kj::AsyncIoStream> secure) {
+                        server_.accept(kj::mv(secure));
+                      }));
+            } else {
+              server_.accept(kj::mv(connection));
+            }
+            return kj::READY_NOW;
+          },
+          [this](kj::Exception&& e) {
+            // Out of file descriptors, and the like: keep serving once it passes.
+            return retryAfterAcceptFailure(timer_, e);
+          })
+      .then([this]() { return acceptLoop(); });
 }
 
 }  // namespace rdz

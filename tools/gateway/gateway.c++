@@ -32,21 +32,6 @@ constexpr size_t MAX_RATE_LIMITED_CLIENTS = 100000;
 constexpr std::array<double, 13> FORWARD_BUCKETS = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
                                                     0.25,  0.5,    1,     2.5,  5,     10};
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
-
-std::string trimmed(std::string_view s) {
-  size_t b = s.find_first_not_of(" \t");
-  if (b == std::string_view::npos) return "";
-  size_t e = s.find_last_not_of(" \t");
-  return std::string(s.substr(b, e - b + 1));
-}
-
 std::string maybeText(kj::Maybe<kj::StringPtr> value) {
   KJ_IF_MAYBE(v, value) {
     return std::string(v->cStr(), v->size());
@@ -231,7 +216,7 @@ std::string clientAddress(const std::string& peer, kj::Maybe<kj::StringPtr> forw
   while (end > 0) {
     size_t comma = header.rfind(',', end - 1);
     size_t start = comma == std::string::npos ? 0 : comma + 1;
-    std::string ip = trimmed(std::string_view(header).substr(start, end - start));
+    std::string ip = trim(std::string_view(header).substr(start, end - start));
     if (!ip.empty() && !trusted(ip)) return ip;
     if (comma == std::string::npos) break;
     end = comma;
@@ -442,10 +427,10 @@ kj::Promise<void> Gateway::request(const std::string& peer, kj::HttpMethod metho
   auto req = kj::heap<Request>();
   req->client = clientAddress(peer, headers.get(ids_->forwardedFor), config_.trustedProxies);
   req->origin = maybeText(headers.get(ids_->origin));
-  std::string contentType = lower(maybeText(headers.get(kj::HttpHeaderId::CONTENT_TYPE)));
-  req->contentType = trimmed(contentType.substr(0, contentType.find(';')));
+  std::string contentType = asciiLower(maybeText(headers.get(kj::HttpHeaderId::CONTENT_TYPE)));
+  req->contentType = trim(contentType.substr(0, contentType.find(';')));
   req->html = req->contentType == "application/x-www-form-urlencoded" &&
-              lower(maybeText(headers.get(ids_->accept))).find("text/html") != std::string::npos;
+              asciiLower(maybeText(headers.get(ids_->accept))).find("text/html") != std::string::npos;
   std::string path(url.cStr(), url.size());
   path = path.substr(0, path.find('?'));
   req->method = kj::str(method).cStr();
@@ -516,7 +501,7 @@ kj::Promise<void> Gateway::request(const std::string& peer, kj::HttpMethod metho
                 error(*req, 415, "send application/json or application/x-www-form-urlencoded"))
         .attach(kj::mv(req));
   }
-  req->idempotencyKey = trimmed(maybeText(headers.get(ids_->idempotencyKey)));
+  req->idempotencyKey = trim(maybeText(headers.get(ids_->idempotencyKey)));
   if (req->idempotencyKey.size() > MAX_IDEMPOTENCY_KEY_BYTES || !isValidUtf8(req->idempotencyKey)) {
     return send(response, *req,
                 error(*req, 400, "Idempotency-Key must be UTF-8, at most 128 bytes"))

@@ -23,21 +23,6 @@ kj::Exception disconnected(const std::string& why) {
   return kj::Exception(kj::Exception::Type::DISCONNECTED, __FILE__, __LINE__, kj::str(why.c_str()));
 }
 
-const char* statutName(schema::Statut s) {
-  switch (s) {
-    case schema::Statut::NEW:
-      return "new";
-    case schema::Statut::DELIVERED:
-      return "delivered";
-    case schema::Statut::LB:
-      return "lb";
-    case schema::Statut::INVALID:
-      return "invalid";
-    case schema::Statut::REJECTED:
-      return "rejected";
-  }
-  return "unknown";
-}
 
 }  // namespace
 
@@ -196,7 +181,7 @@ kj::Promise<Forwarded> IngestLink::submit(Submission fields, std::string idempot
                     Forwarded f;
                     f.outcome = Forwarded::Outcome::STORED;
                     f.id = str(result.getId());
-                    f.statut = statutName(result.getStatut());
+                    f.statut = std::string(rdz::statutName(static_cast<Statut>(result.getStatut())));
                     f.json = toJson(result);
                     return f;
                   });
