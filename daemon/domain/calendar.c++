@@ -94,16 +94,4 @@ std::string weekdayOf(std::string_view date) {
   return std::string(JOURS[iso - 1]);
 }
 
-std::optional<WeekBounds> weekBounds(std::string_view date) {
-  auto ymd = parseDate(date);
-  if (!ymd) return std::nullopt;
-  date::local_days day(*ymd);
-  unsigned iso = date::weekday(day).iso_encoding();
-  date::local_days monday = day - date::days(iso - 1);
-  // Midnight always exists in Paris (the changes happen at 02:00/03:00), so a DST week simply
-  // lasts 167 or 169 hours.
-  return WeekBounds{fromParis(date::local_time<microseconds>(monday)),
-                    fromParis(date::local_time<microseconds>(monday + date::days(7)))};
-}
-
 }  // namespace rdz

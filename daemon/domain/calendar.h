@@ -24,11 +24,5 @@ std::string isoWeekOf(std::string_view date);
 // "" if malformed.
 std::string weekdayOf(std::string_view date);
 
-// Start (Monday 00:00) and end (next Monday 00:00) of the ISO week holding `date`, Europe/Paris.
-struct WeekBounds {
-  Timestamp start;
-  Timestamp end;
-};
-std::optional<WeekBounds> weekBounds(std::string_view date);
 
 }  // namespace rdz

@@ -121,54 +121,5 @@ TEST(WeekdayOf, EveryDay) {
   EXPECT_EQ(weekdayOf("lundi"), "");
 }
 
-TEST(WeekBounds, OrdinaryWeek) {
-  auto b = weekBounds("2026-11-25");
-  ASSERT_TRUE(b);
-  EXPECT_EQ(b->start, utc(2026, 11, 22, 23, 0));  // Monday 23 November 00:00 CET
-  EXPECT_EQ(b->end, utc(2026, 11, 29, 23, 0));
-  EXPECT_EQ(b->end - b->start, hours(168));
-  // Every day of the week, Sunday included, gives the same bounds.
-  for (const char* d : {"2026-11-23", "2026-11-29"}) {
-    auto same = weekBounds(d);
-    ASSERT_TRUE(same) << d;
-    EXPECT_EQ(same->start, b->start) << d;
-    EXPECT_EQ(same->end, b->end) << d;
-  }
-  auto next = weekBounds("2026-11-30");
-  ASSERT_TRUE(next);
-  EXPECT_EQ(next->start, b->end);
-}
-
-TEST(WeekBounds, SpringForwardWeekLasts167Hours) {
-  auto b = weekBounds("2026-03-29");
-  ASSERT_TRUE(b);
-  EXPECT_EQ(b->start, utc(2026, 3, 22, 23, 0));  // Monday 23 March 00:00 CET
-  EXPECT_EQ(b->end, utc(2026, 3, 29, 22, 0));    // Monday 30 March 00:00 CEST
-  EXPECT_EQ(b->end - b->start, hours(167));
-  // The run of that Sunday lies inside, and the next Monday's outside.
-  auto t = referenceTime("2026-03-29", "09:30");
-  ASSERT_TRUE(t);
-  EXPECT_TRUE(*t >= b->start && *t < b->end);
-  auto monday = referenceTime("2026-03-30", "00:00");
-  ASSERT_TRUE(monday);
-  EXPECT_EQ(*monday, b->end);
-}
-
-TEST(WeekBounds, FallBackWeekLasts169Hours) {
-  auto b = weekBounds("2026-10-21");
-  ASSERT_TRUE(b);
-  EXPECT_EQ(b->start, utc(2026, 10, 18, 22, 0));  // Monday 19 October 00:00 CEST
-  EXPECT_EQ(b->end, utc(2026, 10, 25, 23, 0));    // Monday 26 October 00:00 CET
-  EXPECT_EQ(b->end - b->start, hours(169));
-}
-
-TEST(WeekBounds, AcrossTheYear) {
-  auto b = weekBounds("2027-01-01");  // 2026-W53
-  ASSERT_TRUE(b);
-  EXPECT_EQ(b->start, utc(2026, 12, 27, 23, 0));  // Monday 28 December 2026
-  EXPECT_EQ(b->end, utc(2027, 1, 3, 23, 0));
-  EXPECT_FALSE(weekBounds("2026-02-30"));
-}
-
 }  // namespace
 }  // namespace rdz

@@ -90,7 +90,6 @@ class Spool {
 
   // Entries not yet acknowledged (durable ones). Safe from any thread.
   uint64_t depth() const { return depth_.load(std::memory_order_relaxed); }
-  SpoolPosition donePosition() const { return done_; }
   const std::string& dir() const { return dir_; }
 
   // The entry encoding, exposed for tests.
