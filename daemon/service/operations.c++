@@ -119,9 +119,7 @@ SubmitAnswer ingestLead(Txn& txn, IdGenerator& ids, const IngestRequest& request
 
 std::string addClient(Txn& txn, Client client, Timestamp now) {
   checkClient(client);
-  KJ_REQUIRE(getClient(txn, client.entity, client.id) == nullptr, "client id already exists",
-             client.id);
-  // Ids are unique across entities too: `client show ID` needs no entity.
+  // Ids are unique across entities: `client show ID` needs no entity.
   for (Entity other : ALL_ENTITIES) {
     KJ_REQUIRE(getClient(txn, other, client.id) == nullptr, "client id already exists",
                client.id);

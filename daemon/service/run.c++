@@ -82,7 +82,7 @@ RunPlan planRunFromStore(Reader& reader, const RunParams& params) {
     for (Statut s : {Statut::NEW, Statut::LB, Statut::DELIVERED}) {
       for (auto& id : leadIdsByStatus(reader, e, s)) {
         KJ_IF_MAYBE(lead, getLead(reader, e, id)) {
-          if (lead->recuLe <= params.reference) pool.push_back(poolLead(*lead));
+          pool.push_back(poolLead(*lead));  // the planner leaves out those received after T
         }
       }
     }
