@@ -9,10 +9,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <fstream>
-#include <sstream>
 
 #include "daemon/service/auth.h"
+#include "daemon/service/files.h"
 #include "daemon/service/log.h"
 #include "daemon/service/operations.h"
 #include "daemon/service/run.h"
@@ -46,14 +45,6 @@ void writeFileSecure(const std::string& path, const std::string& content, mode_t
   }
   KJ_SYSCALL(::fsync(fd), tmp);
   KJ_SYSCALL(::rename(tmp.c_str(), path.c_str()), path);
-}
-
-std::string readFile(const std::string& path) {
-  std::ifstream in(path);
-  KJ_REQUIRE(in.good(), "cannot read file", path);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
 }
 
 void makeDataDir(const std::string& dir) {
@@ -113,7 +104,7 @@ int runDaemon(const Config& config, const Clock& clock) {
     logInfo("first start: wrote admin.token, ingest-zr7.token, ingest-mdl.token in {}",
             config.dataDir);
   }
-  Auth auth = Auth::parse(readFile(config.tokensPath()));
+  Auth auth = Auth::parse(readFile(config.tokensPath(), "tokens file"));
   logInfo("{} token grants loaded from {}", auth.size(), config.tokensPath());
 
   auto store = Store::open(config.dataDir + "/db");

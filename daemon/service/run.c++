@@ -25,8 +25,8 @@ PoolLead poolLead(const Lead& l) {
           l.derniereLivraison};
 }
 
-// The leads one lead-store key names, loaded once and written once, with their original state
-// for the index update.
+// The leads a run changes: each loaded once, changed in memory (aged, then maybe delivered), and
+// written once with its original state so its index entries move exactly once.
 class TouchedLeads {
  public:
   explicit TouchedLeads(Txn& txn) : txn_(txn) {}

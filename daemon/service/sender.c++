@@ -6,28 +6,19 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <fstream>
 #include <map>
-#include <sstream>
 
 #include "daemon/domain/delivery-format.h"
 #include "daemon/domain/outbox.h"
 #include "daemon/domain/time.h"
 #include "daemon/service/api-delivery.h"
+#include "daemon/service/files.h"
 #include "daemon/service/log.h"
 #include "daemon/store/records.h"
 
 namespace rdz {
 
 namespace {
-
-std::optional<std::string> readOptionalFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return std::nullopt;
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
 
 std::string trimTrailingNewlines(std::string text) {
   while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
@@ -40,8 +31,8 @@ MailTemplates templatesFor(const Config& config, Entity e) {
   MailTemplates t = defaultTemplates(e);
   if (config.templatesDir.empty()) return t;
   std::string dir = config.templatesDir + "/" + std::string(entitySlug(e)) + "/";
-  if (auto subject = readOptionalFile(dir + "subject.txt")) t.subject = trimTrailingNewlines(*subject);
-  if (auto body = readOptionalFile(dir + "body.txt")) t.body = *body;
+  if (auto subject = readFileIfExists(dir + "subject.txt")) t.subject = trimTrailingNewlines(*subject);
+  if (auto body = readFileIfExists(dir + "body.txt")) t.body = *body;
   return t;
 }
 
@@ -187,7 +178,7 @@ void Sender::attempt(Entity entity, const std::string& batchId) {
                   const SmtpConfig& smtp = config_.smtp[static_cast<int>(entity)];
                   std::string password;
                   if (!smtp.passwordFile.empty()) {
-                    auto text = readOptionalFile(smtp.passwordFile);
+                    auto text = readFileIfExists(smtp.passwordFile);
                     KJ_REQUIRE(text.has_value(), "cannot read the SMTP password file");
                     password = trimTrailingNewlines(*text);
                   }

@@ -2,12 +2,11 @@
 
 #include <kj/debug.h>
 
-#include <fstream>
-#include <sstream>
 #include <stdexcept>
 
 #include "daemon/domain/net-address.h"
 #include "daemon/service/daemon.h"
+#include "daemon/service/files.h"
 #include "daemon/service/log.h"
 
 namespace rdz {
@@ -15,14 +14,6 @@ namespace rdz {
 namespace {
 
 constexpr kj::Duration HANDSHAKE_TIMEOUT = 10 * kj::SECONDS;
-
-std::string readPem(const std::string& path, const char* what) {
-  std::ifstream in(path);
-  KJ_REQUIRE(in.good(), "cannot read the TLS file", what, path);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
 
 // What the kernel bound: "127.0.0.1:7000" or "[::1]:7000" (kj's address text).
 bool boundToLoopback(kj::StringPtr address) {
@@ -67,8 +58,8 @@ TcpTransport::TcpTransport(kj::AsyncIoContext& io, const Config& config,
   checkListenConfig(config);
   auto address = *parseHostPort(config.listen);
   if (!config.tlsCert.empty()) {
-    std::string cert = readPem(config.tlsCert, "tls_cert");
-    std::string key = readPem(config.tlsKey, "tls_key");
+    std::string cert = readFile(config.tlsCert, "the TLS file tls_cert");
+    std::string key = readFile(config.tlsKey, "the TLS file tls_key");
     auto keypair =
         kj::heap<kj::TlsKeypair>(kj::TlsKeypair{kj::TlsPrivateKey(kj::StringPtr(key.c_str())),
                                                 kj::TlsCertificate(kj::StringPtr(cert.c_str()))});
