@@ -1,6 +1,7 @@
 #include "daemon/service/daemon.h"
 
 #include <capnp/rpc-twoparty.h>
+#include <cstdlib>
 #include <fcntl.h>
 #include <kj/async-io.h>
 #include <kj/async-unix.h>
@@ -97,6 +98,9 @@ int runDaemon(const Config& config, const Clock& clock) {
   // without draining the write queue (exit 143 instead of 0).
   kj::UnixEventPort::captureSignal(SIGTERM);
   kj::UnixEventPort::captureSignal(SIGINT);
+  // Past a file size limit (RLIMIT_FSIZE: a full disk quota) a write must fail with EFBIG, which
+  // RocksDB reports, instead of killing rdzd with SIGXFSZ.
+  ::signal(SIGXFSZ, SIG_IGN);
   logDebug = config.logLevel == "debug";
   ::umask(0007);
   makeDataDir(config.dataDir);
@@ -115,7 +119,15 @@ int runDaemon(const Config& config, const Clock& clock) {
 
   int exitCode = 0;
   {
-    WriteQueue writes(*store);
+    // A failed synced commit leaves RocksDB refusing every write (RocksDB 7.8 keeps the failed WAL
+    // writer poisoned even after Resume()), and whether the failed group reached the WAL is known
+    // only after a reopen. So rdzd stops at once, acknowledging nothing more, and systemd
+    // (Restart=on-failure) starts it again: every acknowledged write is in the synced WAL.
+    WriteQueue writes(*store, 512, WriteQueue::CommitFailureFn([](const kj::Exception& e) {
+      logInfo("storage failure on commit: {}; exiting ({}) so that rdzd restarts",
+              e.getDescription().cStr(), EXIT_STORAGE_FAILURE);
+      std::_Exit(EXIT_STORAGE_FAILURE);
+    }));
     // One Sender per entity (strict separation: one company's stuck server never delays the
     // other's). Each resumes what a previous run left unsent.
     Sender zr7(*store, writes, config, clock, sendMail, true, {}, Entity::ZR7);

@@ -192,7 +192,7 @@ void Sender::attempt(Entity entity, const std::string& batchId) {
   Timestamp now = clock_.now();
   logInfo("batch {} ({} {}, {} leads): {}", batch.id, entityName(entity), batch.client,
           batch.deliveries.size(), result.ok ? "sent" : "failed: " + result.detail);
-  writes_.runSync([entity, batchId, result, accepted, now](Txn& txn) {
+  recordOutcome(batch.id, [entity, batchId, result, accepted, now](Txn& txn) {
     KJ_IF_MAYBE(current, getBatch(txn, entity, batchId)) {
       Batch updated = *current;
       updated.attempts += 1;
@@ -234,6 +234,30 @@ void Sender::attempt(Entity entity, const std::string& batchId) {
       }
     }
   });
+}
+
+bool Sender::recordOutcome(const std::string& batchId, std::function<void(Txn&)> write) {
+  auto backoff = OUTCOME_RETRY_FIRST;
+  for (;;) {
+    KJ_IF_MAYBE(e, kj::runCatchingExceptions([&]() {
+                  writes_.runSync([&write](Txn& txn) { write(txn); });
+                })) {
+      ++outcomeWriteFailures_;
+      logInfo("batch {}: recording the outcome failed ({}); retrying the write in {} ms, "
+              "not the send",
+              batchId, e->getDescription().cStr(), backoff.count());
+    } else {
+      return true;
+    }
+    std::unique_lock lock(mutex_);
+    if (wakeup_.wait_for(lock, backoff, [this]() { return stopping_; })) {
+      // Unrecorded, the batch is still due: after a restart it goes out once more, with the same
+      // Message-ID (the at-least-once of SPEC §5.8).
+      logInfo("batch {}: stopping with its outcome unrecorded; it will be sent again", batchId);
+      return false;
+    }
+    backoff = std::min(backoff * 2, OUTCOME_RETRY_MAX);
+  }
 }
 
 }  // namespace rdz

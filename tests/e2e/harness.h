@@ -15,6 +15,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -48,10 +49,15 @@ class ChildProcess {
   // SIGTERM and wait (up to 20 s, then SIGKILL). Returns the exit status, or 128 + signal when
   // the process was killed by a signal.
   int stop();
+  // Waits up to `timeout` for the process to end by itself; its exit status (128 + signal when
+  // killed by one), or nullopt if it still runs.
+  std::optional<int> waitForExit(std::chrono::milliseconds timeout);
   // stop() (if running) then start().
   void restart();
 
   bool running() const { return pid_ > 0; }
+  // Added to the program's environment at each start (e.g. LD_PRELOAD of the fault shim).
+  std::vector<std::pair<std::string, std::string>> env;
   pid_t pid() const { return pid_; }
   std::string log() const;
 
@@ -150,6 +156,8 @@ class E2eTest : public ::testing::Test {
   // Checks that rdzd's log holds none of the token files' contents, then kills rdzd.
   void TearDown() override;
   virtual std::vector<std::string> extraDaemonArgs() const { return {}; }
+  // Added to rdzd's environment (e.g. the fault shim).
+  virtual std::vector<std::pair<std::string, std::string>> daemonEnv() const { return {}; }
 
   std::string dataDir() const { return tmp_ / "data"; }
   std::string socketPath() const { return tmp_ / "data/rdzd.sock"; }

@@ -40,6 +40,26 @@ class BusyData:
     async def handle_DATA(self, server, session, envelope):
         return '451 4.3.0 try again later'
 
+class ArmFaultOnData(Mailbox):
+    # Stores the message like Mailbox; then, if MAILDIR.arm exists, writes its second line on
+    # into the file named by its first line (the fault shim's rules), deletes it and only then
+    # answers 250: the fault strikes right after the server accepted the message.
+    def __init__(self, maildir):
+        super().__init__(maildir)
+        self.arm = maildir.rstrip('/') + '.arm'
+
+    async def handle_DATA(self, server, session, envelope):
+        answer = await super().handle_DATA(server, session, envelope)
+        import os
+        if os.path.exists(self.arm):
+            with open(self.arm) as f:
+                target, rules = f.read().split('\n', 1)
+            with open(target + '.tmp', 'w') as f:
+                f.write(rules)
+            os.rename(target + '.tmp', target)
+            os.remove(self.arm)
+        return answer
+
 class RefuseSomeRcpt(Mailbox):
     # Refuses addresses starting with "refuse"; anything that gets through lands in the Maildir.
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):

@@ -46,6 +46,9 @@ class PythonServer {
   // aiosmtpd with one of these handlers:
   //   "RefuseData"     answers DATA with 554 5.7.1
   //   "BusyData"       answers DATA with 451 4.3.0
+  //   "ArmFaultOnData" stores into `maildir`; if `maildir`.arm exists, writes its lines after the
+  //                    first into the file its first line names (fault shim rules), removes it,
+  //                    then answers 250
   //   "RefuseSomeRcpt" answers RCPT with 550 for addresses starting with "refuse"; stores the
   //                    rest in the Maildir `maildir`
   static std::unique_ptr<PythonServer> handler(const TempDir& dir, int port,
