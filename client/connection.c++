@@ -91,15 +91,23 @@ Connection::Connection(const Endpoint& endpoint) : io_(kj::setupAsyncIo()) {
   if (!endpoint.connect.empty() && !parseHostPort(endpoint.connect)) {
     throw ConnectError("--connect must be HOST:PORT, not '" + endpoint.connect + "'");
   }
-  KJ_IF_MAYBE(e, kj::runCatchingExceptions([&]() {
-                auto connecting =
-                    openStream(io_.provider->getNetwork(), io_.unixEventPort, endpoint);
-                stream_ = io_.provider->getTimer()
-                              .timeoutAfter(CONNECT_TIMEOUT, kj::mv(connecting))
-                              .wait(io_.waitScope);
-              })) {
-    throw ConnectError("cannot connect to rdzd at " + where + ": " +
-                       e->getDescription().cStr());
+  auto deadline = std::chrono::steady_clock::now() + endpoint.waitForRdzd;
+  for (;;) {
+    KJ_IF_MAYBE(e, kj::runCatchingExceptions([&]() {
+                  auto connecting =
+                      openStream(io_.provider->getNetwork(), io_.unixEventPort, endpoint);
+                  stream_ = io_.provider->getTimer()
+                                .timeoutAfter(CONNECT_TIMEOUT, kj::mv(connecting))
+                                .wait(io_.waitScope);
+                })) {
+      if (std::chrono::steady_clock::now() < deadline) {
+        io_.provider->getTimer().afterDelay(500 * kj::MILLISECONDS).wait(io_.waitScope);
+        continue;
+      }
+      throw ConnectError("cannot connect to rdzd at " + where + ": " +
+                         e->getDescription().cStr());
+    }
+    break;
   }
   rpc_ = kj::heap<capnp::TwoPartyClient>(*stream_);
   auto bootstrap = rpc_->bootstrap().castAs<schema::Bootstrap>();

@@ -8,6 +8,7 @@
 
 #include <optional>
 #include <stdexcept>
+#include <chrono>
 #include <string>
 
 #include "daemon/domain/types.h"
@@ -29,6 +30,9 @@ struct Endpoint {
   std::string connect;
   std::string caFile;  // PEM
   std::string token;
+  // How long to keep trying when rdzd does not answer yet (starting, restarting): the connect is
+  // retried every 500 ms until then. 0: one try. A refused token is never retried.
+  std::chrono::seconds waitForRdzd{0};
 
   // "unix:PATH", "tcp:HOST:PORT" or "tls:HOST:PORT", for messages.
   std::string describe() const;

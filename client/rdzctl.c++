@@ -35,6 +35,8 @@ Global options:
                       default: the system's trusted CAs)
   --token-file F      file holding the token (env RDZ_TOKEN_FILE, or the token itself in
                       env RDZ_TOKEN; default ./rdz-data/admin.token)
+  --wait-rdzd SECONDS keep trying to connect that long while rdzd is not answering yet
+                      (starting after a boot or a restart); default 0: one try
   --json              print one JSON document on stdout
   -h, --help          this help; `rdzctl COMMAND --help` for a command's options
 
@@ -51,10 +53,12 @@ Commands:
   lead submit --entity E [--idempotency-key K] champ=valeur ...
   lead import --entity E FILE.jsonl|FILE.csv   (admin; recu_le allowed; per-row results)
   lead show ID | lead find --phone P [--entity E]
-  deliver [--date D | --at T] [--entity E] [--dry-run] [--wait SECONDS]
+  deliver [--date D | --at T] [--entity E] [--dry-run] [--force] [--wait SECONDS]
                       run the daily allocation (default: today 09:30 Paris), commit it, and
                       wait for the batches' first sending attempt (exit 1 if one failed or
-                      is still unconfirmed when the wait ends; --wait 0: do not wait)
+                      is still unconfirmed when the wait ends; --wait 0: do not wait).
+                      A date after today is refused without --force. After a one-entity
+                      run, a full run of the same date runs the other entity alone.
   run list | run show DATE
   batch list [--status pending|sent|failed] | batch resend ID
   backup DIR          online copy of the database into DIR (a path on rdzd's machine)
@@ -75,6 +79,7 @@ struct Globals {
   std::string connect;
   std::string caFile;
   std::string tokenFile;
+  uint32_t waitRdzd = 0;
   bool json = false;
 };
 
@@ -115,8 +120,10 @@ class Command {
 
   Connection& connection() {
     if (connection_ == nullptr) {
-      connection_ = std::make_unique<Connection>(resolveEndpoint(
-          globals_.socket, globals_.tokenFile, "admin.token", globals_.connect, globals_.caFile));
+      Endpoint endpoint = resolveEndpoint(globals_.socket, globals_.tokenFile, "admin.token",
+                                          globals_.connect, globals_.caFile);
+      endpoint.waitForRdzd = std::chrono::seconds(globals_.waitRdzd);
+      connection_ = std::make_unique<Connection>(endpoint);
     }
     return *connection_;
   }
@@ -753,11 +760,13 @@ bool anyFailed(capnp::List<schema::Batch>::Reader batches) {
 }
 
 int deliver(Command& cmd) {
-  po::options_description o("rdzctl deliver [--date D | --at T] [--entity E] [--dry-run]");
+  po::options_description o(
+      "rdzctl deliver [--date D | --at T] [--entity E] [--dry-run] [--force]");
   o.add_options()("date", po::value<std::string>(), "run date AAAA-MM-JJ (default: today, Paris)")(
       "at", po::value<std::string>(), "reference time, ISO 8601 with offset (its Paris date runs)")(
       "entity", po::value<std::string>(), "run one entity only (no fallback crossing)")(
       "dry-run", "compute and print the plan; write nothing")(
+      "force", "run a date after today (Europe/Paris)")(
       "wait", po::value<std::string>()->default_value("60"),
       "seconds to wait for the batches' first sending attempt (0: do not wait)");
   if (!cmd.parse(o)) return EXIT_OK;
@@ -775,6 +784,7 @@ int deliver(Command& cmd) {
     req.initEntity().setAll();
   }
   req.setDryRun(cmd.has("dry-run"));
+  req.setForce(cmd.has("force"));
   uint32_t waitSeconds = numberArg("wait", cmd.get("wait"), 3600);
   auto resp = req.send().wait(cmd.wait());
   auto run = resp.getRun();
@@ -939,6 +949,8 @@ int runRdzctl(const std::vector<std::string>& args, std::ostream& out, std::ostr
         globals.caFile = value("--ca-file");
       } else if (a == "--token-file" || a.rfind("--token-file=", 0) == 0) {
         globals.tokenFile = value("--token-file");
+      } else if (a == "--wait-rdzd" || a.rfind("--wait-rdzd=", 0) == 0) {
+        globals.waitRdzd = numberArg("wait-rdzd", value("--wait-rdzd"), 3600);
       } else if (a == "--json") {
         globals.json = true;
       } else if ((a == "--help" || a == "-h") && words.empty()) {

@@ -226,6 +226,16 @@ struct RunSummary {
   dryRun @9 :Bool $Json.name("dry_run");
   alreadyDone @10 :Bool $Json.name("already_done");   # deliver found the run done: nothing new
   plan @11 :List(Delivery);      # dry run: what would be delivered (no ids, nothing written)
+  byEntity @12 :List(RunCounts) $Json.name("par_entite");
+  # A full run's counts per entity (stored since runs kept them): what an entity-bound session
+  # is shown instead of the totals.
+}
+
+struct RunCounts {
+  entity @0 :Entity;
+  aged @1 :UInt32;               # this entity's leads moved to LB
+  assigned @2 :UInt32;           # deliveries to this entity's clients
+  doublonsEvites @3 :UInt32 $Json.name("doublons_evites");   # this entity's leads skipped
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -280,9 +290,10 @@ interface Admin extends(Viewer) {
       -> (result :SubmitResult);
   importLeads @6 (entity :Entity, rows :List(List(Field))) -> (rows :List(ImportRow));
   # Later issues (daily run, after delivery); unimplemented methods answer "unimplemented".
-  deliver @7 (date :Text, at :Int64, entity :EntityFilter, dryRun :Bool)
+  deliver @7 (date :Text, at :Int64, entity :EntityFilter, dryRun :Bool, force :Bool)
       -> (run :RunSummary, batches :List(Batch));
   # date "" and at 0: today (Europe/Paris) at the configured time; at set: its Paris date, at T.
+  # A date after today (Europe/Paris) is refused unless force (a dry run never is).
   resendBatch @8 (id :Text);
   rejectLead @9 (id :Text, reason :Text, at :Int64);
   eraseLeads @10 (telephone :Text) -> (count :UInt32);

@@ -8,6 +8,7 @@
 #include <kj/debug.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 
@@ -160,6 +161,9 @@ int runDaemon(const Config& config, const Clock& clock) {
                         ->listen();
     KJ_SYSCALL(::chmod(socketPath.c_str(), 0660), socketPath);
     logInfo("listening on unix:{}", socketPath);
+    // Type=notify: systemd starts what depends on rdzd (the morning run) only once it serves. A
+    // no-op outside systemd.
+    ::sd_notify(0, "READY=1");
 
     auto stop = io.unixEventPort.onSignal(SIGTERM)
                     .exclusiveJoin(io.unixEventPort.onSignal(SIGINT))
@@ -172,6 +176,7 @@ int runDaemon(const Config& config, const Clock& clock) {
       }));
     }
     int signal = stop.exclusiveJoin(kj::mv(serving)).wait(io.waitScope);
+    ::sd_notify(0, "STOPPING=1");
     if (signal < 0) {
       exitCode = 1;
     } else {

@@ -139,10 +139,12 @@ Mail Sender::buildMail(Entity entity, const Batch& batch, const Client& client) 
   mail.subject = fillTemplate(templates.subject, client.nom, date, batch.deliveries.size());
   mail.body = fillTemplate(templates.body, client.nom, date, batch.deliveries.size());
   mail.messageId = "<" + batch.id + "@" + hostname_ + ">";
-  // One CSV per commande and kind.
-  for (auto& part : parts) {
-    mail.attachments.push_back({attachmentName(entity, client.id, part.produit, date, part.lb),
-                                renderCsv(entity, part.leads)});
+  // One CSV per commande and kind, no two with one name.
+  std::vector<AttachmentPart> files;
+  for (auto& part : parts) files.push_back({part.commande, part.produit, part.lb});
+  std::vector<std::string> names = attachmentNames(entity, client.id, date, files);
+  for (size_t i = 0; i < parts.size(); ++i) {
+    mail.attachments.push_back({names[i], renderCsv(entity, parts[i].leads)});
   }
   return mail;
 }

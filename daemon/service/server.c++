@@ -169,7 +169,7 @@ class ViewerMethods : public Base {
   kj::Promise<void> listRuns(ListRunsContext context) override {
     std::vector<RunRecord> runs;
     for (auto& r : rdz::listRuns(ctx_.store)) {
-      if (visible(r)) runs.push_back(withLiveStatus(kj::mv(r)));
+      if (visible(r)) runs.push_back(presented(kj::mv(r)));
     }
     auto out = context.getResults().initRuns(runs.size());
     for (size_t i = 0; i < runs.size(); ++i) toCapnp(runs[i], out[i]);
@@ -181,7 +181,7 @@ class ViewerMethods : public Base {
     KJ_IF_MAYBE(run, rdz::getRun(ctx_.store, id)) {
       if (visible(*run)) {
         auto results = context.getResults();
-        toCapnp(withLiveStatus(*run), results.initRun());
+        toCapnp(presented(*run), results.initRun());
         fillBatches(scoped(batchesOfRun(ctx_.store, *run)), results);
         return kj::READY_NOW;
       }
@@ -226,6 +226,29 @@ class ViewerMethods : public Base {
   }
   RunRecord withLiveStatus(RunRecord run) const {
     return rdz::withLiveStatus(ctx_.store, kj::mv(run));
+  }
+  // A run as this session may see it: for a token bound to one entity, a full run shows that
+  // entity's batches, counts and live status only (nothing of the other company's activity).
+  RunRecord presented(RunRecord run) const {
+    if (!scope_ || run.entity) return withLiveStatus(kj::mv(run));
+    auto batches = scoped(batchesOfRun(ctx_.store, run));
+    run.batches.clear();
+    uint32_t delivered = 0;
+    for (auto& b : batches) {
+      run.batches.push_back(b.id);
+      delivered += b.deliveries.size();
+    }
+    auto own = run.byEntity.find(*scope_);
+    // Runs recorded before per-entity counts were kept: only what the batches tell.
+    RunCounts counts = own != run.byEntity.end() ? own->second : RunCounts{0, delivered, 0};
+    run.aged = counts.aged;
+    run.assigned = counts.assigned;
+    run.doublonsEvites = counts.doublonsEvites;
+    run.byEntity = {{*scope_, counts}};
+    bool allSent = std::all_of(batches.begin(), batches.end(),
+                               [](const Batch& b) { return b.status == BatchStatus::SENT; });
+    run.status = allSent ? "complete" : "committed";
+    return run;
   }
 
   template <typename Results>
@@ -355,21 +378,28 @@ class AdminImpl final : public ViewerMethods<schema::Admin::Server> {
     KJ_REQUIRE(!scope_ || entity == scope_, "this token may only run its own entity: --entity");
     std::optional<Timestamp> at;
     if (p.getAt() != 0) at = Timestamp(Duration(p.getAt()));
-    RunParams params = runParams(ctx_.runSettings, str(p.getDate()), at, entity, ctx_.clock.now());
+    RunParams asked = runParams(ctx_.runSettings, str(p.getDate()), at, entity, ctx_.clock.now());
 
     if (p.getDryRun()) {
-      KJ_IF_MAYBE(done, existingRun(ctx_.store, params)) {
+      RunScope scope = resolveRun(ctx_.store, asked);
+      if (!scope.toRun) {
         // Nothing would be allocated: the plan of a done run is what it did.
         auto results = context.getResults();
-        toCapnp(withLiveStatus(*done), results.initRun());
+        toCapnp(presented(scope.done.front()), results.initRun());
         results.getRun().setAlreadyDone(true);
         results.getRun().setDryRun(true);
-        fillBatches(scoped(batchesOfRun(ctx_.store, *done)), results);
+        std::vector<Batch> batches;
+        for (auto& done : scope.done) {
+          auto more = batchesOfRun(ctx_.store, done);
+          batches.insert(batches.end(), more.begin(), more.end());
+        }
+        fillBatches(scoped(kj::mv(batches)), results);
         return kj::READY_NOW;
       }
+      const RunParams& params = *scope.toRun;
       RunPlan plan = planRunFromStore(ctx_.store, params);
       auto run = context.getResults().initRun();
-      run.setId(runId(params.date, entity));
+      run.setId(runId(params.date, params.onlyEntity));
       run.setDate(params.date);
       run.setReference(params.reference.time_since_epoch().count());
       run.setStatus("dry-run");
@@ -392,9 +422,10 @@ class AdminImpl final : public ViewerMethods<schema::Admin::Server> {
       return kj::READY_NOW;
     }
 
+    checkRunDate(asked, ctx_.clock.now(), p.getForce());
     return ctx_.writes
-        .run<RunOutcome>([&ids = ctx_.ids, params, now = ctx_.clock.now()](Txn& txn) {
-          return executeRun(txn, ids, params, now);
+        .run<RunOutcome>([&ids = ctx_.ids, asked, now = ctx_.clock.now()](Txn& txn) {
+          return executeRun(txn, ids, asked, now);
         })
         .then([this, context](RunOutcome outcome) mutable {
           if (!outcome.alreadyDone) {
@@ -404,7 +435,7 @@ class AdminImpl final : public ViewerMethods<schema::Admin::Server> {
           }
           ctx_.wakeSenders();
           auto results = context.getResults();
-          toCapnp(withLiveStatus(outcome.run), results.initRun());
+          toCapnp(presented(outcome.run), results.initRun());
           results.getRun().setAlreadyDone(outcome.alreadyDone);
           fillBatches(scoped(kj::mv(outcome.batches)), results);
         });

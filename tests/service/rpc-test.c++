@@ -359,8 +359,10 @@ TEST_F(RpcTest, RunsOfADateDoNotOverlapAndAreScopedToTheToken) {
     setFields(submit.initFields(fields.size()), fields);
     submit.send().wait(io.waitScope);
   }
-  auto deliver = [&](const char* date, std::optional<schema::Entity> entity, bool dryRun) {
+  auto deliver = [&](const char* date, std::optional<schema::Entity> entity, bool dryRun,
+                     bool force = true) {
     auto req = admin.deliverRequest();
+    req.setForce(force);
     req.setDate(date);
     if (entity) {
       req.initEntity().setOne(*entity);
@@ -370,7 +372,10 @@ TEST_F(RpcTest, RunsOfADateDoNotOverlapAndAreScopedToTheToken) {
     req.setDryRun(dryRun);
     return req.send().wait(io.waitScope);
   };
-  // The clock is 2026-11-18; runs the next days see the leads.
+  // The clock is 2026-11-18; runs the next days see the leads. A date ahead needs force (a dry run
+  // does not).
+  EXPECT_ANY_THROW(deliver("2026-11-20", std::nullopt, false, false));
+  EXPECT_NO_THROW(deliver("2026-11-20", std::nullopt, true, false));
   auto first = deliver("2026-11-20", std::nullopt, false);
   EXPECT_EQ(first.getRun().getAssigned(), 2u);
   EXPECT_EQ(first.getBatches().size(), 2u);
@@ -379,11 +384,16 @@ TEST_F(RpcTest, RunsOfADateDoNotOverlapAndAreScopedToTheToken) {
   EXPECT_EQ(dry.getRun().getPlan().size(), 0u);
   // A one-entity run of a date with a full run is that full run.
   EXPECT_TRUE(deliver("2026-11-20", schema::Entity::ZR7, false).getRun().getAlreadyDone());
-  // A one-entity run first: the full run of that date is refused, the other entity's is not.
+  // A one-entity run first: the full run of that date runs the other entity alone (SPEC §5.9).
   EXPECT_FALSE(deliver("2026-11-21", schema::Entity::ZR7, false).getRun().getAlreadyDone());
-  EXPECT_ANY_THROW(deliver("2026-11-21", std::nullopt, false));
-  EXPECT_ANY_THROW(deliver("2026-11-21", std::nullopt, true));
-  EXPECT_FALSE(deliver("2026-11-21", schema::Entity::MDL, false).getRun().getAlreadyDone());
+  EXPECT_EQ(std::string(deliver("2026-11-21", std::nullopt, true).getRun().getId().cStr()),
+            "2026-11-21/mdl");
+  auto rest = deliver("2026-11-21", std::nullopt, false);
+  EXPECT_FALSE(rest.getRun().getAlreadyDone());
+  EXPECT_EQ(std::string(rest.getRun().getId().cStr()), "2026-11-21/mdl");
+  EXPECT_TRUE(deliver("2026-11-21", schema::Entity::MDL, false).getRun().getAlreadyDone());
+  auto again = deliver("2026-11-21", std::nullopt, false);
+  EXPECT_TRUE(again.getRun().getAlreadyDone());
 
   auto mdl = login(ADMIN_MDL).getSession().getViewer();
   std::vector<std::string> runs;
@@ -396,6 +406,22 @@ TEST_F(RpcTest, RunsOfADateDoNotOverlapAndAreScopedToTheToken) {
   auto full = get.send().wait(io.waitScope);
   ASSERT_EQ(full.getBatches().size(), 1u);
   EXPECT_EQ(full.getBatches()[0].getEntity(), schema::Entity::MDL);
+  // The full run as MDL sees it: MDL's batch id and counts only, never ZR7's.
+  ASSERT_EQ(full.getRun().getBatches().size(), 1u);
+  EXPECT_EQ(full.getRun().getBatches()[0], full.getBatches()[0].getId());
+  EXPECT_EQ(full.getRun().getAssigned(), 1u);
+  ASSERT_EQ(full.getRun().getByEntity().size(), 1u);
+  EXPECT_EQ(full.getRun().getByEntity()[0].getEntity(), schema::Entity::MDL);
+  for (auto r : mdl.listRunsRequest().send().wait(io.waitScope).getRuns()) {
+    EXPECT_LE(r.getBatches().size(), 1u) << r.getId().cStr();
+    EXPECT_LE(r.getAssigned(), 1u) << r.getId().cStr();
+  }
+  // The unbound admin still sees both.
+  auto all = login(ADMIN).getSession().getViewer().getRunRequest();
+  all.setId("2026-11-20");
+  auto both = all.send().wait(io.waitScope);
+  EXPECT_EQ(both.getRun().getBatches().size(), 2u);
+  EXPECT_EQ(both.getRun().getAssigned(), 2u);
   auto hidden = mdl.getRunRequest();
   hidden.setId("2026-11-21/zr7");
   EXPECT_ANY_THROW(hidden.send().wait(io.waitScope));
