@@ -30,7 +30,17 @@ bool exists(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0;
 }
 
-// Writes `content` to `path` with `mode`, synced, atomically (temp file + rename).
+// Makes a rename (or a creation) in `dir` durable: a rename is an update of the directory, not of
+// the file, and only an fsync of the directory puts it on disk.
+void syncDirectory(const std::string& dir) {
+  int fd;
+  KJ_SYSCALL(fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC), dir);
+  kj::AutoCloseFd closer(fd);
+  KJ_SYSCALL(::fsync(fd), dir);
+}
+
+// Writes `content` to `path` with `mode`, synced, atomically (temp file + rename, then the
+// directory synced so the rename survives a power loss).
 void writeFileSecure(const std::string& path, const std::string& content, mode_t mode) {
   std::string tmp = path + ".tmp";
   int fd;
@@ -45,6 +55,8 @@ void writeFileSecure(const std::string& path, const std::string& content, mode_t
   }
   KJ_SYSCALL(::fsync(fd), tmp);
   KJ_SYSCALL(::rename(tmp.c_str(), path.c_str()), path);
+  auto slash = path.rfind('/');
+  syncDirectory(slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash));
 }
 
 void makeDataDir(const std::string& dir) {
