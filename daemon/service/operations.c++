@@ -32,8 +32,9 @@ struct IdempotencyHit {
   SubmitAnswer answer;
 };
 
-kj::Maybe<IdempotencyHit> findIdempotency(Reader& r, Entity e, std::string_view key) {
-  KJ_IF_MAYBE(bytes, r.getSystem(keys::idempotencyKey(e, key))) {
+kj::Maybe<IdempotencyHit> findIdempotency(Reader& r, const IngestRequest& request) {
+  KJ_IF_MAYBE(bytes, r.getSystem(keys::idempotencyKey(request.entity, request.caller,
+                                                       request.idempotencyKey))) {
     StoredMessage message(*bytes);
     auto record = message.get<schema::IdempotencyRecord>();
     auto result = record.getResult();
@@ -48,8 +49,8 @@ kj::Maybe<IdempotencyHit> findIdempotency(Reader& r, Entity e, std::string_view 
   return nullptr;
 }
 
-void putIdempotency(Txn& txn, Entity e, std::string_view key, std::string_view bodyHash,
-                    const SubmitAnswer& answer, Timestamp at) {
+void putIdempotency(Txn& txn, const IngestRequest& request, std::string_view bodyHash,
+                    const SubmitAnswer& answer) {
   capnp::MallocMessageBuilder message;
   auto record = message.initRoot<schema::IdempotencyRecord>();
   record.setBodyHash(kj::arrayPtr(reinterpret_cast<const kj::byte*>(bodyHash.data()),
@@ -59,8 +60,9 @@ void putIdempotency(Txn& txn, Entity e, std::string_view key, std::string_view b
   result.setStatut(toCapnp(answer.statut));
   auto problemes = result.initProblemes(answer.problemes.size());
   for (size_t i = 0; i < answer.problemes.size(); ++i) problemes.set(i, answer.problemes[i]);
-  record.setAt(at.time_since_epoch().count());
-  txn.putSystem(keys::idempotencyKey(e, key), encodeMessage(message));
+  record.setAt(request.receivedAt.time_since_epoch().count());
+  txn.putSystem(keys::idempotencyKey(request.entity, request.caller, request.idempotencyKey),
+                encodeMessage(message));
 }
 
 }  // namespace
@@ -73,7 +75,8 @@ SubmitAnswer ingestLead(Txn& txn, IdGenerator& ids, const IngestRequest& request
                "submission refused: idempotency key longer than 128 bytes");
     KJ_REQUIRE(isValidUtf8(request.idempotencyKey), "submission refused: idempotency key is not UTF-8");
     bodyHash = sha256Hex(canonicalSubmission(request.fields));
-    KJ_IF_MAYBE(hit, findIdempotency(txn, e, request.idempotencyKey)) {
+    KJ_ASSERT(!request.caller.empty(), "an idempotency key needs its caller");
+    KJ_IF_MAYBE(hit, findIdempotency(txn, request)) {
       KJ_REQUIRE(hit->bodyHash == bodyHash,
                  "submission refused: idempotency key already used with a different body");
       return hit->answer;  // the first answer; nothing new stored
@@ -112,7 +115,7 @@ SubmitAnswer ingestLead(Txn& txn, IdGenerator& ids, const IngestRequest& request
 
   SubmitAnswer answer{lead.id, lead.statut, lead.problemes};
   if (!request.idempotencyKey.empty()) {
-    putIdempotency(txn, e, request.idempotencyKey, bodyHash, answer, at);
+    putIdempotency(txn, request, bodyHash, answer);
   }
   return answer;
 }

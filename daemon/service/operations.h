@@ -27,6 +27,7 @@ struct IngestRequest {
   Timestamp receivedAt{};
   bool allowRecuLe = false;  // admin import
   std::string via;           // "ingest", "admin", "import": kept in the lead's history
+  std::string caller = {};  // Grant::caller of the token: the idempotency key's owner
 };
 
 // The windows of SPEC §3.2.

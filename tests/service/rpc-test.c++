@@ -27,6 +27,7 @@ constexpr char ADMIN[] = "admin-token";
 constexpr char ADMIN_MDL[] = "admin-mdl-token";
 constexpr char VIEWER[] = "viewer-token";
 constexpr char INGEST_ZR7[] = "ingest-zr7-token";
+constexpr char PARTNER_ZR7[] = "partner-zr7-token";  // a second ingest token of the same entity
 
 Auth testAuth() {
   Auth auth;
@@ -34,6 +35,7 @@ Auth testAuth() {
   auth.add({Role::ADMIN, Entity::MDL, "admin-mdl"}, sha256Hex(ADMIN_MDL));
   auth.add({Role::VIEWER, std::nullopt, "viewer"}, sha256Hex(VIEWER));
   auth.add({Role::INGEST, Entity::ZR7, "ingest-zr7"}, sha256Hex(INGEST_ZR7));
+  auth.add({Role::INGEST, Entity::ZR7, "partner-zr7"}, sha256Hex(PARTNER_ZR7));
   return auth;
 }
 
@@ -182,6 +184,34 @@ TEST_F(RpcTest, IdempotencyKeyReturnsTheFirstAnswerAndRefusesAnotherBody) {
   // A key longer than 128 bytes is refused.
   EXPECT_ANY_THROW(submit(ingest, validLead(), std::string(129, 'k'), k3));
   EXPECT_EQ(leadCount(Entity::ZR7), 1u);
+}
+
+TEST_F(RpcTest, IdempotencyKeysBelongToTheCallerNotToTheEntity) {
+  // A caller claiming another caller's key first must not capture or block its leads.
+  auto partner = login(PARTNER_ZR7).getSession().getIngest();
+  auto ingest = login(INGEST_ZR7).getSession().getIngest();
+  auto admin = login(ADMIN).getSession().getAdmin();
+  kj::Maybe<capnp::Response<schema::Ingest::SubmitResults>> k1, k2, k3, k4;
+  std::string partnerId = submit(partner, validLead("06 11 11 11 11"), "shared", k1).getId().cStr();
+  std::string ingestId = submit(ingest, validLead("06 22 22 22 22"), "shared", k2).getId().cStr();
+  EXPECT_NE(partnerId, ingestId);
+  EXPECT_TRUE(getLead(*store, Entity::ZR7, ingestId) != nullptr);
+
+  // The admin's submissions are a caller of their own too.
+  auto req = admin.submitLeadRequest();
+  req.setEntity(schema::Entity::ZR7);
+  setFields(req.initFields(validLead("06 33 33 33 33").size()), validLead("06 33 33 33 33"));
+  req.setIdempotencyKey("shared");
+  std::string adminId = req.send().wait(io.waitScope).getResult().getId().cStr();
+  EXPECT_NE(adminId, partnerId);
+  EXPECT_NE(adminId, ingestId);
+  EXPECT_EQ(leadCount(Entity::ZR7), 3u);
+
+  // Each caller's key still returns its own first answer.
+  clock.advance(1h);
+  EXPECT_EQ(submit(ingest, validLead("06 22 22 22 22"), "shared", k3).getId().cStr(), ingestId);
+  EXPECT_EQ(submit(partner, validLead("06 11 11 11 11"), "shared", k4).getId().cStr(), partnerId);
+  EXPECT_EQ(leadCount(Entity::ZR7), 3u);
 }
 
 TEST_F(RpcTest, DoubleSubmissionWithinTenMinutesLinksToTheFirstLead) {
