@@ -14,6 +14,7 @@
 #include "daemon/service/files.h"
 #include "daemon/service/log.h"
 #include "daemon/service/operations.h"
+#include "daemon/service/rpc-server.h"
 #include "daemon/service/run.h"
 #include "daemon/service/sender.h"
 #include "daemon/service/server.h"
@@ -72,10 +73,19 @@ RunSettings runSettings(const Config& config) {
           hours(24 * config.dedupDays)};
 }
 
-// The Unix socket's accept loop: TwoPartyServer::listen() ends at the first failed accept.
-kj::Promise<void> serveUnix(capnp::TwoPartyServer& server, kj::ConnectionReceiver& listener,
+ConnectionLimits connectionLimits(const Config& config) {
+  ConnectionLimits limits;
+  limits.authTimeout = config.authTimeoutMs * kj::MILLISECONDS;
+  limits.maxUnauthenticated = static_cast<size_t>(config.maxUnauthenticated);
+  limits.maxUnauthenticatedPerPeer = static_cast<size_t>(config.maxUnauthenticatedPerPeer);
+  limits.maxMessageBytesBeforeAuth = static_cast<size_t>(config.maxMessageBeforeAuth);
+  return limits;
+}
+
+// The Unix socket's accept loop: listenLocal() ends at the first failed accept.
+kj::Promise<void> serveUnix(RpcServer& server, kj::ConnectionReceiver& listener,
                             kj::Timer& timer) {
-  return server.listen(listener).catch_([&](kj::Exception&& e) {
+  return server.listenLocal(listener).catch_([&](kj::Exception&& e) {
     return retryAfterAcceptFailure(timer, e).then(
         [&]() { return serveUnix(server, listener, timer); });
   });
@@ -137,7 +147,7 @@ int runDaemon(const Config& config, const Clock& clock) {
                              zr7.wake();
                              mdl.wake();
                            }};
-    capnp::TwoPartyServer server(newBootstrap(context));
+    RpcServer server(context, io.provider->getTimer(), connectionLimits(config));
 
     // The optional TCP transport serves the same Bootstrap (SPEC §8.1). Bound before the socket
     // appears, so a socket that answers means TCP does too.

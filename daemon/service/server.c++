@@ -452,7 +452,8 @@ class AdminImpl final : public ViewerMethods<schema::Admin::Server> {
 
 class BootstrapImpl final : public schema::Bootstrap::Server {
  public:
-  explicit BootstrapImpl(ServiceContext& ctx) : ctx_(ctx) {}
+  BootstrapImpl(ServiceContext& ctx, kj::Maybe<kj::Function<void()>> authenticated)
+      : ctx_(ctx), authenticated_(kj::mv(authenticated)) {}
 
   kj::Promise<void> authenticate(AuthenticateContext context) override {
     auto token = context.getParams().getToken();
@@ -481,6 +482,9 @@ class BootstrapImpl final : public schema::Bootstrap::Server {
           break;
         }
       }
+      KJ_IF_MAYBE(f, authenticated_) {
+        (*f)();
+      }
       return kj::READY_NOW;
     }
     // The token is neither logged nor echoed.
@@ -489,12 +493,18 @@ class BootstrapImpl final : public schema::Bootstrap::Server {
 
  private:
   ServiceContext& ctx_;
+  kj::Maybe<kj::Function<void()>> authenticated_;
 };
 
 }  // namespace
 
 kj::Own<schema::Bootstrap::Server> newBootstrap(ServiceContext& context) {
-  return kj::heap<BootstrapImpl>(context);
+  return kj::heap<BootstrapImpl>(context, nullptr);
+}
+
+kj::Own<schema::Bootstrap::Server> newBootstrap(ServiceContext& context,
+                                                kj::Function<void()> authenticated) {
+  return kj::heap<BootstrapImpl>(context, kj::mv(authenticated));
 }
 
 }  // namespace rdz
