@@ -91,6 +91,33 @@ kj::Promise<void> serveUnix(RpcServer& server, kj::ConnectionReceiver& listener,
   });
 }
 
+// SPEC §10: idempotency records past retention are purged by short jobs on the writer, one a
+// minute, back to back (a second apart) while a job finds a full chunk. A failed job is logged
+// and tried again at the next tick.
+constexpr size_t PURGE_CHUNK = 512;
+
+kj::Promise<void> purgeIdempotencyLoop(WriteQueue& writes, const Clock& clock, kj::Timer& timer,
+                                       kj::Duration wait) {
+  return timer.afterDelay(wait)
+      .then([&writes, &clock]() {
+        return writes.run<size_t>([now = clock.now()](Txn& txn) {
+          return purgeIdempotencyKeys(txn, now, PURGE_CHUNK);
+        });
+      })
+      .then(
+          [](size_t purged) {
+            if (purged > 0) logDebugLine("purged {} idempotency records", purged);
+            return purged == PURGE_CHUNK ? 1 * kj::SECONDS : 60 * kj::SECONDS;
+          },
+          [](kj::Exception&& e) {
+            logInfo("purging idempotency records failed: {}", e.getDescription().cStr());
+            return 60 * kj::SECONDS;
+          })
+      .then([&writes, &clock, &timer](kj::Duration next) {
+        return purgeIdempotencyLoop(writes, clock, timer, next);
+      });
+}
+
 }  // namespace
 
 kj::Promise<void> retryAfterAcceptFailure(kj::Timer& timer, const kj::Exception& error) {
@@ -175,6 +202,8 @@ int runDaemon(const Config& config, const Clock& clock) {
                     .exclusiveJoin(io.unixEventPort.onSignal(SIGINT))
                     .then([](siginfo_t info) { return info.si_signo; });
     auto serving = serveUnix(server, *listener, io.provider->getTimer()).then([]() { return 0; });
+    auto purging = purgeIdempotencyLoop(writes, clock, io.provider->getTimer(), 1 * kj::SECONDS)
+                       .eagerlyEvaluate(nullptr);
     KJ_IF_MAYBE(t, tcp) {
       serving = serving.exclusiveJoin((*t)->run().then([]() { return 0; }, [](kj::Exception&& e) {
         logInfo("tcp listener failed: {}", e.getDescription().cStr());

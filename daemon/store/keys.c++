@@ -89,6 +89,13 @@ std::string idempotencyKey(Entity e, std::string_view caller, std::string_view k
   return out;
 }
 
+std::string idempotencyExpiryKey(Timestamp at, std::string_view recordKey) {
+  std::string out = IDEMPOTENCY_EXPIRY_PREFIX;
+  appendTime(out, at);
+  out += recordKey;
+  return out;
+}
+
 std::string counterKey(std::string_view name) { return "Q" + std::string(name); }
 
 std::string runKey(std::string_view date) { return "R" + std::string(date); }

@@ -17,6 +17,8 @@
 //   'K' slug 0 len(4) caller key                         -> IdempotencyRecord
 //   'I' slug 0 key                                      -> IdempotencyRecord of before keys were
 //                                                          per caller: never read, purged (§10)
+//   'E' at(8) K-key                                      -> ""  idempotency records by time, to
+//                                                          purge them oldest first
 //   'Q' name                                            -> counter(8) (commande ids, …)
 //   'R' date                                            -> RunSummary
 // Times are big-endian with the sign bit flipped, so byte order is time order.
@@ -50,6 +52,10 @@ std::string dedupKey(std::string_view e164, std::string_view produit, std::strin
 // An idempotency key belongs to (entity, caller, key): `caller` identifies the token that sent
 // it (Grant::caller), so one caller can neither claim nor read another's keys.
 std::string idempotencyKey(Entity e, std::string_view caller, std::string_view key);
+// The idempotency record `recordKey` written at `at`, in time order.
+std::string idempotencyExpiryKey(Timestamp at, std::string_view recordKey);
+constexpr char IDEMPOTENCY_EXPIRY_PREFIX[] = "E";
+constexpr char LEGACY_IDEMPOTENCY_PREFIX[] = "I";  // before keys were per caller
 std::string counterKey(std::string_view name);
 std::string runKey(std::string_view date);
 
