@@ -36,6 +36,11 @@ struct Config {
   int lbDays = 30;
   int dedupDays = 30;
   SmtpConfig smtp[2];  // indexed by Entity
+  // Limits on RPC connections that have not authenticated yet (rpc-server.h), both transports.
+  int authTimeoutMs = 10000;
+  int maxUnauthenticated = 256;
+  int maxUnauthenticatedPerPeer = 32;  // per uid on the Unix socket, per IP address over TCP
+  int maxMessageBeforeAuth = 64 * 1024;  // bytes
   std::string logLevel = "info";
 
   std::string socketPath() const { return socket.empty() ? dataDir + "/rdzd.sock" : socket; }

@@ -16,6 +16,7 @@
 #include "daemon/service/files.h"
 #include "daemon/service/log.h"
 #include "daemon/service/operations.h"
+#include "daemon/service/rpc-server.h"
 #include "daemon/service/run.h"
 #include "daemon/service/sender.h"
 #include "daemon/service/server.h"
@@ -32,7 +33,17 @@ bool exists(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0;
 }
 
-// Writes `content` to `path` with `mode`, synced, atomically (temp file + rename).
+// Makes a rename (or a creation) in `dir` durable: a rename is an update of the directory, not of
+// the file, and only an fsync of the directory puts it on disk.
+void syncDirectory(const std::string& dir) {
+  int fd;
+  KJ_SYSCALL(fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC), dir);
+  kj::AutoCloseFd closer(fd);
+  KJ_SYSCALL(::fsync(fd), dir);
+}
+
+// Writes `content` to `path` with `mode`, synced, atomically (temp file + rename, then the
+// directory synced so the rename survives a power loss).
 void writeFileSecure(const std::string& path, const std::string& content, mode_t mode) {
   std::string tmp = path + ".tmp";
   int fd;
@@ -47,6 +58,8 @@ void writeFileSecure(const std::string& path, const std::string& content, mode_t
   }
   KJ_SYSCALL(::fsync(fd), tmp);
   KJ_SYSCALL(::rename(tmp.c_str(), path.c_str()), path);
+  auto slash = path.rfind('/');
+  syncDirectory(slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash));
 }
 
 void makeDataDir(const std::string& dir) {
@@ -62,13 +75,49 @@ RunSettings runSettings(const Config& config) {
           hours(24 * config.dedupDays)};
 }
 
-// The Unix socket's accept loop: TwoPartyServer::listen() ends at the first failed accept.
-kj::Promise<void> serveUnix(capnp::TwoPartyServer& server, kj::ConnectionReceiver& listener,
+ConnectionLimits connectionLimits(const Config& config) {
+  ConnectionLimits limits;
+  limits.authTimeout = config.authTimeoutMs * kj::MILLISECONDS;
+  limits.maxUnauthenticated = static_cast<size_t>(config.maxUnauthenticated);
+  limits.maxUnauthenticatedPerPeer = static_cast<size_t>(config.maxUnauthenticatedPerPeer);
+  limits.maxMessageBytesBeforeAuth = static_cast<size_t>(config.maxMessageBeforeAuth);
+  return limits;
+}
+
+// The Unix socket's accept loop: listenLocal() ends at the first failed accept.
+kj::Promise<void> serveUnix(RpcServer& server, kj::ConnectionReceiver& listener,
                             kj::Timer& timer) {
-  return server.listen(listener).catch_([&](kj::Exception&& e) {
+  return server.listenLocal(listener).catch_([&](kj::Exception&& e) {
     return retryAfterAcceptFailure(timer, e).then(
         [&]() { return serveUnix(server, listener, timer); });
   });
+}
+
+// SPEC §10: idempotency records past retention are purged by short jobs on the writer, one a
+// minute, back to back (a second apart) while a job finds a full chunk. A failed job is logged
+// and tried again at the next tick.
+constexpr size_t PURGE_CHUNK = 512;
+
+kj::Promise<void> purgeIdempotencyLoop(WriteQueue& writes, const Clock& clock, kj::Timer& timer,
+                                       kj::Duration wait) {
+  return timer.afterDelay(wait)
+      .then([&writes, &clock]() {
+        return writes.run<size_t>([now = clock.now()](Txn& txn) {
+          return purgeIdempotencyKeys(txn, now, PURGE_CHUNK);
+        });
+      })
+      .then(
+          [](size_t purged) {
+            if (purged > 0) logDebugLine("purged {} idempotency records", purged);
+            return purged == PURGE_CHUNK ? 1 * kj::SECONDS : 60 * kj::SECONDS;
+          },
+          [](kj::Exception&& e) {
+            logInfo("purging idempotency records failed: {}", e.getDescription().cStr());
+            return 60 * kj::SECONDS;
+          })
+      .then([&writes, &clock, &timer](kj::Duration next) {
+        return purgeIdempotencyLoop(writes, clock, timer, next);
+      });
 }
 
 }  // namespace
@@ -138,7 +187,7 @@ int runDaemon(const Config& config, const Clock& clock) {
                              zr7.wake();
                              mdl.wake();
                            }};
-    capnp::TwoPartyServer server(newBootstrap(context));
+    RpcServer server(context, io.provider->getTimer(), connectionLimits(config));
 
     // The optional TCP transport serves the same Bootstrap (SPEC §8.1). Bound before the socket
     // appears, so a socket that answers means TCP does too.
@@ -169,6 +218,8 @@ int runDaemon(const Config& config, const Clock& clock) {
                     .exclusiveJoin(io.unixEventPort.onSignal(SIGINT))
                     .then([](siginfo_t info) { return info.si_signo; });
     auto serving = serveUnix(server, *listener, io.provider->getTimer()).then([]() { return 0; });
+    auto purging = purgeIdempotencyLoop(writes, clock, io.provider->getTimer(), 1 * kj::SECONDS)
+                       .eagerlyEvaluate(nullptr);
     KJ_IF_MAYBE(t, tcp) {
       serving = serving.exclusiveJoin((*t)->run().then([]() { return 0; }, [](kj::Exception&& e) {
         logInfo("tcp listener failed: {}", e.getDescription().cStr());

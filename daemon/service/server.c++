@@ -61,12 +61,13 @@ kj::Promise<SubmitAnswer> submit(ServiceContext& ctx, IngestRequest request) {
 
 class IngestImpl final : public schema::Ingest::Server {
  public:
-  IngestImpl(ServiceContext& ctx, Entity entity) : ctx_(ctx), entity_(entity) {}
+  IngestImpl(ServiceContext& ctx, Entity entity, std::string caller)
+      : ctx_(ctx), entity_(entity), caller_(kj::mv(caller)) {}
 
   kj::Promise<void> submit(SubmitContext context) override {
     auto params = context.getParams();
     IngestRequest request{entity_, fromCapnp(params.getFields()), str(params.getIdempotencyKey()),
-                          ctx_.clock.now(), false, "ingest"};
+                          ctx_.clock.now(), false, "ingest", caller_};
     return rdz::submit(ctx_, kj::mv(request)).then([context](SubmitAnswer answer) mutable {
       fillAnswer(answer, context.getResults().initResult());
     });
@@ -75,13 +76,15 @@ class IngestImpl final : public schema::Ingest::Server {
  private:
   ServiceContext& ctx_;
   Entity entity_;
+  std::string caller_;
 };
 
 // Read-only operations, shared by the viewer and the admin capabilities.
 template <typename Base>
 class ViewerMethods : public Base {
  public:
-  ViewerMethods(ServiceContext& ctx, EntityScope scope) : ctx_(ctx), scope_(scope) {}
+  ViewerMethods(ServiceContext& ctx, EntityScope scope, std::string caller)
+      : ctx_(ctx), scope_(scope), caller_(kj::mv(caller)) {}
 
   // A viewer sees that a client has an API header, not its value (it is the client's secret);
   // an admin sees it, since `client set` writes back what it read.
@@ -277,6 +280,7 @@ class ViewerMethods : public Base {
 
   ServiceContext& ctx_;
   EntityScope scope_;
+  std::string caller_;  // Grant::caller
 };
 
 class ViewerImpl final : public ViewerMethods<schema::Viewer::Server> {
@@ -338,7 +342,7 @@ class AdminImpl final : public ViewerMethods<schema::Admin::Server> {
     Entity e = fromCapnp(params.getEntity());
     requireEntity(scope_, e);
     IngestRequest request{e, fromCapnp(params.getFields()), str(params.getIdempotencyKey()),
-                          ctx_.clock.now(), false, "admin"};
+                          ctx_.clock.now(), false, "admin", caller_};
     return submit(ctx_, kj::mv(request)).then([context](SubmitAnswer answer) mutable {
       fillAnswer(answer, context.getResults().initResult());
     });
@@ -356,7 +360,7 @@ class AdminImpl final : public ViewerMethods<schema::Admin::Server> {
     Timestamp now = ctx_.clock.now();
     for (uint32_t i = 0; i < rows.size(); ++i) {
       results[i].setRow(i + 1);
-      IngestRequest request{e, fromCapnp(rows[i]), "", now, true, "import"};
+      IngestRequest request{e, fromCapnp(rows[i]), "", now, true, "import", caller_};
       promises.add(submit(ctx_, kj::mv(request))
                        .then(
                            [results, i](SubmitAnswer answer) mutable {
@@ -479,7 +483,8 @@ class AdminImpl final : public ViewerMethods<schema::Admin::Server> {
 
 class BootstrapImpl final : public schema::Bootstrap::Server {
  public:
-  explicit BootstrapImpl(ServiceContext& ctx) : ctx_(ctx) {}
+  BootstrapImpl(ServiceContext& ctx, kj::Maybe<kj::Function<void()>> authenticated)
+      : ctx_(ctx), authenticated_(kj::mv(authenticated)) {}
 
   kj::Promise<void> authenticate(AuthenticateContext context) override {
     auto token = context.getParams().getToken();
@@ -494,19 +499,22 @@ class BootstrapImpl final : public schema::Bootstrap::Server {
       switch (grant->role) {
         case Role::INGEST:
           session.setRole(schema::Role::INGEST);
-          session.setIngest(kj::heap<IngestImpl>(ctx_, *grant->entity));
+          session.setIngest(kj::heap<IngestImpl>(ctx_, *grant->entity, grant->caller));
           break;
         case Role::VIEWER:
           session.setRole(schema::Role::VIEWER);
-          session.setViewer(kj::heap<ViewerImpl>(ctx_, grant->entity));
+          session.setViewer(kj::heap<ViewerImpl>(ctx_, grant->entity, grant->caller));
           break;
         case Role::ADMIN: {
           session.setRole(schema::Role::ADMIN);
-          schema::Admin::Client admin = kj::heap<AdminImpl>(ctx_, grant->entity);
+          schema::Admin::Client admin = kj::heap<AdminImpl>(ctx_, grant->entity, grant->caller);
           session.setViewer(admin);  // an Admin is a Viewer
           session.setAdmin(kj::mv(admin));
           break;
         }
+      }
+      KJ_IF_MAYBE(f, authenticated_) {
+        (*f)();
       }
       return kj::READY_NOW;
     }
@@ -516,12 +524,18 @@ class BootstrapImpl final : public schema::Bootstrap::Server {
 
  private:
   ServiceContext& ctx_;
+  kj::Maybe<kj::Function<void()>> authenticated_;
 };
 
 }  // namespace
 
 kj::Own<schema::Bootstrap::Server> newBootstrap(ServiceContext& context) {
-  return kj::heap<BootstrapImpl>(context);
+  return kj::heap<BootstrapImpl>(context, nullptr);
+}
+
+kj::Own<schema::Bootstrap::Server> newBootstrap(ServiceContext& context,
+                                                kj::Function<void()> authenticated) {
+  return kj::heap<BootstrapImpl>(context, kj::mv(authenticated));
 }
 
 }  // namespace rdz

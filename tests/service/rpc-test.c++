@@ -12,6 +12,7 @@
 #include "daemon/domain/commerce.h"
 #include "daemon/domain/ids.h"
 #include "daemon/service/auth.h"
+#include "daemon/service/operations.h"
 #include "daemon/service/server.h"
 #include "daemon/service/write-queue.h"
 #include "daemon/store/records.h"
@@ -27,6 +28,7 @@ constexpr char ADMIN[] = "admin-token";
 constexpr char ADMIN_MDL[] = "admin-mdl-token";
 constexpr char VIEWER[] = "viewer-token";
 constexpr char INGEST_ZR7[] = "ingest-zr7-token";
+constexpr char PARTNER_ZR7[] = "partner-zr7-token";  // a second ingest token of the same entity
 
 Auth testAuth() {
   Auth auth;
@@ -34,6 +36,7 @@ Auth testAuth() {
   auth.add({Role::ADMIN, Entity::MDL, "admin-mdl"}, sha256Hex(ADMIN_MDL));
   auth.add({Role::VIEWER, std::nullopt, "viewer"}, sha256Hex(VIEWER));
   auth.add({Role::INGEST, Entity::ZR7, "ingest-zr7"}, sha256Hex(INGEST_ZR7));
+  auth.add({Role::INGEST, Entity::ZR7, "partner-zr7"}, sha256Hex(PARTNER_ZR7));
   return auth;
 }
 
@@ -182,6 +185,79 @@ TEST_F(RpcTest, IdempotencyKeyReturnsTheFirstAnswerAndRefusesAnotherBody) {
   // A key longer than 128 bytes is refused.
   EXPECT_ANY_THROW(submit(ingest, validLead(), std::string(129, 'k'), k3));
   EXPECT_EQ(leadCount(Entity::ZR7), 1u);
+}
+
+TEST_F(RpcTest, IdempotencyKeysBelongToTheCallerNotToTheEntity) {
+  // A caller claiming another caller's key first must not capture or block its leads.
+  auto partner = login(PARTNER_ZR7).getSession().getIngest();
+  auto ingest = login(INGEST_ZR7).getSession().getIngest();
+  auto admin = login(ADMIN).getSession().getAdmin();
+  kj::Maybe<capnp::Response<schema::Ingest::SubmitResults>> k1, k2, k3, k4;
+  std::string partnerId = submit(partner, validLead("06 11 11 11 11"), "shared", k1).getId().cStr();
+  std::string ingestId = submit(ingest, validLead("06 22 22 22 22"), "shared", k2).getId().cStr();
+  EXPECT_NE(partnerId, ingestId);
+  EXPECT_TRUE(getLead(*store, Entity::ZR7, ingestId) != nullptr);
+
+  // The admin's submissions are a caller of their own too.
+  auto req = admin.submitLeadRequest();
+  req.setEntity(schema::Entity::ZR7);
+  setFields(req.initFields(validLead("06 33 33 33 33").size()), validLead("06 33 33 33 33"));
+  req.setIdempotencyKey("shared");
+  std::string adminId = req.send().wait(io.waitScope).getResult().getId().cStr();
+  EXPECT_NE(adminId, partnerId);
+  EXPECT_NE(adminId, ingestId);
+  EXPECT_EQ(leadCount(Entity::ZR7), 3u);
+
+  // Each caller's key still returns its own first answer.
+  clock.advance(1h);
+  EXPECT_EQ(submit(ingest, validLead("06 22 22 22 22"), "shared", k3).getId().cStr(), ingestId);
+  EXPECT_EQ(submit(partner, validLead("06 11 11 11 11"), "shared", k4).getId().cStr(), partnerId);
+  EXPECT_EQ(leadCount(Entity::ZR7), 3u);
+}
+
+TEST_F(RpcTest, IdempotencyKeysArePurgedAfterSevenDaysAndAMargin) {
+  auto ingest = login(INGEST_ZR7).getSession().getIngest();
+  auto records = [&]() {
+    size_t n = 0;
+    store->scanSystem("", [&](std::string_view key, auto) {
+      n += key[0] == 'K' || key[0] == 'I';
+      return true;
+    });
+    return n;
+  };
+  auto purge = [&]() {
+    return writes->run<size_t>([now = clock.now()](Txn& txn) {
+      return purgeIdempotencyKeys(txn, now, 100);
+    }).wait(io.waitScope);
+  };
+  kj::Maybe<capnp::Response<schema::Ingest::SubmitResults>> k1, k2, k3, k4, k5;
+  std::string old = submit(ingest, validLead("06 11 11 11 11"), "old", k1).getId().cStr();
+  clock.advance(24h * 5);
+  std::string young = submit(ingest, validLead("06 22 22 22 22"), "young", k2).getId().cStr();
+  clock.advance(24h * 2);
+  EXPECT_EQ(purge(), 0u);  // 7 days old: still kept (SPEC §10: at least 7 days)
+  EXPECT_EQ(submit(ingest, validLead("06 11 11 11 11"), "old", k3).getId().cStr(), old);
+
+  clock.advance(24h * 1 + 1min);  // "old" is past 8 days, "young" is 3 days old
+  EXPECT_EQ(purge(), 1u);
+  EXPECT_EQ(records(), 1u);
+  EXPECT_EQ(purge(), 0u);
+  EXPECT_EQ(submit(ingest, validLead("06 22 22 22 22"), "young", k4).getId().cStr(), young);
+  // The expired key is a new key: the submission is stored anew.
+  std::string again = submit(ingest, validLead("06 11 11 11 11"), "old", k5).getId().cStr();
+  EXPECT_NE(again, old);
+  EXPECT_EQ(leadCount(Entity::ZR7), 3u);
+  EXPECT_EQ(records(), 2u);
+
+  // Past retention but not purged yet: a new key all the same, and the purge that comes later
+  // drops only the stale time entry, not the new record.
+  clock.advance(24h * 8 + 1min);
+  kj::Maybe<capnp::Response<schema::Ingest::SubmitResults>> k6, k7;
+  std::string third = submit(ingest, validLead("06 11 11 11 11"), "old", k6).getId().cStr();
+  EXPECT_NE(third, again);
+  EXPECT_EQ(purge(), 1u);  // "young"; "old" was rewritten
+  EXPECT_EQ(records(), 1u);
+  EXPECT_EQ(submit(ingest, validLead("06 11 11 11 11"), "old", k7).getId().cStr(), third);
 }
 
 TEST_F(RpcTest, DoubleSubmissionWithinTenMinutesLinksToTheFirstLead) {
