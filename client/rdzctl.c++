@@ -513,7 +513,11 @@ int leadSubmit(Command& cmd) {
       list[i].setValue(fields[i].value);
     }
   };
-  auto show = [&](schema::SubmitResult::Reader r) {
+  auto show = [&](schema::SubmitOutcome::Reader outcome) {
+    if (outcome.isRefused()) {
+      throw std::runtime_error("submission refused: " + std::string(outcome.getRefused().cStr()));
+    }
+    auto r = outcome.getStored();
     cmd.out() << (cmd.json() ? toJson(r) : answerLine(r)) << "\n";
   };
   if (conn.role() == schema::Role::INGEST) {
@@ -523,13 +527,13 @@ int leadSubmit(Command& cmd) {
     auto req = conn.ingest().submitRequest();
     fill(req.initFields(fields.size()));
     req.setIdempotencyKey(cmd.get("idempotency-key"));
-    show(req.send().wait(cmd.wait()).getResult());
+    show(req.send().wait(cmd.wait()));
   } else {
     auto req = conn.admin().submitLeadRequest();
     req.setEntity(entity);
     fill(req.initFields(fields.size()));
     req.setIdempotencyKey(cmd.get("idempotency-key"));
-    show(req.send().wait(cmd.wait()).getResult());
+    show(req.send().wait(cmd.wait()));
   }
   return EXIT_OK;
 }
@@ -631,7 +635,7 @@ int leadImport(Command& cmd) {
       auto it = byIndex.find(i);
       if (it == byIndex.end() || it->second.isRefused()) {
         std::string reason = it == byIndex.end() ? rows[i].error
-                                                 : cleanError(it->second.getRefused().cStr());
+                                                 : std::string(it->second.getRefused().cStr());
         obj = results[i].initObject(2);
         obj[0].setName("row");
         obj[0].initValue().setNumber(rows[i].row);

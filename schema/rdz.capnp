@@ -102,6 +102,16 @@ struct SubmitResult {
   problemes @2 :List(Text);
 }
 
+struct SubmitOutcome {
+  # The answer to a submission (SPEC §3.2): stored (valid or invalid), or refused outright with
+  # the reason (nothing stored). A failure (storage, shutting down) is an exception instead:
+  # DISCONNECTED or OVERLOADED when retrying may succeed, FAILED otherwise.
+  union {
+    stored @0 :SubmitResult;
+    refused @1 :Text;
+  }
+}
+
 struct ImportRow {
   # One row of `lead import`: either stored (result) or refused with a reason.
   row @0 :UInt32;       # 1-based data row number in the file
@@ -264,7 +274,7 @@ struct Session {
 interface Ingest {
   # Bound to one entity. Returns once the lead is durable (WAL synced). Validation problems are
   # data in the result; refusals (size, UTF-8, idempotency conflict) are exceptions.
-  submit @0 (fields :List(Field), idempotencyKey :Text) -> (result :SubmitResult);
+  submit @0 (fields :List(Field), idempotencyKey :Text) -> SubmitOutcome;
 }
 
 interface Viewer {
@@ -287,7 +297,7 @@ interface Admin extends(Viewer) {
   setCommande @3 (commande :Commande);
   addProduit @4 (produit :Produit);
   submitLead @5 (entity :Entity, fields :List(Field), idempotencyKey :Text)
-      -> (result :SubmitResult);
+      -> SubmitOutcome;
   importLeads @6 (entity :Entity, rows :List(List(Field))) -> (rows :List(ImportRow));
   # Later issues (daily run, after delivery); unimplemented methods answer "unimplemented".
   deliver @7 (date :Text, at :Int64, entity :EntityFilter, dryRun :Bool, force :Bool)

@@ -13,7 +13,10 @@
 
 namespace rdz {
 
+// Stored (id, statut, problemes), or refused outright (SPEC §3.2): `refused` holds the reason and
+// nothing was written.
 struct SubmitAnswer {
+  std::string refused;
   std::string id;
   Statut statut = Statut::NEW;
   std::vector<std::string> problemes;

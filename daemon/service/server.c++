@@ -45,11 +45,19 @@ void requireEntity(EntityScope scope, Entity e) {
   KJ_REQUIRE(!scope || *scope == e, "this token is bound to another entity", std::string(entityName(*scope)));
 }
 
-void fillAnswer(const SubmitAnswer& answer, schema::SubmitResult::Builder out) {
+void fillStored(const SubmitAnswer& answer, schema::SubmitResult::Builder out) {
   out.setId(answer.id);
   out.setStatut(toCapnp(answer.statut));
   auto problemes = out.initProblemes(answer.problemes.size());
   for (size_t i = 0; i < answer.problemes.size(); ++i) problemes.set(i, answer.problemes[i]);
+}
+
+void fillOutcome(const SubmitAnswer& answer, schema::SubmitOutcome::Builder out) {
+  if (!answer.refused.empty()) {
+    out.setRefused(answer.refused);
+  } else {
+    fillStored(answer, out.initStored());
+  }
 }
 
 kj::Promise<SubmitAnswer> submit(ServiceContext& ctx, IngestRequest request) {
@@ -69,7 +77,7 @@ class IngestImpl final : public schema::Ingest::Server {
     IngestRequest request{entity_, fromCapnp(params.getFields()), str(params.getIdempotencyKey()),
                           ctx_.clock.now(), false, "ingest", caller_};
     return rdz::submit(ctx_, kj::mv(request)).then([context](SubmitAnswer answer) mutable {
-      fillAnswer(answer, context.getResults().initResult());
+      fillOutcome(answer, context.getResults());
     });
   }
 
@@ -344,7 +352,7 @@ class AdminImpl final : public ViewerMethods<schema::Admin::Server> {
     IngestRequest request{e, fromCapnp(params.getFields()), str(params.getIdempotencyKey()),
                           ctx_.clock.now(), false, "admin", caller_};
     return submit(ctx_, kj::mv(request)).then([context](SubmitAnswer answer) mutable {
-      fillAnswer(answer, context.getResults().initResult());
+      fillOutcome(answer, context.getResults());
     });
   }
 
@@ -364,10 +372,17 @@ class AdminImpl final : public ViewerMethods<schema::Admin::Server> {
       promises.add(submit(ctx_, kj::mv(request))
                        .then(
                            [results, i](SubmitAnswer answer) mutable {
-                             fillAnswer(answer, results[i].initStored());
+                             if (!answer.refused.empty()) {
+                               results[i].setRefused(answer.refused);
+                             } else {
+                               fillStored(answer, results[i].initStored());
+                             }
                            },
                            [results, i](kj::Exception&& e) mutable {
-                             results[i].setRefused(e.getDescription());
+                             // A failure (storage), not a refusal: the row may be imported
+                             // again.
+                             results[i].setRefused(kj::str("not stored, try again: ",
+                                                           e.getDescription()));
                            }));
     }
     return kj::joinPromises(promises.finish());
