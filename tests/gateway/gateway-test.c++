@@ -19,6 +19,7 @@
 #include <filesystem>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -29,6 +30,11 @@
 #include "tools/gateway/spool.h"
 
 extern char** environ;
+
+namespace rdz::gateway {
+// For GoogleTest's messages: an entry by its key.
+void PrintTo(const SpoolEntry& e, std::ostream* out) { *out << "entry " << e.idempotencyKey; }
+}  // namespace rdz::gateway
 
 namespace rdz::e2e {
 namespace {
@@ -885,6 +891,115 @@ TEST(GatewaySpool, SegmentsRotateAndAreDeletedOnceReplayed) {
   spool.markDone(pending[3].next, 4);
   EXPECT_TRUE(segments(dir).empty());
   EXPECT_EQ(spool.depth(), 0u);
+}
+
+// Damage anywhere in a spool costs at most the damaged entry. A spool of 4 entries in 2 segments is
+// built once; then, for every byte offset of every segment file, eight cases flip each bit of that
+// byte and one case cuts the file there, each on a fresh copy. After reopening, readPending must
+// return every intact entry exactly once, in order, and never a wrong one; flipped bytes are kept
+// in quarantine/, and the spool still takes appends after the damage.
+TEST(GatewaySpool, EveryFlippedBitOrCutLosesOnlyTheDamagedEntry) {
+  // On tmpfs when there is one: the spool's fsyncs are then free, and ~3300 reopened spools fit in
+  // a few seconds instead of minutes (what is checked is what reaches the files).
+  char pattern[] = "/dev/shm/rdz-spool-test-XXXXXX";
+  std::optional<test::TempDir> fallback;
+  std::string root;
+  if (::mkdtemp(pattern) != nullptr) {
+    root = pattern;
+  } else {
+    root = fallback.emplace().path();
+  }
+  KJ_DEFER(if (!fallback) std::filesystem::remove_all(root));
+  std::string base = root + "/base";
+  size_t one = Spool::encode(entry(0)).size();
+  {
+    Spool spool(base, 2 * one);  // two entries per segment
+    for (int n = 0; n < 4; ++n) {
+      spool.append(entry(n));
+      spool.sync();
+    }
+  }
+  auto segs = segments(base);
+  ASSERT_EQ(segs.size(), 2u);
+  struct Placed {
+    size_t segment, offset, size;
+    int n;
+  };
+  std::vector<Placed> layout;
+  std::vector<std::string> contents;
+  for (size_t s = 0, n = 0; s < segs.size(); ++s) {
+    contents.push_back(test::readFile(segs[s]));
+    for (size_t offset = 0; offset < contents[s].size(); ++n) {
+      size_t size = Spool::encode(entry(static_cast<int>(n))).size();
+      layout.push_back({s, offset, size, static_cast<int>(n)});
+      offset += size;
+    }
+  }
+  ASSERT_EQ(layout.size(), 4u);
+
+  auto start = SteadyClock::now();
+  int cases = 0;
+  std::string dir = root + "/case";
+  // Copies the spool, damages segment `s` at `offset` (flips `bit`, or cuts when `cut`), reopens
+  // and checks what is read back.
+  auto check = [&](size_t s, size_t offset, int bit, bool cut) {
+    ++cases;
+    std::filesystem::remove_all(dir);
+    std::filesystem::copy(base, dir);
+    std::string bytes = contents[s];
+    if (cut) {
+      bytes.resize(offset);
+    } else {
+      bytes[offset] = static_cast<char>(bytes[offset] ^ (1 << bit));
+    }
+    test::writeFile(segments(dir)[s], bytes);
+    std::vector<SpoolEntry> expected;
+    size_t damagedSize = 0;
+    for (const Placed& p : layout) {
+      bool intact = p.segment != s || (cut ? p.offset + p.size <= offset
+                                           : offset < p.offset || offset >= p.offset + p.size);
+      if (intact) {
+        expected.push_back(entry(p.n));
+      } else if (!cut) {
+        damagedSize = p.size;
+      } else if (p.offset < offset) {
+        damagedSize = offset - p.offset;  // the torn part of the entry the cut goes through
+      }
+    }
+    std::string what = cut ? fmt::format("cut segment {} at offset {}", s, offset)
+                           : fmt::format("flip bit {} of segment {} at offset {}", bit, s, offset);
+    Spool spool(dir, 2 * one);
+    EXPECT_EQ(spool.depth(), expected.size()) << what;
+    auto pending = spool.readPending(100);
+    std::vector<SpoolEntry> got;
+    for (auto& p : pending) got.push_back(p.entry);
+    EXPECT_EQ(got, expected) << what;
+    // The damaged bytes are kept, not erased: quarantine/ holds exactly them.
+    size_t quarantined = 0;
+    if (std::filesystem::is_directory(dir + "/quarantine")) {
+      for (auto& q : std::filesystem::directory_iterator(dir + "/quarantine")) {
+        quarantined += std::filesystem::file_size(q.path());
+      }
+    }
+    EXPECT_EQ(quarantined, damagedSize) << what;
+    // Appends continue, after everything that was intact.
+    spool.append(entry(9));
+    spool.sync();
+    pending = spool.readPending(100);
+    ASSERT_FALSE(pending.empty()) << what;
+    EXPECT_EQ(pending.size(), expected.size() + 1) << what;
+    EXPECT_EQ(pending.back().entry, entry(9)) << what;
+  };
+  for (size_t s = 0; s < segs.size(); ++s) {
+    for (size_t offset = 0; offset < contents[s].size(); ++offset) {
+      for (int bit = 0; bit < 8; ++bit) check(s, offset, bit, false);
+      check(s, offset, 0, true);
+      if (::testing::Test::HasFailure()) return;  // one case's story is enough to read
+    }
+  }
+  double seconds = std::chrono::duration<double>(SteadyClock::now() - start).count();
+  RecordProperty("cases", cases);
+  std::printf("%d damaged spools checked in %.2f s\n", cases, seconds);
 }
 
 TEST(GatewaySpool, QueueGroupsAppendsAndResolvesOnTheLoop) {

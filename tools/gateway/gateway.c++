@@ -689,8 +689,17 @@ std::string Gateway::metricsText() const {
       "# HELP rdz_gateway_spool_refused_total Spooled leads rdzd refused on replay (kept in "
       "refused.seg).\n"
       "# TYPE rdz_gateway_spool_refused_total counter\n"
-      "rdz_gateway_spool_refused_total {}\n",
-      spool_.depth(), m.spooled, m.replayed, m.refused);
+      "rdz_gateway_spool_refused_total {}\n"
+      "# HELP rdz_gateway_spool_quarantined_bytes_total Unreadable spool bytes copied to "
+      "quarantine/ (damage or a torn write).\n"
+      "# TYPE rdz_gateway_spool_quarantined_bytes_total counter\n"
+      "rdz_gateway_spool_quarantined_bytes_total {}\n"
+      "# HELP rdz_gateway_spool_quarantined_ranges_total Unreadable spool ranges copied to "
+      "quarantine/ (one file each).\n"
+      "# TYPE rdz_gateway_spool_quarantined_ranges_total counter\n"
+      "rdz_gateway_spool_quarantined_ranges_total {}\n",
+      spool_.depth(), m.spooled, m.replayed, m.refused, spool_.quarantinedBytes(),
+      spool_.quarantinedRanges());
   out +=
       "# HELP rdz_gateway_rdzd_up 1 when the gateway holds an authenticated session with rdzd.\n"
       "# TYPE rdz_gateway_rdzd_up gauge\n";

@@ -139,20 +139,16 @@ struct ReadOutcome {
   const char* problem = nullptr;  // set when entry is empty
 };
 
-ReadOutcome readEntry(int fd, uint64_t offset, uint64_t limit, const std::string& path) {
+// The entry at the start of `data` (which runs to the end of what may be read).
+ReadOutcome parseEntry(std::string_view data) {
   ReadOutcome out;
-  if (limit - offset < HEADER_BYTES) {
+  if (data.size() < HEADER_BYTES) {
     out.problem = "short header";
     return out;
   }
-  std::string header = readAt(fd, offset, HEADER_BYTES, path);
-  if (header.size() < HEADER_BYTES) {
-    out.problem = "short header";
-    return out;
-  }
-  uint32_t magic = getU32(header.data());
-  uint32_t length = getU32(header.data() + 4);
-  uint32_t checksum = getU32(header.data() + 8);
+  uint32_t magic = getU32(data.data());
+  uint32_t length = getU32(data.data() + 4);
+  uint32_t checksum = getU32(data.data() + 8);
   if (magic != ENTRY_MAGIC) {
     out.problem = "bad magic";
     return out;
@@ -161,15 +157,11 @@ ReadOutcome readEntry(int fd, uint64_t offset, uint64_t limit, const std::string
     out.problem = "bad length";
     return out;
   }
-  if (limit - offset - HEADER_BYTES < length) {
+  if (data.size() - HEADER_BYTES < length) {
     out.problem = "short payload";
     return out;
   }
-  std::string payload = readAt(fd, offset + HEADER_BYTES, length, path);
-  if (payload.size() < length) {
-    out.problem = "short payload";
-    return out;
-  }
+  std::string_view payload = data.substr(HEADER_BYTES, length);
   if (entryChecksum(length, payload) != checksum) {
     out.problem = "bad checksum";
     return out;
@@ -180,6 +172,38 @@ ReadOutcome readEntry(int fd, uint64_t offset, uint64_t limit, const std::string
   }
   out.bytes = HEADER_BYTES + length;
   return out;
+}
+
+ReadOutcome readEntry(int fd, uint64_t offset, uint64_t limit, const std::string& path) {
+  if (limit - offset < HEADER_BYTES) return parseEntry({});
+  std::string header = readAt(fd, offset, HEADER_BYTES, path);
+  if (header.size() < HEADER_BYTES) return parseEntry(header);
+  uint64_t length = getU32(header.data() + 4);
+  // A damaged length must not make us read megabytes: parseEntry refuses it from the header.
+  if (length > Spool::MAX_PAYLOAD_BYTES || limit - offset - HEADER_BYTES < length) {
+    return parseEntry(header);
+  }
+  return parseEntry(readAt(fd, offset, HEADER_BYTES + length, path));
+}
+
+// The offset of the first readable entry in [from, limit) of a segment, or `limit` when there is
+// none. A readable entry is a magic number, a plausible length, a matching CRC-32C and a payload
+// that decodes: bytes of a damaged entry cannot pass for one short of a 1 in 2^32 accident, or of
+// a lead whose own text spells a whole encoded entry (it would then be read as that entry, which
+// its poster could as well have posted).
+uint64_t nextEntry(int fd, uint64_t from, uint64_t limit, const std::string& path) {
+  if (from >= limit) return limit;
+  // TODO(perf): reads the rest of the segment (at most a few MiB) at once; damage is rare.
+  std::string data = readAt(fd, from, limit - from, path);
+  const char magic[4] = {
+      static_cast<char>(ENTRY_MAGIC & 0xff), static_cast<char>((ENTRY_MAGIC >> 8) & 0xff),
+      static_cast<char>((ENTRY_MAGIC >> 16) & 0xff), static_cast<char>(ENTRY_MAGIC >> 24)};
+  std::string_view view = data;
+  for (size_t at = view.find(std::string_view(magic, 4)); at != std::string_view::npos;
+       at = view.find(std::string_view(magic, 4), at + 1)) {
+    if (parseEntry(view.substr(at)).entry) return from + at;
+  }
+  return from + data.size();  // data is shorter than asked only if the file shrank meanwhile
 }
 
 std::string spoolId(SpoolPosition p) { return fmt::format("{}-{}", p.segment, p.offset); }
@@ -353,34 +377,36 @@ void Spool::recover() {
   uint64_t pending = 0;
   for (size_t i = 0; i < segments.size(); ++i) {
     uint64_t s = segments[i];
+    bool last = i + 1 == segments.size();
     std::string path = segmentPath(s);
     int segFd;
     KJ_SYSCALL(segFd = ::open(path.c_str(), O_RDWR | O_CLOEXEC), path);
     kj::AutoCloseFd closer(segFd);
     uint64_t size = fileSize(segFd, path);
     uint64_t pos = s == done->segment ? std::min(done->offset, size) : 0;
-    const char* problem = nullptr;
     while (pos < size) {
       ReadOutcome r = readEntry(segFd, pos, size, path);
-      if (!r.entry) {
-        problem = r.problem;
-        break;
+      if (r.entry) {
+        ++pending;
+        pos += r.bytes;
+        continue;
       }
-      ++pending;
-      pos += r.bytes;
+      // Unreadable bytes are a torn write only when nothing readable follows them; either way
+      // they may hold an acknowledged lead (a flipped bit looks like a torn write), so they are
+      // copied aside before anything else happens to them.
+      uint64_t next = skipDamaged(s, segFd, pos, size, r.problem);
+      if (next == size && last) {
+        // The tail of the segment appends continue: cut so that they start at a clean boundary
+        // (what follows a damaged tail would be unreachable for the resync of a reader).
+        KJ_SYSCALL(::ftruncate(segFd, static_cast<off_t>(pos)), path);
+        KJ_SYSCALL(::fsync(segFd), path);
+        size = pos;
+      }
+      pos = next;
     }
-    if (pos < size) {
-      // The last segment: a write torn by a crash (it was never acknowledged, fsync had not
-      // returned). Elsewhere: damage; what cannot be read cannot be replayed. Either way the bytes
-      // are cut so that appends and replays continue from a clean boundary.
-      logInfo("spool: segment {} has {} unreadable bytes at offset {} ({}); cut off{}", s,
-              size - pos, pos, problem, i + 1 == segments.size() ? " (torn last write)" : "");
-      KJ_SYSCALL(::ftruncate(segFd, static_cast<off_t>(pos)), path);
-      KJ_SYSCALL(::fsync(segFd), path);
-    }
-    if (i + 1 == segments.size()) {
+    if (last) {
       active_ = s;
-      activeSize_ = durableSize_ = pos;
+      activeSize_ = durableSize_ = size;
     }
   }
   if (activeSize_ >= segmentBytes_) {
@@ -391,6 +417,39 @@ void Spool::recover() {
   depth_.store(pending);
   if (rewriteDone) writeDone(done_);
   if (dirDirty_) syncDir();
+}
+
+uint64_t Spool::skipDamaged(uint64_t segment, int fd, uint64_t from, uint64_t limit,
+                            const char* problem) {
+  std::string path = segmentPath(segment);
+  uint64_t next = nextEntry(fd, from + 1, limit, path);
+  std::string qdir = dir_ + "/quarantine";
+  std::string qpath = fmt::format("{}/{}-{}.bin", qdir, segment, from);
+  struct stat st;
+  if (::stat(qpath.c_str(), &st) == 0 && static_cast<uint64_t>(st.st_size) == next - from) {
+    return next;  // kept by an earlier recovery or read: counted then
+  }
+  logInfo("spool: segment {} has {} unreadable bytes at offset {} ({}){}; kept in {}", segment,
+          next - from, from, problem, next == limit ? ", up to its end" : "", qpath);
+  if (::mkdir(qdir.c_str(), 0700) == 0) {
+    syncDir();
+  } else {
+    KJ_REQUIRE(errno == EEXIST, "cannot create the spool's quarantine directory", qdir,
+               strerror(errno));
+  }
+  std::string bytes = readAt(fd, from, next - from, path);
+  int qfd;
+  KJ_SYSCALL(qfd = ::open(qpath.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600), qpath);
+  kj::AutoCloseFd closer(qfd);
+  writeAll(qfd, bytes, qpath);
+  KJ_SYSCALL(::fdatasync(qfd), qpath);
+  int qdirFd;
+  KJ_SYSCALL(qdirFd = ::open(qdir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC), qdir);
+  kj::AutoCloseFd qdirCloser(qdirFd);
+  KJ_SYSCALL(::fsync(qdirFd), qdir);
+  quarantinedBytes_.fetch_add(bytes.size(), std::memory_order_relaxed);
+  quarantinedRanges_.fetch_add(1, std::memory_order_relaxed);
+  return next;
 }
 
 void Spool::openActive() {
@@ -462,8 +521,13 @@ std::vector<SpooledEntry> Spool::readPending(size_t max) {
     uint64_t limit = pos.segment == active_ ? durableSize_ : fileSize(fd, path);
     while (out.size() < max && pos.offset < limit) {
       ReadOutcome r = readEntry(fd, pos.offset, limit, path);
-      KJ_REQUIRE(r.entry != std::nullopt, "spool segment damaged since it was opened", path,
-                 pos.offset, r.problem);
+      if (!r.entry) {
+        // Damage (recovery quarantined it already unless it happened since): resync past it, as
+        // recovery did when it counted the pending entries.
+        pos.offset = skipDamaged(pos.segment, fd, pos.offset, limit, r.problem);
+        if (!out.empty() && out.back().next.segment == pos.segment) out.back().next = pos;
+        continue;
+      }
       SpooledEntry e{spoolId(pos), {pos.segment, pos.offset + r.bytes}, std::move(*r.entry)};
       pos = e.next;
       out.push_back(std::move(e));

@@ -4,7 +4,11 @@
 // On disk, in one directory (mode 0700, files 0600, locked by one gateway at a time):
 // - segment files `<16 digits>.seg`, append-only, each a sequence of entries
 //     magic u32 | payload length u32 | CRC-32C u32 of (length, payload) | payload
-//   so a torn last write after a crash is detected (short or bad checksum) and cut off;
+//   so that damage is detected (short, bad magic, bad length or bad checksum). Unreadable bytes
+//   are copied to `quarantine/<segment>-<offset>.bin` (synced) and skipped: readers resync at the
+//   next readable entry, so damage costs the entries it touches and never the ones after it. Only
+//   a damaged tail of the last segment (a write torn by a crash, or an acknowledged entry whose
+//   bits flipped: they look alike) is then cut off, so that appends start at a clean boundary;
 // - `done`: the position (segment, offset) of the first entry rdzd has not acknowledged, replaced
 //   atomically (temp file, fsync, rename, fsync of the directory);
 // - `refused.seg`: entries rdzd refused on replay (dead letters, same format), kept for an admin.
@@ -64,8 +68,9 @@ class Spool {
   static constexpr uint64_t SEGMENT_BYTES = 4 << 20;
 
   // Creates the directory if needed, takes its lock (throws if another gateway holds it), and
-  // recovers: reads `done`, deletes segments already replayed, cuts a torn last entry off the last
-  // segment. Throws (KJ_SYSCALL / KJ_REQUIRE) when the directory cannot be used.
+  // recovers: reads `done`, deletes segments already replayed, quarantines unreadable bytes (see
+  // above) and cuts a damaged tail off the last segment. Throws (KJ_SYSCALL / KJ_REQUIRE) when the
+  // directory cannot be used.
   explicit Spool(std::string dir, size_t segmentBytes = SEGMENT_BYTES);
   ~Spool() noexcept(false);
   KJ_DISALLOW_COPY(Spool);
@@ -90,6 +95,10 @@ class Spool {
 
   // Entries not yet acknowledged (durable ones). Safe from any thread.
   uint64_t depth() const { return depth_.load(std::memory_order_relaxed); }
+  // Unreadable bytes copied to quarantine/ (and how many ranges) since the spool was opened. Safe
+  // from any thread.
+  uint64_t quarantinedBytes() const { return quarantinedBytes_.load(std::memory_order_relaxed); }
+  uint64_t quarantinedRanges() const { return quarantinedRanges_.load(std::memory_order_relaxed); }
   const std::string& dir() const { return dir_; }
 
   // The entry encoding, exposed for tests.
@@ -102,6 +111,11 @@ class Spool {
   void writeDone(SpoolPosition done);
   void openActive();
   void syncDir();
+  // Copies the unreadable bytes of `segment` from `from` up to the next readable entry (or `limit`)
+  // to quarantine/<segment>-<from>.bin, synced, unless an earlier call did; returns that next
+  // entry's offset (`limit` when none).
+  uint64_t skipDamaged(uint64_t segment, int fd, uint64_t from, uint64_t limit,
+                       const char* problem);
 
   std::string dir_;
   size_t segmentBytes_;
@@ -116,6 +130,8 @@ class Spool {
   uint64_t appends_ = 0;
   bool dirDirty_ = false;  // a file was created or renamed since the last directory fsync
   std::atomic<uint64_t> depth_{0};
+  std::atomic<uint64_t> quarantinedBytes_{0};
+  std::atomic<uint64_t> quarantinedRanges_{0};
 };
 
 // Runs the spool on its own thread, so that fsync never blocks the event loop, with group commit:
@@ -134,6 +150,8 @@ class SpoolQueue {
   kj::Promise<void> refuse(SpooledEntry entry);
 
   uint64_t depth() const { return spool_.depth(); }
+  uint64_t quarantinedBytes() const { return spool_.quarantinedBytes(); }
+  uint64_t quarantinedRanges() const { return spool_.quarantinedRanges(); }
 
  private:
   struct Job {
