@@ -778,6 +778,12 @@ SpoolEntry entry(int n) {
           {{"nom", "Dupont" + std::to_string(n)}, {"telephone", phone(n)}, {"vide", ""}}};
 }
 
+gateway::SpoolOptions segmentsOf(size_t bytes) {
+  gateway::SpoolOptions options;
+  options.segmentBytes = bytes;
+  return options;
+}
+
 std::vector<std::string> segments(const std::string& dir) {
   std::vector<std::string> out;
   for (auto& e : std::filesystem::directory_iterator(dir)) {
@@ -872,9 +878,11 @@ TEST(GatewaySpool, SegmentsRotateAndAreDeletedOnceReplayed) {
   std::string dir = tmp / "spool";
   size_t one = Spool::encode(entry(0)).size();
   {
-    Spool spool(dir, 2 * one);  // two entries per segment
-    for (int n = 0; n < 7; ++n) spool.append(entry(n));
-    spool.sync();
+    Spool spool(dir, segmentsOf(2 * one));  // two entries per segment (rotation at a sync)
+    for (int n = 0; n < 7; ++n) {
+      spool.append(entry(n));
+      spool.sync();
+    }
     EXPECT_EQ(segments(dir).size(), 4u);
     auto pending = spool.readPending(100);
     ASSERT_EQ(pending.size(), 7u);
@@ -882,7 +890,7 @@ TEST(GatewaySpool, SegmentsRotateAndAreDeletedOnceReplayed) {
     spool.markDone(pending[2].next, 3);  // into the second segment
     EXPECT_EQ(segments(dir).size(), 3u);
   }
-  Spool spool(dir, 2 * one);
+  Spool spool(dir, segmentsOf(2 * one));
   EXPECT_EQ(spool.depth(), 4u);
   auto pending = spool.readPending(100);
   ASSERT_EQ(pending.size(), 4u);
@@ -913,7 +921,7 @@ TEST(GatewaySpool, EveryFlippedBitOrCutLosesOnlyTheDamagedEntry) {
   std::string base = root + "/base";
   size_t one = Spool::encode(entry(0)).size();
   {
-    Spool spool(base, 2 * one);  // two entries per segment
+    Spool spool(base, segmentsOf(2 * one));  // two entries per segment
     for (int n = 0; n < 4; ++n) {
       spool.append(entry(n));
       spool.sync();
@@ -968,7 +976,7 @@ TEST(GatewaySpool, EveryFlippedBitOrCutLosesOnlyTheDamagedEntry) {
     }
     std::string what = cut ? fmt::format("cut segment {} at offset {}", s, offset)
                            : fmt::format("flip bit {} of segment {} at offset {}", bit, s, offset);
-    Spool spool(dir, 2 * one);
+    Spool spool(dir, segmentsOf(2 * one));
     EXPECT_EQ(spool.depth(), expected.size()) << what;
     auto pending = spool.readPending(100);
     std::vector<SpoolEntry> got;
@@ -1022,6 +1030,192 @@ TEST(GatewaySpool, QueueGroupsAppendsAndResolvesOnTheLoop) {
     EXPECT_EQ(queue.depth(), 49u);
   }
   EXPECT_TRUE(std::filesystem::exists(tmp / "spool/refused.seg"));
+}
+
+// Fails chosen system calls of the spool, by call number (1 = the first call after the spool was
+// opened): a torn write writes half its bytes, then the next write call fails (ENOSPC); a failed
+// sync or truncate returns EIO. `hold` makes fdatasync wait, so that jobs queue up behind it and
+// form one group.
+class FaultyIo final : public gateway::SpoolIo {
+ public:
+  ssize_t write(int fd, const void* data, size_t size) override {
+    int n = ++writes;
+    if (failNextWrite) {
+      failNextWrite = false;
+      errno = ENOSPC;
+      return -1;
+    }
+    if (tornWrites.count(n) != 0) {
+      failNextWrite = true;
+      return ::write(fd, data, size / 2);
+    }
+    return ::write(fd, data, size);
+  }
+  int fdatasync(int fd) override {
+    int n = ++syncs;
+    while (hold.load()) std::this_thread::sleep_for(1ms);
+    if (failedSyncs.count(n) != 0) {
+      errno = EIO;
+      return -1;
+    }
+    return ::fdatasync(fd);
+  }
+  int ftruncate(int fd, off_t size) override {
+    if (failTruncates.load()) {
+      errno = EIO;
+      return -1;
+    }
+    return ::ftruncate(fd, size);
+  }
+
+  std::atomic<int> writes{0}, syncs{0};
+  std::set<int> tornWrites, failedSyncs;  // set before the calls they name (or while held)
+  std::atomic<bool> failTruncates{false}, hold{false};
+
+ private:
+  bool failNextWrite = false;
+};
+
+std::vector<SpoolEntry> pendingEntries(Spool& spool) {
+  std::vector<SpoolEntry> out;
+  for (auto& p : spool.readPending(100)) out.push_back(p.entry);
+  return out;
+}
+
+// A failed sync: the whole group fails, none of it is ever read back (the bytes that reached the
+// file are cut off, durably), and the appends after it work and are durable.
+TEST(GatewaySpool, FailedSyncFailsTheGroupAndKeepsNoneOfIt) {
+  test::TempDir tmp;
+  FaultyIo io;
+  gateway::SpoolOptions options;
+  options.io = &io;
+  {
+    Spool spool(tmp / "spool", options);
+    spool.append(entry(0));
+    spool.sync();
+    io.failedSyncs = {io.syncs + 1};
+    spool.append(entry(1));
+    spool.append(entry(2));
+    EXPECT_ANY_THROW(spool.sync());
+    EXPECT_TRUE(spool.healthy());
+    EXPECT_EQ(spool.depth(), 1u);
+    EXPECT_EQ(pendingEntries(spool), std::vector<SpoolEntry>{entry(0)});
+    spool.append(entry(3));
+    spool.sync();
+    EXPECT_EQ(pendingEntries(spool), (std::vector<SpoolEntry>{entry(0), entry(3)}));
+  }
+  Spool spool(tmp / "spool");  // what is on disk: the failed group is not there
+  EXPECT_EQ(pendingEntries(spool), (std::vector<SpoolEntry>{entry(0), entry(3)}));
+}
+
+// The same through the queue, with groups: a write torn midway fails its append and the unsynced
+// one before it (one group), the append queued after it in the same group is durable; a failed
+// sync fails its whole group.
+TEST(GatewaySpool, QueueFailsExactlyTheDiscardedAppends) {
+  test::TempDir tmp;
+  FaultyIo io;
+  gateway::SpoolOptions options;
+  options.io = &io;
+  auto spool = std::make_unique<Spool>(tmp / "spool", options);
+  auto io2 = kj::setupAsyncIo();
+  auto outcome = [&](kj::Promise<std::string>& p) {
+    return kj::runCatchingExceptions([&]() { p.wait(io2.waitScope); }) == nullptr;
+  };
+  {
+    SpoolQueue queue(*spool);
+    // Group 1: entry 0 alone, held in its sync while group 2 queues up.
+    io.hold = true;
+    auto p0 = queue.append(entry(0));
+    while (io.syncs.load() < 1) std::this_thread::sleep_for(1ms);
+    int w = io.writes.load();
+    io.tornWrites = {w + 2};  // entry 2's write: torn
+    auto p1 = queue.append(entry(1));
+    auto p2 = queue.append(entry(2));
+    auto p3 = queue.append(entry(3));
+    io.hold = false;
+    EXPECT_TRUE(outcome(p0));
+    EXPECT_FALSE(outcome(p1)) << "unsynced when the write after it failed";
+    EXPECT_FALSE(outcome(p2)) << "its write failed";
+    EXPECT_TRUE(outcome(p3)) << "written after the failure was cut off";
+    EXPECT_EQ(queue.depth(), 2u);
+
+    // Group 3: a failed sync fails every append of the group.
+    io.hold = true;
+    auto p4 = queue.append(entry(4));
+    while (io.syncs.load() < 3) std::this_thread::sleep_for(1ms);
+    io.failedSyncs = {io.syncs + 1};
+    auto p5 = queue.append(entry(5));
+    auto p6 = queue.append(entry(6));
+    io.hold = false;
+    EXPECT_TRUE(outcome(p4));
+    EXPECT_FALSE(outcome(p5));
+    EXPECT_FALSE(outcome(p6));
+    auto p7 = queue.append(entry(7));
+    EXPECT_TRUE(outcome(p7));
+    auto pending = queue.readPending(100).wait(io2.waitScope);
+    std::vector<SpoolEntry> got;
+    for (auto& p : pending) got.push_back(p.entry);
+    EXPECT_EQ(got, (std::vector<SpoolEntry>{entry(0), entry(3), entry(4), entry(7)}));
+  }
+  spool.reset();
+  Spool reopened(tmp / "spool");
+  EXPECT_EQ(pendingEntries(reopened),
+            (std::vector<SpoolEntry>{entry(0), entry(3), entry(4), entry(7)}));
+}
+
+// When even the cut fails the spool is unhealthy: appends are refused (the gateway answers 503)
+// until a re-check succeeds; durable entries stay, failed ones never come back.
+TEST(GatewaySpool, FailedCutMakesTheSpoolUnhealthyUntilARecheck) {
+  test::TempDir tmp;
+  FaultyIo io;
+  gateway::SpoolOptions options;
+  options.io = &io;
+  {
+    Spool spool(tmp / "spool", options);
+    spool.append(entry(0));
+    spool.sync();
+    io.failedSyncs = {io.syncs + 1};
+    io.failTruncates = true;
+    spool.append(entry(1));
+    EXPECT_ANY_THROW(spool.sync());
+    EXPECT_FALSE(spool.healthy());
+    EXPECT_ANY_THROW(spool.append(entry(2))) << "refused while unhealthy";
+    EXPECT_FALSE(spool.recheck());
+    EXPECT_EQ(pendingEntries(spool), std::vector<SpoolEntry>{entry(0)});
+    io.failTruncates = false;
+    EXPECT_TRUE(spool.recheck());
+    EXPECT_TRUE(spool.healthy());
+    spool.append(entry(3));
+    spool.sync();
+    EXPECT_EQ(pendingEntries(spool), (std::vector<SpoolEntry>{entry(0), entry(3)}));
+  }
+  Spool spool(tmp / "spool");
+  EXPECT_EQ(pendingEntries(spool), (std::vector<SpoolEntry>{entry(0), entry(3)}));
+}
+
+// SPEC §10: past its size cap the spool refuses (the gateway answers 503), it never drops; what
+// is replayed frees room again.
+TEST(GatewaySpool, SizeCapRefusesAppends) {
+  test::TempDir tmp;
+  size_t one = Spool::encode(entry(0)).size();
+  gateway::SpoolOptions options;
+  options.segmentBytes = 2 * one;
+  options.maxBytes = 3 * one;
+  Spool spool(tmp / "spool", options);
+  for (int n = 0; n < 3; ++n) {
+    spool.append(entry(n));
+    spool.sync();
+  }
+  EXPECT_EQ(spool.bytes(), 3 * one);
+  EXPECT_ANY_THROW(spool.append(entry(3)));
+  EXPECT_EQ(spool.depth(), 3u);
+  auto pending = spool.readPending(100);
+  ASSERT_EQ(pending.size(), 3u);
+  spool.markDone(pending[1].next, 2);  // the first segment goes
+  EXPECT_EQ(spool.bytes(), one);
+  spool.append(entry(3));
+  spool.sync();
+  EXPECT_EQ(pendingEntries(spool), (std::vector<SpoolEntry>{entry(2), entry(3)}));
 }
 
 // ---- in-process: the gateway's helpers --------------------------------------------------------

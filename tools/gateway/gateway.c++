@@ -680,6 +680,13 @@ std::string Gateway::metricsText() const {
       "# HELP rdz_gateway_spool_depth Leads in the spool not yet acknowledged by rdzd.\n"
       "# TYPE rdz_gateway_spool_depth gauge\n"
       "rdz_gateway_spool_depth {}\n"
+      "# HELP rdz_gateway_spool_bytes Bytes of the spool's segments not wholly replayed.\n"
+      "# TYPE rdz_gateway_spool_bytes gauge\n"
+      "rdz_gateway_spool_bytes {}\n"
+      "# HELP rdz_gateway_spool_healthy 0 after a failed spool write that could not be cut off "
+      "(leads that must be spooled get 503).\n"
+      "# TYPE rdz_gateway_spool_healthy gauge\n"
+      "rdz_gateway_spool_healthy {}\n"
       "# HELP rdz_gateway_spooled_total Leads spooled (answered 202).\n"
       "# TYPE rdz_gateway_spooled_total counter\n"
       "rdz_gateway_spooled_total {}\n"
@@ -698,8 +705,8 @@ std::string Gateway::metricsText() const {
       "quarantine/ (one file each).\n"
       "# TYPE rdz_gateway_spool_quarantined_ranges_total counter\n"
       "rdz_gateway_spool_quarantined_ranges_total {}\n",
-      spool_.depth(), m.spooled, m.replayed, m.refused, spool_.quarantinedBytes(),
-      spool_.quarantinedRanges());
+      spool_.depth(), spool_.bytes(), spool_.healthy() ? 1 : 0, m.spooled, m.replayed, m.refused,
+      spool_.quarantinedBytes(), spool_.quarantinedRanges());
   out +=
       "# HELP rdz_gateway_rdzd_up 1 when the gateway holds an authenticated session with rdzd.\n"
       "# TYPE rdz_gateway_rdzd_up gauge\n";
@@ -728,6 +735,10 @@ kj::Promise<void> Gateway::run() {
   kickReplay();  // what a previous run left
   return timer_.afterDelay(config_.replayIntervalMs * kj::MILLISECONDS).then([this]() {
     limiter_.prune(timer_.now());
+    if (!spool_.healthy()) {
+      // The health re-check of an unhealthy spool (a failed write it could not cut off).
+      tasks_.add(spool_.recheck().ignoreResult());
+    }
     return run();
   });
 }
@@ -796,7 +807,9 @@ int runGateway(const Config& config) {
   logDebug = config.logLevel == "debug";
   ::umask(0077);  // the spool holds personal data
 
-  Spool spool(config.spoolDir);
+  SpoolOptions options;
+  options.maxBytes = config.spoolMaxBytes;
+  Spool spool(config.spoolDir, options);
   logInfo("spool {}: {} leads waiting for rdzd", config.spoolDir, spool.depth());
 
   auto io = kj::setupAsyncIo();

@@ -103,10 +103,15 @@ uint32_t entryChecksum(uint32_t length, std::string_view payload) {
   return crc32c(payload.data(), payload.size(), crc32c(lengthBytes, 4));
 }
 
-void writeAll(int fd, std::string_view data, const std::string& what) {
+SpoolIo& kernelIo() {
+  static SpoolIo io;
+  return io;
+}
+
+void writeAll(int fd, std::string_view data, const std::string& what, SpoolIo& io = kernelIo()) {
   while (!data.empty()) {
     ssize_t n;
-    KJ_SYSCALL(n = ::write(fd, data.data(), data.size()), what);
+    KJ_SYSCALL(n = io.write(fd, data.data(), data.size()), what);
     data.remove_prefix(static_cast<size_t>(n));
   }
 }
@@ -223,6 +228,11 @@ void makeDirs(const std::string& path) {
 
 }  // namespace
 
+ssize_t SpoolIo::write(int fd, const void* data, size_t size) { return ::write(fd, data, size); }
+int SpoolIo::fdatasync(int fd) { return ::fdatasync(fd); }
+int SpoolIo::fsync(int fd) { return ::fsync(fd); }
+int SpoolIo::ftruncate(int fd, off_t size) { return ::ftruncate(fd, size); }
+
 uint32_t crc32c(const void* data, size_t size, uint32_t crc) {
   static const auto table = []() {
     std::array<uint32_t, 256> t{};
@@ -261,8 +271,11 @@ std::string Spool::encode(const SpoolEntry& entry) {
   return out;
 }
 
-Spool::Spool(std::string dir, size_t segmentBytes)
-    : dir_(std::move(dir)), segmentBytes_(segmentBytes) {
+Spool::Spool(std::string dir, SpoolOptions options)
+    : dir_(std::move(dir)),
+      segmentBytes_(options.segmentBytes),
+      maxBytes_(options.maxBytes),
+      io_(options.io != nullptr ? *options.io : kernelIo()) {
   while (dir_.size() > 1 && dir_.back() == '/') dir_.pop_back();
   makeDirs(dir_);
   KJ_SYSCALL(dirFd_ = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC), dir_);
@@ -311,7 +324,7 @@ std::vector<uint64_t> Spool::listSegments() const {
 }
 
 void Spool::syncDir() {
-  KJ_SYSCALL(::fsync(dirFd_), dir_);
+  KJ_SYSCALL(io_.fsync(dirFd_), dir_);
   dirDirty_ = false;
 }
 
@@ -408,6 +421,7 @@ void Spool::recover() {
       active_ = s;
       activeSize_ = durableSize_ = size;
     }
+    sizes_[s] = size;
   }
   if (activeSize_ >= segmentBytes_) {
     ++active_;
@@ -415,6 +429,7 @@ void Spool::recover() {
   }
   done_ = *done;
   depth_.store(pending);
+  bytes_.store(pendingBytes());
   if (rewriteDone) writeDone(done_);
   if (dirDirty_) syncDir();
 }
@@ -467,42 +482,84 @@ void Spool::openActive() {
 }
 
 std::string Spool::append(const SpoolEntry& entry) {
+  KJ_REQUIRE(recheck(), "the spool is unhealthy: a failed write could not be cut off", dir_);
   std::string bytes = encode(entry);
-  if (activeFd_ >= 0 && activeSize_ >= segmentBytes_) {
-    // Rotate. The closed segment's entries must be durable before it stops being the one sync()
-    // flushes.
-    KJ_SYSCALL(::fdatasync(activeFd_), segmentPath(active_));
+  uint64_t total = pendingBytes();
+  KJ_REQUIRE(total + bytes.size() <= maxBytes_, "the spool is full", total, maxBytes_);
+  if (activeFd_ >= 0 && activeSize_ >= segmentBytes_ && unsynced_ == 0) {
+    // Rotate only between groups: everything in the closed segment is durable already, and the
+    // unsynced bytes a failure discards are always at the end of the active segment.
     ::close(activeFd_);
     activeFd_ = -1;
     ++active_;
     activeSize_ = durableSize_ = 0;
-    depth_.fetch_add(unsynced_);
-    unsynced_ = 0;
   }
   if (activeFd_ < 0) openActive();
   SpoolPosition at{active_, activeSize_};
-  KJ_IF_MAYBE(e, kj::runCatchingExceptions(
-                      [&]() { writeAll(activeFd_, bytes, segmentPath(active_)); })) {
-    // A partial entry must not stay in front of the next ones (recovery would cut them off).
-    if (::ftruncate(activeFd_, static_cast<off_t>(activeSize_)) != 0) {
-      logInfo("spool: cannot cut a failed write off segment {}: {}", active_, strerror(errno));
-    }
-    kj::throwFatalException(kj::mv(*e));
+  ++appends_;
+  KJ_IF_MAYBE (e, kj::runCatchingExceptions(
+                      [&]() { writeAll(activeFd_, bytes, segmentPath(active_), io_); })) {
+    // Part of this entry may be in the file: it goes, and the unsynced ones before it with it
+    // (a partial entry in front of them would hide nothing, but their group is one promise).
+    discardUnsynced(kj::mv(*e));
   }
   activeSize_ += bytes.size();
+  sizes_[active_] = activeSize_;
+  bytes_.store(pendingBytes());
   ++unsynced_;
-  ++appends_;
   return spoolId(at);
 }
 
 void Spool::sync() {
-  if (unsynced_ > 0 && activeFd_ >= 0) {
-    KJ_SYSCALL(::fdatasync(activeFd_), segmentPath(active_));
-    durableSize_ = activeSize_;
+  KJ_IF_MAYBE (e, kj::runCatchingExceptions([&]() {
+                 if (unsynced_ > 0 && activeFd_ >= 0) {
+                   KJ_SYSCALL(io_.fdatasync(activeFd_), segmentPath(active_));
+                 }
+                 if (dirDirty_) syncDir();  // a new segment's name must survive a crash too
+               })) {
+    if (unsynced_ > 0) discardUnsynced(kj::mv(*e));
+    kj::throwFatalException(kj::mv(*e));
   }
-  if (dirDirty_) syncDir();  // a new segment's name must survive a crash too
+  durableSize_ = activeSize_;
   depth_.fetch_add(unsynced_);
   unsynced_ = 0;
+}
+
+void Spool::discardUnsynced(kj::Exception&& what) {
+  logInfo("spool: discarding the unsynced appends to segment {} after: {}", active_,
+          what.getDescription().cStr());
+  ++discards_;
+  unsynced_ = 0;
+  activeSize_ = durableSize_;
+  sizes_[active_] = activeSize_;
+  bytes_.store(pendingBytes());
+  healthy_ = false;
+  recheck();
+  kj::throwFatalException(kj::mv(what));
+}
+
+bool Spool::recheck() {
+  if (healthy()) return true;
+  // The file may hold bytes past durableSize_ (written, maybe partly on disk): cut them, and make
+  // the cut durable, or they would be read back as entries after a restart.
+  int rc = activeFd_ < 0 ? 0 : io_.ftruncate(activeFd_, static_cast<off_t>(durableSize_));
+  if (rc == 0 && activeFd_ >= 0) rc = io_.fsync(activeFd_);
+  if (rc != 0) {
+    logInfo(
+        "spool: cannot cut segment {} back to {} bytes ({}); unhealthy, leads are refused "
+        "(503) when rdzd is away",
+        active_, durableSize_, strerror(errno));
+    return false;
+  }
+  healthy_ = true;
+  logInfo("spool: segment {} cut back to its {} durable bytes; healthy", active_, durableSize_);
+  return true;
+}
+
+uint64_t Spool::pendingBytes() const {
+  uint64_t total = 0;
+  for (auto& [segment, size] : sizes_) total += size;
+  return total;
 }
 
 std::vector<SpooledEntry> Spool::readPending(size_t max) {
@@ -555,6 +612,8 @@ void Spool::markDone(SpoolPosition next, uint64_t entries) {
     done_ = {active_, 0};
   }
   writeDone(done_);
+  sizes_.erase(sizes_.begin(), sizes_.lower_bound(done_.segment));
+  bytes_.store(pendingBytes());
   for (uint64_t s : listSegments()) {
     if (s >= done_.segment) break;
     // Already recorded as replayed: a failed unlink only leaves a file recovery deletes later.
@@ -653,29 +712,35 @@ void SpoolQueue::loop() {
         lock->jobs.pop_front();
       }
     }
-    std::vector<kj::Maybe<kj::Exception>> errors;
-    std::vector<bool> appended;  // the job's promise also waits for the sync below
-    for (auto& job : group) {
-      uint64_t before = spool_.appends();
-      errors.push_back(kj::runCatchingExceptions([&]() { job.fn(spool_); }));
-      appended.push_back(spool_.appends() != before);
-    }
-    kj::Maybe<kj::Exception> syncError;
-    if (spool_.hasUnsynced()) {
-      syncError = kj::runCatchingExceptions([&]() { spool_.sync(); });
-    }
+    // An append's job succeeds once the sync after the group succeeded, unless a failure
+    // discarded it first: a failed write discards every unsynced append before it (Spool::sync()),
+    // a failed sync all of them.
+    std::vector<kj::Maybe<kj::Exception>> errors(group.size());
+    std::vector<size_t> unsynced;  // jobs whose entry waits for the sync below
     for (size_t i = 0; i < group.size(); ++i) {
-      KJ_IF_MAYBE(e, errors[i]) {
-        group[i].done(kj::mv(*e));
-      } else if (appended[i] && syncError != nullptr) {
-        KJ_IF_MAYBE(e, syncError) {
-          group[i].done(kj::cp(*e));
+      uint64_t appends = spool_.appends();
+      uint64_t discards = spool_.discards();
+      errors[i] = kj::runCatchingExceptions([&]() { group[i].fn(spool_); });
+      if (spool_.discards() != discards) {
+        for (size_t j : unsynced) {
+          errors[j] = KJ_EXCEPTION(FAILED, "spool write failed; this entry was discarded with it");
         }
-      } else {
-        group[i].done(nullptr);
+        unsynced.clear();
+      } else if (spool_.appends() != appends && errors[i] == nullptr) {
+        unsynced.push_back(i);
       }
     }
+    if (spool_.hasUnsynced()) {
+      KJ_IF_MAYBE (e, kj::runCatchingExceptions([&]() { spool_.sync(); })) {
+        for (size_t j : unsynced) errors[j] = kj::cp(*e);
+      }
+    }
+    for (size_t i = 0; i < group.size(); ++i) group[i].done(kj::mv(errors[i]));
   }
+}
+
+kj::Promise<bool> SpoolQueue::recheck() {
+  return run<bool>([](Spool& spool) { return spool.recheck(); });
 }
 
 }  // namespace rdz::gateway
