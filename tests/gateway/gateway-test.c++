@@ -4,12 +4,16 @@
 // thread, and the gateway's pure helpers (rate limiter, client address, form decoding).
 #include "tools/gateway/gateway.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <kj/async-io.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -109,6 +113,87 @@ std::string describe(const HttpResult& r) {
   return fmt::format("HTTP {} {}{}", r.code, r.body, r.error.empty() ? "" : " (" + r.error + ")");
 }
 
+// ---- raw TCP clients (slow ones) -------------------------------------------------------------
+
+// A TCP connection to 127.0.0.1:`port` from the loopback address `from` (any 127.x.y.z is this
+// host: the gateway sees distinct client IPs). -1 on failure.
+int connectFrom(const std::string& from, int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  sockaddr_in local{};
+  local.sin_family = AF_INET;
+  ::inet_pton(AF_INET, from.c_str(), &local.sin_addr);
+  sockaddr_in remote{};
+  remote.sin_family = AF_INET;
+  remote.sin_port = htons(static_cast<uint16_t>(port));
+  ::inet_pton(AF_INET, "127.0.0.1", &remote.sin_addr);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof local) != 0 ||
+      ::connect(fd, reinterpret_cast<sockaddr*>(&remote), sizeof remote) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+void sendText(int fd, const std::string& text) {
+  ASSERT_EQ(::send(fd, text.data(), text.size(), MSG_NOSIGNAL), static_cast<ssize_t>(text.size()));
+}
+
+// Reads until the peer closes (EOF or reset) or `timeout` passes. The time it took, or nullopt
+// when the connection was still open at the deadline. What was read goes to `received`.
+std::optional<std::chrono::milliseconds> waitClosed(int fd, std::chrono::milliseconds timeout,
+                                                    std::string* received = nullptr) {
+  auto start = SteadyClock::now();
+  auto deadline = start + timeout;
+  for (;;) {
+    auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - SteadyClock::now());
+    if (left.count() <= 0) return std::nullopt;
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+    char buffer[4096];
+    ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
+    if (n <= 0) {
+      return std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - start);
+    }
+    if (received != nullptr) received->append(buffer, static_cast<size_t>(n));
+  }
+}
+
+// One HTTP/1.1 request on a fresh connection from `from`; the status code of the answer, 0 when
+// the connection was closed without one.
+long rawPost(const std::string& from, int port, const std::string& path, const std::string& body) {
+  int fd = connectFrom(from, port);
+  if (fd < 0) return 0;
+  std::string request = fmt::format(
+      "POST {} HTTP/1.1\r\nHost: gateway\r\nContent-Type: application/json\r\n"
+      "Content-Length: {}\r\nConnection: close\r\n\r\n{}",
+      path, body.size(), body);
+  ::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
+  // Until the whole answer (headers and Content-Length bytes) is in, or the connection closes.
+  std::string answer;
+  auto deadline = SteadyClock::now() + 10s;
+  for (;;) {
+    size_t end = answer.find("\r\n\r\n");
+    if (end != std::string::npos) {
+      size_t length = answer.find("Content-Length: ");
+      if (length != std::string::npos &&
+          answer.size() >= end + 4 + std::stoul(answer.substr(length + 16))) {
+        break;
+      }
+    }
+    pollfd p{fd, POLLIN, 0};
+    if (SteadyClock::now() > deadline || ::poll(&p, 1, 100) < 0) break;
+    char buffer[4096];
+    ssize_t n = (p.revents & POLLIN) != 0 ? ::recv(fd, buffer, sizeof buffer, 0) : 1;
+    if (n <= 0) break;
+    if ((p.revents & POLLIN) != 0) answer.append(buffer, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  if (answer.compare(0, 9, "HTTP/1.1 ") != 0) return 0;
+  return std::stol(answer.substr(9, 3));
+}
+
 // ---- one rdz-gateway process -----------------------------------------------------------------
 
 // Owns the process: the destructor kills it. start() returns once the gateway logged the port it
@@ -123,6 +208,7 @@ class GatewayProcess : public ChildProcess {
   std::string url(const std::string& path) const {
     return fmt::format("http://127.0.0.1:{}{}", port_, path);
   }
+  int port() const { return port_; }
 
  private:
   bool findPort(const std::string& log) {
@@ -420,6 +506,75 @@ TEST_F(GatewayTest, RateLimitPerClientIp) {
   std::this_thread::sleep_for(2100ms);  // 0.5 token per second: one more post
   EXPECT_EQ(post("zr7", leadJson(phone(11))).code, 201);
   EXPECT_EQ(post("zr7", leadJson(phone(12))).code, 429);
+}
+
+// Slowloris: a client that sends its headers and 7 of 200 body bytes, or half its headers, is
+// cut off after the timeout; past the per-IP cap, new connections from that IP are closed at
+// once while other clients still post.
+TEST_F(GatewayTest, SlowClientsAreCutOffAndConnectionsCappedPerIp) {
+  startGateway(
+      {"--body_timeout_ms", "600", "--header_timeout_ms", "600", "--max_connections_per_ip", "3"});
+  int port = gateway_->port();
+  std::vector<int> slow;
+  for (int i = 0; i < 2; ++i) {
+    int fd = connectFrom("127.0.0.1", port);
+    ASSERT_GE(fd, 0);
+    sendText(fd,
+             "POST /v1/leads/zr7 HTTP/1.1\r\nHost: gateway\r\nContent-Type: application/json\r\n"
+             "Content-Length: 200\r\n\r\n{\"nom\":");
+    slow.push_back(fd);
+  }
+  int headers = connectFrom("127.0.0.1", port);
+  ASSERT_GE(headers, 0);
+  sendText(headers, "POST /v1/leads/zr7 HTTP/1.1\r\nHost: gate");
+  slow.push_back(headers);
+  std::this_thread::sleep_for(100ms);  // accepted by the gateway by now
+
+  // A fourth connection from the same IP: closed at once, nothing answered.
+  int fourth = connectFrom("127.0.0.1", port);
+  ASSERT_GE(fourth, 0);
+  std::string answer;
+  auto refusedAfter = waitClosed(fourth, 2000ms, &answer);
+  ASSERT_TRUE(refusedAfter.has_value()) << "past the per-IP cap, still open";
+  EXPECT_LT(*refusedAfter, 400ms);
+  EXPECT_EQ(answer, "");
+  ::close(fourth);
+  // Another client is not affected.
+  EXPECT_EQ(rawPost("127.0.0.2", port, "/v1/leads/zr7", leadJson(phone(16))), 201);
+
+  // The slow ones are cut off after their timeout (600 ms from their start), not before.
+  for (int fd : slow) {
+    auto closedAfter = waitClosed(fd, 5000ms);
+    ASSERT_TRUE(closedAfter.has_value()) << "a slow client is still connected";
+    ::close(fd);
+  }
+  auto text = metrics();
+  EXPECT_EQ(metric(text, "rdz_gateway_connections_refused_total{reason=\"per_ip\"}"), 1) << text;
+  EXPECT_EQ(metric(text, "rdz_gateway_requests_total{code=\"408\"}"), 2) << text;
+  // The IP's slots are free again.
+  EXPECT_EQ(rawPost("127.0.0.1", port, "/v1/leads/zr7", leadJson(phone(17))), 201);
+  EXPECT_EQ(idsWithPhone(phone(16)).size(), 1u);
+  EXPECT_EQ(idsWithPhone(phone(17)).size(), 1u);
+}
+
+TEST_F(GatewayTest, SlowBodyIsCutOffAfterTheTimeoutNotBefore) {
+  startGateway({"--body_timeout_ms", "700"});
+  int fd = connectFrom("127.0.0.1", gateway_->port());
+  ASSERT_GE(fd, 0);
+  auto start = SteadyClock::now();
+  sendText(fd,
+           "POST /v1/leads/zr7 HTTP/1.1\r\nHost: gateway\r\nContent-Type: application/json\r\n"
+           "Content-Length: 200\r\n\r\n{\"nom\":");
+  std::this_thread::sleep_for(300ms);
+  sendText(fd, "\"Dup");  // trickling bytes does not extend the deadline: it is for the body
+  std::string answer;
+  auto closed = waitClosed(fd, 5000ms, &answer);
+  ::close(fd);
+  ASSERT_TRUE(closed.has_value()) << "still open after 5 s";
+  auto total = SteadyClock::now() - start;
+  EXPECT_GE(total, 650ms);
+  EXPECT_LT(total, 3000ms);
+  EXPECT_EQ(answer.compare(0, 12, "HTTP/1.1 408"), 0) << answer;
 }
 
 TEST_F(GatewayTest, Cors) {

@@ -57,6 +57,8 @@ kj::StringPtr statusText(unsigned code) {
       return "Not Found";
     case 405:
       return "Method Not Allowed";
+    case 408:
+      return "Request Timeout";
     case 413:
       return "Payload Too Large";
     case 415:
@@ -297,6 +299,8 @@ struct Gateway::Metrics {
   uint64_t spooled = 0;
   uint64_t replayed = 0;
   uint64_t refused = 0;  // dead letters: spooled leads rdzd refused on replay
+  uint64_t refusedPerIp = 0;  // connections closed at once: over max_connections_per_ip
+  uint64_t refusedTotal = 0;  // … over max_connections
 
   void observeForward(double seconds) {
     for (size_t i = 0; i < FORWARD_BUCKETS.size(); ++i) {
@@ -378,7 +382,41 @@ kj::Own<kj::HttpService> Gateway::newService(kj::AsyncIoStream& connection) {
   return kj::heap<Service>(*this, peerAddress(connection));
 }
 
-kj::HttpServerErrorHandler& Gateway::errorHandler() { return *serverErrors_; }
+kj::HttpServerSettings Gateway::serverSettings() {
+  kj::HttpServerSettings settings;
+  settings.errorHandler = *serverErrors_;
+  // A request's headers (the first, or the next on a kept-alive connection) must arrive in time;
+  // the body has its own deadline (postLead).
+  settings.headerTimeout = config_.headerTimeoutMs * kj::MILLISECONDS;
+  return settings;
+}
+
+kj::Promise<void> Gateway::serve(kj::ConnectionReceiver& listener, kj::HttpServer& server,
+                                 kj::TaskSet& connections) {
+  return listener.accept().then([this, &listener, &server,
+                                 &connections](kj::Own<kj::AsyncIoStream> connection) {
+    std::string peer = peerAddress(*connection);
+    bool proxy = std::find(config_.trustedProxies.begin(), config_.trustedProxies.end(), peer) !=
+                 config_.trustedProxies.end();
+    auto found = connectionsByIp_.find(peer);
+    size_t fromPeer = found == connectionsByIp_.end() ? 0 : found->second;
+    if (openConnections_ >= config_.maxConnections) {
+      ++metrics_->refusedTotal;  // closed by dropping it: a client that floods learns nothing
+    } else if (!proxy && fromPeer >= config_.maxConnectionsPerIp) {
+      ++metrics_->refusedPerIp;
+    } else {
+      ++openConnections_;
+      ++connectionsByIp_[peer];
+      auto release = kj::defer([this, peer]() {
+        --openConnections_;
+        auto it = connectionsByIp_.find(peer);
+        if (--it->second == 0) connectionsByIp_.erase(it);
+      });
+      connections.add(server.listenHttp(kj::mv(connection)).attach(kj::mv(release)));
+    }
+    return serve(listener, server, connections);
+  });
+}
 
 bool Gateway::originAllowed(const std::string& origin) const {
   if (origin.empty()) return false;
@@ -531,9 +569,22 @@ kj::Promise<void> Gateway::postLead(Request& req, Entity entity, kj::AsyncInputS
     }
   };
   auto& ref = *reader;
-  return Loop::read(body, ref).then(
-      [this, &req, entity, &response, reader = kj::mv(reader)](bool complete) mutable {
-        if (!complete) return send(response, req, error(req, 413, "body over 16 KiB"));
+  // The whole body within body_timeout_ms, however it trickles in: a slow client holds a
+  // connection (a file descriptor) for as long as it likes otherwise. On a timeout the body is
+  // left unread, so kj closes the connection after the 408.
+  enum class Read { COMPLETE, TOO_LARGE, TOO_SLOW };
+  auto reading = Loop::read(body, ref).then(
+      [](bool complete) { return complete ? Read::COMPLETE : Read::TOO_LARGE; });
+  auto deadline = timer_.afterDelay(config_.bodyTimeoutMs * kj::MILLISECONDS).then([]() {
+    return Read::TOO_SLOW;
+  });
+  return reading.exclusiveJoin(kj::mv(deadline))
+      .then([this, &req, entity, &response, reader = kj::mv(reader)](Read read) mutable {
+        if (read == Read::TOO_SLOW) {
+          return send(response, req, error(req, 408, "the body did not arrive in time"));
+        }
+        if (read == Read::TOO_LARGE)
+          return send(response, req, error(req, 413, "body over 16 KiB"));
         // `req` lives as long as this promise (attached by request()); submitLead wants its own.
         auto copy = kj::heap<Request>(req);
         return submitLead(kj::mv(copy), entity, kj::mv(reader->data), response);
@@ -704,9 +755,18 @@ std::string Gateway::metricsText() const {
       "# HELP rdz_gateway_spool_quarantined_ranges_total Unreadable spool ranges copied to "
       "quarantine/ (one file each).\n"
       "# TYPE rdz_gateway_spool_quarantined_ranges_total counter\n"
-      "rdz_gateway_spool_quarantined_ranges_total {}\n",
+      "rdz_gateway_spool_quarantined_ranges_total {}\n"
+      "# HELP rdz_gateway_connections_open HTTP connections open.\n"
+      "# TYPE rdz_gateway_connections_open gauge\n"
+      "rdz_gateway_connections_open {}\n"
+      "# HELP rdz_gateway_connections_refused_total Connections closed at once, by the cap they "
+      "were over.\n"
+      "# TYPE rdz_gateway_connections_refused_total counter\n"
+      "rdz_gateway_connections_refused_total{{reason=\"per_ip\"}} {}\n"
+      "rdz_gateway_connections_refused_total{{reason=\"total\"}} {}\n",
       spool_.depth(), spool_.bytes(), spool_.healthy() ? 1 : 0, m.spooled, m.replayed, m.refused,
-      spool_.quarantinedBytes(), spool_.quarantinedRanges());
+      spool_.quarantinedBytes(), spool_.quarantinedRanges(), openConnections_, m.refusedPerIp,
+      m.refusedTotal);
   out +=
       "# HELP rdz_gateway_rdzd_up 1 when the gateway holds an authenticated session with rdzd.\n"
       "# TYPE rdz_gateway_rdzd_up gauge\n";
@@ -824,22 +884,28 @@ int runGateway(const Config& config) {
     logInfo("listening on http://{}:{} (rdzd at {})", host, listener->getPort(),
             config.connect.empty() ? "unix:" + config.socket : config.connect);
 
-    kj::HttpServerSettings settings;
-    settings.errorHandler = gateway.errorHandler();
     kj::HttpServer server(
         timer, gateway.headerTable(),
         [&gateway](kj::AsyncIoStream& connection) { return gateway.newService(connection); },
-        settings);
+        gateway.serverSettings());
+    // After `server`: destroyed first, with the connections still open after the drain.
+    struct ConnectionErrors final : public kj::TaskSet::ErrorHandler {
+      void taskFailed(kj::Exception&& e) override {
+        if (e.getType() == kj::Exception::Type::DISCONNECTED) return;  // the client went away
+        logInfo("connection failed: {}", e.getDescription().cStr());
+      }
+    } connectionErrors;
+    kj::TaskSet connections(connectionErrors);
 
     auto stop = io.unixEventPort.onSignal(SIGTERM)
                     .exclusiveJoin(io.unixEventPort.onSignal(SIGINT))
                     .then([](siginfo_t info) { return info.si_signo; });
-    auto serving = server.listenHttp(*listener).then([]() { return -1; },
-                                                     [](kj::Exception&& e) {
-                                                       logInfo("listener failed: {}",
-                                                               e.getDescription().cStr());
-                                                       return -1;
-                                                     });
+    auto serving = gateway.serve(*listener, server, connections)
+                       .then([]() { return -1; },
+                             [](kj::Exception&& e) {
+                               logInfo("listener failed: {}", e.getDescription().cStr());
+                               return -1;
+                             });
     auto background = gateway.run().then([]() { return -1; });
     int signal =
         stop.exclusiveJoin(kj::mv(serving)).exclusiveJoin(kj::mv(background)).wait(io.waitScope);
