@@ -424,6 +424,12 @@ TEST_F(GatewayTest, MalformedRequestsAreRefusedAndNothingIsStored) {
        "application/json", 400},
       {"non-UTF-8 form", "zr7", "nom=Dupont%FF&telephone=0612000006", form, 400},
       {"bad %-escape", "zr7", "nom=Dupont%zz&telephone=0612000006", form, 400},
+      // A NUL would cut the text short on its way to rdzd: refused, not stored truncated.
+      {"JSON \\u0000", "zr7", R"({"nom":"Du\u0000pont","telephone":"0612000006"})",
+       "application/json", 400},
+      {"JSON \\u0000 in a name", "zr7", R"({"nom\u0000x":"Dupont","telephone":"0612000006"})",
+       "application/json", 400},
+      {"form %00", "zr7", "nom=Du%00pont&telephone=0612000006", form, 400},
       {"over 16 KiB", "zr7", big, "application/json", 413},
       {"unknown entity", "abc", leadJson(phone(6)), "application/json", 404},
       {"entity sub-path", "zr7/x", leadJson(phone(6)), "application/json", 404},
@@ -640,10 +646,10 @@ TEST_F(GatewayTest, WrongTokenSpoolsLeadsUntilTheConfigurationIsFixed) {
   EXPECT_EQ(mdl.code, 202) << describe(mdl);
   EXPECT_EQ(post("zr7", leadJson(phone(81))).code, 201);
   auto health = http("GET", gateway_->url("/healthz"));
-  EXPECT_NE(health.body.find("MDL: the token in " + ingestTokenFile("zr7") +
-                             " belongs to another entity"),
-            std::string::npos)
-      << health.body;
+  EXPECT_NE(health.body.find("rdzd: unreachable (MDL)"), std::string::npos) << health.body;
+  EXPECT_EQ(health.body.find(ingestTokenFile("zr7")), std::string::npos) << health.body;
+  // The reason is in the log, for the operator.
+  EXPECT_NE(gateway_->log().find("belongs to another entity"), std::string::npos);
   EXPECT_TRUE(idsWithPhone(phone(80)).empty());
 
   startGateway();  // fixed
@@ -913,7 +919,10 @@ TEST(GatewayConfig, HelpAndBadFlags) {
   EXPECT_TRUE(std::filesystem::is_directory(tmp / "spool"));
   auto health = http("GET", gateway.url("/healthz"));
   EXPECT_NE(health.body.find("rdzd: unreachable"), std::string::npos) << health.body;
-  EXPECT_NE(health.body.find("none.token"), std::string::npos) << health.body;
+  // Public: status and depth only, no file paths or error details.
+  EXPECT_EQ(health.body.find("none.token"), std::string::npos) << health.body;
+  EXPECT_EQ(health.body.find(tmp.path()), std::string::npos) << health.body;
+  EXPECT_NE(health.body.find("spool: ok"), std::string::npos) << health.body;
   // A second gateway on the same spool is refused.
   auto twinRun = runProgram(RDZ_GATEWAY_PATH, {"--config", tmp / "gw.ini"});
   EXPECT_EQ(twinRun.exitCode, 1);
@@ -1395,6 +1404,25 @@ TEST(GatewayHelpers, RateLimiterTokenBucket) {
             gateway::RateLimiter::clientKey("2001:db8:1:2:ffff::1"));
   EXPECT_NE(gateway::RateLimiter::clientKey("2001:db8:1:2::1"),
             gateway::RateLimiter::clientKey("2001:db8:1:3::1"));
+}
+
+// A full table of clients must not turn the limit off: a flood of distinct addresses would
+// otherwise go unlimited. New clients are refused (429) until buckets refill and are pruned.
+TEST(GatewayHelpers, RateLimiterRefusesNewClientsWhenItsTableIsFull) {
+  gateway::RateLimiter limiter(1.0, 1);
+  auto t0 = kj::origin<kj::TimePoint>() + 1000 * kj::SECONDS;
+  constexpr int FULL = 100000;  // the table's capacity
+  for (int i = 0; i < FULL; ++i) {
+    ASSERT_TRUE(limiter.allow(fmt::format("10.{}.{}.{}", i >> 16, (i >> 8) & 0xff, i & 0xff), t0))
+        << i;
+  }
+  EXPECT_EQ(limiter.size(), static_cast<size_t>(FULL));
+  kj::Duration retry = 0 * kj::SECONDS;
+  EXPECT_FALSE(limiter.allow("192.0.2.1", t0, &retry)) << "a new client past the table's size";
+  EXPECT_GT(retry, 0 * kj::SECONDS);
+  EXPECT_EQ(limiter.size(), static_cast<size_t>(FULL));
+  // Once the buckets are full again, pruning makes room.
+  EXPECT_TRUE(limiter.allow("192.0.2.1", t0 + 2 * kj::SECONDS));
 }
 
 TEST(GatewayHelpers, ClientAddressTrustsOnlyConfiguredProxies) {

@@ -145,6 +145,26 @@ std::string peerAddress(kj::AsyncIoStream& connection) {
   return text;
 }
 
+// True when a string of the JSON text holds a \u0000 escape (or the text a raw NUL): the decoder
+// keeps strings NUL-terminated, so the field would reach rdzd cut short at the NUL. SPEC §3.2 lets
+// us refuse what is not text.
+bool jsonHasNul(std::string_view json) {
+  if (json.find('\0') != std::string_view::npos) return true;
+  bool inString = false;
+  for (size_t i = 0; i < json.size(); ++i) {
+    char c = json[i];
+    if (!inString) {
+      inString = c == '"';
+    } else if (c == '"') {
+      inString = false;
+    } else if (c == '\\') {
+      if (json.compare(i + 1, 5, "u0000") == 0) return true;
+      ++i;  // the escaped character, which may be a quote
+    }
+  }
+  return false;
+}
+
 double secondsSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
@@ -171,9 +191,16 @@ bool RateLimiter::allow(const std::string& client, kj::TimePoint now, kj::Durati
   if (rate_ <= 0) return true;
   if (buckets_.size() >= MAX_RATE_LIMITED_CLIENTS && buckets_.count(client) == 0) {
     prune(now);
-    // TODO(perf): under a flood from more distinct clients than this, new ones go unlimited
-    // rather than being refused: the limit protects rdzd, it must never cost a real lead.
-    if (buckets_.size() >= MAX_RATE_LIMITED_CLIENTS) return true;
+    if (buckets_.size() >= MAX_RATE_LIMITED_CLIENTS) {
+      // A flood from more distinct addresses than the table holds: letting new ones through
+      // unlimited would turn the limit off exactly when it matters. They are refused (429, a
+      // real form's client retries) until buckets refill and are pruned, at most 1/rate later.
+      // TODO(perf): prune() is a full scan, once per refused post while the table stays full.
+      if (retryAfter != nullptr) {
+        *retryAfter = static_cast<int64_t>(std::ceil(1e9 / rate_)) * kj::NANOSECONDS;
+      }
+      return false;
+    }
   }
   auto [it, inserted] = buckets_.try_emplace(client, Bucket{burst_, now});
   Bucket& b = it->second;
@@ -598,6 +625,8 @@ kj::Promise<void> Gateway::submitLead(kj::Own<Request> req, Entity entity, std::
   if (req->contentType == "application/json") {
     if (!isValidUtf8(body)) {
       problem = "the body is not UTF-8";
+    } else if (jsonHasNul(body)) {
+      problem = "a field contains a NUL character (\\u0000)";
     } else {
       KJ_IF_MAYBE(e, kj::runCatchingExceptions([&]() { fields = submissionFromJson(body); })) {
         problem = "malformed JSON: " + cleanError(e->getDescription().cStr());
@@ -612,6 +641,10 @@ kj::Promise<void> Gateway::submitLead(kj::Own<Request> req, Entity entity, std::
     // What escapes decode to is checked too, whatever the decoder does with odd ones.
     for (const Field& f : fields) {
       if (!isValidUtf8(f.name) || !isValidUtf8(f.value)) problem = "a field is not UTF-8";
+      // A form's %00: rdzd's text fields end at a NUL; refused rather than stored cut short.
+      if (f.name.find('\0') != std::string::npos || f.value.find('\0') != std::string::npos) {
+        problem = "a field contains a NUL character";
+      }
     }
   }
   if (!problem.empty()) {
@@ -700,19 +733,19 @@ kj::Promise<void> Gateway::healthz(kj::Own<Request> req, kj::HttpService::Respon
   for (auto& link : links_) probes.add(link->probe(HEALTH_PROBE_TIMEOUT));
   return kj::joinPromises(probes.finish())
       .then([this, req = kj::mv(req), &response](kj::Array<bool> up) mutable {
+        // Public: status and depth only. Why a link is down (token file paths, rdzd's address,
+        // error text) is in the log, for the operator, not here for anyone who asks.
         std::string down;
         for (size_t i = 0; i < up.size(); ++i) {
           if (up[i]) continue;
-          if (!down.empty()) down += "; ";
-          down +=
-              fmt::format("{}: {}", entityName(links_[i]->entity()),
-                          links_[i]->lastError().empty() ? "no answer" : links_[i]->lastError());
+          if (!down.empty()) down += ", ";
+          down += entityName(links_[i]->entity());
         }
         Reply reply;
         reply.contentType = "text/plain; charset=utf-8";
-        reply.body =
-            fmt::format("ok\nrdzd: {}\nspool_depth: {}\n",
-                        down.empty() ? "reachable" : "unreachable (" + down + ")", spool_.depth());
+        reply.body = fmt::format("ok\nrdzd: {}\nspool: {}\nspool_depth: {}\n",
+                                 down.empty() ? "reachable" : "unreachable (" + down + ")",
+                                 spool_.healthy() ? "ok" : "unhealthy", spool_.depth());
         Request& r = *req;
         return send(response, r, kj::mv(reply)).attach(kj::mv(req));
       });

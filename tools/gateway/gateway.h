@@ -10,7 +10,8 @@
 //     413 body over 16 KiB, 415 other content types, 422 refused by rdzd {"error"},
 //     429 over the per-IP rate limit (Retry-After), 503 rdzd away and the spool full or failing
 //   OPTIONS on the same path: CORS preflight (204 for an allowed origin)
-//   GET /healthz   200 "ok" and whether rdzd is reachable
+//   GET /healthz   200 "ok", whether rdzd is reachable (per entity), the spool's health and depth;
+//                  never paths or error details (it is public: those go to the log)
 //   GET /metrics   Prometheus text
 //
 // Every lead is sent to rdzd with an idempotency key (the client's, or "gw-" + 128 random bits),
@@ -35,8 +36,9 @@
 namespace rdz::gateway {
 
 // Per-client token buckets: `rate` tokens per second, at most `burst`; a lead post takes one.
-// Clients are IPv4 addresses, or IPv6 /64 prefixes (one host usually owns a whole /64).
-// Event-loop only.
+// Clients are IPv4 addresses, or IPv6 /64 prefixes (one host usually owns a whole /64). The table
+// holds at most 100 000 clients; when it is full of clients still limited, a new client is
+// refused (never let through unlimited). Event-loop only.
 class RateLimiter {
  public:
   RateLimiter(double rate, unsigned burst);
