@@ -900,10 +900,26 @@ TEST(GatewayConfig, EmbeddedDefaultNextToRdzd) {
 TEST(GatewayConfig, HelpAndBadFlags) {
   auto help = runProgram(RDZ_GATEWAY_PATH, {"--help"});
   EXPECT_EQ(help.exitCode, 0);
-  for (const char* flag :
-       {"--config", "--listen", "--socket", "--zr7.token_file", "--mdl.token_file", "--spool_dir",
-        "--cors_origins", "--rate", "--burst", "--trusted_proxies", "/v1/leads/{zr7|mdl}",
-        "/healthz", "/metrics", "127.0.0.1:8080", "rdz-data/gateway-spool"}) {
+  for (const char* flag : {"--config",
+                           "--listen",
+                           "--socket",
+                           "--zr7.token_file",
+                           "--mdl.token_file",
+                           "--spool_dir",
+                           "--cors_origins",
+                           "--rate",
+                           "--burst",
+                           "--trusted_proxies",
+                           "--header_timeout_ms",
+                           "--body_timeout_ms",
+                           "--max_connections",
+                           "--max_connections_per_ip",
+                           "--spool_max_bytes",
+                           "/v1/leads/{zr7|mdl}",
+                           "/healthz",
+                           "/metrics",
+                           "127.0.0.1:8080",
+                           "rdz-data/gateway-spool"}) {
     EXPECT_NE(help.out.find(flag), std::string::npos) << flag;
   }
   EXPECT_EQ(runProgram(RDZ_GATEWAY_PATH, {"--no-such-flag"}).exitCode, 2);
