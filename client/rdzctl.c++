@@ -920,16 +920,6 @@ bool notYet(const std::string& noun, const std::string& verb) {
 
 }  // namespace
 
-std::string cleanError(std::string d) {
-  for (const char* prefix : {"remote exception: ", "requirement not met: "}) {
-    if (d.rfind(prefix, 0) == 0) d.erase(0, strlen(prefix));
-  }
-  if (d.rfind("expected ", 0) == 0) {
-    size_t semi = d.find("; ");
-    if (semi != std::string::npos) d.erase(0, semi + 2);
-  }
-  return d;
-}
 
 int runRdzctl(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   Globals globals;

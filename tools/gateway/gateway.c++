@@ -16,8 +16,8 @@
 #include <chrono>
 #include <cmath>
 
+#include "client/connection.h"
 #include "client/json.h"
-#include "client/rdzctl.h"
 #include "daemon/domain/validation.h"
 #include "daemon/service/log.h"
 
@@ -681,11 +681,8 @@ kj::Promise<void> Gateway::submitLead(kj::Own<Request> req, Entity entity, std::
         break;
     }
     // rdzd is away. What rdzd would refuse outright is refused now, not after a 202.
-    ValidationContext context;
-    context.entity = entry.entity;
-    KJ_IF_MAYBE(e,
-                 kj::runCatchingExceptions([&]() { validateSubmission(entry.fields, context); })) {
-      return send(response, r, error(r, 422, cleanError(e->getDescription().cStr())))
+    if (auto reason = refusalOf(entry.fields)) {
+      return send(response, r, error(r, 422, "submission refused: " + *reason))
           .attach(kj::mv(req));
     }
     std::string why = kj::mv(f.error);
