@@ -43,12 +43,14 @@ Global options:
 Commands:
   client add --entity E --nom N --email A[,B] [--id ID] [--cc A] [--methode email|api]
              [--api-url URL] [--api-header 'K: V']
-  client list [--entity E] | client show ID | client set ID [same flags] [--actif oui|non]
+  client list [--entity E] [--limit N] [--after ID] | client show ID
+  client set ID [same flags] [--actif oui|non]
   commande add --client ID --produit P --quota-semaine N [--quota-jour N]
                [--departements 33,40|*] [--priorite 1-9] [--lb-max-pct 0-100]
                [--fallback oui|non] [--jours lun,mar,mer,jeu,ven,sam,dim]
                [--debut DATE] [--fin DATE]
-  commande list [--entity E] [--client ID] | commande show ID | commande set ID [flags]
+  commande list [--entity E] [--client ID] [--limit N] [--after ID]
+  commande show ID | commande set ID [flags]
   produit list --entity E | produit add --entity E CODE [LIBELLE]
   lead submit --entity E [--idempotency-key K] champ=valeur ...
   lead import --entity E FILE.jsonl|FILE.csv   (admin; recu_le allowed; per-row results)
@@ -59,8 +61,10 @@ Commands:
                       is still unconfirmed when the wait ends; --wait 0: do not wait).
                       A date after today is refused without --force. After a one-entity
                       run, a full run of the same date runs the other entity alone.
-  run list | run show DATE
-  batch list [--status pending|sent|failed] | batch resend ID
+  run list [--limit N] [--after ID] | run show DATE
+  batch list [--status pending|sent|failed] [--limit N] [--after ID] | batch resend ID
+                      listings come in pages of at most 1000 (--limit, default 1000); when
+                      there is more, stderr says the --after of the next page (--json: "next")
   backup DIR          online copy of the database into DIR (a path on rdzd's machine)
 
 Not available yet in this version (they answer with exit code 1):
@@ -86,10 +90,11 @@ struct Globals {
 // One invocation: globals, the command's words and flags, where to print, the connection.
 class Command {
  public:
-  Command(Globals globals, std::vector<std::string> args, std::ostream& out)
-      : globals_(kj::mv(globals)), args_(kj::mv(args)), out_(out) {}
+  Command(Globals globals, std::vector<std::string> args, std::ostream& out, std::ostream& err)
+      : globals_(kj::mv(globals)), args_(kj::mv(args)), out_(out), err_(err) {}
 
   std::ostream& out() { return out_; }
+  std::ostream& err() { return err_; }
   bool json() const { return globals_.json; }
 
   // Parses this command's flags; `positional` names the positional arguments in order ("-1"
@@ -133,6 +138,7 @@ class Command {
   Globals globals_;
   std::vector<std::string> args_;
   std::ostream& out_;
+  std::ostream& err_;
   po::variables_map vm_;
   std::unique_ptr<Connection> connection_;
 };
@@ -171,6 +177,23 @@ uint32_t numberArg(const std::string& flag, const std::string& text, uint32_t ma
     // not a number: reported below
   }
   throw UsageError("--" + flag + " must be a whole number up to " + std::to_string(max));
+}
+
+// Listings come in pages (SPEC §10): --limit N (at most 1000) and --after ID, the last id of the
+// previous page. Without --json, the next page's --after is said on stderr.
+void addPaging(po::options_description& o) {
+  o.add_options()("limit", po::value<std::string>(), "at most N items (default and max 1000)")(
+      "after", po::value<std::string>(), "start after this id (the previous page's last)");
+}
+template <typename Request>
+void setPaging(Command& cmd, Request& req) {
+  if (cmd.has("limit")) req.setLimit(numberArg("limit", cmd.get("limit"), 1000));
+  req.setAfter(cmd.get("after"));
+}
+void sayNextPage(Command& cmd, capnp::Text::Reader next) {
+  if (!cmd.json() && next.size() > 0) {
+    cmd.err() << "rdzctl: more on the next page: --after " << next.cStr() << "\n";
+  }
 }
 
 template <typename List>
@@ -296,10 +319,13 @@ int clientAdd(Command& cmd) {
 int clientList(Command& cmd) {
   po::options_description o("rdzctl client list");
   o.add_options()("entity", po::value<std::string>(), "ZR7 or MDL");
+  addPaging(o);
   if (!cmd.parse(o)) return EXIT_OK;
   auto req = cmd.connection().viewer().listClientsRequest();
   if (cmd.has("entity")) req.initEntity().setOne(entityArg(cmd.get("entity")));
+  setPaging(cmd, req);
   auto resp = req.send().wait(cmd.wait());
+  sayNextPage(cmd, resp.getNext());
   if (cmd.json()) {
     cmd.out() << toJson(resp) << "\n";
   } else {
@@ -404,11 +430,14 @@ int commandeList(Command& cmd) {
   po::options_description o("rdzctl commande list");
   o.add_options()("entity", po::value<std::string>(), "ZR7 or MDL")(
       "client", po::value<std::string>(), "only this client's commandes");
+  addPaging(o);
   if (!cmd.parse(o)) return EXIT_OK;
   auto req = cmd.connection().viewer().listCommandesRequest();
   if (cmd.has("entity")) req.initEntity().setOne(entityArg(cmd.get("entity")));
   req.setClient(cmd.get("client"));
+  setPaging(cmd, req);
   auto resp = req.send().wait(cmd.wait());
+  sayNextPage(cmd, resp.getNext());
   if (cmd.json()) {
     cmd.out() << toJson(resp) << "\n";
   } else {
@@ -836,8 +865,12 @@ int deliver(Command& cmd) {
 
 int runList(Command& cmd) {
   po::options_description o("rdzctl run list");
+  addPaging(o);
   if (!cmd.parse(o)) return EXIT_OK;
-  auto resp = cmd.connection().viewer().listRunsRequest().send().wait(cmd.wait());
+  auto req = cmd.connection().viewer().listRunsRequest();
+  setPaging(cmd, req);
+  auto resp = req.send().wait(cmd.wait());
+  sayNextPage(cmd, resp.getNext());
   if (cmd.json()) {
     cmd.out() << toJson(resp) << "\n";
   } else {
@@ -865,10 +898,13 @@ int runShow(Command& cmd) {
 int batchList(Command& cmd) {
   po::options_description o("rdzctl batch list [--status pending|sent|failed]");
   o.add_options()("status", po::value<std::string>(), "pending, sent or failed");
+  addPaging(o);
   if (!cmd.parse(o)) return EXIT_OK;
   auto req = cmd.connection().viewer().listBatchesRequest();
   req.setStatus(cmd.get("status"));
+  setPaging(cmd, req);
   auto resp = req.send().wait(cmd.wait());
+  sayNextPage(cmd, resp.getNext());
   if (cmd.json()) {
     cmd.out() << toJson(resp) << "\n";
   } else {
@@ -975,7 +1011,8 @@ int runRdzctl(const std::vector<std::string>& args, std::ostream& out, std::ostr
       consumed = 1;
     }
     if (it == table.end()) throw UsageError("unknown command '" + noun + " " + verb + "'");
-    Command cmd(globals, std::vector<std::string>(words.begin() + consumed, words.end()), out);
+    Command cmd(globals, std::vector<std::string>(words.begin() + consumed, words.end()), out,
+                err);
     return it->second(cmd);
   } catch (const UsageError& e) {
     err << "rdzctl: " << e.what() << " (see rdzctl --help)\n";

@@ -278,16 +278,20 @@ interface Ingest {
 }
 
 interface Viewer {
-  listClients @0 (entity :EntityFilter) -> (clients :List(Client));
+  # Listings are paginated (SPEC §10): at most `limit` items (0: 1000; never more than 1000), ids
+  # after `after`; `next` is the id to pass as `after` for the next page ("" on the last page).
+  listClients @0 (entity :EntityFilter, limit :UInt32, after :Text)
+      -> (clients :List(Client), next :Text);
   getClient @1 (id :Text) -> (client :Client);
-  listCommandes @2 (entity :EntityFilter, client :Text) -> (commandes :List(Commande));
+  listCommandes @2 (entity :EntityFilter, client :Text, limit :UInt32, after :Text)
+      -> (commandes :List(Commande), next :Text);
   getCommande @3 (id :Text) -> (commande :Commande);
   listProduits @4 (entity :Entity) -> (produits :List(Produit));
   getLead @5 (id :Text) -> (lead :Lead, history :List(HistoryEvent));
   findLeads @6 (telephone :Text, entity :EntityFilter) -> (leads :List(Lead));
-  listRuns @7 () -> (runs :List(RunSummary));
+  listRuns @7 (limit :UInt32, after :Text) -> (runs :List(RunSummary), next :Text);
   getRun @8 (id :Text) -> (run :RunSummary, batches :List(Batch));
-  listBatches @9 (status :Text) -> (batches :List(Batch));
+  listBatches @9 (status :Text, limit :UInt32, after :Text) -> (batches :List(Batch), next :Text);
 }
 
 interface Admin extends(Viewer) {

@@ -45,6 +45,20 @@ void requireEntity(EntityScope scope, Entity e) {
   KJ_REQUIRE(!scope || *scope == e, "this token is bound to another entity", std::string(entityName(*scope)));
 }
 
+// Listings (SPEC §10): no reply grows with the database.
+constexpr uint32_t MAX_PAGE = 1000;
+size_t pageSize(uint32_t asked) { return asked == 0 || asked > MAX_PAGE ? MAX_PAGE : asked; }
+
+// `items` holds up to limit + 1 records of each entity listed: keeps the first `limit` in id order
+// and returns the id to continue after ("" when that was all).
+template <typename T>
+std::string takePage(std::vector<T>& items, size_t limit) {
+  std::sort(items.begin(), items.end(), [](const T& a, const T& b) { return a.id < b.id; });
+  if (items.size() <= limit) return "";
+  items.resize(limit);
+  return items.back().id;
+}
+
 void fillStored(const SubmitAnswer& answer, schema::SubmitResult::Builder out) {
   out.setId(answer.id);
   out.setStatut(toCapnp(answer.statut));
@@ -115,13 +129,16 @@ class ViewerMethods : public Base {
   using typename Base::ListBatchesContext;
 
   kj::Promise<void> listClients(ListClientsContext context) override {
+    auto params = context.getParams();
+    size_t limit = pageSize(params.getLimit());
     std::vector<Client> clients;
-    for (Entity e : entitiesIn(scope_, context.getParams().getEntity())) {
-      for (auto& c : rdz::listClients(ctx_.store, e)) {
+    for (Entity e : entitiesIn(scope_, params.getEntity())) {
+      for (auto& c : rdz::listClients(ctx_.store, e, str(params.getAfter()), limit + 1)) {
         present(c);
         clients.push_back(kj::mv(c));
       }
     }
+    context.getResults().setNext(takePage(clients, limit));
     auto out = context.getResults().initClients(clients.size());
     for (size_t i = 0; i < clients.size(); ++i) toCapnp(clients[i], out[i]);
     return kj::READY_NOW;
@@ -137,12 +154,16 @@ class ViewerMethods : public Base {
   kj::Promise<void> listCommandes(ListCommandesContext context) override {
     auto params = context.getParams();
     std::string client = str(params.getClient());
+    size_t limit = pageSize(params.getLimit());
     std::vector<Commande> commandes;
     for (Entity e : entitiesIn(scope_, params.getEntity())) {
-      for (auto& c : rdz::listCommandes(ctx_.store, e)) {
-        if (client.empty() || c.client == client) commandes.push_back(kj::mv(c));
+      for (auto& c : rdz::listCommandes(
+               ctx_.store, e, str(params.getAfter()), limit + 1,
+               [&](const Commande& c) { return client.empty() || c.client == client; })) {
+        commandes.push_back(kj::mv(c));
       }
     }
+    context.getResults().setNext(takePage(commandes, limit));
     auto out = context.getResults().initCommandes(commandes.size());
     for (size_t i = 0; i < commandes.size(); ++i) toCapnp(commandes[i], out[i]);
     return kj::READY_NOW;
@@ -178,10 +199,14 @@ class ViewerMethods : public Base {
   }
 
   kj::Promise<void> listRuns(ListRunsContext context) override {
+    auto params = context.getParams();
+    size_t limit = pageSize(params.getLimit());
     std::vector<RunRecord> runs;
-    for (auto& r : rdz::listRuns(ctx_.store)) {
-      if (visible(r)) runs.push_back(presented(kj::mv(r)));
+    for (auto& r : rdz::listRuns(ctx_.store, str(params.getAfter()), limit + 1,
+                                 [this](const RunRecord& r) { return visible(r); })) {
+      runs.push_back(presented(kj::mv(r)));
     }
+    context.getResults().setNext(takePage(runs, limit));
     auto out = context.getResults().initRuns(runs.size());
     for (size_t i = 0; i < runs.size(); ++i) toCapnp(runs[i], out[i]);
     return kj::READY_NOW;
@@ -204,13 +229,18 @@ class ViewerMethods : public Base {
     std::string status = str(context.getParams().getStatus());
     KJ_REQUIRE(status.empty() || status == "pending" || status == "sent" || status == "failed",
                "status must be pending, sent or failed");
+    auto params = context.getParams();
+    size_t limit = pageSize(params.getLimit());
     std::vector<Batch> batches;
     for (Entity e : entitiesIn(scope_)) {
-      for (auto& b : rdz::listBatches(ctx_.store, e)) {
-        if (status.empty() || batchStatusName(b.status) == status) batches.push_back(kj::mv(b));
+      for (auto& b : rdz::listBatches(ctx_.store, e, str(params.getAfter()), limit + 1,
+                                      [&](const Batch& b) {
+                                        return status.empty() || batchStatusName(b.status) == status;
+                                      })) {
+        batches.push_back(kj::mv(b));
       }
     }
-    std::sort(batches.begin(), batches.end(), [](auto& a, auto& b) { return a.id < b.id; });
+    context.getResults().setNext(takePage(batches, limit));
     fillBatches(batches, context.getResults());
     return kj::READY_NOW;
   }

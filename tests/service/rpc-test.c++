@@ -358,6 +358,61 @@ TEST_F(RpcTest, AdminBoundToOneEntityCannotTouchTheOther) {
   EXPECT_ANY_THROW(backup.send().wait(io.waitScope));  // a copy holds both entities
 }
 
+// SPEC §10: listings come in pages; following `next` visits every item once, in id order,
+// across both entities, and a filter applies before the page is cut.
+TEST_F(RpcTest, ListingsArePaginatedAcrossEntities) {
+  auto admin = login(ADMIN).getSession().getAdmin();
+  std::vector<std::string> ids = {"a1", "b2", "c3", "d4", "e5"};
+  for (size_t i = 0; i < ids.size(); ++i) {
+    auto req = admin.addClientRequest();
+    auto c = req.initClient();
+    c.setEntity(i % 2 ? schema::Entity::MDL : schema::Entity::ZR7);
+    c.setId(ids[i]);
+    c.setNom(ids[i]);
+    c.initEmails(1).set(0, "a@b.fr");
+    req.send().wait(io.waitScope);
+    auto k = admin.addCommandeRequest();
+    k.initCommande().setClient(ids[i]);
+    k.getCommande().setProduit(i < 3 ? "PV" : "PAC");
+    k.getCommande().setQuotaSemaine(5);
+    auto jours = k.getCommande().initJours(5);
+    for (uint32_t d = 0; d < 5; ++d) jours.set(d, JOURS[d].data());
+    k.send().wait(io.waitScope);
+  }
+  std::vector<std::string> seen, pages;
+  std::string after;
+  do {
+    auto req = admin.listClientsRequest();
+    req.initEntity().setAll();
+    req.setLimit(2);
+    req.setAfter(after);
+    auto page = req.send().wait(io.waitScope);
+    EXPECT_LE(page.getClients().size(), 2u);
+    for (auto c : page.getClients()) seen.emplace_back(c.getId().cStr());
+    after = page.getNext().cStr();
+    pages.push_back(after);
+  } while (!after.empty());
+  EXPECT_EQ(seen, ids);
+  EXPECT_EQ(pages, (std::vector<std::string>{"b2", "d4", ""}));
+
+  // Filtered by client: the only commande of c3, found past the others.
+  auto one = admin.listCommandesRequest();
+  one.initEntity().setAll();
+  one.setClient("c3");
+  one.setLimit(1);
+  auto found = one.send().wait(io.waitScope);
+  ASSERT_EQ(found.getCommandes().size(), 1u);
+  EXPECT_EQ(std::string(found.getCommandes()[0].getClient().cStr()), "c3");
+  EXPECT_EQ(std::string(found.getNext().cStr()), "");
+
+  // Without a limit: everything fits in one page of at most 1000.
+  auto all = admin.listCommandesRequest();
+  all.initEntity().setAll();
+  auto every = all.send().wait(io.waitScope);
+  EXPECT_EQ(every.getCommandes().size(), 5u);
+  EXPECT_EQ(std::string(every.getNext().cStr()), "");
+}
+
 TEST_F(RpcTest, CommandesTakeTheirClientsEntityAndOrderedIds) {
   auto admin = login(ADMIN).getSession().getAdmin();
   auto addClient = admin.addClientRequest();
