@@ -56,7 +56,9 @@ Mail testMail() {
   mail.body = "Bonjour,\nveuillez trouver ci-joint vos leads.\n";
   mail.messageId = "<01JD3K7Q8X9YZ0ABCDEFGH5678@rdz.zr7.example>";
   std::string csv = "\xEF\xBB\xBFnom;prenom;telephone\r\n";
-  for (int i = 0; i < 2000; ++i) csv += "Hoarau;Hélène;06" + std::to_string(10000000 + i) + "\r\n";
+  for (int i = 0; i < 2000; ++i) {
+    csv += "Hoarau;Hélène;06" + std::to_string(10000000 + i) + "\r\n";
+  }
   mail.attachments = {{"ZR7_solaire-sud_PV_2026-11-25.csv", csv}};
   return mail;
 }
