@@ -162,13 +162,14 @@ std::optional<std::chrono::milliseconds> waitClosed(int fd, std::chrono::millise
 
 // One HTTP/1.1 request on a fresh connection from `from`; the status code of the answer, 0 when
 // the connection was closed without one.
-long rawPost(const std::string& from, int port, const std::string& path, const std::string& body) {
+long rawPost(const std::string& from, int port, const std::string& path, const std::string& body,
+             const std::string& extraHeader = "") {
   int fd = connectFrom(from, port);
   if (fd < 0) return 0;
   std::string request = fmt::format(
-      "POST {} HTTP/1.1\r\nHost: gateway\r\nContent-Type: application/json\r\n"
+      "POST {} HTTP/1.1\r\nHost: gateway\r\nContent-Type: application/json\r\n{}"
       "Content-Length: {}\r\nConnection: close\r\n\r\n{}",
-      path, body.size(), body);
+      path, extraHeader.empty() ? "" : extraHeader + "\r\n", body.size(), body);
   ::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
   // Until the whole answer (headers and Content-Length bytes) is in, or the connection closes.
   std::string answer;
@@ -483,7 +484,7 @@ TEST_F(GatewayTest, IdempotencyKeyIsPassedThrough) {
   EXPECT_EQ(textAt(Json(b.body).root(), "statut"), "new");  // the first answer, not a doublon
   EXPECT_EQ(idsWithPhone(phone(9)).size(), 1u);
 
-  // The key is rdzd's, per entity: the gateway adds nothing of its own to it.
+  // Keys are per entity at rdzd: the same key and source for the other entity is a new lead.
   auto c = post("mdl", leadJson(phone(9)), "application/json", {"Idempotency-Key: form-42"});
   ASSERT_EQ(c.code, 201) << describe(c);
   EXPECT_NE(textAt(Json(c.body).root(), "id"), textAt(Json(a.body).root(), "id"));
@@ -494,6 +495,25 @@ TEST_F(GatewayTest, IdempotencyKeyIsPassedThrough) {
   ASSERT_EQ(e.code, 201) << describe(e);
   EXPECT_EQ(textAt(Json(e.body).root(), "statut"), "invalid");
   EXPECT_EQ(idsWithPhone(phone(10)).size(), 2u);
+}
+
+// A public caller cannot claim another source's idempotency key: keys are scoped to the client
+// address before they reach rdzd (before, the second source got 422 "already used").
+TEST_F(GatewayTest, IdempotencyKeysAreScopedToTheirSource) {
+  int port = gateway_->port();
+  const std::string path = "/v1/leads/zr7";
+  EXPECT_EQ(rawPost("127.0.0.1", port, path, leadJson(phone(30)), "Idempotency-Key: shared-1"), 201);
+  EXPECT_EQ(rawPost("127.0.0.2", port, path, leadJson(phone(31)), "Idempotency-Key: shared-1"), 201);
+  EXPECT_EQ(idsWithPhone(phone(30)).size(), 1u);
+  EXPECT_EQ(idsWithPhone(phone(31)).size(), 1u);
+  // The same source retrying gets its first answer: nothing new stored.
+  EXPECT_EQ(rawPost("127.0.0.2", port, path, leadJson(phone(31)), "Idempotency-Key: shared-1"), 201);
+  EXPECT_EQ(idsWithPhone(phone(31)).size(), 1u);
+  // A 128-byte key still fits once scoped.
+  std::string longKey(128, 'k');
+  EXPECT_EQ(rawPost("127.0.0.1", port, path, leadJson(phone(32)), "Idempotency-Key: " + longKey), 201);
+  EXPECT_EQ(gateway::sourceKey("127.0.0.1", longKey).size(), 67u);
+  EXPECT_NE(gateway::sourceKey("127.0.0.1", "a"), gateway::sourceKey("127.0.0.12", ""));
 }
 
 TEST_F(GatewayTest, RateLimitPerClientIp) {

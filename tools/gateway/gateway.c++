@@ -18,6 +18,7 @@
 
 #include "client/connection.h"
 #include "client/json.h"
+#include "daemon/domain/digest.h"
 #include "daemon/domain/validation.h"
 #include "daemon/service/log.h"
 
@@ -170,6 +171,12 @@ double secondsSince(std::chrono::steady_clock::time_point start) {
 }
 
 }  // namespace
+
+std::string sourceKey(std::string_view client, std::string_view key) {
+  // Length-prefixed, so that no (client, key) pair encodes like another.
+  std::string input = std::to_string(client.size()) + ":" + std::string(client) + std::string(key);
+  return "gs-" + sha256Hex(input);
+}
 
 // ---- RateLimiter -------------------------------------------------------------------------------
 
@@ -652,7 +659,8 @@ kj::Promise<void> Gateway::submitLead(kj::Own<Request> req, Entity entity, std::
     return promise.attach(kj::mv(req));
   }
 
-  std::string key = req->idempotencyKey.empty() ? generatedKey() : req->idempotencyKey;
+  std::string key = req->idempotencyKey.empty() ? generatedKey()
+                                                : sourceKey(req->client, req->idempotencyKey);
   SpoolEntry entry{entity, key,
                    std::chrono::duration_cast<std::chrono::microseconds>(
                        std::chrono::system_clock::now().time_since_epoch())

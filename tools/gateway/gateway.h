@@ -67,6 +67,12 @@ class RateLimiter {
 std::string clientAddress(const std::string& peer, kj::Maybe<kj::StringPtr> forwardedFor,
                           const std::vector<std::string>& trustedProxies);
 
+// The idempotency key forwarded for a client's `Idempotency-Key`: scoped to the client's address
+// ("gs-" + SHA-256 hex of both, 67 characters), so a public caller cannot claim the key another
+// source uses, and a 128-byte client key still fits rdzd's bound. The same client retrying with
+// the same key gets the same forwarded key.
+std::string sourceKey(std::string_view client, std::string_view key);
+
 // A form body (application/x-www-form-urlencoded, `+` = space) as fields, in order. Throws
 // (KJ_REQUIRE) on a bad %-escape or text that is not UTF-8.
 Submission submissionFromForm(std::string_view body);
