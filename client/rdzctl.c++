@@ -8,6 +8,7 @@
 #include <functional>
 #include <map>
 #include <sstream>
+#include <thread>
 #include <unordered_set>
 
 #include "client/connection.h"
@@ -1016,24 +1017,40 @@ int oppositionImport(Command& cmd) {
   std::string text = readWholeFile(cmd.get("file"));
   // Parsed here (libphonenumber, the same rule as rdzd's), so that bad lines are reported by
   // their number and only E.164 numbers travel; the same number twice is sent once.
-  std::vector<std::string> phones;
-  std::vector<std::pair<size_t, std::string>> bad;
-  std::unordered_set<std::string> seen;
-  size_t lineNo = 0, lines = 0;
+  std::vector<std::string> lines;  // as read, trimmed; "" for blank lines
   for (size_t start = 0; start < text.size();) {
     size_t end = text.find('\n', start);
     if (end == std::string::npos) end = text.size();
     std::string line = trim(std::string_view(text).substr(start, end - start));
     while (!line.empty() && line.back() == '\r') line.pop_back();
+    lines.push_back(kj::mv(line));
     start = end + 1;
-    ++lineNo;
-    if (line.empty()) continue;
-    ++lines;
-    auto e164 = normalizePhone(line);
-    if (!e164) {
-      bad.emplace_back(lineNo, line);
-    } else if (seen.insert(*e164).second) {
-      phones.push_back(kj::mv(*e164));
+  }
+  // libphonenumber takes ~20 µs a number: parsed on every core.
+  std::vector<std::optional<std::string>> parsed(lines.size());
+  size_t workers = std::max<size_t>(1, std::min<size_t>(8, std::thread::hardware_concurrency()));
+  {
+    std::vector<std::thread> threads;
+    for (size_t w = 0; w < workers; ++w) {
+      threads.emplace_back([&, w]() {
+        for (size_t i = w; i < lines.size(); i += workers) {
+          if (!lines[i].empty()) parsed[i] = normalizePhone(lines[i]);
+        }
+      });
+    }
+    for (auto& t : threads) t.join();
+  }
+  std::vector<std::string> phones;
+  std::vector<std::pair<size_t, std::string>> bad;
+  std::unordered_set<std::string> seen;
+  size_t count = 0;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    if (lines[i].empty()) continue;
+    ++count;
+    if (!parsed[i]) {
+      bad.emplace_back(i + 1, lines[i]);
+    } else if (seen.insert(*parsed[i]).second) {
+      phones.push_back(kj::mv(*parsed[i]));
     }
   }
   auto [added, already] = addToOpposition(cmd, entity, phones);
@@ -1043,13 +1060,13 @@ int oppositionImport(Command& cmd) {
       invalid += (invalid.empty() ? "" : ",") + fmt::format("{{\"line\":{},\"text\":{}}}", n,
                                                             jsonString(line));
     }
-    cmd.out() << "{\"lines\":" << lines << ",\"added\":" << added << ",\"already\":" << already
+    cmd.out() << "{\"lines\":" << count << ",\"added\":" << added << ",\"already\":" << already
               << ",\"invalid\":[" << invalid << "]}\n";
   } else {
     for (auto& [n, line] : bad) {
       cmd.out() << "line " << n << ": not a valid French phone number: " << line << "\n";
     }
-    cmd.out() << lines << " numbers read: " << added << " added, " << already
+    cmd.out() << count << " numbers read: " << added << " added, " << already
               << " already on the list, " << bad.size() << " not parsed\n";
   }
   return bad.empty() ? EXIT_OK : EXIT_FAILED;
