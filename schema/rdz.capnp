@@ -165,6 +165,9 @@ struct Commande {
   fin @12 :Text;
   actif @13 :Bool = true;
   creeLe @14 :Int64 $time $Json.name("cree_le");
+  remplacementsDus @15 :UInt32 $Json.name("remplacements_dus");
+  # Replacements owed for rejections of deliveries counted in an earlier week (SPEC §7.1). Derived:
+  # rdzd fills it on every read; it is ignored in what a client sends.
 }
 
 struct Produit {
@@ -309,7 +312,33 @@ interface Admin extends(Viewer) {
   # date "" and at 0: today (Europe/Paris) at the configured time; at set: its Paris date, at T.
   # A date after today (Europe/Paris) is refused unless force (a dry run never is).
   resendBatch @8 (id :Text);
-  rejectLead @9 (id :Text, reason :Text, at :Int64);
-  eraseLeads @10 (telephone :Text) -> (count :UInt32);
+  rejectLead @9 (id :Text, reason :Text, at :Int64) -> (rejection :Rejection);
+  # SPEC §7.1. at 0: now. Refusals (unknown lead or reason, never delivered, already rejected,
+  # window over, another entity's lead) are exceptions; nothing is written then.
+  eraseLeads @10 (telephone :Text, entity :EntityFilter) -> (count :UInt32);
+  # SPEC §7.2: wipes the person's fields on every lead of that number in the entities asked (all
+  # the token may touch when `all`), drops them from unsent batches, adds the number to those
+  # entities' opposition lists. Returns once the wiped values are gone from the data directory's
+  # files (flushed, compacted, obsolete files deleted).
   backup @11 (dir :Text);
+  addOpposition @12 (entity :Entity, telephones :List(Text)) -> (added :UInt32, already :UInt32);
+  # Any French form; all numbers are checked before anything is written (one bad number: refused).
+  removeOpposition @13 (entity :Entity, telephone :Text) -> (removed :Bool);
+  checkOpposition @14 (telephone :Text) -> (entities :List(Entity));
+  # The entities (among those the token may see) whose list holds the number.
+  countOpposition @15 (entity :EntityFilter) -> (counts :List(OppositionCount));
+}
+
+struct Rejection {
+  # The answer to rejectLead (rdzctl lead reject --json).
+  id @0 :Text;
+  statut @1 :Statut;
+  commande @2 :Text;
+  client @3 :Text;
+  credit @4 :Text;               # "semaine": this week's counter went down; "remplacement_du"
+}
+
+struct OppositionCount {
+  entity @0 :Entity;
+  count @1 :UInt32;
 }

@@ -79,7 +79,7 @@ constexpr std::string_view BLOCKING_PROBLEMS[] = {
     "produit.missing",     "produit.unknown",     "nom.missing",         "nom.too_long",
     "prenom.missing",      "prenom.too_long",     "telephone.missing",   "telephone.invalid",
     "code_postal.missing", "code_postal.invalid", "consentement.absent", "consentement.invalid",
-    "doublon.soumission",
+    "doublon.soumission",  "telephone.oppose",
 };
 
 // Country calling codes of France and its overseas departments and collectivities (SPEC §3.1).
@@ -536,6 +536,14 @@ void markDoubleSubmission(Lead& lead, std::string_view firstId) {
     lead.problemes.emplace_back(CODE);
   }
   lead.doublonDe = std::string(firstId);
+}
+
+void markOpposed(Lead& lead) {
+  lead.statut = Statut::INVALID;
+  constexpr std::string_view CODE = "telephone.oppose";
+  if (std::find(lead.problemes.begin(), lead.problemes.end(), CODE) == lead.problemes.end()) {
+    lead.problemes.emplace_back(CODE);
+  }
 }
 
 std::string canonicalSubmission(const Submission& submission) {

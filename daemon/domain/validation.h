@@ -76,6 +76,10 @@ std::string trim(std::string_view text);
 // `doublon.soumission`, link kept.
 void markDoubleSubmission(Lead& lead, std::string_view firstId);
 
+// Marks `lead` as opposed (SPEC §7.2): its phone is on its entity's opposition list. Statut
+// invalid, problem `telephone.oppose`.
+void markOpposed(Lead& lead);
+
 // A canonical byte string of a submission (field order kept), used to hash bodies for
 // idempotency: the same key with the same body gives the same answer.
 std::string canonicalSubmission(const Submission& submission);

@@ -136,6 +136,11 @@ SubmitAnswer ingestLead(Txn& txn, IdGenerator& ids, const IngestRequest& request
       addHistory(txn, e, lead.id, {at, "doublon", "soumission de " + first});
     }
   }
+  if (request.opposition != nullptr && !lead.telephoneE164.empty() &&
+      isOpposed(txn, e, request.opposition->hash(lead.telephoneE164))) {
+    markOpposed(lead);
+    addHistory(txn, e, lead.id, {at, "opposition", "numéro sur la liste d'opposition"});
+  }
   if (!lead.problemes.empty()) {
     addHistory(txn, e, lead.id, {at, "problemes", joined(lead.problemes)});
   }

@@ -231,6 +231,7 @@ std::string outboxKey(Timestamp due, std::string_view id) {
 std::string weekKey(std::string_view commande, std::string_view week) {
   return std::string(commande) + '\0' + "W" + std::string(week);
 }
+std::string owedKey(std::string_view commande) { return std::string(commande) + '\0' + "R"; }
 std::string dayKey(std::string_view commande, std::string_view date) {
   return std::string(commande) + '\0' + "D" + std::string(date);
 }
@@ -367,7 +368,8 @@ void putLastDelivery(Txn& txn, Entity clientEntity, std::string_view e164,
 
 WeekCount weekCount(Reader& r, Entity e, std::string_view commande, std::string_view week) {
   KJ_IF_MAYBE(bytes, r.get(e, Family::QUOTAS, weekKey(commande, week))) {
-    return {readU32(*bytes, 0), readU32(*bytes, 4)};
+    // Counters written before replacements were kept have two values: the third reads 0.
+    return {readU32(*bytes, 0), readU32(*bytes, 4), readU32(*bytes, 8)};
   }
   return {};
 }
@@ -376,8 +378,29 @@ void addWeekCount(Txn& txn, Entity e, std::string_view commande, std::string_vie
                   int32_t delivered, int32_t lb) {
   WeekCount c = weekCount(txn, e, commande, week);
   std::string value;
-  putU32s(value, {applyDelta(c.delivered, delivered), applyDelta(c.lb, lb)});
+  putU32s(value, {applyDelta(c.delivered, delivered), applyDelta(c.lb, lb), c.replacements});
   txn.put(e, Family::QUOTAS, weekKey(commande, week), value);
+}
+
+void addWeekReplacements(Txn& txn, Entity e, std::string_view commande, std::string_view week,
+                         int32_t served) {
+  WeekCount c = weekCount(txn, e, commande, week);
+  std::string value;
+  putU32s(value, {c.delivered, c.lb, applyDelta(c.replacements, served)});
+  txn.put(e, Family::QUOTAS, weekKey(commande, week), value);
+}
+
+uint32_t replacementsOwed(Reader& r, Entity e, std::string_view commande) {
+  KJ_IF_MAYBE(bytes, r.get(e, Family::QUOTAS, owedKey(commande))) {
+    return readU32(*bytes, 0);
+  }
+  return 0;
+}
+
+void addReplacementsOwed(Txn& txn, Entity e, std::string_view commande, int32_t delta) {
+  std::string value;
+  putU32s(value, {applyDelta(replacementsOwed(txn, e, commande), delta)});
+  txn.put(e, Family::QUOTAS, owedKey(commande), value);
 }
 
 uint32_t dayCount(Reader& r, Entity e, std::string_view commande, std::string_view date) {
@@ -392,6 +415,41 @@ void addDayCount(Txn& txn, Entity e, std::string_view commande, std::string_view
   std::string value;
   putU32s(value, {applyDelta(dayCount(txn, e, commande, date), delivered)});
   txn.put(e, Family::QUOTAS, dayKey(commande, date), value);
+}
+
+void deleteDuplicatesOfPhone(Txn& txn, Entity clientEntity, std::string_view e164) {
+  std::string prefix = std::string(e164) + '\0';
+  std::vector<std::string> found;
+  txn.scan(clientEntity, Family::DEDUP, prefix, [&](std::string_view key, auto) {
+    found.emplace_back(key);
+    return true;
+  });
+  for (auto& key : found) txn.del(clientEntity, Family::DEDUP, key);
+}
+
+bool isOpposed(Reader& r, Entity e, std::string_view hash) {
+  return r.get(e, Family::OPPOSITION, hash) != nullptr;
+}
+
+void putOpposition(Txn& txn, Entity e, std::string_view hash, Timestamp at) {
+  std::string value;
+  keys::appendTime(value, at);
+  txn.put(e, Family::OPPOSITION, hash, value);
+}
+
+void deleteOpposition(Txn& txn, Entity e, std::string_view hash) {
+  txn.del(e, Family::OPPOSITION, hash);
+}
+
+uint32_t countOpposition(Reader& r, Entity e) {
+  // TODO(perf): a scan; 1,000,000 hashes take a fraction of a second. A counter kept in step
+  // would make it a point read.
+  uint32_t n = 0;
+  r.scan(e, Family::OPPOSITION, "", [&](auto, auto) {
+    ++n;
+    return true;
+  });
+  return n;
 }
 
 uint64_t nextCounter(Txn& txn, std::string_view name) {

@@ -1,6 +1,7 @@
 #include "daemon/store/store.h"
 
 #include <kj/debug.h>
+#include "daemon/store/keys.h"
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
@@ -8,6 +9,7 @@
 #include <rocksdb/utilities/write_batch_with_index.h>
 
 #include <array>
+#include <mutex>
 #include <vector>
 
 namespace rdz {
@@ -16,7 +18,7 @@ namespace {
 
 constexpr std::string_view FAMILY_NAMES[FAMILY_COUNT] = {
     "leads", "index", "history", "clients", "commandes",
-    "produits", "deliveries", "dedup", "quotas", "batches"};
+    "produits", "deliveries", "dedup", "quotas", "batches", "opposition"};
 constexpr std::string_view SYSTEM_FAMILY = "system";
 
 // The one place where a rocksdb::Status becomes an exception. OVERLOADED, not FAILED: the
@@ -113,6 +115,13 @@ class RocksStore final : public Store {
     options.paranoid_checks = true;
     options.IncreaseParallelism(2);
     options.keep_log_file_num = 5;
+    // No WAL recycling (the default, said here because erasure depends on it): a recycled WAL
+    // file would keep old records' bytes after the records are flushed (SPEC §7.2).
+    options.recycle_log_file_num = 0;
+    // A new MANIFEST at every version change (flush, compaction), so that erasure can leave one
+    // that names no deleted key (purgeOldVersions). TODO(perf): each flush or compaction
+    // rewrites the list of live files (~100 bytes per SST file), a few KB to a few hundred.
+    options.max_manifest_file_size = 1;
     rocksdb::BlockBasedTableOptions table;
     table.cache_index_and_filter_blocks = true;
     rocksdb::ColumnFamilyOptions cfOptions(options);
@@ -199,11 +208,50 @@ class RocksStore final : public Store {
   }
 
   void checkpoint(const std::string& dir) override {
+    std::lock_guard<std::mutex> lock(filesMutex_);
     rocksdb::Checkpoint* raw = nullptr;
     check(rocksdb::Checkpoint::Create(db_.get(), &raw), "checkpoint");
     std::unique_ptr<rocksdb::Checkpoint> cp(raw);
     // A log size threshold of 0 flushes the memtables first, so the copy needs no WAL replay.
     check(cp->CreateCheckpoint(dir, 0), "checkpoint");
+  }
+
+  void purgeOldVersions(const std::vector<KeyRange>& ranges) override {
+    std::lock_guard<std::mutex> lock(filesMutex_);
+    // 1. Every memtable to an SST file: then no live WAL holds a record written before, and the
+    //    old WAL files are obsolete (WAL recycling is off: recycle_log_file_num = 0).
+    rocksdb::FlushOptions flush;
+    flush.wait = true;
+    flush.allow_write_stall = true;
+    check(db_->Flush(flush, handles_), "flush");
+    check(db_->FlushWAL(true), "flush WAL");
+    // 2. The ranges down to the bottommost level, forced: the compaction keeps only the newest
+    //    version of each key and drops tombstones (no snapshot is held by rdzd across this).
+    rocksdb::CompactRangeOptions compact;
+    compact.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+    compact.allow_write_stall = true;
+    for (const KeyRange& r : ranges) {
+      rocksdb::Slice first = slice(r.first), last = slice(r.last);
+      check(db_->CompactRange(compact, family(r.entity, r.family), &first, &last), "compact");
+    }
+    // 3. The MANIFEST lists the first and last key of every SST file it ever recorded, and keys
+    //    of ours hold phones (index, dedup). With max_manifest_file_size at 1 byte, every version
+    //    change starts a new MANIFEST holding the state before it plus the change; so one more
+    //    version change after the compaction (a flush of the system family, with a marker of
+    //    when files were last purged) leaves a MANIFEST that lists only live files, and the
+    //    older ones are obsolete.
+    std::string now;
+    keys::appendTime(now, Timestamp(std::chrono::duration_cast<Duration>(
+                              std::chrono::system_clock::now().time_since_epoch())));
+    rocksdb::WriteOptions sync;
+    sync.sync = true;
+    check(db_->Put(sync, system_, "Xpurged", now), "purge marker");
+    check(db_->Flush(flush, system_), "flush");
+    // 4. The obsolete files now, not at some later background job: re-enabling file deletions
+    //    makes RocksDB scan the directory and delete every file no live version needs, before
+    //    returning (filesMutex_ keeps a checkpoint from holding deletions at the same time).
+    check(db_->DisableFileDeletions(), "disable file deletions");
+    check(db_->EnableFileDeletions(/*force=*/false), "enable file deletions");
   }
 
  private:
@@ -213,6 +261,7 @@ class RocksStore final : public Store {
     return found(status, kj::mv(value), "get");
   }
 
+  std::mutex filesMutex_;  // purgeOldVersions and checkpoint, one at a time
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   rocksdb::ColumnFamilyHandle* system_ = nullptr;

@@ -52,6 +52,9 @@ class FaultyStore final : public Store {
     inner_->commit(txn, sync);
   }
   void checkpoint(const std::string& dir) override { inner_->checkpoint(dir); }
+  void purgeOldVersions(const std::vector<KeyRange>& ranges) override {
+    inner_->purgeOldVersions(ranges);
+  }
 
  private:
   std::unique_ptr<Store> inner_;
