@@ -14,6 +14,7 @@
 #include <cstring>
 #include <optional>
 
+#include "daemon/domain/fault-point.h"
 #include "daemon/service/log.h"
 
 namespace rdz::gateway {
@@ -438,6 +439,7 @@ std::string Spool::append(const SpoolEntry& entry) {
 
 void Spool::sync() {
   if (unsynced_ > 0 && activeFd_ >= 0) {
+    faultPoint("spool.after_append");
     KJ_SYSCALL(::fdatasync(activeFd_), segmentPath(active_));
     durableSize_ = activeSize_;
   }
