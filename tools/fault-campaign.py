@@ -272,7 +272,8 @@ class Campaign:
     def violation(self, text):
         line = f"cycle {self.cycle}: {text}"
         self.violations.append(line)
-        print("VIOLATION " + line, flush=True)
+        if not getattr(self.args, "quiet", False):
+            print("VIOLATION " + line, flush=True)
 
     def say(self, text):
         if self.args.verbose:
@@ -745,6 +746,53 @@ class Campaign:
         self.check_mail()
 
 
+def self_test():
+    """The checker must be able to fail: feed it broken evidence and require each complaint."""
+    from email.message import EmailMessage
+
+    class FakeRig:
+        def __init__(self, tmp):
+            self.maildir = tmp
+            self.tmp = tmp
+
+        def ctl_json(self, args):
+            return {"batches": [{"id": "B-never", "client": "ghost", "run": "2027-01-01"}]}
+
+    tmp = tempfile.mkdtemp(prefix="rdz-selftest-")
+    try:
+        os.makedirs(os.path.join(tmp, "new"))
+
+        def mail(n, mid, client, date, phones):
+            m = EmailMessage()
+            m["Message-ID"] = mid
+            m["To"] = f"achat@{client}.example"
+            m.set_content("x")
+            body = "\ufeffnom;prenom;telephone\r\n" + "".join(f"a;b;{p}\r\n" for p in phones)
+            m.add_attachment(body.encode(), maintype="text", subtype="csv",
+                             filename=f"ZR7_{client}_PV_{date}.csv")
+            with open(os.path.join(tmp, "new", f"m{n}"), "wb") as f:
+                f.write(bytes(m))
+
+        mail(1, "<a@x>", "solaire", "2027-01-05", ["0611111111"])
+        mail(2, "<b@x>", "solaire", "2027-01-05", ["0611111111"])   # same batch, new Message-ID
+        mail(3, "<c@x>", "solaire", "2027-01-15", ["0611111111"])   # same person 10 days later
+        for n in (4, 5, 6):
+            mail(n, "<d@x>", "chaleur", "2027-01-06", ["0622222222"])  # three copies
+        args = argparse.Namespace(seed=1, verbose=False, strict=False, quiet=True)
+        camp = Campaign(FakeRig(tmp), args)
+        camp.check_mail()
+        rec = {"id": "X", "fields": [("nom", "Léa"), ("consentement", "oui")]}
+        camp.compare_fields(rec, {"nom": "LIa", "consentement": True}, "lead X")
+        expected = ["2 Message-IDs", "reached the sink 3 times", "on 2027-01-05 and 2027-01-15",
+                    "in 2 emails for 2027-01-05", "never reached the sink", "field nom is 'LIa'"]
+        missing = [e for e in expected if not any(e in v for v in camp.violations)]
+        if missing:
+            raise HarnessError(f"self-test: the checker missed {missing}; it said "
+                               f"{camp.violations}")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -774,6 +822,7 @@ def main():
     if not (args.kill or args.crash or args.storage or args.spool):
         ap.error("nothing to do: give --short or a count for a mode")
 
+    self_test()  # before anything: a checker that cannot fail would prove nothing
     tmp = tempfile.mkdtemp(prefix="rdz-campaign-")
     started = time.time()
     print(f"fault campaign: seed {args.seed}, dir {tmp}", flush=True)
