@@ -23,6 +23,7 @@ import csv
 import datetime
 import email
 import email.policy
+import http.client
 import io
 import json
 import os
@@ -615,7 +616,9 @@ class Campaign:
                     rec["answer"] = json.loads(resp.read())
             except urllib.error.HTTPError as e:
                 rec["code"] = e.code
-            except (OSError, urllib.error.URLError, ValueError):
+            except (OSError, urllib.error.URLError, ValueError, http.client.HTTPException):
+                # No complete answer (a gateway killed between the status line and the body
+                # gives IncompleteRead): not acknowledged; checked as "stored at most once".
                 rec["code"] = None
             with self.ledger.lock:
                 self.ledger.posted.append(rec)
