@@ -124,9 +124,14 @@ class Rig:
             raise HarnessError("rdzd already running")
         args = [self.rdzd_bin, "--data_dir", self.data, "--zr7.smtp.port", str(self.smtp_port),
                 "--mdl.smtp.port", str(self.smtp_port)]
+        # Through a pipe, not the file itself: under `prlimit --fsize` rdzd's own writes to a
+        # log file past the limit would fail, and its last words with them.
         self.rdzd = subprocess.Popen(args, cwd=self.tmp, stdin=subprocess.DEVNULL,
-                                     stdout=self.rdzd_log, stderr=self.rdzd_log,
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                      env=child_env(extra_env))
+        self.rdzd_pump = threading.Thread(target=self.pump, args=(self.rdzd.stdout,),
+                                          daemon=True)
+        self.rdzd_pump.start()
         deadline = time.time() + 20
         while time.time() < deadline:
             if self.rdzd.poll() is not None:
@@ -142,6 +147,12 @@ class Rig:
                 time.sleep(0.03)
         raise HarnessError("rdzd not serving within 20 s")
 
+    def pump(self, pipe):
+        for line in iter(pipe.readline, b""):
+            self.rdzd_log.write(line)
+            self.rdzd_log.flush()
+        pipe.close()
+
     def rdzd_running(self):
         return self.rdzd is not None and self.rdzd.poll() is None
 
@@ -150,12 +161,15 @@ class Rig:
             self.rdzd.send_signal(signal.SIGKILL)
         if self.rdzd is not None:
             self.rdzd.wait()
+            self.rdzd_pump.join(timeout=5)
 
     def wait_rdzd_exit(self, timeout):
         try:
-            return self.rdzd.wait(timeout=timeout)
+            status = self.rdzd.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             return None
+        self.rdzd_pump.join(timeout=5)  # its last lines are in rdzd.log
+        return status
 
     # ---- gateway ----
     def start_gateway(self, extra_env=None):
@@ -806,6 +820,8 @@ def main():
     ap.add_argument("--kill", type=int, default=0, help="kill -9 cycles")
     ap.add_argument("--crash", type=int, default=0, help="repetitions of each crash point")
     ap.add_argument("--storage", type=int, default=0, help="repetitions of each storage class")
+    ap.add_argument("--storage-classes", default="",
+                    help="comma-separated subset of " + ",".join(STORAGE_CLASSES))
     ap.add_argument("--spool", type=int, default=0, help="gateway kill -9 cycles")
     ap.add_argument("--submitters", type=int, default=16)
     ap.add_argument("--sample", type=int, default=40,
@@ -840,7 +856,8 @@ def main():
         schedule += [("kill", None)] * args.kill
         schedule += [("crash", p) for p in RDZD_POINTS + GATEWAY_POINTS
                      for _ in range(args.crash)]
-        schedule += [("storage", c) for c in STORAGE_CLASSES for _ in range(args.storage)]
+        classes = args.storage_classes.split(",") if args.storage_classes else STORAGE_CLASSES
+        schedule += [("storage", c) for c in classes for _ in range(args.storage)]
         schedule += [("spool", None)] * args.spool
         for i, (mode, what) in enumerate(schedule):
             t0 = time.time()
