@@ -1,5 +1,7 @@
 #include "client/connection.h"
 
+#include <cstring>
+
 #include <kj/debug.h>
 
 #include <cstdlib>
@@ -150,6 +152,17 @@ schema::Viewer::Client Connection::viewer() {
 schema::Admin::Client Connection::admin() {
   KJ_IF_MAYBE(c, admin_) { return *c; }
   KJ_FAIL_REQUIRE("this token may not do that: admin token required");
+}
+
+std::string cleanError(std::string d) {
+  for (const char* prefix : {"remote exception: ", "requirement not met: "}) {
+    if (d.rfind(prefix, 0) == 0) d.erase(0, strlen(prefix));
+  }
+  if (d.rfind("expected ", 0) == 0) {
+    size_t semi = d.find("; ");
+    if (semi != std::string::npos) d.erase(0, semi + 2);
+  }
+  return d;
 }
 
 }  // namespace rdz

@@ -52,6 +52,10 @@ Endpoint resolveEndpoint(const std::string& socketFlag, const std::string& token
 kj::Promise<kj::Own<kj::AsyncIoStream>> openStream(kj::Network& network, kj::UnixEventPort& port,
                                                    const Endpoint& endpoint);
 
+// A KJ exception's description as a person should read it: without KJ's "remote exception: ",
+// "requirement not met: " and "expected <condition>; " prefixes.
+std::string cleanError(std::string description);
+
 // Reads the first line of a token file, trimmed. Throws ConnectError.
 std::string readTokenFile(const std::string& path);
 

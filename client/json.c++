@@ -64,7 +64,9 @@ struct Codec {
                         capnp::Schema::from<schema::ImportRow>(),
                         capnp::Schema::from<schema::Delivery>(),
                         capnp::Schema::from<schema::Batch>(),
-                        capnp::Schema::from<schema::RunSummary>()}) {
+                        capnp::Schema::from<schema::RunSummary>(),
+                        capnp::Schema::from<schema::Rejection>(),
+                        capnp::Schema::from<schema::OppositionCount>()}) {
       codec.handleByAnnotation(schema);
       addTimeHandlers(codec, time, schema, seen);
     }

@@ -8,6 +8,8 @@
 #include <functional>
 #include <map>
 #include <sstream>
+#include <thread>
+#include <unordered_set>
 
 #include "client/connection.h"
 #include "client/json.h"
@@ -43,28 +45,48 @@ Global options:
 Commands:
   client add --entity E --nom N --email A[,B] [--id ID] [--cc A] [--methode email|api]
              [--api-url URL] [--api-header 'K: V']
-  client list [--entity E] | client show ID | client set ID [same flags] [--actif oui|non]
+  client list [--entity E] [--limit N] [--after ID] | client show ID
+  client set ID [same flags] [--actif oui|non]
   commande add --client ID --produit P --quota-semaine N [--quota-jour N]
                [--departements 33,40|*] [--priorite 1-9] [--lb-max-pct 0-100]
                [--fallback oui|non] [--jours lun,mar,mer,jeu,ven,sam,dim]
                [--debut DATE] [--fin DATE]
-  commande list [--entity E] [--client ID] | commande show ID | commande set ID [flags]
+  commande list [--entity E] [--client ID] [--limit N] [--after ID]
+  commande show ID | commande set ID [flags]
   produit list --entity E | produit add --entity E CODE [LIBELLE]
   lead submit --entity E [--idempotency-key K] champ=valeur ...
   lead import --entity E FILE.jsonl|FILE.csv   (admin; recu_le allowed; per-row results)
   lead show ID | lead find --phone P [--entity E]
+  lead reject ID --reason R [--at T]
+                      a client's rejection of the lead's latest delivery, within 7 x 24 h
+                      of it; R: faux_numero injoignable hors_zone doublon hors_cible autre.
+                      The lead is rejected for good; its commande is credited (this week's
+                      counter, or a replacement owed served by the next runs)
+  lead erase --phone P [--entity E]
+                      RGPD erasure of a person: the personal fields of every lead of that
+                      number are wiped (both entities unless --entity or an entity-bound
+                      token), unsent batches drop them, the number joins the opposition
+                      list; the wiped values are gone from rdzd's files when it returns
+  opposition add --entity E PHONE... | opposition import --entity E FILE
+  opposition remove --entity E PHONE | opposition check PHONE | opposition count [--entity E]
+                      the opposition list (keyed hashes, never numbers): a lead on its
+                      entity's list is stored invalid (telephone.oppose) and never delivered.
+                      import: one number per line (any French form); unparsed lines are
+                      reported with their number (exit 1), the others added; idempotent
   deliver [--date D | --at T] [--entity E] [--dry-run] [--force] [--wait SECONDS]
                       run the daily allocation (default: today 09:30 Paris), commit it, and
                       wait for the batches' first sending attempt (exit 1 if one failed or
                       is still unconfirmed when the wait ends; --wait 0: do not wait).
                       A date after today is refused without --force. After a one-entity
                       run, a full run of the same date runs the other entity alone.
-  run list | run show DATE
-  batch list [--status pending|sent|failed] | batch resend ID
+  run list [--limit N] [--after ID] | run show DATE
+  batch list [--status pending|sent|failed] [--limit N] [--after ID] | batch resend ID
+                      listings come in pages of at most 1000 (--limit, default 1000); when
+                      there is more, stderr says the --after of the next page (--json: "next")
   backup DIR          online copy of the database into DIR (a path on rdzd's machine)
 
 Not available yet in this version (they answer with exit code 1):
-  stats, audit, lead reject|explain|erase
+  stats, audit, lead explain
 
 Exit codes: 0 ok, 1 refused or failed, 2 usage, 3 cannot connect or not authenticated.
 )";
@@ -86,10 +108,11 @@ struct Globals {
 // One invocation: globals, the command's words and flags, where to print, the connection.
 class Command {
  public:
-  Command(Globals globals, std::vector<std::string> args, std::ostream& out)
-      : globals_(kj::mv(globals)), args_(kj::mv(args)), out_(out) {}
+  Command(Globals globals, std::vector<std::string> args, std::ostream& out, std::ostream& err)
+      : globals_(kj::mv(globals)), args_(kj::mv(args)), out_(out), err_(err) {}
 
   std::ostream& out() { return out_; }
+  std::ostream& err() { return err_; }
   bool json() const { return globals_.json; }
 
   // Parses this command's flags; `positional` names the positional arguments in order ("-1"
@@ -133,6 +156,7 @@ class Command {
   Globals globals_;
   std::vector<std::string> args_;
   std::ostream& out_;
+  std::ostream& err_;
   po::variables_map vm_;
   std::unique_ptr<Connection> connection_;
 };
@@ -171,6 +195,23 @@ uint32_t numberArg(const std::string& flag, const std::string& text, uint32_t ma
     // not a number: reported below
   }
   throw UsageError("--" + flag + " must be a whole number up to " + std::to_string(max));
+}
+
+// Listings come in pages (SPEC §10): --limit N (at most 1000) and --after ID, the last id of the
+// previous page. Without --json, the next page's --after is said on stderr.
+void addPaging(po::options_description& o) {
+  o.add_options()("limit", po::value<std::string>(), "at most N items (default and max 1000)")(
+      "after", po::value<std::string>(), "start after this id (the previous page's last)");
+}
+template <typename Request>
+void setPaging(Command& cmd, Request& req) {
+  if (cmd.has("limit")) req.setLimit(numberArg("limit", cmd.get("limit"), 1000));
+  req.setAfter(cmd.get("after"));
+}
+void sayNextPage(Command& cmd, capnp::Text::Reader next) {
+  if (!cmd.json() && next.size() > 0) {
+    cmd.err() << "rdzctl: more on the next page: --after " << next.cStr() << "\n";
+  }
 }
 
 template <typename List>
@@ -296,10 +337,13 @@ int clientAdd(Command& cmd) {
 int clientList(Command& cmd) {
   po::options_description o("rdzctl client list");
   o.add_options()("entity", po::value<std::string>(), "ZR7 or MDL");
+  addPaging(o);
   if (!cmd.parse(o)) return EXIT_OK;
   auto req = cmd.connection().viewer().listClientsRequest();
   if (cmd.has("entity")) req.initEntity().setOne(entityArg(cmd.get("entity")));
+  setPaging(cmd, req);
   auto resp = req.send().wait(cmd.wait());
+  sayNextPage(cmd, resp.getNext());
   if (cmd.json()) {
     cmd.out() << toJson(resp) << "\n";
   } else {
@@ -404,11 +448,14 @@ int commandeList(Command& cmd) {
   po::options_description o("rdzctl commande list");
   o.add_options()("entity", po::value<std::string>(), "ZR7 or MDL")(
       "client", po::value<std::string>(), "only this client's commandes");
+  addPaging(o);
   if (!cmd.parse(o)) return EXIT_OK;
   auto req = cmd.connection().viewer().listCommandesRequest();
   if (cmd.has("entity")) req.initEntity().setOne(entityArg(cmd.get("entity")));
   req.setClient(cmd.get("client"));
+  setPaging(cmd, req);
   auto resp = req.send().wait(cmd.wait());
+  sayNextPage(cmd, resp.getNext());
   if (cmd.json()) {
     cmd.out() << toJson(resp) << "\n";
   } else {
@@ -513,7 +560,11 @@ int leadSubmit(Command& cmd) {
       list[i].setValue(fields[i].value);
     }
   };
-  auto show = [&](schema::SubmitResult::Reader r) {
+  auto show = [&](schema::SubmitOutcome::Reader outcome) {
+    if (outcome.isRefused()) {
+      throw std::runtime_error("submission refused: " + std::string(outcome.getRefused().cStr()));
+    }
+    auto r = outcome.getStored();
     cmd.out() << (cmd.json() ? toJson(r) : answerLine(r)) << "\n";
   };
   if (conn.role() == schema::Role::INGEST) {
@@ -523,13 +574,13 @@ int leadSubmit(Command& cmd) {
     auto req = conn.ingest().submitRequest();
     fill(req.initFields(fields.size()));
     req.setIdempotencyKey(cmd.get("idempotency-key"));
-    show(req.send().wait(cmd.wait()).getResult());
+    show(req.send().wait(cmd.wait()));
   } else {
     auto req = conn.admin().submitLeadRequest();
     req.setEntity(entity);
     fill(req.initFields(fields.size()));
     req.setIdempotencyKey(cmd.get("idempotency-key"));
-    show(req.send().wait(cmd.wait()).getResult());
+    show(req.send().wait(cmd.wait()));
   }
   return EXIT_OK;
 }
@@ -631,7 +682,7 @@ int leadImport(Command& cmd) {
       auto it = byIndex.find(i);
       if (it == byIndex.end() || it->second.isRefused()) {
         std::string reason = it == byIndex.end() ? rows[i].error
-                                                 : cleanError(it->second.getRefused().cStr());
+                                                 : std::string(it->second.getRefused().cStr());
         obj = results[i].initObject(2);
         obj[0].setName("row");
         obj[0].initValue().setNumber(rows[i].row);
@@ -832,8 +883,12 @@ int deliver(Command& cmd) {
 
 int runList(Command& cmd) {
   po::options_description o("rdzctl run list");
+  addPaging(o);
   if (!cmd.parse(o)) return EXIT_OK;
-  auto resp = cmd.connection().viewer().listRunsRequest().send().wait(cmd.wait());
+  auto req = cmd.connection().viewer().listRunsRequest();
+  setPaging(cmd, req);
+  auto resp = req.send().wait(cmd.wait());
+  sayNextPage(cmd, resp.getNext());
   if (cmd.json()) {
     cmd.out() << toJson(resp) << "\n";
   } else {
@@ -861,10 +916,13 @@ int runShow(Command& cmd) {
 int batchList(Command& cmd) {
   po::options_description o("rdzctl batch list [--status pending|sent|failed]");
   o.add_options()("status", po::value<std::string>(), "pending, sent or failed");
+  addPaging(o);
   if (!cmd.parse(o)) return EXIT_OK;
   auto req = cmd.connection().viewer().listBatchesRequest();
   req.setStatus(cmd.get("status"));
+  setPaging(cmd, req);
   auto resp = req.send().wait(cmd.wait());
+  sayNextPage(cmd, resp.getNext());
   if (cmd.json()) {
     cmd.out() << toJson(resp) << "\n";
   } else {
@@ -890,6 +948,227 @@ int batchResend(Command& cmd) {
   return EXIT_OK;
 }
 
+// ---- after delivery (SPEC §7.1–7.2) -----------------------------------------------------------
+
+int leadReject(Command& cmd) {
+  po::options_description o("rdzctl lead reject ID --reason R [--at T]");
+  o.add_options()("id", po::value<std::string>(), "lead id")(
+      "reason", po::value<std::string>(),
+      "faux_numero, injoignable, hors_zone, doublon, hors_cible or autre")(
+      "at", po::value<std::string>(), "time of the rejection, ISO 8601 with offset (default: now)");
+  if (!cmd.parse(o, {"id"})) return EXIT_OK;
+  if (!cmd.has("id") || !cmd.has("reason")) throw UsageError("lead reject needs ID --reason R");
+  auto req = cmd.connection().admin().rejectLeadRequest();
+  req.setId(cmd.get("id"));
+  req.setReason(cmd.get("reason"));
+  if (cmd.has("at")) {
+    auto at = parseIso(cmd.get("at"));
+    if (!at) throw UsageError("--at must be an ISO 8601 time, e.g. 2026-11-25T09:30:00+01:00");
+    req.setAt(at->time_since_epoch().count());
+  }
+  auto resp = req.send().wait(cmd.wait());
+  auto r = resp.getRejection();
+  if (cmd.json()) {
+    cmd.out() << toJson(r) << "\n";
+  } else {
+    cmd.out() << fmt::format("lead {} rejected (commande {}, client {}): {}\n", r.getId().cStr(),
+                             r.getCommande().cStr(), r.getClient().cStr(),
+                             std::string_view(r.getCredit().cStr()) == "semaine"
+                                 ? "this week's counter goes down"
+                                 : "one replacement owed");
+  }
+  return EXIT_OK;
+}
+
+int leadErase(Command& cmd) {
+  po::options_description o("rdzctl lead erase --phone P [--entity E]");
+  o.add_options()("phone", po::value<std::string>(), "the person's phone, any French form")(
+      "entity", po::value<std::string>(), "ZR7 or MDL (default: every entity the token may touch)");
+  if (!cmd.parse(o)) return EXIT_OK;
+  if (!cmd.has("phone")) throw UsageError("lead erase needs --phone");
+  if (!normalizePhone(cmd.get("phone"))) throw std::runtime_error("not a valid French phone number");
+  auto req = cmd.connection().admin().eraseLeadsRequest();
+  req.setTelephone(cmd.get("phone"));
+  if (cmd.has("entity")) {
+    req.initEntity().setOne(entityArg(cmd.get("entity")));
+  } else {
+    req.initEntity().setAll();
+  }
+  auto resp = req.send().wait(cmd.wait());
+  if (cmd.json()) {
+    cmd.out() << "{\"leads\":" << resp.getCount() << "}\n";
+  } else {
+    cmd.out() << resp.getCount() << " lead(s) erased; the number is on the opposition list\n";
+  }
+  return EXIT_OK;
+}
+
+// Sends `phones` to the list in chunks (one write each); returns {added, already}.
+std::pair<uint64_t, uint64_t> addToOpposition(Command& cmd, schema::Entity entity,
+                                              const std::vector<std::string>& phones) {
+  constexpr size_t CHUNK = 50000;  // ~1 MB per message, well under Cap'n Proto's limits
+  uint64_t added = 0, already = 0;
+  for (size_t start = 0; start < phones.size(); start += CHUNK) {
+    size_t n = std::min(CHUNK, phones.size() - start);
+    auto req = cmd.connection().admin().addOppositionRequest();
+    req.setEntity(entity);
+    auto list = req.initTelephones(n);
+    for (size_t i = 0; i < n; ++i) list.set(i, phones[start + i]);
+    auto resp = req.send().wait(cmd.wait());
+    added += resp.getAdded();
+    already += resp.getAlready();
+  }
+  return {added, already};
+}
+
+int oppositionAdd(Command& cmd) {
+  po::options_description o("rdzctl opposition add --entity E PHONE...");
+  o.add_options()("entity", po::value<std::string>(), "ZR7 or MDL")(
+      "phone", po::value<std::vector<std::string>>(), "phone numbers, any French form");
+  if (!cmd.parse(o, {"phone"}, true)) return EXIT_OK;
+  if (!cmd.has("entity") || !cmd.has("phone")) throw UsageError("opposition add needs --entity E PHONE...");
+  auto phones = cmd.getAll("phone");
+  for (size_t i = 0; i < phones.size(); ++i) {
+    if (!normalizePhone(phones[i])) {
+      throw std::runtime_error("not a valid French phone number: '" + phones[i] +
+                               "' (nothing was added)");
+    }
+  }
+  auto [added, already] = addToOpposition(cmd, entityArg(cmd.get("entity")), phones);
+  if (cmd.json()) {
+    cmd.out() << "{\"added\":" << added << ",\"already\":" << already << "}\n";
+  } else {
+    cmd.out() << added << " added, " << already << " already on the list\n";
+  }
+  return EXIT_OK;
+}
+
+int oppositionImport(Command& cmd) {
+  po::options_description o("rdzctl opposition import --entity E FILE");
+  o.add_options()("entity", po::value<std::string>(), "ZR7 or MDL")(
+      "file", po::value<std::string>(), "one phone number per line, any French form");
+  if (!cmd.parse(o, {"file"})) return EXIT_OK;
+  if (!cmd.has("entity") || !cmd.has("file")) throw UsageError("opposition import needs --entity E FILE");
+  auto entity = entityArg(cmd.get("entity"));
+  std::string text = readWholeFile(cmd.get("file"));
+  // Parsed here (libphonenumber, the same rule as rdzd's), so that bad lines are reported by
+  // their number and only E.164 numbers travel; the same number twice is sent once.
+  std::vector<std::string> lines;  // as read, trimmed; "" for blank lines
+  for (size_t start = 0; start < text.size();) {
+    size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    std::string line = trim(std::string_view(text).substr(start, end - start));
+    while (!line.empty() && line.back() == '\r') line.pop_back();
+    lines.push_back(kj::mv(line));
+    start = end + 1;
+  }
+  // libphonenumber takes ~20 µs a number: parsed on every core.
+  std::vector<std::optional<std::string>> parsed(lines.size());
+  size_t workers = std::max<size_t>(1, std::min<size_t>(8, std::thread::hardware_concurrency()));
+  {
+    std::vector<std::thread> threads;
+    for (size_t w = 0; w < workers; ++w) {
+      threads.emplace_back([&, w]() {
+        for (size_t i = w; i < lines.size(); i += workers) {
+          if (!lines[i].empty()) parsed[i] = normalizePhone(lines[i]);
+        }
+      });
+    }
+    for (auto& t : threads) t.join();
+  }
+  std::vector<std::string> phones;
+  std::vector<std::pair<size_t, std::string>> bad;
+  std::unordered_set<std::string> seen;
+  size_t count = 0;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    if (lines[i].empty()) continue;
+    ++count;
+    if (!parsed[i]) {
+      bad.emplace_back(i + 1, lines[i]);
+    } else if (seen.insert(*parsed[i]).second) {
+      phones.push_back(kj::mv(*parsed[i]));
+    }
+  }
+  auto [added, already] = addToOpposition(cmd, entity, phones);
+  if (cmd.json()) {
+    std::string invalid;
+    for (auto& [n, line] : bad) {
+      invalid += (invalid.empty() ? "" : ",") + fmt::format("{{\"line\":{},\"text\":{}}}", n,
+                                                            jsonString(line));
+    }
+    cmd.out() << "{\"lines\":" << count << ",\"added\":" << added << ",\"already\":" << already
+              << ",\"invalid\":[" << invalid << "]}\n";
+  } else {
+    for (auto& [n, line] : bad) {
+      cmd.out() << "line " << n << ": not a valid French phone number: " << line << "\n";
+    }
+    cmd.out() << count << " numbers read: " << added << " added, " << already
+              << " already on the list, " << bad.size() << " not parsed\n";
+  }
+  return bad.empty() ? EXIT_OK : EXIT_FAILED;
+}
+
+int oppositionRemove(Command& cmd) {
+  po::options_description o("rdzctl opposition remove --entity E PHONE");
+  o.add_options()("entity", po::value<std::string>(), "ZR7 or MDL")(
+      "phone", po::value<std::string>(), "phone number, any French form");
+  if (!cmd.parse(o, {"phone"})) return EXIT_OK;
+  if (!cmd.has("entity") || !cmd.has("phone")) throw UsageError("opposition remove needs --entity E PHONE");
+  if (!normalizePhone(cmd.get("phone"))) throw std::runtime_error("not a valid French phone number");
+  auto req = cmd.connection().admin().removeOppositionRequest();
+  req.setEntity(entityArg(cmd.get("entity")));
+  req.setTelephone(cmd.get("phone"));
+  bool removed = req.send().wait(cmd.wait()).getRemoved();
+  if (cmd.json()) {
+    cmd.out() << "{\"removed\":" << (removed ? "true" : "false") << "}\n";
+  } else {
+    cmd.out() << (removed ? "removed from the list\n" : "was not on the list\n");
+  }
+  return EXIT_OK;
+}
+
+int oppositionCheck(Command& cmd) {
+  po::options_description o("rdzctl opposition check PHONE");
+  o.add_options()("phone", po::value<std::string>(), "phone number, any French form");
+  if (!cmd.parse(o, {"phone"})) return EXIT_OK;
+  if (!cmd.has("phone")) throw UsageError("opposition check needs PHONE");
+  if (!normalizePhone(cmd.get("phone"))) throw std::runtime_error("not a valid French phone number");
+  auto req = cmd.connection().admin().checkOppositionRequest();
+  req.setTelephone(cmd.get("phone"));
+  auto resp = req.send().wait(cmd.wait());
+  if (cmd.json()) {
+    cmd.out() << toJson(resp) << "\n";
+  } else {
+    std::string on;
+    for (auto e : resp.getEntities()) {
+      on += (on.empty() ? "" : ", ") + std::string(entityName(static_cast<Entity>(e)));
+    }
+    cmd.out() << (on.empty() ? "on no opposition list" : "on the opposition list of " + on) << "\n";
+  }
+  return EXIT_OK;
+}
+
+int oppositionCount(Command& cmd) {
+  po::options_description o("rdzctl opposition count [--entity E]");
+  o.add_options()("entity", po::value<std::string>(), "ZR7 or MDL");
+  if (!cmd.parse(o)) return EXIT_OK;
+  auto req = cmd.connection().admin().countOppositionRequest();
+  if (cmd.has("entity")) {
+    req.initEntity().setOne(entityArg(cmd.get("entity")));
+  } else {
+    req.initEntity().setAll();
+  }
+  auto resp = req.send().wait(cmd.wait());
+  if (cmd.json()) {
+    cmd.out() << toJson(resp) << "\n";
+  } else {
+    for (auto c : resp.getCounts()) {
+      cmd.out() << entityName(static_cast<Entity>(c.getEntity())) << " " << c.getCount() << "\n";
+    }
+  }
+  return EXIT_OK;
+}
+
 using Handler = std::function<int(Command&)>;
 
 const std::map<std::string, Handler>& commands() {
@@ -904,6 +1183,10 @@ const std::map<std::string, Handler>& commands() {
       {"backup", backup},               {"deliver", deliver},
       {"run list", runList},           {"run show", runShow},
       {"batch list", batchList},       {"batch resend", batchResend},
+      {"lead reject", leadReject},     {"lead erase", leadErase},
+      {"opposition add", oppositionAdd}, {"opposition import", oppositionImport},
+      {"opposition remove", oppositionRemove}, {"opposition check", oppositionCheck},
+      {"opposition count", oppositionCount},
   };
   return table;
 }
@@ -911,21 +1194,11 @@ const std::map<std::string, Handler>& commands() {
 bool notYet(const std::string& noun, const std::string& verb) {
   static const std::vector<std::string> later = {"stats", "audit"};
   if (std::find(later.begin(), later.end(), noun) != later.end()) return true;
-  return noun == "lead" && (verb == "reject" || verb == "explain" || verb == "erase");
+  return noun == "lead" && verb == "explain";
 }
 
 }  // namespace
 
-std::string cleanError(std::string d) {
-  for (const char* prefix : {"remote exception: ", "requirement not met: "}) {
-    if (d.rfind(prefix, 0) == 0) d.erase(0, strlen(prefix));
-  }
-  if (d.rfind("expected ", 0) == 0) {
-    size_t semi = d.find("; ");
-    if (semi != std::string::npos) d.erase(0, semi + 2);
-  }
-  return d;
-}
 
 int runRdzctl(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   Globals globals;
@@ -981,7 +1254,8 @@ int runRdzctl(const std::vector<std::string>& args, std::ostream& out, std::ostr
       consumed = 1;
     }
     if (it == table.end()) throw UsageError("unknown command '" + noun + " " + verb + "'");
-    Command cmd(globals, std::vector<std::string>(words.begin() + consumed, words.end()), out);
+    Command cmd(globals, std::vector<std::string>(words.begin() + consumed, words.end()), out,
+                err);
     return it->second(cmd);
   } catch (const UsageError& e) {
     err << "rdzctl: " << e.what() << " (see rdzctl --help)\n";

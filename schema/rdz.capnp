@@ -102,6 +102,16 @@ struct SubmitResult {
   problemes @2 :List(Text);
 }
 
+struct SubmitOutcome {
+  # The answer to a submission (SPEC §3.2): stored (valid or invalid), or refused outright with
+  # the reason (nothing stored). A failure (storage, shutting down) is an exception instead:
+  # DISCONNECTED or OVERLOADED when retrying may succeed, FAILED otherwise.
+  union {
+    stored @0 :SubmitResult;
+    refused @1 :Text;
+  }
+}
+
 struct ImportRow {
   # One row of `lead import`: either stored (result) or refused with a reason.
   row @0 :UInt32;       # 1-based data row number in the file
@@ -155,6 +165,9 @@ struct Commande {
   fin @12 :Text;
   actif @13 :Bool = true;
   creeLe @14 :Int64 $time $Json.name("cree_le");
+  remplacementsDus @15 :UInt32 $Json.name("remplacements_dus");
+  # Replacements owed for rejections of deliveries counted in an earlier week (SPEC §7.1). Derived:
+  # rdzd fills it on every read; it is ignored in what a client sends.
 }
 
 struct Produit {
@@ -264,20 +277,24 @@ struct Session {
 interface Ingest {
   # Bound to one entity. Returns once the lead is durable (WAL synced). Validation problems are
   # data in the result; refusals (size, UTF-8, idempotency conflict) are exceptions.
-  submit @0 (fields :List(Field), idempotencyKey :Text) -> (result :SubmitResult);
+  submit @0 (fields :List(Field), idempotencyKey :Text) -> SubmitOutcome;
 }
 
 interface Viewer {
-  listClients @0 (entity :EntityFilter) -> (clients :List(Client));
+  # Listings are paginated (SPEC §10): at most `limit` items (0: 1000; never more than 1000), ids
+  # after `after`; `next` is the id to pass as `after` for the next page ("" on the last page).
+  listClients @0 (entity :EntityFilter, limit :UInt32, after :Text)
+      -> (clients :List(Client), next :Text);
   getClient @1 (id :Text) -> (client :Client);
-  listCommandes @2 (entity :EntityFilter, client :Text) -> (commandes :List(Commande));
+  listCommandes @2 (entity :EntityFilter, client :Text, limit :UInt32, after :Text)
+      -> (commandes :List(Commande), next :Text);
   getCommande @3 (id :Text) -> (commande :Commande);
   listProduits @4 (entity :Entity) -> (produits :List(Produit));
   getLead @5 (id :Text) -> (lead :Lead, history :List(HistoryEvent));
   findLeads @6 (telephone :Text, entity :EntityFilter) -> (leads :List(Lead));
-  listRuns @7 () -> (runs :List(RunSummary));
+  listRuns @7 (limit :UInt32, after :Text) -> (runs :List(RunSummary), next :Text);
   getRun @8 (id :Text) -> (run :RunSummary, batches :List(Batch));
-  listBatches @9 (status :Text) -> (batches :List(Batch));
+  listBatches @9 (status :Text, limit :UInt32, after :Text) -> (batches :List(Batch), next :Text);
 }
 
 interface Admin extends(Viewer) {
@@ -287,7 +304,7 @@ interface Admin extends(Viewer) {
   setCommande @3 (commande :Commande);
   addProduit @4 (produit :Produit);
   submitLead @5 (entity :Entity, fields :List(Field), idempotencyKey :Text)
-      -> (result :SubmitResult);
+      -> SubmitOutcome;
   importLeads @6 (entity :Entity, rows :List(List(Field))) -> (rows :List(ImportRow));
   # Later issues (daily run, after delivery); unimplemented methods answer "unimplemented".
   deliver @7 (date :Text, at :Int64, entity :EntityFilter, dryRun :Bool, force :Bool)
@@ -295,7 +312,33 @@ interface Admin extends(Viewer) {
   # date "" and at 0: today (Europe/Paris) at the configured time; at set: its Paris date, at T.
   # A date after today (Europe/Paris) is refused unless force (a dry run never is).
   resendBatch @8 (id :Text);
-  rejectLead @9 (id :Text, reason :Text, at :Int64);
-  eraseLeads @10 (telephone :Text) -> (count :UInt32);
+  rejectLead @9 (id :Text, reason :Text, at :Int64) -> (rejection :Rejection);
+  # SPEC §7.1. at 0: now. Refusals (unknown lead or reason, never delivered, already rejected,
+  # window over, another entity's lead) are exceptions; nothing is written then.
+  eraseLeads @10 (telephone :Text, entity :EntityFilter) -> (count :UInt32);
+  # SPEC §7.2: wipes the person's fields on every lead of that number in the entities asked (all
+  # the token may touch when `all`), drops them from unsent batches, adds the number to those
+  # entities' opposition lists. Returns once the wiped values are gone from the data directory's
+  # files (flushed, compacted, obsolete files deleted).
   backup @11 (dir :Text);
+  addOpposition @12 (entity :Entity, telephones :List(Text)) -> (added :UInt32, already :UInt32);
+  # Any French form; all numbers are checked before anything is written (one bad number: refused).
+  removeOpposition @13 (entity :Entity, telephone :Text) -> (removed :Bool);
+  checkOpposition @14 (telephone :Text) -> (entities :List(Entity));
+  # The entities (among those the token may see) whose list holds the number.
+  countOpposition @15 (entity :EntityFilter) -> (counts :List(OppositionCount));
+}
+
+struct Rejection {
+  # The answer to rejectLead (rdzctl lead reject --json).
+  id @0 :Text;
+  statut @1 :Statut;
+  commande @2 :Text;
+  client @3 :Text;
+  credit @4 :Text;               # "semaine": this week's counter went down; "remplacement_du"
+}
+
+struct OppositionCount {
+  entity @0 :Entity;
+  count @1 :UInt32;
 }

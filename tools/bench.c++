@@ -5,6 +5,10 @@
 //   {"rdz":"ingest","clients":N,"tps":X,"p50_ms":…,"p99_ms":…}
 // - `rdz-bench plan` times the allocation of one run (the pure planner, in process) on
 //   synthetic pools: {"rdz":"plan","leads":N,"commandes":M,"ms":X,"assigned":K}
+// - `rdz-bench opposition` writes NUMBERS distinct French mobile numbers (national form with
+//   spaces, one per line) to a file and times `rdzctl opposition import` of it against a running
+//   rdzd (admin token): parsing, hashing and the writes.
+//   {"rdz":"opposition","numbers":N,"seconds":X,"added":K}
 // - `rdz-bench check --db DIR` checks a database's consistency (tools/store-check.h) — on a copy
 //   (`rdzctl backup`) or with rdzd stopped. One violation per line on stdout, then
 //   {"rdz":"check","leads":N,"deliveries":M,"batches":B,"violations":V}; exit 1 if V > 0.
@@ -15,11 +19,15 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdio>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 #include <thread>
 #include <vector>
 
 #include "client/connection.h"
+#include "client/rdzctl.h"
 #include "client/synthetic.h"
 #include "daemon/domain/allocation.h"
 #include "daemon/domain/calendar.h"
@@ -82,6 +90,43 @@ int benchPlan(uint32_t leads, uint32_t commandes) {
   return 0;
 }
 
+int benchOpposition(const std::string& socket, const std::string& tokenFile, uint32_t numbers,
+                    const std::string& entity) {
+  using namespace std::chrono;
+  std::string file = "rdz-bench-opposition.txt";
+  {
+    std::ofstream out(file);
+    // 06 mobiles from 06 10 00 00 00 on.
+    for (uint32_t i = 0; i < numbers; ++i) {
+      uint32_t n = 10000000 + i;
+      out << fmt::format("06 {:02} {:02} {:02} {:02}\n", n / 1000000 % 100, n / 10000 % 100,
+                         n / 100 % 100, n % 100);
+    }
+  }
+  std::vector<std::string> args;
+  if (!socket.empty()) args.insert(args.end(), {"--socket", socket});
+  if (!tokenFile.empty()) args.insert(args.end(), {"--token-file", tokenFile});
+  args.insert(args.end(), {"--json", "opposition", "import", "--entity", entity, file});
+  std::ostringstream out, err;
+  auto start = steady_clock::now();
+  int code = rdz::runRdzctl(args, out, err);
+  double seconds = duration<double>(steady_clock::now() - start).count();
+  std::remove(file.c_str());
+  if (code != 0) {
+    std::cerr << "rdz-bench: import failed (" << code << "): " << err.str();
+    return 1;
+  }
+  std::string answer = out.str();
+  std::string added = "?";
+  auto at = answer.find("\"added\":");
+  if (at != std::string::npos) added = answer.substr(at + 8, answer.find(',', at) - at - 8);
+  std::cerr << "rdz-bench: imported " << numbers << " numbers into the opposition list of "
+            << entity << " in " << seconds << " s (" << added << " new)\n";
+  std::cout << "{\"rdz\":\"opposition\",\"numbers\":" << numbers << ",\"seconds\":" << seconds
+            << ",\"added\":" << added << "}\n";
+  return 0;
+}
+
 int checkDatabase(const std::string& dir, int dedupDays) {
   auto store = rdz::Store::open(dir);
   rdz::StoreCheckReport report = rdz::checkStore(*store, dedupDays);
@@ -97,10 +142,12 @@ int checkDatabase(const std::string& dir, int dedupDays) {
 int main(int argc, char** argv) {
   std::string mode = "ingest", socket, tokenFile, entityText = "zr7", db;
   int clients = 16, seconds = 15, dedupDays = 30;
-  uint32_t planLeads = 100000, planCommandes = 300;
+  uint32_t planLeads = 100000, planCommandes = 300, oppositionNumbers = 1000000;
   uint64_t seed = static_cast<uint64_t>(std::chrono::system_clock::now().time_since_epoch().count());
-  po::options_description o("rdz-bench ingest|plan|check [options]\n\nOptions");
-  o.add_options()("help,h", "this help")("mode", po::value(&mode), "ingest (default) or plan")(
+  po::options_description o("rdz-bench ingest|plan|opposition|check [options]\n\nOptions");
+  o.add_options()("help,h", "this help")("mode", po::value(&mode),
+                                         "ingest (default), plan, opposition or check")(
+      "numbers", po::value(&oppositionNumbers), "opposition: numbers to import (default 1000000)")(
       "leads", po::value(&planLeads), "plan: leads in the pools (default 100000)")(
       "commandes", po::value(&planCommandes), "plan: commandes (default 300)")(
       "socket", po::value(&socket), "rdzd socket (default ./rdz-data/rdzd.sock)")(
@@ -121,11 +168,17 @@ int main(int argc, char** argv) {
     std::cerr << "rdz-bench: " << e.what() << "\n";
     return 2;
   }
-  if (vm.count("help") || (mode != "ingest" && mode != "plan" && mode != "check")) {
+  if (vm.count("help") ||
+      (mode != "ingest" && mode != "plan" && mode != "opposition" && mode != "check")) {
     std::cout << o << "\n";
     return vm.count("help") ? 0 : 2;
   }
   if (mode == "plan") return benchPlan(planLeads, std::max<uint32_t>(planCommandes, 1));
+  if (mode == "opposition") {
+    // An admin token (the default: ./rdz-data/admin.token, as rdzctl).
+    return benchOpposition(socket, tokenFile, oppositionNumbers,
+                           vm.count("entity") ? entityText : "ZR7");
+  }
   if (mode == "check") {
     if (db.empty()) {
       std::cerr << "rdz-bench: check needs --db DIR\n";

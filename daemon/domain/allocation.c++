@@ -32,9 +32,15 @@ bool servesOn(const CommandeState& state, std::string_view date) {
 // The quota arithmetic of §5.2 on given counters (the run's own assignments included when the
 // caller passes live counters).
 Demand demandFrom(const Commande& c, uint32_t deliveredThisWeek, uint32_t lbDeliveredThisWeek,
-                  uint32_t deliveredToday) {
+                  uint32_t deliveredToday, uint32_t replacementsOwed,
+                  uint32_t replacementsServedThisWeek) {
   Demand d;
-  d.remaining = c.quotaSemaine > deliveredThisWeek ? c.quotaSemaine - deliveredThisWeek : 0;
+  // Replacements owed (§7.1) add to the weekly quota until served; those served this week
+  // already did.
+  uint64_t target = static_cast<uint64_t>(c.quotaSemaine) + replacementsOwed +
+                    replacementsServedThisWeek;
+  d.remaining = static_cast<uint32_t>(
+      std::min<uint64_t>(target > deliveredThisWeek ? target - deliveredThisWeek : 0, UINT32_MAX));
   if (c.quotaJour > 0) {
     uint32_t today = c.quotaJour > deliveredToday ? c.quotaJour - deliveredToday : 0;
     d.remaining = std::min(d.remaining, today);
@@ -54,10 +60,13 @@ struct LiveCommande {
   uint32_t deliveredThisWeek;
   uint32_t lbDeliveredThisWeek;
   uint32_t deliveredToday;
+  uint32_t replacementsOwed;
+  uint32_t replacementsServedThisWeek;
 
   Demand demand() const {
     if (!serves) return {};
-    return demandFrom(*commande, deliveredThisWeek, lbDeliveredThisWeek, deliveredToday);
+    return demandFrom(*commande, deliveredThisWeek, lbDeliveredThisWeek, deliveredToday,
+                      replacementsOwed, replacementsServedThisWeek);
   }
   bool open(bool lb) const {
     Demand d = demand();
@@ -85,9 +94,11 @@ bool chosenBefore(const LiveCommande& a, const LiveCommande& b) {
 class Planner {
  public:
   Planner(const RunParams& params, const std::vector<PoolLead>& leads,
-          const std::vector<CommandeState>& commandes, const DuplicateLookup& duplicates)
+          const std::vector<CommandeState>& commandes, const DuplicateLookup& duplicates,
+          const OppositionLookup& opposed)
       : params_(params),
         duplicates_(duplicates),
+        opposed_(opposed),
         dedupLimit_(params.reference - params.dedupWindow) {
     selectLeads(leads);
     selectCommandes(commandes);
@@ -108,6 +119,15 @@ class Planner {
     }
     if (!params_.onlyEntity) {
       for (Entity e : ALL_ENTITIES) runPass(PassKind::LB_FALLBACK, lb_[entityIndex(e)], e);
+    }
+    // Deliveries beyond the weekly quota (and the replacements already served this week) serve
+    // the replacements owed (§7.1).
+    for (const LiveCommande& c : live_) {
+      if (c.replacementsOwed == 0) continue;
+      uint64_t base = static_cast<uint64_t>(c.commande->quotaSemaine) + c.replacementsServedThisWeek;
+      uint64_t beyond = c.deliveredThisWeek > base ? c.deliveredThisWeek - base : 0;
+      uint32_t served = static_cast<uint32_t>(std::min<uint64_t>(beyond, c.replacementsOwed));
+      if (served > 0) plan_.replacements.push_back({c.commande->id, c.commande->entity, served});
     }
     return std::move(plan_);
   }
@@ -186,7 +206,9 @@ class Planner {
                         {},
                         state.deliveredThisWeek,
                         state.lbDeliveredThisWeek,
-                        state.deliveredToday};
+                        state.deliveredToday,
+                        state.replacementsOwed,
+                        state.replacementsServedThisWeek};
       for (const std::string& d : c.departements) {
         if (d == "*") live.allDepartements = true;
       }
@@ -229,6 +251,9 @@ class Planner {
       // produit whose commandes are all full costs nothing per lead.
       std::erase_if(open, [&](size_t i) { return !live_[i].open(lb); });
       if (open.empty()) continue;
+      // §7.2: never while the phone is on the lead's own entity's list or, by fallback, on the
+      // receiving entity's.
+      if (isOpposed(lead, lead.entity) || (fallback && isOpposed(lead, commandeEntity))) continue;
 
       // TODO(perf): every lead scans every open commande of its produit, O(leads × commandes of
       // the produit). An index by departement (and a heap on the choice order) would make it
@@ -269,6 +294,18 @@ class Planner {
     }
   }
 
+  // Looks the phone up once per (lead, list) and records the skip the first time.
+  bool isOpposed(const PoolLead& lead, Entity list) {
+    if (!opposed_) return false;
+    std::string key = std::string(1, static_cast<char>('0' + entityIndex(list))) + lead.id;
+    auto known = opposedSeen_.find(key);
+    if (known != opposedSeen_.end()) return known->second;
+    bool result = opposed_(list, lead.telephoneE164);
+    opposedSeen_.emplace(std::move(key), result);
+    if (result) plan_.oppositions.push_back({lead.id, lead.entity, list});
+    return result;
+  }
+
   bool isDuplicate(const PoolLead& lead, Entity clientEntity, const std::string& client) const {
     if (givenThisRun_.contains(personKey(lead, clientEntity, client))) return true;
     if (!duplicates_) return false;
@@ -303,7 +340,9 @@ class Planner {
 
   const RunParams& params_;
   const DuplicateLookup& duplicates_;
+  const OppositionLookup& opposed_;
   const Timestamp dedupLimit_;
+  std::unordered_map<std::string, bool> opposedSeen_;  // list digit + lead id -> opposed
 
   std::array<std::vector<Candidate>, 2> fresh_;  // by entity, oldest recu_le first
   std::array<std::vector<Candidate>, 2> lb_;     // by entity, newest recu_le first
@@ -337,12 +376,14 @@ std::string_view passName(PassKind p) {
 Demand demandOf(const CommandeState& state, const RunParams& params) {
   if (!servesOn(state, params.date)) return {};
   return demandFrom(state.commande, state.deliveredThisWeek, state.lbDeliveredThisWeek,
-                    state.deliveredToday);
+                    state.deliveredToday, state.replacementsOwed,
+                    state.replacementsServedThisWeek);
 }
 
 RunPlan planRun(const RunParams& params, const std::vector<PoolLead>& leads,
-                const std::vector<CommandeState>& commandes, const DuplicateLookup& duplicates) {
-  return Planner(params, leads, commandes, duplicates).run();
+                const std::vector<CommandeState>& commandes, const DuplicateLookup& duplicates,
+                const OppositionLookup& opposed) {
+  return Planner(params, leads, commandes, duplicates, opposed).run();
 }
 
 }  // namespace rdz

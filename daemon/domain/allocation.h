@@ -46,12 +46,21 @@ struct CommandeState {
   uint32_t deliveredThisWeek = 0;    // non-rejected deliveries counted in D's ISO week
   uint32_t lbDeliveredThisWeek = 0;  // of which from LB
   uint32_t deliveredToday = 0;       // non-rejected deliveries of date D (for quota_jour)
+  // SPEC §7.1: replacements owed for rejections of earlier weeks' deliveries; they add to
+  // `remaining` until served. A replacement is served by a delivery beyond the week's quota
+  // (quota_semaine + replacementsServedThisWeek).
+  uint32_t replacementsOwed = 0;
+  uint32_t replacementsServedThisWeek = 0;
 };
 
 // Last delivery time of (telephone_e164, produit) to `client`, from the duplicate index;
 // nullopt when the client never received that person for that produit.
 using DuplicateLookup = std::function<std::optional<Timestamp>(
     std::string_view e164, std::string_view produit, std::string_view client)>;
+
+// Whether (telephone_e164) is on `list`'s opposition list (SPEC §7.2). A lead is never given
+// while its phone is on its own entity's list or, by fallback, on the receiving entity's.
+using OppositionLookup = std::function<bool(Entity list, std::string_view e164)>;
 
 struct Aging {
   std::string leadId;
@@ -76,10 +85,27 @@ struct DuplicateSkip {
   std::string commandeId;
 };
 
+// A lead passed over because its phone is on `list`'s opposition list (once per lead and list).
+struct OppositionSkip {
+  std::string leadId;
+  Entity leadEntity;
+  Entity list;
+};
+
+// Replacements owed that this run serves (SPEC §7.1): the commande's deliveries beyond its
+// weekly quota, up to what it was owed.
+struct ReplacementServed {
+  std::string commandeId;
+  Entity entity;
+  uint32_t count;
+};
+
 struct RunPlan {
   std::vector<Aging> aging;
   std::vector<Assignment> assignments;  // in decision order
   std::vector<DuplicateSkip> duplicates;
+  std::vector<OppositionSkip> oppositions;
+  std::vector<ReplacementServed> replacements;
 };
 
 // Demand of one commande for the run (SPEC §5.2), before any assignment of this run.
@@ -89,7 +115,9 @@ struct Demand {
 };
 Demand demandOf(const CommandeState& state, const RunParams& params);
 
+// `opposed` may be empty (no list).
 RunPlan planRun(const RunParams& params, const std::vector<PoolLead>& leads,
-                const std::vector<CommandeState>& commandes, const DuplicateLookup& duplicates);
+                const std::vector<CommandeState>& commandes, const DuplicateLookup& duplicates,
+                const OppositionLookup& opposed = {});
 
 }  // namespace rdz

@@ -7,28 +7,12 @@
 
 #include <sstream>
 
+#include "daemon/domain/digest.h"
 #include "daemon/domain/validation.h"
 
 namespace rdz {
 
 namespace {
-
-std::array<unsigned char, 32> sha256(std::string_view data) {
-  std::array<unsigned char, 32> out{};
-  unsigned int len = 0;
-  KJ_ASSERT(EVP_Digest(data.data(), data.size(), out.data(), &len, EVP_sha256(), nullptr) == 1);
-  return out;
-}
-
-std::string hex(const unsigned char* data, size_t size) {
-  static const char DIGITS[] = "0123456789abcdef";
-  std::string out;
-  for (size_t i = 0; i < size; ++i) {
-    out += DIGITS[data[i] >> 4];
-    out += DIGITS[data[i] & 15];
-  }
-  return out;
-}
 
 std::optional<std::array<unsigned char, 32>> unhex(std::string_view text) {
   if (text.size() != 64) return std::nullopt;
@@ -56,15 +40,10 @@ std::string_view roleName(Role r) {
 
 }  // namespace
 
-std::string sha256Hex(std::string_view data) {
-  auto h = sha256(data);
-  return hex(h.data(), h.size());
-}
-
 std::string newToken() {
   unsigned char bytes[32];
   KJ_ASSERT(RAND_bytes(bytes, sizeof(bytes)) == 1, "no randomness for a token");
-  return hex(bytes, sizeof(bytes));
+  return toHex(bytes, sizeof(bytes));
 }
 
 std::string grantLine(const Grant& grant, std::string_view hashHex) {
@@ -116,7 +95,7 @@ Auth Auth::parse(std::string_view text) {
 void Auth::add(Grant grant, std::string hashHex) {
   auto hash = unhex(hashHex);
   KJ_REQUIRE(hash.has_value(), "token hash must be 64 hex digits (SHA-256)");
-  grant.caller = grant.label.empty() ? "sha256:" + hex(hash->data(), hash->size())
+  grant.caller = grant.label.empty() ? "sha256:" + toHex(hash->data(), hash->size())
                                      : "label:" + grant.label;
   entries_.push_back({kj::mv(grant), *hash});
 }

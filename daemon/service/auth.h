@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "daemon/domain/digest.h"
 #include "daemon/domain/types.h"
 
 namespace rdz {
@@ -30,7 +31,6 @@ struct Grant {
   std::string caller = {};
 };
 
-std::string sha256Hex(std::string_view data);
 // 32 random bytes (OpenSSL RAND_bytes), hex: 64 characters.
 std::string newToken();
 

@@ -68,7 +68,11 @@ std::optional<Config> parseConfig(int argc, const char* const* argv) {
         ((s + "from").c_str(), po::value(&m.from)->default_value(m.from), "sender address")
         ((s + "from_name").c_str(), po::value(&m.fromName)->default_value(m.fromName),
          "sender name")
-        ((s + "bcc").c_str(), po::value(&m.bcc), "archive address (BCC)");
+        ((s + "bcc").c_str(), po::value(&m.bcc), "archive address (BCC)")
+        ((s + "ca_file").c_str(), po::value(&m.caFile),
+         "CA certificates (PEM) trusted for the server's certificate instead of the system's")
+        ((s + "timeout_ms").c_str(), po::value(&m.timeoutMs)->default_value(m.timeoutMs),
+         "one send (connect, TLS, AUTH, DATA) fails after this many ms");
   }
 
   po::variables_map vm;
@@ -87,6 +91,7 @@ std::optional<Config> parseConfig(int argc, const char* const* argv) {
     if (m.security != "ssl" && m.security != "starttls" && m.security != "none") {
       throw std::runtime_error("smtp security must be ssl, starttls or none");
     }
+    if (m.timeoutMs < 100) throw std::runtime_error("smtp timeout_ms must be at least 100");
   }
   if (c.freshDays < 1 || c.lbDays < 1 || c.dedupDays < 1) {
     throw std::runtime_error("delivery windows must be at least one day");

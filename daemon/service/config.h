@@ -21,6 +21,12 @@ struct SmtpConfig {
   std::string from;
   std::string fromName;
   std::string bcc;
+  // PEM file of the CA(s) that may sign the server's certificate (ssl and starttls); when set,
+  // only these are trusted, not the system's store. Empty: the system's trusted CAs.
+  std::string caFile;
+  // One send, connection and TLS handshake included, gives up after this long (a server that
+  // greets and then stalls must not hold the entity's Sender for ever).
+  int timeoutMs = 60000;
 };
 
 struct Config {

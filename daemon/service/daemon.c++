@@ -16,6 +16,7 @@
 #include "daemon/service/files.h"
 #include "daemon/service/log.h"
 #include "daemon/service/operations.h"
+#include "daemon/service/opposition.h"
 #include "daemon/service/rpc-server.h"
 #include "daemon/service/run.h"
 #include "daemon/service/sender.h"
@@ -31,35 +32,6 @@ namespace {
 bool exists(const std::string& path) {
   struct stat st;
   return ::stat(path.c_str(), &st) == 0;
-}
-
-// Makes a rename (or a creation) in `dir` durable: a rename is an update of the directory, not of
-// the file, and only an fsync of the directory puts it on disk.
-void syncDirectory(const std::string& dir) {
-  int fd;
-  KJ_SYSCALL(fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC), dir);
-  kj::AutoCloseFd closer(fd);
-  KJ_SYSCALL(::fsync(fd), dir);
-}
-
-// Writes `content` to `path` with `mode`, synced, atomically (temp file + rename, then the
-// directory synced so the rename survives a power loss).
-void writeFileSecure(const std::string& path, const std::string& content, mode_t mode) {
-  std::string tmp = path + ".tmp";
-  int fd;
-  KJ_SYSCALL(fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode), tmp);
-  kj::AutoCloseFd closer(fd);
-  KJ_SYSCALL(::fchmod(fd, mode));
-  size_t done = 0;
-  while (done < content.size()) {
-    ssize_t n;
-    KJ_SYSCALL(n = ::write(fd, content.data() + done, content.size() - done), tmp);
-    done += static_cast<size_t>(n);
-  }
-  KJ_SYSCALL(::fsync(fd), tmp);
-  KJ_SYSCALL(::rename(tmp.c_str(), path.c_str()), path);
-  auto slash = path.rfind('/');
-  syncDirectory(slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash));
 }
 
 void makeDataDir(const std::string& dir) {
@@ -161,6 +133,7 @@ int runDaemon(const Config& config, const Clock& clock) {
   Auth auth = Auth::parse(readFile(config.tokensPath(), "tokens file"));
   logInfo("{} token grants loaded from {}", auth.size(), config.tokensPath());
 
+  OppositionKey opposition(loadOrCreateOppositionSecret(config.dataDir));
   auto store = Store::open(config.dataDir + "/db");
   IdGenerator ids(lastUsedIdValue(*store));
   logInfo("database open in {}/db", config.dataDir);
@@ -187,6 +160,8 @@ int runDaemon(const Config& config, const Clock& clock) {
                              zr7.wake();
                              mdl.wake();
                            }};
+    context.opposition = &opposition;
+    context.oppositionKeyFile = config.dataDir + "/" + OPPOSITION_KEY_FILE;
     RpcServer server(context, io.provider->getTimer(), connectionLimits(config));
 
     // The optional TCP transport serves the same Bootstrap (SPEC §8.1). Bound before the socket

@@ -82,13 +82,20 @@ void putIdempotency(Txn& txn, const IngestRequest& request, std::string_view bod
 }  // namespace
 
 SubmitAnswer ingestLead(Txn& txn, IdGenerator& ids, const IngestRequest& request) {
+  // Refusals are decided before anything is written.
+  auto refused = [](std::string reason) {
+    SubmitAnswer answer;
+    answer.refused = kj::mv(reason);
+    return answer;
+  };
   const Entity e = request.entity;
   std::string bodyHash;
   kj::Maybe<IdempotencyHit> expired;
   if (!request.idempotencyKey.empty()) {
-    KJ_REQUIRE(request.idempotencyKey.size() <= MAX_IDEMPOTENCY_KEY_BYTES,
-               "submission refused: idempotency key longer than 128 bytes");
-    KJ_REQUIRE(isValidUtf8(request.idempotencyKey), "submission refused: idempotency key is not UTF-8");
+    if (request.idempotencyKey.size() > MAX_IDEMPOTENCY_KEY_BYTES) {
+      return refused("idempotency key longer than 128 bytes");
+    }
+    if (!isValidUtf8(request.idempotencyKey)) return refused("idempotency key is not UTF-8");
     bodyHash = sha256Hex(canonicalSubmission(request.fields));
     KJ_ASSERT(!request.caller.empty(), "an idempotency key needs its caller");
     KJ_IF_MAYBE(hit, findIdempotency(txn, request)) {
@@ -96,8 +103,9 @@ SubmitAnswer ingestLead(Txn& txn, IdGenerator& ids, const IngestRequest& request
         // Past retention but not purged yet: a new key, as it would be after the purge.
         expired = kj::mv(*hit);
       } else {
-        KJ_REQUIRE(hit->bodyHash == bodyHash,
-                   "submission refused: idempotency key already used with a different body");
+        if (hit->bodyHash != bodyHash) {
+          return refused("idempotency key already used with a different body");
+        }
         return hit->answer;  // the first answer; nothing new stored
       }
     }
@@ -108,7 +116,8 @@ SubmitAnswer ingestLead(Txn& txn, IdGenerator& ids, const IngestRequest& request
   context.catalogue = catalogueCodes(txn, e);
   context.receivedAt = request.receivedAt;
   context.allowRecuLe = request.allowRecuLe;
-  Lead lead = validateSubmission(request.fields, context);  // throws on a refusal
+  if (auto reason = refusalOf(request.fields)) return refused(*reason);
+  Lead lead = validateSubmission(request.fields, context);
   lead.id = ids.next(request.receivedAt);
 
   const Timestamp at = request.receivedAt;
@@ -127,13 +136,18 @@ SubmitAnswer ingestLead(Txn& txn, IdGenerator& ids, const IngestRequest& request
       addHistory(txn, e, lead.id, {at, "doublon", "soumission de " + first});
     }
   }
+  if (request.opposition != nullptr && !lead.telephoneE164.empty() &&
+      isOpposed(txn, e, request.opposition->hash(lead.telephoneE164))) {
+    markOpposed(lead);
+    addHistory(txn, e, lead.id, {at, "opposition", "numéro sur la liste d'opposition"});
+  }
   if (!lead.problemes.empty()) {
     addHistory(txn, e, lead.id, {at, "problemes", joined(lead.problemes)});
   }
   addHistory(txn, e, lead.id, {at, "statut", std::string(statutName(lead.statut))});
   putLead(txn, lead, nullptr);
 
-  SubmitAnswer answer{lead.id, lead.statut, lead.problemes};
+  SubmitAnswer answer{"", lead.id, lead.statut, lead.problemes};
   if (!request.idempotencyKey.empty()) {
     putIdempotency(txn, request, bodyHash, answer, expired);
   }

@@ -9,11 +9,15 @@
 #include "daemon/domain/commerce.h"
 #include "daemon/domain/ids.h"
 #include "daemon/domain/types.h"
+#include "daemon/service/opposition.h"
 #include "daemon/store/store.h"
 
 namespace rdz {
 
+// Stored (id, statut, problemes), or refused outright (SPEC §3.2): `refused` holds the reason and
+// nothing was written.
 struct SubmitAnswer {
+  std::string refused;
   std::string id;
   Statut statut = Statut::NEW;
   std::vector<std::string> problemes;
@@ -28,6 +32,9 @@ struct IngestRequest {
   bool allowRecuLe = false;  // admin import
   std::string via;           // "ingest", "admin", "import": kept in the lead's history
   std::string caller = {};  // Grant::caller of the token: the idempotency key's owner
+  // The opposition list's hash (SPEC §7.2): a lead whose phone is on its entity's list is stored
+  // invalid / telephone.oppose. Null: no list is checked.
+  const OppositionKey* opposition = nullptr;
 };
 
 // The windows of SPEC §3.2.

@@ -75,7 +75,8 @@ RunParams runParams(const RunSettings& settings, std::string_view date,
   return params;
 }
 
-RunPlan planRunFromStore(Reader& reader, const RunParams& params) {
+RunPlan planRunFromStore(Reader& reader, const RunParams& params,
+                         const OppositionKey* opposition) {
   std::vector<PoolLead> pool;
   // TODO(perf): every delivered lead is read to find the few that re-enter LB; an index on
   // last delivery time would read only those.
@@ -104,6 +105,8 @@ RunPlan planRunFromStore(Reader& reader, const RunParams& params) {
       state.deliveredThisWeek = counted.delivered;
       state.lbDeliveredThisWeek = counted.lb;
       state.deliveredToday = dayCount(reader, e, c.id, params.date);
+      state.replacementsOwed = replacementsOwed(reader, e, c.id);
+      state.replacementsServedThisWeek = counted.replacements;
       state.clientActif = actif.count(c.client) > 0 && actif[c.client];
       state.commande = kj::mv(c);
       commandes.push_back(kj::mv(state));
@@ -116,7 +119,13 @@ RunPlan planRunFromStore(Reader& reader, const RunParams& params) {
     if (it == clientEntity.end()) return std::nullopt;
     return lastDeliveryTo(reader, it->second, e164, produit, client);
   };
-  return planRun(params, pool, commandes, duplicates);
+  OppositionLookup opposed;
+  if (opposition != nullptr) {
+    opposed = [&reader, opposition](Entity list, std::string_view e164) {
+      return isOpposed(reader, list, opposition->hash(e164));
+    };
+  }
+  return planRun(params, pool, commandes, duplicates, opposed);
 }
 
 void checkRunDate(const RunParams& params, Timestamp now, bool force) {
@@ -159,7 +168,8 @@ RunScope resolveRun(Reader& reader, const RunParams& params) {
   return scope;
 }
 
-RunOutcome executeRun(Txn& txn, IdGenerator& ids, const RunParams& asked, Timestamp now) {
+RunOutcome executeRun(Txn& txn, IdGenerator& ids, const RunParams& asked, Timestamp now,
+                      const OppositionKey* opposition) {
   faultPoint("run.before_commit");
   RunOutcome outcome;
   RunScope scope = resolveRun(txn, asked);
@@ -175,7 +185,7 @@ RunOutcome executeRun(Txn& txn, IdGenerator& ids, const RunParams& asked, Timest
   const RunParams& params = *scope.toRun;
   std::string id = runId(params.date, params.onlyEntity);
 
-  RunPlan plan = planRunFromStore(txn, params);
+  RunPlan plan = planRunFromStore(txn, params, opposition);
   std::string week = isoWeekOf(params.date);
   const Timestamp T = params.reference;
   TouchedLeads leads(txn);
@@ -243,6 +253,17 @@ RunOutcome executeRun(Txn& txn, IdGenerator& ids, const RunParams& asked, Timest
                             skip.commandeId,
                             std::chrono::duration_cast<std::chrono::hours>(params.dedupWindow)
                                     .count() / 24)});
+  }
+  for (auto& skip : plan.oppositions) {
+    addHistory(txn, skip.leadEntity, skip.leadId,
+               {now, "opposition",
+                fmt::format("numéro sur la liste d'opposition de {}: non livré (run {})",
+                            entityName(skip.list), id)});
+  }
+  for (auto& served : plan.replacements) {
+    addReplacementsOwed(txn, served.entity, served.commandeId, -static_cast<int32_t>(served.count));
+    addWeekReplacements(txn, served.entity, served.commandeId, week,
+                        static_cast<int32_t>(served.count));
   }
   leads.writeAll();
   for (auto& b : outcome.batches) putBatch(txn, b, nullptr);

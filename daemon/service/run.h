@@ -12,6 +12,7 @@
 #include "daemon/domain/allocation.h"
 #include "daemon/domain/ids.h"
 #include "daemon/domain/outbox.h"
+#include "daemon/service/opposition.h"
 #include "daemon/store/store.h"
 
 namespace rdz {
@@ -47,7 +48,9 @@ struct RunScope {
 RunScope resolveRun(Reader& reader, const RunParams& params);
 
 // Reads the inputs of a run and plans it. Writes nothing (this is also --dry-run).
-RunPlan planRunFromStore(Reader& reader, const RunParams& params);
+// `opposition`: the opposition list's hash (null: no list is checked).
+RunPlan planRunFromStore(Reader& reader, const RunParams& params,
+                         const OppositionKey* opposition = nullptr);
 
 struct RunOutcome {
   RunRecord run;
@@ -57,7 +60,8 @@ struct RunOutcome {
 
 // Inside a write job: returns the existing run of this date and scope untouched, or plans and
 // commits a new one. `now` stamps history events and the batches' first attempt.
-RunOutcome executeRun(Txn& txn, IdGenerator& ids, const RunParams& params, Timestamp now);
+RunOutcome executeRun(Txn& txn, IdGenerator& ids, const RunParams& params, Timestamp now,
+                      const OppositionKey* opposition = nullptr);
 
 // The batches of a run (both entities).
 std::vector<Batch> batchesOfRun(Reader& reader, const RunRecord& run);

@@ -2,12 +2,16 @@
 
 #include <kj/debug.h>
 
+#include <kj/thread.h>
+
 #include <algorithm>
 #include <type_traits>
 
 #include "daemon/domain/fault-point.h"
 #include "daemon/domain/time.h"
 #include "daemon/domain/validation.h"
+#include "daemon/service/after-delivery.h"
+#include "daemon/service/files.h"
 #include "daemon/service/log.h"
 #include "daemon/service/operations.h"
 #include "daemon/store/codec.h"
@@ -16,6 +20,23 @@
 namespace rdz {
 
 namespace {
+
+// Runs `work` on a thread of its own; the promise resolves (or rejects with its exception) on
+// the calling event loop once it is done. For slow work that must not hold the event loop or the
+// writer (compactions).
+kj::Promise<void> onWorkerThread(kj::Function<void()> work) {
+  auto paf = kj::newPromiseAndCrossThreadFulfiller<void>();
+  auto thread = kj::heap<kj::Thread>(
+      [work = kj::mv(work), fulfiller = kj::mv(paf.fulfiller)]() mutable {
+        KJ_IF_MAYBE(e, kj::runCatchingExceptions([&]() { work(); })) {
+          fulfiller->reject(kj::mv(*e));
+        } else {
+          fulfiller->fulfill();
+        }
+      });
+  // The thread is joined when the promise is done with (it has finished by then).
+  return paf.promise.attach(kj::mv(thread));
+}
 
 using EntityScope = std::optional<Entity>;  // nullopt: every entity
 
@@ -46,14 +67,37 @@ void requireEntity(EntityScope scope, Entity e) {
   KJ_REQUIRE(!scope || *scope == e, "this token is bound to another entity", std::string(entityName(*scope)));
 }
 
-void fillAnswer(const SubmitAnswer& answer, schema::SubmitResult::Builder out) {
+// Listings (SPEC §10): no reply grows with the database.
+constexpr uint32_t MAX_PAGE = 1000;
+size_t pageSize(uint32_t asked) { return asked == 0 || asked > MAX_PAGE ? MAX_PAGE : asked; }
+
+// `items` holds up to limit + 1 records of each entity listed: keeps the first `limit` in id order
+// and returns the id to continue after ("" when that was all).
+template <typename T>
+std::string takePage(std::vector<T>& items, size_t limit) {
+  std::sort(items.begin(), items.end(), [](const T& a, const T& b) { return a.id < b.id; });
+  if (items.size() <= limit) return "";
+  items.resize(limit);
+  return items.back().id;
+}
+
+void fillStored(const SubmitAnswer& answer, schema::SubmitResult::Builder out) {
   out.setId(answer.id);
   out.setStatut(toCapnp(answer.statut));
   auto problemes = out.initProblemes(answer.problemes.size());
   for (size_t i = 0; i < answer.problemes.size(); ++i) problemes.set(i, answer.problemes[i]);
 }
 
+void fillOutcome(const SubmitAnswer& answer, schema::SubmitOutcome::Builder out) {
+  if (!answer.refused.empty()) {
+    out.setRefused(answer.refused);
+  } else {
+    fillStored(answer, out.initStored());
+  }
+}
+
 kj::Promise<SubmitAnswer> submit(ServiceContext& ctx, IngestRequest request) {
+  request.opposition = ctx.opposition;
   return ctx.writes.run<SubmitAnswer>(
       [&ids = ctx.ids, request = kj::mv(request)](Txn& txn) {
         return ingestLead(txn, ids, request);
@@ -70,7 +114,7 @@ class IngestImpl final : public schema::Ingest::Server {
     IngestRequest request{entity_, fromCapnp(params.getFields()), str(params.getIdempotencyKey()),
                           ctx_.clock.now(), false, "ingest", caller_};
     return rdz::submit(ctx_, kj::mv(request)).then([context](SubmitAnswer answer) mutable {
-      fillAnswer(answer, context.getResults().initResult());
+      fillOutcome(answer, context.getResults());
     });
   }
 
@@ -108,13 +152,16 @@ class ViewerMethods : public Base {
   using typename Base::ListBatchesContext;
 
   kj::Promise<void> listClients(ListClientsContext context) override {
+    auto params = context.getParams();
+    size_t limit = pageSize(params.getLimit());
     std::vector<Client> clients;
-    for (Entity e : entitiesIn(scope_, context.getParams().getEntity())) {
-      for (auto& c : rdz::listClients(ctx_.store, e)) {
+    for (Entity e : entitiesIn(scope_, params.getEntity())) {
+      for (auto& c : rdz::listClients(ctx_.store, e, str(params.getAfter()), limit + 1)) {
         present(c);
         clients.push_back(kj::mv(c));
       }
     }
+    context.getResults().setNext(takePage(clients, limit));
     auto out = context.getResults().initClients(clients.size());
     for (size_t i = 0; i < clients.size(); ++i) toCapnp(clients[i], out[i]);
     return kj::READY_NOW;
@@ -130,20 +177,30 @@ class ViewerMethods : public Base {
   kj::Promise<void> listCommandes(ListCommandesContext context) override {
     auto params = context.getParams();
     std::string client = str(params.getClient());
+    size_t limit = pageSize(params.getLimit());
     std::vector<Commande> commandes;
     for (Entity e : entitiesIn(scope_, params.getEntity())) {
-      for (auto& c : rdz::listCommandes(ctx_.store, e)) {
-        if (client.empty() || c.client == client) commandes.push_back(kj::mv(c));
+      for (auto& c : rdz::listCommandes(
+               ctx_.store, e, str(params.getAfter()), limit + 1,
+               [&](const Commande& c) { return client.empty() || c.client == client; })) {
+        commandes.push_back(kj::mv(c));
       }
     }
+    context.getResults().setNext(takePage(commandes, limit));
     auto out = context.getResults().initCommandes(commandes.size());
-    for (size_t i = 0; i < commandes.size(); ++i) toCapnp(commandes[i], out[i]);
+    for (size_t i = 0; i < commandes.size(); ++i) present(commandes[i], out[i]);
     return kj::READY_NOW;
   }
 
   kj::Promise<void> getCommande(GetCommandeContext context) override {
-    toCapnp(findCommande(str(context.getParams().getId())), context.getResults().initCommande());
+    present(findCommande(str(context.getParams().getId())), context.getResults().initCommande());
     return kj::READY_NOW;
+  }
+
+  // A commande with its derived fields (replacements owed, SPEC §7.1).
+  void present(const Commande& c, schema::Commande::Builder out) {
+    toCapnp(c, out);
+    out.setRemplacementsDus(replacementsOwed(ctx_.store, c.entity, c.id));
   }
 
   kj::Promise<void> listProduits(ListProduitsContext context) override {
@@ -171,10 +228,14 @@ class ViewerMethods : public Base {
   }
 
   kj::Promise<void> listRuns(ListRunsContext context) override {
+    auto params = context.getParams();
+    size_t limit = pageSize(params.getLimit());
     std::vector<RunRecord> runs;
-    for (auto& r : rdz::listRuns(ctx_.store)) {
-      if (visible(r)) runs.push_back(presented(kj::mv(r)));
+    for (auto& r : rdz::listRuns(ctx_.store, str(params.getAfter()), limit + 1,
+                                 [this](const RunRecord& r) { return visible(r); })) {
+      runs.push_back(presented(kj::mv(r)));
     }
+    context.getResults().setNext(takePage(runs, limit));
     auto out = context.getResults().initRuns(runs.size());
     for (size_t i = 0; i < runs.size(); ++i) toCapnp(runs[i], out[i]);
     return kj::READY_NOW;
@@ -197,13 +258,18 @@ class ViewerMethods : public Base {
     std::string status = str(context.getParams().getStatus());
     KJ_REQUIRE(status.empty() || status == "pending" || status == "sent" || status == "failed",
                "status must be pending, sent or failed");
+    auto params = context.getParams();
+    size_t limit = pageSize(params.getLimit());
     std::vector<Batch> batches;
     for (Entity e : entitiesIn(scope_)) {
-      for (auto& b : rdz::listBatches(ctx_.store, e)) {
-        if (status.empty() || batchStatusName(b.status) == status) batches.push_back(kj::mv(b));
+      for (auto& b : rdz::listBatches(ctx_.store, e, str(params.getAfter()), limit + 1,
+                                      [&](const Batch& b) {
+                                        return status.empty() || batchStatusName(b.status) == status;
+                                      })) {
+        batches.push_back(kj::mv(b));
       }
     }
-    std::sort(batches.begin(), batches.end(), [](auto& a, auto& b) { return a.id < b.id; });
+    context.getResults().setNext(takePage(batches, limit));
     fillBatches(batches, context.getResults());
     return kj::READY_NOW;
   }
@@ -345,7 +411,7 @@ class AdminImpl final : public ViewerMethods<schema::Admin::Server> {
     IngestRequest request{e, fromCapnp(params.getFields()), str(params.getIdempotencyKey()),
                           ctx_.clock.now(), false, "admin", caller_};
     return submit(ctx_, kj::mv(request)).then([context](SubmitAnswer answer) mutable {
-      fillAnswer(answer, context.getResults().initResult());
+      fillOutcome(answer, context.getResults());
     });
   }
 
@@ -365,10 +431,17 @@ class AdminImpl final : public ViewerMethods<schema::Admin::Server> {
       promises.add(submit(ctx_, kj::mv(request))
                        .then(
                            [results, i](SubmitAnswer answer) mutable {
-                             fillAnswer(answer, results[i].initStored());
+                             if (!answer.refused.empty()) {
+                               results[i].setRefused(answer.refused);
+                             } else {
+                               fillStored(answer, results[i].initStored());
+                             }
                            },
                            [results, i](kj::Exception&& e) mutable {
-                             results[i].setRefused(e.getDescription());
+                             // A failure (storage), not a refusal: the row may be imported
+                             // again.
+                             results[i].setRefused(kj::str("not stored, try again: ",
+                                                           e.getDescription()));
                            }));
     }
     return kj::joinPromises(promises.finish());
@@ -402,7 +475,7 @@ class AdminImpl final : public ViewerMethods<schema::Admin::Server> {
         return kj::READY_NOW;
       }
       const RunParams& params = *scope.toRun;
-      RunPlan plan = planRunFromStore(ctx_.store, params);
+      RunPlan plan = planRunFromStore(ctx_.store, params, ctx_.opposition);
       auto run = context.getResults().initRun();
       run.setId(runId(params.date, params.onlyEntity));
       run.setDate(params.date);
@@ -429,8 +502,9 @@ class AdminImpl final : public ViewerMethods<schema::Admin::Server> {
 
     checkRunDate(asked, ctx_.clock.now(), p.getForce());
     return ctx_.writes
-        .run<RunOutcome>([&ids = ctx_.ids, asked, now = ctx_.clock.now()](Txn& txn) {
-          return executeRun(txn, ids, asked, now);
+        .run<RunOutcome>([&ids = ctx_.ids, asked, now = ctx_.clock.now(),
+                          opposition = ctx_.opposition](Txn& txn) {
+          return executeRun(txn, ids, asked, now, opposition);
         })
         .then([this, context](RunOutcome outcome) mutable {
           faultPoint("run.after_commit");  // the run's group is synced; nothing sent or answered
@@ -479,7 +553,153 @@ class AdminImpl final : public ViewerMethods<schema::Admin::Server> {
     std::string dir = str(context.getParams().getDir());
     KJ_REQUIRE(!dir.empty(), "backup needs a directory");
     ctx_.store.checkpoint(dir);
+    // The opposition list is hashed with the install's secret: without it, a restored list
+    // could not be checked. The copy is the secret's file beside the database's.
+    if (!ctx_.oppositionKeyFile.empty()) {
+      auto secret = readFileIfExists(ctx_.oppositionKeyFile);
+      KJ_REQUIRE(secret.has_value(), "cannot read the opposition key file");
+      writeFileSecure(dir + "/" + OPPOSITION_KEY_FILE, *secret, 0600);
+    }
     return kj::READY_NOW;
+  }
+
+  // ---- after delivery (SPEC §7.1–7.2) ----
+
+  kj::Promise<void> rejectLead(RejectLeadContext context) override {
+    auto p = context.getParams();
+    Timestamp now = ctx_.clock.now();
+    Timestamp at = p.getAt() != 0 ? Timestamp(Duration(p.getAt())) : now;
+    return ctx_.writes
+        .run<RejectAnswer>([scope = scope_, id = str(p.getId()), reason = str(p.getReason()), at,
+                            now](Txn& txn) { return rdz::rejectLead(txn, scope, id, reason, at, now); })
+        .then([context](RejectAnswer answer) mutable {
+          auto out = context.getResults().initRejection();
+          out.setId(answer.id);
+          out.setStatut(toCapnp(answer.statut));
+          out.setCommande(answer.commande);
+          out.setClient(answer.client);
+          out.setCredit(std::string(creditName(answer.credit)));
+        });
+  }
+
+  kj::Promise<void> eraseLeads(EraseLeadsContext context) override {
+    auto p = context.getParams();
+    std::string e164 = phoneArg(str(p.getTelephone()));
+    std::vector<Entity> entities = entitiesIn(scope_, p.getEntity());
+    std::string hash = oppositionKey().hash(e164);
+    Store& store = ctx_.store;
+    return ctx_.writes
+        .run<ErasureOutcome>([entities, e164, hash, now = ctx_.clock.now()](Txn& txn) {
+          return rdz::eraseLeads(txn, entities, e164, hash, now);
+        })
+        .then([&store](ErasureOutcome outcome) {
+          // The records are committed; now the files: flush, compact, delete the obsolete
+          // ones, on a worker thread (seconds on a large database).
+          auto ranges = kj::mv(outcome.ranges);
+          uint32_t leads = outcome.leads;
+          return onWorkerThread([&store, ranges = kj::mv(ranges)]() {
+                   store.purgeOldVersions(ranges);
+                 })
+              .then([leads]() { return leads; });
+        })
+        .then([context](uint32_t leads) mutable {
+          logInfo("erasure: {} leads wiped, files purged", leads);
+          context.getResults().setCount(leads);
+        });
+  }
+
+  kj::Promise<void> addOpposition(AddOppositionContext context) override {
+    auto p = context.getParams();
+    Entity e = fromCapnp(p.getEntity());
+    requireEntity(scope_, e);
+    const OppositionKey& key = oppositionKey();
+    auto phones = p.getTelephones();
+    std::vector<std::string> hashes;
+    hashes.reserve(phones.size());
+    for (uint32_t i = 0; i < phones.size(); ++i) {
+      // Text already in E.164 form (what `opposition import` sends, parsed by rdzctl) is taken as
+      // is: libphonenumber costs ~20 µs a number, and the hash of a number no lead can have is
+      // inert. Any other form is parsed here.
+      std::string text = str(phones[i]);
+      if (isE164Form(text)) {
+        hashes.push_back(key.hash(text));
+        continue;
+      }
+      auto e164 = normalizePhone(text);
+      // The message says which one without repeating it (rdzd's logs keep no phone).
+      KJ_REQUIRE(e164.has_value(), "not a valid French phone number: number", i + 1);
+      hashes.push_back(key.hash(*e164));
+    }
+    return ctx_.writes
+        .run<std::pair<uint32_t, uint32_t>>(
+            [e, hashes = kj::mv(hashes), now = ctx_.clock.now()](Txn& txn) {
+              uint32_t added = 0, already = 0;
+              for (auto& h : hashes) {
+                if (isOpposed(txn, e, h)) {
+                  ++already;
+                } else {
+                  putOpposition(txn, e, h, now);
+                  ++added;
+                }
+              }
+              return std::make_pair(added, already);
+            })
+        .then([context](std::pair<uint32_t, uint32_t> counts) mutable {
+          context.getResults().setAdded(counts.first);
+          context.getResults().setAlready(counts.second);
+        });
+  }
+
+  kj::Promise<void> removeOpposition(RemoveOppositionContext context) override {
+    auto p = context.getParams();
+    Entity e = fromCapnp(p.getEntity());
+    requireEntity(scope_, e);
+    std::string hash = oppositionKey().hash(phoneArg(str(p.getTelephone())));
+    return ctx_.writes
+        .run<bool>([e, hash](Txn& txn) {
+          if (!isOpposed(txn, e, hash)) return false;
+          deleteOpposition(txn, e, hash);
+          return true;
+        })
+        .then([context](bool removed) mutable { context.getResults().setRemoved(removed); });
+  }
+
+  kj::Promise<void> checkOpposition(CheckOppositionContext context) override {
+    std::string hash = oppositionKey().hash(phoneArg(str(context.getParams().getTelephone())));
+    std::vector<Entity> on;
+    for (Entity e : entitiesIn(scope_)) {
+      if (isOpposed(ctx_.store, e, hash)) on.push_back(e);
+    }
+    auto out = context.getResults().initEntities(on.size());
+    for (size_t i = 0; i < on.size(); ++i) out.set(i, toCapnp(on[i]));
+    return kj::READY_NOW;
+  }
+
+  kj::Promise<void> countOpposition(CountOppositionContext context) override {
+    auto entities = entitiesIn(scope_, context.getParams().getEntity());
+    auto out = context.getResults().initCounts(entities.size());
+    for (size_t i = 0; i < entities.size(); ++i) {
+      out[i].setEntity(toCapnp(entities[i]));
+      out[i].setCount(rdz::countOpposition(ctx_.store, entities[i]));
+    }
+    return kj::READY_NOW;
+  }
+
+ private:
+  const OppositionKey& oppositionKey() {
+    KJ_REQUIRE(ctx_.opposition != nullptr, "the opposition list is not configured in this rdzd");
+    return *ctx_.opposition;
+  }
+
+  static bool isE164Form(const std::string& text) {
+    return text.size() >= 9 && text.size() <= 16 && text[0] == '+' && text[1] != '0' &&
+           std::all_of(text.begin() + 1, text.end(), [](char c) { return c >= '0' && c <= '9'; });
+  }
+
+  static std::string phoneArg(const std::string& text) {
+    auto e164 = normalizePhone(text);
+    KJ_REQUIRE(e164.has_value(), "not a valid French phone number");
+    return *e164;
   }
 };
 

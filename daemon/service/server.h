@@ -9,6 +9,7 @@
 #include "daemon/domain/clock.h"
 #include "daemon/domain/ids.h"
 #include "daemon/service/auth.h"
+#include "daemon/service/opposition.h"
 #include "daemon/service/run.h"
 #include "daemon/service/write-queue.h"
 #include "daemon/store/store.h"
@@ -26,6 +27,11 @@ struct ServiceContext {
   RunSettings runSettings;
   // Called after a run's commit or a resend: the Senders look at the outbox now.
   std::function<void()> wakeSenders = [] {};
+  // The opposition list's keyed hash (SPEC §7.2). Null: the opposition methods refuse, and
+  // neither ingestion nor runs check a list.
+  const OppositionKey* opposition = nullptr;
+  // Where `backup` copies the opposition secret beside the database copy ("" : not copied).
+  std::string oppositionKeyFile = {};
 };
 
 // The bootstrap capability: authenticates a token and hands out what its role allows.

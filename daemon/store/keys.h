@@ -11,8 +11,11 @@
 //   produits    code                                    -> Produit
 //   deliveries  id                                      -> Delivery
 //   dedup       e164 0 produit 0 client                 -> last delivery time(8)
-//   quotas      commande 0 isoWeek("2026-W48")           -> counters
+//   quotas      commande 0 'W' isoWeek("2026-W48")       -> delivered, lb, replacements served
+//               commande 0 'D' date                     -> delivered that day
+//               commande 0 'R'                          -> replacements owed (SPEC §7.1)
 //   batches     id                                      -> Batch
+//   opposition  HMAC-SHA-256(secret, e164) (32 bytes)   -> added at(8)   (SPEC §7.2)
 // System family "system":
 //   'K' slug 0 len(4) caller key                         -> IdempotencyRecord
 //   'I' slug 0 key                                      -> IdempotencyRecord of before keys were

@@ -28,6 +28,28 @@ std::vector<T> listRecords(Reader& r, Entity e, Family f, Decode decode) {
   return out;
 }
 
+// Up to `limit` records of `f` under `prefix` (the key is prefix + id) with an id after `after`
+// that `keep` accepts.
+template <typename T, typename Decode>
+std::vector<T> pageOf(Reader& r, kj::Maybe<Entity> e, Family f, std::string_view prefix,
+                      std::string_view after, size_t limit, Decode decode,
+                      kj::Function<bool(const T&)>& keep) {
+  std::vector<T> out;
+  if (limit == 0) return out;
+  std::string from = after.empty() ? std::string() : std::string(prefix) + std::string(after);
+  auto visit = [&](std::string_view, std::string_view value) {
+    T record = decode(value);
+    if (keep(record)) out.push_back(kj::mv(record));
+    return out.size() < limit;
+  };
+  KJ_IF_MAYBE(entity, e) {
+    r.scanAfter(*entity, f, prefix, from, visit);
+  } else {
+    r.scanSystemAfter(prefix, from, visit);
+  }
+  return out;
+}
+
 }  // namespace
 
 kj::Maybe<Lead> getLead(Reader& r, Entity e, std::string_view id) {
@@ -151,6 +173,10 @@ void putClient(Txn& txn, const Client& client) {
 std::vector<Client> listClients(Reader& r, Entity e) {
   return listRecords<Client>(r, e, Family::CLIENTS, decodeClient);
 }
+std::vector<Client> listClients(Reader& r, Entity e, std::string_view after, size_t limit) {
+  kj::Function<bool(const Client&)> all = [](const Client&) { return true; };
+  return pageOf<Client>(r, e, Family::CLIENTS, "", after, limit, decodeClient, all);
+}
 
 kj::Maybe<Commande> getCommande(Reader& r, Entity e, std::string_view id) {
   return getRecord<Commande>(r, e, Family::COMMANDES, id, decodeCommande);
@@ -160,6 +186,10 @@ void putCommande(Txn& txn, const Commande& commande) {
 }
 std::vector<Commande> listCommandes(Reader& r, Entity e) {
   return listRecords<Commande>(r, e, Family::COMMANDES, decodeCommande);
+}
+std::vector<Commande> listCommandes(Reader& r, Entity e, std::string_view after, size_t limit,
+                                    kj::Function<bool(const Commande&)> keep) {
+  return pageOf<Commande>(r, e, Family::COMMANDES, "", after, limit, decodeCommande, keep);
 }
 
 kj::Maybe<Produit> getProduit(Reader& r, Entity e, std::string_view code) {
@@ -201,6 +231,7 @@ std::string outboxKey(Timestamp due, std::string_view id) {
 std::string weekKey(std::string_view commande, std::string_view week) {
   return std::string(commande) + '\0' + "W" + std::string(week);
 }
+std::string owedKey(std::string_view commande) { return std::string(commande) + '\0' + "R"; }
 std::string dayKey(std::string_view commande, std::string_view date) {
   return std::string(commande) + '\0' + "D" + std::string(date);
 }
@@ -271,6 +302,11 @@ std::vector<Batch> listBatches(Reader& r, Entity e) {
   return out;
 }
 
+std::vector<Batch> listBatches(Reader& r, Entity e, std::string_view after, size_t limit,
+                               kj::Function<bool(const Batch&)> keep) {
+  return pageOf<Batch>(r, e, Family::BATCHES, "B", after, limit, decodeBatch, keep);
+}
+
 std::vector<DueBatch> dueBatches(Reader& r, Entity e, Timestamp now) {
   std::vector<DueBatch> out;
   r.scan(e, Family::BATCHES, "O", [&](std::string_view key, auto) {
@@ -309,6 +345,12 @@ std::vector<RunRecord> listRuns(Reader& r) {
   return out;
 }
 
+std::vector<RunRecord> listRuns(Reader& r, std::string_view after, size_t limit,
+                                kj::Function<bool(const RunRecord&)> keep) {
+  return pageOf<RunRecord>(r, nullptr, Family::LEADS, keys::runKey(""), after, limit, decodeRun,
+                           keep);
+}
+
 std::optional<Timestamp> lastDeliveryTo(Reader& r, Entity clientEntity, std::string_view e164,
                                         std::string_view produit, std::string_view client) {
   KJ_IF_MAYBE(bytes, r.get(clientEntity, Family::DEDUP, keys::dedupKey(e164, produit, client))) {
@@ -326,7 +368,8 @@ void putLastDelivery(Txn& txn, Entity clientEntity, std::string_view e164,
 
 WeekCount weekCount(Reader& r, Entity e, std::string_view commande, std::string_view week) {
   KJ_IF_MAYBE(bytes, r.get(e, Family::QUOTAS, weekKey(commande, week))) {
-    return {readU32(*bytes, 0), readU32(*bytes, 4)};
+    // Counters written before replacements were kept have two values: the third reads 0.
+    return {readU32(*bytes, 0), readU32(*bytes, 4), readU32(*bytes, 8)};
   }
   return {};
 }
@@ -335,8 +378,29 @@ void addWeekCount(Txn& txn, Entity e, std::string_view commande, std::string_vie
                   int32_t delivered, int32_t lb) {
   WeekCount c = weekCount(txn, e, commande, week);
   std::string value;
-  putU32s(value, {applyDelta(c.delivered, delivered), applyDelta(c.lb, lb)});
+  putU32s(value, {applyDelta(c.delivered, delivered), applyDelta(c.lb, lb), c.replacements});
   txn.put(e, Family::QUOTAS, weekKey(commande, week), value);
+}
+
+void addWeekReplacements(Txn& txn, Entity e, std::string_view commande, std::string_view week,
+                         int32_t served) {
+  WeekCount c = weekCount(txn, e, commande, week);
+  std::string value;
+  putU32s(value, {c.delivered, c.lb, applyDelta(c.replacements, served)});
+  txn.put(e, Family::QUOTAS, weekKey(commande, week), value);
+}
+
+uint32_t replacementsOwed(Reader& r, Entity e, std::string_view commande) {
+  KJ_IF_MAYBE(bytes, r.get(e, Family::QUOTAS, owedKey(commande))) {
+    return readU32(*bytes, 0);
+  }
+  return 0;
+}
+
+void addReplacementsOwed(Txn& txn, Entity e, std::string_view commande, int32_t delta) {
+  std::string value;
+  putU32s(value, {applyDelta(replacementsOwed(txn, e, commande), delta)});
+  txn.put(e, Family::QUOTAS, owedKey(commande), value);
 }
 
 uint32_t dayCount(Reader& r, Entity e, std::string_view commande, std::string_view date) {
@@ -351,6 +415,41 @@ void addDayCount(Txn& txn, Entity e, std::string_view commande, std::string_view
   std::string value;
   putU32s(value, {applyDelta(dayCount(txn, e, commande, date), delivered)});
   txn.put(e, Family::QUOTAS, dayKey(commande, date), value);
+}
+
+void deleteDuplicatesOfPhone(Txn& txn, Entity clientEntity, std::string_view e164) {
+  std::string prefix = std::string(e164) + '\0';
+  std::vector<std::string> found;
+  txn.scan(clientEntity, Family::DEDUP, prefix, [&](std::string_view key, auto) {
+    found.emplace_back(key);
+    return true;
+  });
+  for (auto& key : found) txn.del(clientEntity, Family::DEDUP, key);
+}
+
+bool isOpposed(Reader& r, Entity e, std::string_view hash) {
+  return r.get(e, Family::OPPOSITION, hash) != nullptr;
+}
+
+void putOpposition(Txn& txn, Entity e, std::string_view hash, Timestamp at) {
+  std::string value;
+  keys::appendTime(value, at);
+  txn.put(e, Family::OPPOSITION, hash, value);
+}
+
+void deleteOpposition(Txn& txn, Entity e, std::string_view hash) {
+  txn.del(e, Family::OPPOSITION, hash);
+}
+
+uint32_t countOpposition(Reader& r, Entity e) {
+  // TODO(perf): a scan; 1,000,000 hashes take a fraction of a second. A counter kept in step
+  // would make it a point read.
+  uint32_t n = 0;
+  r.scan(e, Family::OPPOSITION, "", [&](auto, auto) {
+    ++n;
+    return true;
+  });
+  return n;
 }
 
 uint64_t nextCounter(Txn& txn, std::string_view name) {

@@ -37,10 +37,15 @@ std::string lastGeneratedId(Reader& r, Entity e);
 kj::Maybe<Client> getClient(Reader& r, Entity e, std::string_view id);
 void putClient(Txn& txn, const Client& client);
 std::vector<Client> listClients(Reader& r, Entity e);
+// Pages of a listing (SPEC §10): up to `limit` records whose id sorts after `after` ("" for the
+// first page) and that `keep` accepts, in id order.
+std::vector<Client> listClients(Reader& r, Entity e, std::string_view after, size_t limit);
 
 kj::Maybe<Commande> getCommande(Reader& r, Entity e, std::string_view id);
 void putCommande(Txn& txn, const Commande& commande);
 std::vector<Commande> listCommandes(Reader& r, Entity e);
+std::vector<Commande> listCommandes(Reader& r, Entity e, std::string_view after, size_t limit,
+                                    kj::Function<bool(const Commande&)> keep);
 
 kj::Maybe<Produit> getProduit(Reader& r, Entity e, std::string_view code);
 void putProduit(Txn& txn, const Produit& produit);
@@ -58,6 +63,8 @@ std::vector<Delivery> deliveriesOfLead(Reader& r, Entity receiving, std::string_
 kj::Maybe<Batch> getBatch(Reader& r, Entity e, std::string_view id);
 void putBatch(Txn& txn, const Batch& batch, const Batch* previous);
 std::vector<Batch> listBatches(Reader& r, Entity e);
+std::vector<Batch> listBatches(Reader& r, Entity e, std::string_view after, size_t limit,
+                               kj::Function<bool(const Batch&)> keep);
 struct DueBatch {
   Entity entity;
   std::string id;
@@ -71,6 +78,8 @@ std::optional<Timestamp> nextDue(Reader& r, Entity e);
 kj::Maybe<RunRecord> getRun(Reader& r, std::string_view id);
 void putRun(Txn& txn, const RunRecord& run);
 std::vector<RunRecord> listRuns(Reader& r);  // by id (date order)
+std::vector<RunRecord> listRuns(Reader& r, std::string_view after, size_t limit,
+                                kj::Function<bool(const RunRecord&)> keep);
 
 // The duplicate index (SPEC §5.3), in the client's entity: last delivery time of a person
 // (telephone_e164) for a produit to a client.
@@ -81,15 +90,31 @@ void putLastDelivery(Txn& txn, Entity clientEntity, std::string_view e164,
 
 // Quota accounting of a commande (SPEC §4): per ISO week ("2026-W48") and per date.
 struct WeekCount {
-  uint32_t delivered = 0;  // non-rejected deliveries
-  uint32_t lb = 0;         // of which from LB
+  uint32_t delivered = 0;     // non-rejected deliveries
+  uint32_t lb = 0;            // of which from LB
+  uint32_t replacements = 0;  // replacements owed (§7.1) served in this week
 };
 WeekCount weekCount(Reader& r, Entity e, std::string_view commande, std::string_view week);
 void addWeekCount(Txn& txn, Entity e, std::string_view commande, std::string_view week,
                   int32_t delivered, int32_t lb);
+void addWeekReplacements(Txn& txn, Entity e, std::string_view commande, std::string_view week,
+                         int32_t served);
+// Replacements owed to a commande (SPEC §7.1), until served.
+uint32_t replacementsOwed(Reader& r, Entity e, std::string_view commande);
+void addReplacementsOwed(Txn& txn, Entity e, std::string_view commande, int32_t delta);
 uint32_t dayCount(Reader& r, Entity e, std::string_view commande, std::string_view date);
 void addDayCount(Txn& txn, Entity e, std::string_view commande, std::string_view date,
                  int32_t delivered);
+
+// Deletes the duplicate-index entries of a phone (every produit and client) in `clientEntity`:
+// their keys hold the number (erasure, SPEC §7.2).
+void deleteDuplicatesOfPhone(Txn& txn, Entity clientEntity, std::string_view e164);
+
+// The opposition list of an entity (SPEC §7.2), by keyed hash (never the number).
+bool isOpposed(Reader& r, Entity e, std::string_view hash);
+void putOpposition(Txn& txn, Entity e, std::string_view hash, Timestamp at);
+void deleteOpposition(Txn& txn, Entity e, std::string_view hash);
+uint32_t countOpposition(Reader& r, Entity e);
 
 // Increments and returns a named counter (1 the first time).
 uint64_t nextCounter(Txn& txn, std::string_view name);

@@ -1,6 +1,7 @@
 #include "daemon/store/store.h"
 
 #include <kj/debug.h>
+#include "daemon/store/keys.h"
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
@@ -8,6 +9,7 @@
 #include <rocksdb/utilities/write_batch_with_index.h>
 
 #include <array>
+#include <mutex>
 #include <vector>
 
 namespace rdz {
@@ -16,7 +18,7 @@ namespace {
 
 constexpr std::string_view FAMILY_NAMES[FAMILY_COUNT] = {
     "leads", "index", "history", "clients", "commandes",
-    "produits", "deliveries", "dedup", "quotas", "batches"};
+    "produits", "deliveries", "dedup", "quotas", "batches", "opposition"};
 constexpr std::string_view SYSTEM_FAMILY = "system";
 
 // The one place where a rocksdb::Status becomes an exception. OVERLOADED, not FAILED: the
@@ -46,9 +48,13 @@ std::string prefixEnd(std::string_view prefix) {
   return end;
 }
 
-void iterate(rocksdb::Iterator& it, std::string_view prefix, ScanFn& fn, bool reverse) {
+// `after`: forward scans start past this key (the smallest key above it is after + '\0').
+void iterate(rocksdb::Iterator& it, std::string_view prefix, ScanFn& fn, bool reverse,
+             std::string_view after = {}) {
   if (!reverse) {
-    for (it.Seek(slice(prefix)); it.Valid() && it.key().starts_with(slice(prefix)); it.Next()) {
+    std::string start(prefix);
+    if (!after.empty()) start = std::max(start, std::string(after) + '\0');
+    for (it.Seek(slice(start)); it.Valid() && it.key().starts_with(slice(prefix)); it.Next()) {
       if (!fn(view(it.key()), view(it.value()))) break;
     }
   } else {
@@ -75,6 +81,9 @@ class RocksTxn final : public Txn {
   kj::Maybe<std::string> getSystem(std::string_view key) override;
   void scan(Entity e, Family f, std::string_view prefix, ScanFn fn, bool reverse) override;
   void scanSystem(std::string_view prefix, ScanFn fn) override;
+  void scanAfter(Entity e, Family f, std::string_view prefix, std::string_view after,
+                 ScanFn fn) override;
+  void scanSystemAfter(std::string_view prefix, std::string_view after, ScanFn fn) override;
   void put(Entity e, Family f, std::string_view key, std::string_view value) override;
   void del(Entity e, Family f, std::string_view key) override;
   void putSystem(std::string_view key, std::string_view value) override;
@@ -91,7 +100,7 @@ class RocksTxn final : public Txn {
  private:
   kj::Maybe<std::string> getFrom(rocksdb::ColumnFamilyHandle* cf, std::string_view key);
   void scanFrom(rocksdb::ColumnFamilyHandle* cf, std::string_view prefix, ScanFn& fn,
-                bool reverse);
+                bool reverse, std::string_view after = {});
   RocksStore& store_;
   // overwrite_key = true: reads of a key written twice in the batch see the last write.
   mutable rocksdb::WriteBatchWithIndex batch_{rocksdb::BytewiseComparator(), 0, true};
@@ -106,6 +115,13 @@ class RocksStore final : public Store {
     options.paranoid_checks = true;
     options.IncreaseParallelism(2);
     options.keep_log_file_num = 5;
+    // No WAL recycling (the default, said here because erasure depends on it): a recycled WAL
+    // file would keep old records' bytes after the records are flushed (SPEC §7.2).
+    options.recycle_log_file_num = 0;
+    // A new MANIFEST at every version change (flush, compaction), so that erasure can leave one
+    // that names no deleted key (purgeOldVersions). TODO(perf): each flush or compaction
+    // rewrites the list of live files (~100 bytes per SST file), a few KB to a few hundred.
+    options.max_manifest_file_size = 1;
     rocksdb::BlockBasedTableOptions table;
     table.cache_index_and_filter_blocks = true;
     rocksdb::ColumnFamilyOptions cfOptions(options);
@@ -173,6 +189,15 @@ class RocksStore final : public Store {
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), system_));
     iterate(*it, prefix, fn, false);
   }
+  void scanAfter(Entity e, Family f, std::string_view prefix, std::string_view after,
+                 ScanFn fn) override {
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), family(e, f)));
+    iterate(*it, prefix, fn, false, after);
+  }
+  void scanSystemAfter(std::string_view prefix, std::string_view after, ScanFn fn) override {
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), system_));
+    iterate(*it, prefix, fn, false, after);
+  }
 
   kj::Own<Txn> begin() override { return kj::heap<RocksTxn>(*this); }
 
@@ -183,11 +208,50 @@ class RocksStore final : public Store {
   }
 
   void checkpoint(const std::string& dir) override {
+    std::lock_guard<std::mutex> lock(filesMutex_);
     rocksdb::Checkpoint* raw = nullptr;
     check(rocksdb::Checkpoint::Create(db_.get(), &raw), "checkpoint");
     std::unique_ptr<rocksdb::Checkpoint> cp(raw);
     // A log size threshold of 0 flushes the memtables first, so the copy needs no WAL replay.
     check(cp->CreateCheckpoint(dir, 0), "checkpoint");
+  }
+
+  void purgeOldVersions(const std::vector<KeyRange>& ranges) override {
+    std::lock_guard<std::mutex> lock(filesMutex_);
+    // 1. Every memtable to an SST file: then no live WAL holds a record written before, and the
+    //    old WAL files are obsolete (WAL recycling is off: recycle_log_file_num = 0).
+    rocksdb::FlushOptions flush;
+    flush.wait = true;
+    flush.allow_write_stall = true;
+    check(db_->Flush(flush, handles_), "flush");
+    check(db_->FlushWAL(true), "flush WAL");
+    // 2. The ranges down to the bottommost level, forced: the compaction keeps only the newest
+    //    version of each key and drops tombstones (no snapshot is held by rdzd across this).
+    rocksdb::CompactRangeOptions compact;
+    compact.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+    compact.allow_write_stall = true;
+    for (const KeyRange& r : ranges) {
+      rocksdb::Slice first = slice(r.first), last = slice(r.last);
+      check(db_->CompactRange(compact, family(r.entity, r.family), &first, &last), "compact");
+    }
+    // 3. The MANIFEST lists the first and last key of every SST file it ever recorded, and keys
+    //    of ours hold phones (index, dedup). With max_manifest_file_size at 1 byte, every version
+    //    change starts a new MANIFEST holding the state before it plus the change; so one more
+    //    version change after the compaction (a flush of the system family, with a marker of
+    //    when files were last purged) leaves a MANIFEST that lists only live files, and the
+    //    older ones are obsolete.
+    std::string now;
+    keys::appendTime(now, Timestamp(std::chrono::duration_cast<Duration>(
+                              std::chrono::system_clock::now().time_since_epoch())));
+    rocksdb::WriteOptions sync;
+    sync.sync = true;
+    check(db_->Put(sync, system_, "Xpurged", now), "purge marker");
+    check(db_->Flush(flush, system_), "flush");
+    // 4. The obsolete files now, not at some later background job: re-enabling file deletions
+    //    makes RocksDB scan the directory and delete every file no live version needs, before
+    //    returning (filesMutex_ keeps a checkpoint from holding deletions at the same time).
+    check(db_->DisableFileDeletions(), "disable file deletions");
+    check(db_->EnableFileDeletions(/*force=*/false), "enable file deletions");
   }
 
  private:
@@ -197,6 +261,7 @@ class RocksStore final : public Store {
     return found(status, kj::mv(value), "get");
   }
 
+  std::mutex filesMutex_;  // purgeOldVersions and checkpoint, one at a time
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   rocksdb::ColumnFamilyHandle* system_ = nullptr;
@@ -213,11 +278,11 @@ kj::Maybe<std::string> RocksTxn::getFrom(rocksdb::ColumnFamilyHandle* cf, std::s
 }
 
 void RocksTxn::scanFrom(rocksdb::ColumnFamilyHandle* cf, std::string_view prefix, ScanFn& fn,
-                        bool reverse) {
+                        bool reverse, std::string_view after) {
   // The batch iterator takes ownership of the base iterator.
   std::unique_ptr<rocksdb::Iterator> it(
       batch_.NewIteratorWithBase(cf, store_.db().NewIterator(rocksdb::ReadOptions(), cf)));
-  iterate(*it, prefix, fn, reverse);
+  iterate(*it, prefix, fn, reverse, after);
 }
 
 kj::Maybe<std::string> RocksTxn::get(Entity e, Family f, std::string_view key) {
@@ -231,6 +296,13 @@ void RocksTxn::scan(Entity e, Family f, std::string_view prefix, ScanFn fn, bool
 }
 void RocksTxn::scanSystem(std::string_view prefix, ScanFn fn) {
   scanFrom(store_.system(), prefix, fn, false);
+}
+void RocksTxn::scanAfter(Entity e, Family f, std::string_view prefix, std::string_view after,
+                         ScanFn fn) {
+  scanFrom(store_.family(e, f), prefix, fn, false, after);
+}
+void RocksTxn::scanSystemAfter(std::string_view prefix, std::string_view after, ScanFn fn) {
+  scanFrom(store_.system(), prefix, fn, false, after);
 }
 void RocksTxn::put(Entity e, Family f, std::string_view key, std::string_view value) {
   check(batch_.Put(store_.family(e, f), slice(key), slice(value)), "put");

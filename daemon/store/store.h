@@ -14,6 +14,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "daemon/domain/types.h"
 
@@ -30,8 +31,9 @@ enum class Family : uint8_t {
   DEDUP,
   QUOTAS,
   BATCHES,
+  OPPOSITION,  // SPEC §7.2: keyed hashes of opposed phones
 };
-constexpr size_t FAMILY_COUNT = 10;
+constexpr size_t FAMILY_COUNT = 11;
 std::string_view familyName(Family f);  // "leads", "index", …
 
 using ScanFn = kj::FunctionParam<bool(std::string_view key, std::string_view value)>;
@@ -47,6 +49,11 @@ class Reader {
   virtual void scan(Entity e, Family f, std::string_view prefix, ScanFn fn,
                     bool reverse = false) = 0;
   virtual void scanSystem(std::string_view prefix, ScanFn fn) = 0;
+  // The keys that start with `prefix` and sort after `after`, in key order, until `fn` returns
+  // false: one page of a listing starts where the previous one ended, without reading it again.
+  virtual void scanAfter(Entity e, Family f, std::string_view prefix, std::string_view after,
+                         ScanFn fn) = 0;
+  virtual void scanSystemAfter(std::string_view prefix, std::string_view after, ScanFn fn) = 0;
 };
 
 // A pending atomic write. Its reads see the committed database plus its own writes. Nothing is
@@ -64,6 +71,14 @@ class Txn : public Reader {
   virtual size_t size() const = 0;  // number of writes
 };
 
+// A key range of one family, both ends included.
+struct KeyRange {
+  Entity entity;
+  Family family;
+  std::string first;
+  std::string last;
+};
+
 class Store : public Reader {
  public:
   // Opens (creating it and any missing column family) the database in `dir`.
@@ -74,6 +89,14 @@ class Store : public Reader {
   virtual void commit(Txn& txn, bool sync = true) = 0;
   // A consistent online copy of the database in `dir` (which must not exist yet).
   virtual void checkpoint(const std::string& dir) = 0;
+  // Makes the values overwritten or deleted in `ranges` unrecoverable from the database's files
+  // (SPEC §7.2): flushes every memtable (so the WAL files holding them become obsolete),
+  // compacts the ranges down to the bottommost level (forced, dropping old versions and
+  // tombstones), and deletes the obsolete SST and WAL files before it returns. Slow (it rewrites
+  // files): call it from a worker thread, never the event loop or the writer. An iterator or
+  // snapshot open meanwhile keeps the versions it sees; rdzd's reads are short. Runs one at a
+  // time, and never during a checkpoint.
+  virtual void purgeOldVersions(const std::vector<KeyRange>& ranges) = 0;
 };
 
 }  // namespace rdz

@@ -754,3 +754,86 @@ TEST(Run, PassNames) {
 
 }  // namespace
 }  // namespace rdz
+
+// ---------------------------------------------------------------------------------------------
+// After delivery (SPEC §7.1–7.2): replacements owed, rejected leads, the opposition list
+
+namespace rdz {
+namespace {
+
+TEST(Replacement, OwedAddsToRemainingStillCappedByQuotaJour) {
+  auto c = commande("C1", "acme", 2);
+  c.deliveredThisWeek = 2;
+  EXPECT_EQ(demandOf(c, params()).remaining, 0u);
+  c.replacementsOwed = 1;
+  EXPECT_EQ(demandOf(c, params()).remaining, 1u);
+  c.commande.quotaJour = 1;
+  c.deliveredToday = 1;
+  EXPECT_EQ(demandOf(c, params()).remaining, 0u);  // quota_jour still caps
+  c.deliveredToday = 0;
+  c.commande.actif = false;
+  EXPECT_EQ(demandOf(c, params()).remaining, 0u);  // and actif
+}
+
+TEST(Replacement, ServedOnlyByDeliveriesBeyondTheWeeklyQuota) {
+  auto c = commande("C1", "acme", 3);
+  c.deliveredThisWeek = 1;
+  c.replacementsOwed = 2;
+  // 4 open: the 2 of the quota, then the 2 replacements; 3 leads serve the quota and 1.
+  RunPlan p = plan({fresh("1", hours(3)), fresh("2", hours(2)), fresh("3", hours(1))}, {c});
+  EXPECT_EQ(given(p), (V{"1>C1", "2>C1", "3>C1"}));
+  ASSERT_EQ(p.replacements.size(), 1u);
+  EXPECT_EQ(p.replacements[0].commandeId, "C1");
+  EXPECT_EQ(p.replacements[0].count, 1u);
+  // Only 2 leads: the quota is served, no replacement yet.
+  EXPECT_TRUE(plan({fresh("1"), fresh("2")}, {c}).replacements.empty());
+  // Replacements served earlier this week count as part of the week's target.
+  c.replacementsServedThisWeek = 1;
+  c.deliveredThisWeek = 4;
+  c.replacementsOwed = 1;
+  EXPECT_EQ(demandOf(c, params()).remaining, 1u);
+}
+
+TEST(Rejected, NeverInAPoolNorAged) {
+  PoolLead r = lead("9", 40 * DAY, Statut::REJECTED);
+  r.derniereLivraison = T - 40 * DAY;
+  auto own = commande("C1", "acme", 5);
+  auto other = commande("C2", "autre", 5, Entity::MDL);
+  other.commande.fallback = true;
+  other.commande.lbMaxPct = 100;
+  own.commande.lbMaxPct = 100;
+  RunPlan p = plan({r, lead("8", hours(1), Statut::REJECTED)}, {own, other});
+  EXPECT_TRUE(p.assignments.empty());
+  EXPECT_TRUE(p.aging.empty());
+}
+
+TEST(Opposition, OwnListSkipsEveryPassAndFallbackChecksTheReceivingList) {
+  auto own = commande("C1", "acme", 5);
+  auto other = commande("C2", "autre", 5, Entity::MDL);
+  other.commande.fallback = true;
+  std::set<std::pair<Entity, std::string>> lists = {{Entity::ZR7, "+331"},
+                                                    {Entity::MDL, "+332"}};
+  OppositionLookup opposed = [&](Entity list, std::string_view e164) {
+    return lists.count({list, std::string(e164)}) > 0;
+  };
+  // 1: on ZR7's list (its own): never. 2: on MDL's list: its own ZR7 commande only. 3: free.
+  RunPlan p = planRun(params(), {fresh("1", hours(3)), fresh("2", hours(2)), fresh("3", hours(1))},
+                      {own}, NO_HISTORY, opposed);
+  EXPECT_EQ(given(p), (V{"2>C1", "3>C1"}));
+  ASSERT_EQ(p.oppositions.size(), 1u);
+  EXPECT_EQ(p.oppositions[0].leadId, "1");
+  EXPECT_EQ(p.oppositions[0].list, Entity::ZR7);
+  // Only the MDL fallback commande: 2 is on the receiving entity's list.
+  auto closed = own;
+  closed.commande.actif = false;
+  p = planRun(params(), {fresh("1", hours(3)), fresh("2", hours(2)), fresh("3", hours(1))},
+              {closed, other}, NO_HISTORY, opposed);
+  EXPECT_EQ(given(p), (V{"3>C2"}));
+  std::set<std::pair<std::string, Entity>> skipped;
+  for (auto& s : p.oppositions) skipped.insert({s.leadId, s.list});
+  EXPECT_EQ(skipped, (std::set<std::pair<std::string, Entity>>{{"1", Entity::ZR7},
+                                                                {"2", Entity::MDL}}));
+}
+
+}  // namespace
+}  // namespace rdz

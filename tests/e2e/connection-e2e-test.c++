@@ -146,7 +146,7 @@ class ConnectionLimitsE2e : public E2eTest {
       list[i].setName(fields[i].name);
       list[i].setValue(fields[i].value);
     }
-    return req.send().wait(connection.waitScope()).getResult().getId().cStr();
+    return req.send().wait(connection.waitScope()).getStored().getId().cStr();
   }
 };
 

@@ -200,40 +200,6 @@ Daemon::Daemon(std::string cwd, std::vector<std::string> args, std::string socke
                    }),
       socket_(absolute(cwd, socket)) {}
 
-// ---- TLS test material ------------------------------------------------------------------------
-
-namespace {
-
-constexpr char OPENSSL[] = "/usr/bin/openssl";
-
-void openssl(const std::vector<std::string>& args, const std::string& cwd) {
-  RunResult r = runProgram(OPENSSL, args, inDir(cwd));
-  if (r.exitCode != 0) throw std::runtime_error("openssl failed: " + describe(r));
-}
-
-}  // namespace
-
-void makeCa(const std::string& dir, const std::string& name) {
-  openssl({"req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-           "-keyout", name + ".key", "-out", name + ".pem", "-days", "2", "-subj",
-           "/CN=RDZ test " + name, "-addext", "basicConstraints=critical,CA:TRUE", "-addext",
-           "keyUsage=critical,keyCertSign,cRLSign"},
-          dir);
-}
-
-void makeServerCert(const std::string& dir, const std::string& ca) {
-  openssl({"req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout",
-           "server.key", "-out", "server.csr", "-subj", "/CN=rdzd test"},
-          dir);
-  test::writeFile(dir + "/server.ext",
-                  "subjectAltName=IP:127.0.0.1,DNS:localhost\n"
-                  "basicConstraints=CA:FALSE\n"
-                  "extendedKeyUsage=serverAuth\n");
-  openssl({"x509", "-req", "-in", "server.csr", "-CA", ca + ".pem", "-CAkey", ca + ".key",
-           "-CAcreateserial", "-out", "server.pem", "-days", "2", "-extfile", "server.ext"},
-          dir);
-}
-
 // ---- running a program ------------------------------------------------------------------------
 
 RunResult runProgram(const std::string& program, const std::vector<std::string>& args,

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "tests/support/files.h"
+#include "tests/support/pki.h"
 #include "tests/support/temp-dir.h"
 
 namespace rdz::e2e {
@@ -113,12 +114,10 @@ std::string describe(const RunResult& result);
 // Waits up to `timeout` for a Unix socket at `path` to accept a connection.
 bool socketAnswers(const std::string& path, std::chrono::milliseconds timeout);
 
-// ---- TLS test material (the openssl command line) -------------------------------------------
+// ---- TLS test material (the openssl command line): tests/support/pki.h ----------------------
 
-// A CA (NAME.pem, NAME.key) in `dir`.
-void makeCa(const std::string& dir, const std::string& name);
-// server.pem / server.key in `dir`, signed by the CA `ca`, for IP 127.0.0.1 and DNS localhost.
-void makeServerCert(const std::string& dir, const std::string& ca);
+using test::makeCa;
+using test::makeServerCert;
 
 // ---- JSON (rdzctl --json output), through Cap'n Proto's JSON codec --------------------------
 

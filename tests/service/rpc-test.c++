@@ -86,15 +86,23 @@ class RpcTest : public testing::Test {
     return req.send().wait(io.waitScope);
   }
 
-  schema::SubmitResult::Reader submit(schema::Ingest::Client ingest, const Submission& fields,
-                                      std::string key,
-                                      kj::Maybe<capnp::Response<schema::Ingest::SubmitResults>>& keep) {
+  schema::SubmitOutcome::Reader outcome(
+      schema::Ingest::Client ingest, const Submission& fields, std::string key,
+      kj::Maybe<capnp::Response<schema::SubmitOutcome>>& keep) {
     auto req = ingest.submitRequest();
     setFields(req.initFields(fields.size()), fields);
     req.setIdempotencyKey(key);
     keep = req.send().wait(io.waitScope);
-    KJ_IF_MAYBE(r, keep) { return r->getResult(); }
+    KJ_IF_MAYBE(r, keep) { return *r; }
     KJ_UNREACHABLE;
+  }
+  // A submission that must be stored.
+  schema::SubmitResult::Reader submit(schema::Ingest::Client ingest, const Submission& fields,
+                                      std::string key,
+                                      kj::Maybe<capnp::Response<schema::SubmitOutcome>>& keep) {
+    auto answer = outcome(ingest, fields, key, keep);
+    KJ_REQUIRE(answer.isStored(), "refused", answer.getRefused());
+    return answer.getStored();
   }
 
   size_t leadCount(Entity e) {
@@ -142,7 +150,7 @@ TEST_F(RpcTest, AViewerCannotWriteEvenByCastingToAdmin) {
 
 TEST_F(RpcTest, IngestStoresInItsOwnEntityOnly) {
   auto ingest = login(INGEST_ZR7).getSession().getIngest();
-  kj::Maybe<capnp::Response<schema::Ingest::SubmitResults>> keep;
+  kj::Maybe<capnp::Response<schema::SubmitOutcome>> keep;
   auto r = submit(ingest, validLead(), "", keep);
   EXPECT_EQ(r.getStatut(), schema::Statut::NEW);
   EXPECT_EQ(r.getProblemes().size(), 0u);
@@ -157,7 +165,7 @@ TEST_F(RpcTest, IngestStoresInItsOwnEntityOnly) {
 
 TEST_F(RpcTest, InvalidLeadsAreStoredWithTheirProblems) {
   auto ingest = login(INGEST_ZR7).getSession().getIngest();
-  kj::Maybe<capnp::Response<schema::Ingest::SubmitResults>> keep;
+  kj::Maybe<capnp::Response<schema::SubmitOutcome>> keep;
   auto r = submit(ingest, {{"produit", "PV"}, {"nom", "X"}, {"telephone", "123"}}, "", keep);
   EXPECT_EQ(r.getStatut(), schema::Statut::INVALID);
   std::vector<std::string> problems;
@@ -174,16 +182,20 @@ TEST_F(RpcTest, InvalidLeadsAreStoredWithTheirProblems) {
 
 TEST_F(RpcTest, IdempotencyKeyReturnsTheFirstAnswerAndRefusesAnotherBody) {
   auto ingest = login(INGEST_ZR7).getSession().getIngest();
-  kj::Maybe<capnp::Response<schema::Ingest::SubmitResults>> k1, k2, k3;
+  kj::Maybe<capnp::Response<schema::SubmitOutcome>> k1, k2, k3;
   std::string first = submit(ingest, validLead(), "key-1", k1).getId().cStr();
   clock.advance(1h);  // long after the double-submission window: still the same answer
   std::string again = submit(ingest, validLead(), "key-1", k2).getId().cStr();
   EXPECT_EQ(first, again);
   EXPECT_EQ(leadCount(Entity::ZR7), 1u);
-  EXPECT_ANY_THROW(submit(ingest, validLead("06 99 99 99 99"), "key-1", k3));
+  // Refusals are answers (SubmitOutcome.refused), not exceptions.
+  auto other = outcome(ingest, validLead("06 99 99 99 99"), "key-1", k3);
+  ASSERT_TRUE(other.isRefused());
+  EXPECT_EQ(std::string(other.getRefused().cStr()),
+            "idempotency key already used with a different body");
   EXPECT_EQ(leadCount(Entity::ZR7), 1u);
   // A key longer than 128 bytes is refused.
-  EXPECT_ANY_THROW(submit(ingest, validLead(), std::string(129, 'k'), k3));
+  EXPECT_TRUE(outcome(ingest, validLead(), std::string(129, 'k'), k3).isRefused());
   EXPECT_EQ(leadCount(Entity::ZR7), 1u);
 }
 
@@ -192,7 +204,7 @@ TEST_F(RpcTest, IdempotencyKeysBelongToTheCallerNotToTheEntity) {
   auto partner = login(PARTNER_ZR7).getSession().getIngest();
   auto ingest = login(INGEST_ZR7).getSession().getIngest();
   auto admin = login(ADMIN).getSession().getAdmin();
-  kj::Maybe<capnp::Response<schema::Ingest::SubmitResults>> k1, k2, k3, k4;
+  kj::Maybe<capnp::Response<schema::SubmitOutcome>> k1, k2, k3, k4;
   std::string partnerId = submit(partner, validLead("06 11 11 11 11"), "shared", k1).getId().cStr();
   std::string ingestId = submit(ingest, validLead("06 22 22 22 22"), "shared", k2).getId().cStr();
   EXPECT_NE(partnerId, ingestId);
@@ -203,7 +215,7 @@ TEST_F(RpcTest, IdempotencyKeysBelongToTheCallerNotToTheEntity) {
   req.setEntity(schema::Entity::ZR7);
   setFields(req.initFields(validLead("06 33 33 33 33").size()), validLead("06 33 33 33 33"));
   req.setIdempotencyKey("shared");
-  std::string adminId = req.send().wait(io.waitScope).getResult().getId().cStr();
+  std::string adminId = req.send().wait(io.waitScope).getStored().getId().cStr();
   EXPECT_NE(adminId, partnerId);
   EXPECT_NE(adminId, ingestId);
   EXPECT_EQ(leadCount(Entity::ZR7), 3u);
@@ -230,7 +242,7 @@ TEST_F(RpcTest, IdempotencyKeysArePurgedAfterSevenDaysAndAMargin) {
       return purgeIdempotencyKeys(txn, now, 100);
     }).wait(io.waitScope);
   };
-  kj::Maybe<capnp::Response<schema::Ingest::SubmitResults>> k1, k2, k3, k4, k5;
+  kj::Maybe<capnp::Response<schema::SubmitOutcome>> k1, k2, k3, k4, k5;
   std::string old = submit(ingest, validLead("06 11 11 11 11"), "old", k1).getId().cStr();
   clock.advance(24h * 5);
   std::string young = submit(ingest, validLead("06 22 22 22 22"), "young", k2).getId().cStr();
@@ -252,7 +264,7 @@ TEST_F(RpcTest, IdempotencyKeysArePurgedAfterSevenDaysAndAMargin) {
   // Past retention but not purged yet: a new key all the same, and the purge that comes later
   // drops only the stale time entry, not the new record.
   clock.advance(24h * 8 + 1min);
-  kj::Maybe<capnp::Response<schema::Ingest::SubmitResults>> k6, k7;
+  kj::Maybe<capnp::Response<schema::SubmitOutcome>> k6, k7;
   std::string third = submit(ingest, validLead("06 11 11 11 11"), "old", k6).getId().cStr();
   EXPECT_NE(third, again);
   EXPECT_EQ(purge(), 1u);  // "young"; "old" was rewritten
@@ -262,7 +274,7 @@ TEST_F(RpcTest, IdempotencyKeysArePurgedAfterSevenDaysAndAMargin) {
 
 TEST_F(RpcTest, DoubleSubmissionWithinTenMinutesLinksToTheFirstLead) {
   auto ingest = login(INGEST_ZR7).getSession().getIngest();
-  kj::Maybe<capnp::Response<schema::Ingest::SubmitResults>> k;
+  kj::Maybe<capnp::Response<schema::SubmitOutcome>> k;
   std::string first = submit(ingest, validLead("06 12 34 56 78"), "", k).getId().cStr();
   clock.advance(10min - 1s);
   auto second = submit(ingest, validLead("+33 6 12 34 56 78"), "", k);  // same number, other form
@@ -299,7 +311,7 @@ TEST_F(RpcTest, ConcurrentSubmissionsShareSyncedCommits) {
     auto req = ingest.submitRequest();
     setFields(req.initFields(7), validLead(fmt::format("06{:08}", i)));
     promises.add(req.send().then([&answers, i](auto response) {
-      answers[i] = response.getResult().getId().cStr();
+      answers[i] = response.getStored().getId().cStr();
     }));
   }
   kj::joinPromises(promises.releaseAsArray()).wait(io.waitScope);
@@ -319,7 +331,7 @@ TEST_F(RpcTest, ARefusedSubmissionIsUndoneAloneInItsGroup) {
     Submission fields = validLead(fmt::format("06{:08}", i));
     if (i % 2 == 1) fields.push_back({"nom", std::string(401, 'x')});  // over 4 × 100: refused
     setFields(req.initFields(fields.size()), fields);
-    promises.add(req.send().then([](auto) { return true; }, [](kj::Exception&&) { return false; }));
+    promises.add(req.send().then([](auto response) { return response.isStored(); }));
   }
   auto results = kj::joinPromises(promises.releaseAsArray()).wait(io.waitScope);
   for (int i = 0; i < 20; ++i) EXPECT_EQ(results[i], i % 2 == 0) << i;
@@ -344,6 +356,61 @@ TEST_F(RpcTest, AdminBoundToOneEntityCannotTouchTheOther) {
   auto backup = admin.backupRequest();
   backup.setDir(dir / "copy");
   EXPECT_ANY_THROW(backup.send().wait(io.waitScope));  // a copy holds both entities
+}
+
+// SPEC §10: listings come in pages; following `next` visits every item once, in id order,
+// across both entities, and a filter applies before the page is cut.
+TEST_F(RpcTest, ListingsArePaginatedAcrossEntities) {
+  auto admin = login(ADMIN).getSession().getAdmin();
+  std::vector<std::string> ids = {"a1", "b2", "c3", "d4", "e5"};
+  for (size_t i = 0; i < ids.size(); ++i) {
+    auto req = admin.addClientRequest();
+    auto c = req.initClient();
+    c.setEntity(i % 2 ? schema::Entity::MDL : schema::Entity::ZR7);
+    c.setId(ids[i]);
+    c.setNom(ids[i]);
+    c.initEmails(1).set(0, "a@b.fr");
+    req.send().wait(io.waitScope);
+    auto k = admin.addCommandeRequest();
+    k.initCommande().setClient(ids[i]);
+    k.getCommande().setProduit(i < 3 ? "PV" : "PAC");
+    k.getCommande().setQuotaSemaine(5);
+    auto jours = k.getCommande().initJours(5);
+    for (uint32_t d = 0; d < 5; ++d) jours.set(d, JOURS[d].data());
+    k.send().wait(io.waitScope);
+  }
+  std::vector<std::string> seen, pages;
+  std::string after;
+  do {
+    auto req = admin.listClientsRequest();
+    req.initEntity().setAll();
+    req.setLimit(2);
+    req.setAfter(after);
+    auto page = req.send().wait(io.waitScope);
+    EXPECT_LE(page.getClients().size(), 2u);
+    for (auto c : page.getClients()) seen.emplace_back(c.getId().cStr());
+    after = page.getNext().cStr();
+    pages.push_back(after);
+  } while (!after.empty());
+  EXPECT_EQ(seen, ids);
+  EXPECT_EQ(pages, (std::vector<std::string>{"b2", "d4", ""}));
+
+  // Filtered by client: the only commande of c3, found past the others.
+  auto one = admin.listCommandesRequest();
+  one.initEntity().setAll();
+  one.setClient("c3");
+  one.setLimit(1);
+  auto found = one.send().wait(io.waitScope);
+  ASSERT_EQ(found.getCommandes().size(), 1u);
+  EXPECT_EQ(std::string(found.getCommandes()[0].getClient().cStr()), "c3");
+  EXPECT_EQ(std::string(found.getNext().cStr()), "");
+
+  // Without a limit: everything fits in one page of at most 1000.
+  auto all = admin.listCommandesRequest();
+  all.initEntity().setAll();
+  auto every = all.send().wait(io.waitScope);
+  EXPECT_EQ(every.getCommandes().size(), 5u);
+  EXPECT_EQ(std::string(every.getNext().cStr()), "");
 }
 
 TEST_F(RpcTest, CommandesTakeTheirClientsEntityAndOrderedIds) {

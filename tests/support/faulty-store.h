@@ -32,6 +32,13 @@ class FaultyStore final : public Store {
   void scanSystem(std::string_view prefix, ScanFn fn) override {
     inner_->scanSystem(prefix, kj::mv(fn));
   }
+  void scanAfter(Entity e, Family f, std::string_view prefix, std::string_view after,
+                 ScanFn fn) override {
+    inner_->scanAfter(e, f, prefix, after, kj::mv(fn));
+  }
+  void scanSystemAfter(std::string_view prefix, std::string_view after, ScanFn fn) override {
+    inner_->scanSystemAfter(prefix, after, kj::mv(fn));
+  }
   kj::Own<Txn> begin() override { return inner_->begin(); }
   void commit(Txn& txn, bool sync) override {
     int left = failCommits.load();
@@ -45,6 +52,9 @@ class FaultyStore final : public Store {
     inner_->commit(txn, sync);
   }
   void checkpoint(const std::string& dir) override { inner_->checkpoint(dir); }
+  void purgeOldVersions(const std::vector<KeyRange>& ranges) override {
+    inner_->purgeOldVersions(ranges);
+  }
 
  private:
   std::unique_ptr<Store> inner_;
