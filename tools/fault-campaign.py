@@ -508,8 +508,15 @@ class Campaign:
                     self.violation(f"client {client} received {produit} {phone} in "
                                    f"{len(mids)} emails for {d}")
         # every batch rdzd calls sent reached the sink
-        listing = self.rig.ctl_json(["batch", "list", "--status", "sent"])
-        for b in listing.get("batches", []):
+        sent, after = [], None
+        while True:  # listings come in pages (SPEC §10)
+            listing = self.rig.ctl_json(["batch", "list", "--status", "sent", "--limit", "1000"] +
+                                        (["--after", after] if after else []))
+            sent += listing.get("batches", [])
+            after = listing.get("next")
+            if not after:
+                break
+        for b in sent:
             if (b["client"], b["run"][:10]) not in batches:
                 self.violation(f"batch {b['id']} is sent but never reached the sink")
 
