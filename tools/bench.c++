@@ -9,6 +9,9 @@
 //   spaces, one per line) to a file and times `rdzctl opposition import` of it against a running
 //   rdzd (admin token): parsing, hashing and the writes.
 //   {"rdz":"opposition","numbers":N,"seconds":X,"added":K}
+// - `rdz-bench check --db DIR` checks a database's consistency (tools/store-check.h) — on a copy
+//   (`rdzctl backup`) or with rdzd stopped. One violation per line on stdout, then
+//   {"rdz":"check","leads":N,"deliveries":M,"batches":B,"violations":V}; exit 1 if V > 0.
 #include <boost/program_options.hpp>
 #include <fmt/format.h>
 #include <kj/debug.h>
@@ -28,6 +31,7 @@
 #include "client/synthetic.h"
 #include "daemon/domain/allocation.h"
 #include "daemon/domain/calendar.h"
+#include "tools/store-check.h"
 
 namespace po = boost::program_options;
 
@@ -123,15 +127,26 @@ int benchOpposition(const std::string& socket, const std::string& tokenFile, uin
   return 0;
 }
 
+int checkDatabase(const std::string& dir, int dedupDays) {
+  auto store = rdz::Store::open(dir);
+  rdz::StoreCheckReport report = rdz::checkStore(*store, dedupDays);
+  for (auto& v : report.violations) std::cout << "violation: " << v << "\n";
+  std::cout << "{\"rdz\":\"check\",\"leads\":" << report.leads
+            << ",\"deliveries\":" << report.deliveries << ",\"batches\":" << report.batches
+            << ",\"violations\":" << report.violations.size() << "}\n";
+  return report.violations.empty() ? 0 : 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string mode = "ingest", socket, tokenFile, entityText = "zr7";
-  int clients = 16, seconds = 15;
+  std::string mode = "ingest", socket, tokenFile, entityText = "zr7", db;
+  int clients = 16, seconds = 15, dedupDays = 30;
   uint32_t planLeads = 100000, planCommandes = 300, oppositionNumbers = 1000000;
   uint64_t seed = static_cast<uint64_t>(std::chrono::system_clock::now().time_since_epoch().count());
-  po::options_description o("rdz-bench ingest|plan|opposition [options]\n\nOptions");
-  o.add_options()("help,h", "this help")("mode", po::value(&mode), "ingest (default), plan or opposition")(
+  po::options_description o("rdz-bench ingest|plan|opposition|check [options]\n\nOptions");
+  o.add_options()("help,h", "this help")("mode", po::value(&mode),
+                                         "ingest (default), plan, opposition or check")(
       "numbers", po::value(&oppositionNumbers), "opposition: numbers to import (default 1000000)")(
       "leads", po::value(&planLeads), "plan: leads in the pools (default 100000)")(
       "commandes", po::value(&planCommandes), "plan: commandes (default 300)")(
@@ -140,7 +155,9 @@ int main(int argc, char** argv) {
       "entity", po::value(&entityText), "zr7 or mdl")(
       "clients", po::value(&clients), "concurrent clients (default 16)")(
       "seconds", po::value(&seconds), "duration (default 15)")(
-      "seed", po::value(&seed), "seed of the synthetic leads");
+      "seed", po::value(&seed), "seed of the synthetic leads")(
+      "db", po::value(&db), "check: the RocksDB directory (a backup, or DATA_DIR/db of a stopped rdzd)")(
+      "dedup-days", po::value(&dedupDays), "check: the duplicate window in days (default 30)");
   po::positional_options_description pos;
   pos.add("mode", 1);
   po::variables_map vm;
@@ -151,7 +168,8 @@ int main(int argc, char** argv) {
     std::cerr << "rdz-bench: " << e.what() << "\n";
     return 2;
   }
-  if (vm.count("help") || (mode != "ingest" && mode != "plan" && mode != "opposition")) {
+  if (vm.count("help") ||
+      (mode != "ingest" && mode != "plan" && mode != "opposition" && mode != "check")) {
     std::cout << o << "\n";
     return vm.count("help") ? 0 : 2;
   }
@@ -160,6 +178,21 @@ int main(int argc, char** argv) {
     // An admin token (the default: ./rdz-data/admin.token, as rdzctl).
     return benchOpposition(socket, tokenFile, oppositionNumbers,
                            vm.count("entity") ? entityText : "ZR7");
+  }
+  if (mode == "check") {
+    if (db.empty()) {
+      std::cerr << "rdz-bench: check needs --db DIR\n";
+      return 2;
+    }
+    try {
+      return checkDatabase(db, dedupDays);
+    } catch (const std::exception& e) {
+      std::cerr << "rdz-bench: check failed: " << e.what() << "\n";
+      return 2;
+    } catch (const kj::Exception& e) {
+      std::cerr << "rdz-bench: check failed: " << e.getDescription().cStr() << "\n";
+      return 2;
+    }
   }
   auto entity = rdz::parseEntity(entityText);
   if (!entity || clients < 1 || clients > 99 || seconds < 1) {

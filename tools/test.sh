@@ -3,6 +3,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/install-deps.sh
-tools/build.sh
+RDZ_FAULT_POINTS=ON tools/build.sh
 cd build
 ctest --output-on-failure --timeout 600 -j1

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <map>
 
+#include "daemon/domain/fault-point.h"
 #include "daemon/domain/calendar.h"
 #include "daemon/domain/time.h"
 #include "daemon/store/records.h"
@@ -169,6 +170,7 @@ RunScope resolveRun(Reader& reader, const RunParams& params) {
 
 RunOutcome executeRun(Txn& txn, IdGenerator& ids, const RunParams& asked, Timestamp now,
                       const OppositionKey* opposition) {
+  faultPoint("run.before_commit");
   RunOutcome outcome;
   RunScope scope = resolveRun(txn, asked);
   if (!scope.toRun) {

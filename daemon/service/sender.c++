@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <map>
 
+#include "daemon/domain/fault-point.h"
 #include "daemon/domain/delivery-format.h"
 #include "daemon/domain/outbox.h"
 #include "daemon/domain/time.h"
@@ -163,6 +164,7 @@ void Sender::attempt(Entity entity, const std::string& batchId) {
     KJ_FAIL_ASSERT("a batch's client is missing", batch.client);
   }
 
+  faultPoint("sender.before_send");
   SendResult result;
   std::vector<uint32_t> accepted;  // methode api: parts acknowledged during this attempt
   if (client.methode == Methode::API) {
@@ -191,9 +193,11 @@ void Sender::attempt(Entity entity, const std::string& batchId) {
     }
   }
 
+  if (result.ok) faultPoint("sender.after_accept");  // 250 / 2xx, not yet recorded
   Timestamp now = clock_.now();
   logInfo("batch {} ({} {}, {} leads): {}", batch.id, entityName(entity), batch.client,
           batch.deliveries.size(), result.ok ? "sent" : "failed: " + result.detail);
+  faultPoint("sender.before_outcome");
   recordOutcome(batch.id, [entity, batchId, result, accepted, now](Txn& txn) {
     KJ_IF_MAYBE(current, getBatch(txn, entity, batchId)) {
       Batch updated = *current;

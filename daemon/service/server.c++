@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <type_traits>
 
+#include "daemon/domain/fault-point.h"
 #include "daemon/domain/time.h"
 #include "daemon/domain/validation.h"
 #include "daemon/service/after-delivery.h"
@@ -506,6 +507,7 @@ class AdminImpl final : public ViewerMethods<schema::Admin::Server> {
           return executeRun(txn, ids, asked, now, opposition);
         })
         .then([this, context](RunOutcome outcome) mutable {
+          faultPoint("run.after_commit");  // the run's group is synced; nothing sent or answered
           if (!outcome.alreadyDone) {
             logInfo("run {}: {} leads assigned, {} aged to LB, {} duplicates avoided, {} batches",
                     outcome.run.id, outcome.run.assigned, outcome.run.aged,

@@ -5,6 +5,8 @@
 #include <future>
 #include <vector>
 
+#include "daemon/domain/fault-point.h"
+
 namespace rdz {
 
 WriteQueue::WriteQueue(Store& store, size_t maxGroup, kj::Maybe<CommitFailureFn> onCommitFailure)
@@ -79,8 +81,10 @@ void WriteQueue::writerLoop() {
     }
     kj::Maybe<kj::Exception> commitError;
     if (txn->size() > 0) {
+      faultPoint("commit.before_sync");
       commitError = kj::runCatchingExceptions([&]() { store_.commit(*txn, true); });
       commitCount_.fetch_add(1);
+      faultPoint("commit.after_sync");  // synced (or failed); no job told yet
     }
     jobCount_.fetch_add(group.size());
 

@@ -19,6 +19,7 @@
 #include "client/connection.h"
 #include "client/json.h"
 #include "daemon/domain/digest.h"
+#include "daemon/domain/fault-point.h"
 #include "daemon/domain/validation.h"
 #include "daemon/service/log.h"
 
@@ -698,6 +699,7 @@ kj::Promise<void> Gateway::submitLead(kj::Own<Request> req, Entity entity, std::
     return spool_.append(kj::mv(entry))
         .then(
             [this, &r, &response, entity, why](std::string id) {
+              faultPoint("spool.after_sync");  // durable, 202 not yet answered
               ++metrics_->spooled;
               logInfo("spooled {} lead {}: {}", entityName(entity), id, why);
               Reply reply;
@@ -873,6 +875,7 @@ kj::Promise<bool> Gateway::replayFrom(std::vector<SpooledEntry>& batch, size_t i
         const SpooledEntry& e = batch[i];
         switch (f.outcome) {
           case Forwarded::Outcome::STORED:
+            faultPoint("replay.after_ack");  // rdzd stored it; done not advanced
             ++metrics_->replayed;
             logInfo("replayed {} lead {}: {} {}", entityName(e.entry.entity), e.id, f.id, f.statut);
             // TODO(perf): one mark per batch would save two fsyncs per lead; one per lead keeps

@@ -14,6 +14,7 @@
 #include <cstring>
 #include <optional>
 
+#include "daemon/domain/fault-point.h"
 #include "daemon/service/log.h"
 
 namespace rdz::gateway {
@@ -513,6 +514,7 @@ std::string Spool::append(const SpoolEntry& entry) {
 void Spool::sync() {
   KJ_IF_MAYBE (e, kj::runCatchingExceptions([&]() {
                  if (unsynced_ > 0 && activeFd_ >= 0) {
+                   faultPoint("spool.after_append");
                    KJ_SYSCALL(io_.fdatasync(activeFd_), segmentPath(active_));
                  }
                  if (dirDirty_) syncDir();  // a new segment's name must survive a crash too
