@@ -2,6 +2,7 @@
 
 #include <kj/debug.h>
 
+#include <cmath>
 #include <vector>
 
 #include "daemon/domain/time.h"
@@ -71,6 +72,89 @@ struct Codec {
   }
 };
 
+int hexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// The code unit of the 4 hex digits at `text[at]`, or -1.
+int32_t hexUnit(std::string_view text, size_t at) {
+  if (text.size() - at < 4) return -1;
+  int32_t unit = 0;
+  for (size_t i = at; i < at + 4; ++i) {
+    int v = hexValue(text[i]);
+    if (v < 0) return -1;
+    unit = unit * 16 + v;
+  }
+  return unit;
+}
+
+void appendUtf8(std::string& out, uint32_t cp) {
+  if (cp < 0x80) {
+    out += static_cast<char>(cp);
+  } else if (cp < 0x800) {
+    out += static_cast<char>(0xC0 | (cp >> 6));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else if (cp < 0x10000) {
+    out += static_cast<char>(0xE0 | (cp >> 12));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else {
+    out += static_cast<char>(0xF0 | (cp >> 18));
+    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  }
+}
+
+// Cap'n Proto 0.9.2's JSON parser (Debian 12's) decodes `\uXXXX` wrongly: hex digits a-f count 10
+// less ("\u00e9" becomes "I", "\u00c9" becomes ")"), and surrogate pairs are not combined
+// (capnproto/capnproto#1552, fixed upstream after 0.9.2). PHP's json_encode and Python's
+// json.dumps escape every non-ASCII letter so, by default. Until the library is fixed, the escapes
+// are decoded here first: each `\uXXXX` in a string becomes its UTF-8 bytes (a surrogate pair one
+// code point), except '"', '\\' and NUL, which stay escaped. Other bytes are copied unchanged.
+std::string decodeUnicodeEscapes(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  bool inString = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (!inString || c != '\\' || i + 1 == text.size()) {
+      if (c == '"') inString = !inString;
+      out += c;
+      continue;
+    }
+    if (text[i + 1] != 'u') {  // a short escape: capnp decodes those right
+      out += c;
+      out += text[++i];
+      continue;
+    }
+    int32_t unit = hexUnit(text, i + 2);
+    KJ_REQUIRE(unit >= 0, "a \\u escape needs 4 hex digits");
+    i += 5;
+    uint32_t cp = static_cast<uint32_t>(unit);
+    if (unit >= 0xD800 && unit <= 0xDBFF) {
+      int32_t low = text.substr(i + 1, 2) == "\\u" ? hexUnit(text, i + 3) : -1;
+      KJ_REQUIRE(low >= 0xDC00 && low <= 0xDFFF, "unpaired surrogate in a \\u escape");
+      cp = 0x10000 + ((cp - 0xD800) << 10) + static_cast<uint32_t>(low - 0xDC00);
+      i += 6;
+    } else {
+      KJ_REQUIRE(unit < 0xDC00 || unit > 0xDFFF, "unpaired surrogate in a \\u escape");
+    }
+    if (cp == '"' || cp == '\\') {
+      out += '\\';
+      out += static_cast<char>(cp);
+    } else if (cp == 0) {
+      out += "\\u0000";  // capnp decodes this one right; a raw NUL would end its input
+    } else {
+      appendUtf8(out, cp);
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 const capnp::JsonCodec& rdzJson() {
@@ -81,12 +165,14 @@ const capnp::JsonCodec& rdzJson() {
 Submission submissionFromJson(std::string_view text) {
   capnp::MallocMessageBuilder message;
   auto value = message.initRoot<capnp::JsonValue>();
-  rdzJson().decodeRaw(kj::arrayPtr(text.data(), text.size()), value);
+  std::string decoded = decodeUnicodeEscapes(text);
+  rdzJson().decodeRaw(kj::arrayPtr(decoded.data(), decoded.size()), value);
   KJ_REQUIRE(value.isObject(), "a lead must be a JSON object");
   Submission fields;
   for (auto member : value.getObject()) {
     auto v = member.getValue();
-    std::string name = member.getName().cStr();
+    auto rawName = member.getName();
+    std::string name(rawName.begin(), rawName.size());  // a "\u0000" is kept, not an end
     switch (v.which()) {
       case capnp::JsonValue::NULL_:
         break;
@@ -95,14 +181,15 @@ Submission submissionFromJson(std::string_view text) {
         break;
       case capnp::JsonValue::NUMBER: {
         double d = v.getNumber();
-        // Integers (postal codes sent as numbers, booleans as 0/1) keep their digits.
-        fields.push_back({name, d == static_cast<double>(static_cast<int64_t>(d))
-                                    ? std::to_string(static_cast<int64_t>(d))
-                                    : std::string(kj::str(d).cStr())});
+        // Integers (postal codes sent as numbers, booleans as 0/1) keep their digits. The range
+        // is tested first: converting a double outside int64 (2e22, inf) is undefined behaviour.
+        bool integral = std::abs(d) < 9.2e18 && d == std::trunc(d);
+        fields.push_back({name, integral ? std::to_string(static_cast<int64_t>(d))
+                                         : std::string(kj::str(d).cStr())});
         break;
       }
       case capnp::JsonValue::STRING:
-        fields.push_back({name, v.getString().cStr()});
+        fields.push_back({name, std::string(v.getString().begin(), v.getString().size())});
         break;
       default:
         KJ_FAIL_REQUIRE("a field must be a string, number, boolean or null", name);
@@ -115,7 +202,7 @@ std::string jsonString(std::string_view text) {
   capnp::MallocMessageBuilder message;
   auto value = message.initRoot<capnp::JsonValue>();
   std::string copy(text);  // Text::Reader needs a NUL-terminated buffer
-  value.setString(copy.c_str());
+  value.setString(capnp::Text::Reader(copy.data(), copy.size()));  // a NUL inside is kept
   auto out = rdzJson().encodeRaw(value.asReader());
   return std::string(out.cStr(), out.size());
 }
