@@ -34,7 +34,8 @@ std::vector<ImportInput> parseImportRows(std::string_view text, ImportFormat for
     while (std::getline(in, line)) {
       if (trim(line).empty()) continue;
       ImportInput input{++n, {}, {}};
-      KJ_IF_MAYBE(e, kj::runCatchingExceptions([&]() { input.fields = submissionFromJson(line); })) {
+      KJ_IF_MAYBE (e,
+                   kj::runCatchingExceptions([&]() { input.fields = submissionFromJson(line); })) {
         input.error = "not a JSON object: " + cleanError(e->getDescription().cStr());
       }
       rows.push_back(kj::mv(input));

@@ -1,9 +1,9 @@
 // client/json: submissions from JSON (the gateway's bodies, rdzctl's JSON Lines imports) and
 // JSON string literals. Cases found by fuzzing (tests/fuzz/) are pinned here.
+#include "client/json.h"
+
 #include <gtest/gtest.h>
 #include <kj/exception.h>
-
-#include "client/json.h"
 
 namespace rdz {
 namespace {

@@ -1,0 +1,87 @@
+// Fuzzes rdzd's RPC framing and message handling before authentication: each input is the raw
+// byte stream of one client connection into a real capnp::TwoPartyServer serving the real
+// Bootstrap (newBootstrap) over a kj two-way pipe, with a real store and write queue in a temp dir.
+// The store, queue and server are built once and shared by every input (fast); each input is one
+// connection, closed by the client after its bytes.
+//
+// The tokens known to this rdzd are an ingest token and a viewer token, so mutated seeds can go
+// past authenticate into submit and the read-only calls. No admin token on purpose: Admin.backup
+// writes to a path the input names.
+//
+// Properties: no sanitizer finding; the server closes the connection after the client's end of
+// stream (a connection that outlives its client for 10 s is reported as a hang).
+#include <capnp/rpc-twoparty.h>
+#include <kj/async-io.h>
+#include <stdint.h>
+
+#include <memory>
+#include <string>
+
+#include "daemon/domain/clock.h"
+#include "daemon/domain/ids.h"
+#include "daemon/service/auth.h"
+#include "daemon/service/server.h"
+#include "daemon/service/write-queue.h"
+#include "daemon/store/store.h"
+#include "tests/fuzz/fuzz-support.h"
+
+using namespace rdz;
+
+namespace {
+
+// The tokens of tests/fuzz/rpc-seeds.c++, which captures real client messages using them.
+constexpr char INGEST_ZR7[] = "ingest-zr7-token";
+constexpr char VIEWER[] = "viewer-token";
+
+struct Env {
+  std::string dir = fuzz::makeTempDir("rdz-fuzz-rpc-");
+  std::unique_ptr<Store> store = Store::open(dir + "/db");
+  ManualClock clock{Timestamp(std::chrono::seconds(1795000000))};
+  IdGenerator ids;
+  Auth auth;
+  kj::AsyncIoContext io = kj::setupAsyncIo();
+  std::unique_ptr<WriteQueue> writes = std::make_unique<WriteQueue>(*store);
+  ServiceContext context{*store, *writes, ids, clock, auth, RunSettings{}};
+  capnp::TwoPartyServer server{newBootstrap(context)};
+
+  Env() {
+    auth.add({Role::INGEST, Entity::ZR7, "ingest-zr7"}, sha256Hex(INGEST_ZR7));
+    auth.add({Role::VIEWER, std::nullopt, "viewer"}, sha256Hex(VIEWER));
+  }
+};
+
+// Built on the first input and never destroyed: its destructors (the writer thread, RocksDB)
+// would race libFuzzer's exit. The temp dir stays behind under $TMPDIR.
+Env& env() {
+  static Env* e = new Env;
+  return *e;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  Env& e = env();
+  auto& ws = e.io.waitScope;
+  auto pipe = kj::newTwoWayPipe();
+  e.server.accept(kj::mv(pipe.ends[1]));
+  kj::AsyncIoStream& client = *pipe.ends[0];
+
+  // Writing and reading run together: the server's answers must be drained or it stops reading.
+  auto written = client.write(data, size)
+                     .then([&client]() { client.shutdownWrite(); })
+                     .then([]() { return true; },
+                           [](kj::Exception&&) { return false; })  // the server hung up first
+                     .eagerlyEvaluate(nullptr);
+  auto hang =
+      e.io.provider->getTimer().afterDelay(10 * kj::SECONDS).then([]() -> kj::Array<kj::byte> {
+        fuzz::fail("the server did not close the connection 10 s after the client's end of stream");
+      });
+  auto answer = client.readAllBytes().then(
+      [](kj::Array<kj::byte> bytes) { return bytes; },
+      [](kj::Exception&&) { return kj::Array<kj::byte>(); });  // an abrupt close is a close too
+  answer.exclusiveJoin(kj::mv(hang)).wait(ws);
+  written.wait(ws);
+  // Let calls the connection started (writes on the writer thread) finish before the next input.
+  e.io.waitScope.poll();
+  return 0;
+}
