@@ -8,8 +8,9 @@
 // past authenticate into submit and the read-only calls. No admin token on purpose: Admin.backup
 // writes to a path the input names.
 //
-// Properties: no sanitizer finding; the server closes the connection after the client's end of
-// stream (a connection that outlives its client for 10 s is reported as a hang).
+// Each input's calls are run to their end (answers written) before the client hangs up.
+// Properties: no sanitizer finding; the server keeps reading, and closes the connection after the
+// client's end of stream (either waiting over 10 s is reported as a hang).
 #include <capnp/rpc-twoparty.h>
 #include <kj/async-io.h>
 #include <stdint.h>
@@ -59,29 +60,45 @@ Env& env() {
 
 }  // namespace
 
+// Fails the input when the server has not done its part within 10 s.
+template <typename T>
+kj::Promise<T> hangAfter(kj::Timer& timer, const char* what) {
+  return timer.afterDelay(10 * kj::SECONDS).then([what]() -> T { fuzz::fail("hang:", what); });
+}
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Env& e = env();
   auto& ws = e.io.waitScope;
+  auto& timer = e.io.provider->getTimer();
   auto pipe = kj::newTwoWayPipe();
   e.server.accept(kj::mv(pipe.ends[1]));
   kj::AsyncIoStream& client = *pipe.ends[0];
 
-  // Writing and reading run together: the server's answers must be drained or it stops reading.
-  auto written = client.write(data, size)
-                     .then([&client]() { client.shutdownWrite(); })
-                     .then([]() { return true; },
-                           [](kj::Exception&&) { return false; })  // the server hung up first
-                     .eagerlyEvaluate(nullptr);
-  auto hang =
-      e.io.provider->getTimer().afterDelay(10 * kj::SECONDS).then([]() -> kj::Array<kj::byte> {
-        fuzz::fail("the server did not close the connection 10 s after the client's end of stream");
-      });
-  auto answer = client.readAllBytes().then(
-      [](kj::Array<kj::byte> bytes) { return bytes; },
-      [](kj::Exception&&) { return kj::Array<kj::byte>(); });  // an abrupt close is a close too
-  answer.exclusiveJoin(kj::mv(hang)).wait(ws);
-  written.wait(ws);
-  // Let calls the connection started (writes on the writer thread) finish before the next input.
-  e.io.waitScope.poll();
+  // Reading runs all along: the server's answers must be drained or it stops reading.
+  auto answer = client.readAllBytes()
+                    .then([](kj::Array<kj::byte> bytes) { return bytes.size(); },
+                          [](kj::Exception&&) { return size_t(0); })  // an abrupt close is a close
+                    .eagerlyEvaluate(nullptr);
+  bool sent = client.write(data, size)
+                  .then([]() { return true; },
+                        [](kj::Exception&&) { return false; })  // the server hung up first
+                  .exclusiveJoin(hangAfter<bool>(timer, "the server stopped reading"))
+                  .wait(ws);
+  // Before hanging up, let every call the input made run to its end, answers included: a write
+  // job's completion comes back to this loop from the writer thread. Done when a no-op job was
+  // the only one queued since the last look.
+  for (;;) {
+    ws.poll();
+    uint64_t before = e.writes->stats().jobs;
+    e.writes->runSync([](Txn&) {});
+    ws.poll();
+    if (e.writes->stats().jobs == before + 1) break;
+  }
+  if (sent) client.shutdownWrite();
+  answer
+      .exclusiveJoin(
+          hangAfter<size_t>(timer, "the server kept the connection after the client's end"))
+      .wait(ws);
+  ws.poll();
   return 0;
 }
