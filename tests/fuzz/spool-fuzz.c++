@@ -105,8 +105,9 @@ void runOne(const std::string& segment, size_t segmentBytes) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size > 64 * 1024) return 0;
   std::string segment(reinterpret_cast<const char*>(data), size);
-  // Small segments too, so that a recovered segment over its size limit is part of the game.
-  size_t segmentBytes = size > 0 && (data[0] & 1) ? 64 : Spool::SEGMENT_BYTES;
+  // Small segments too (odd input lengths), so that a recovered segment already over its size
+  // limit is part of the game: appends then go to segment 2, and segment 1 is read as closed.
+  size_t segmentBytes = size % 2 == 1 ? 64 : Spool::SEGMENT_BYTES;
   runOne(segment, segmentBytes);
   fixChecksums(segment);
   runOne(segment, segmentBytes);
