@@ -15,6 +15,7 @@
 #include <kj/async-io.h>
 #include <stdint.h>
 
+#include <filesystem>
 #include <memory>
 #include <string>
 
@@ -51,10 +52,23 @@ struct Env {
   }
 };
 
-// Built on the first input and never destroyed: its destructors (the writer thread, RocksDB)
-// would race libFuzzer's exit. The temp dir stays behind under $TMPDIR.
+// Built on the first input, and again every RESET_EVERY inputs: the store keeps every lead the
+// inputs submit, and answers (findLeads of a seed's phone) would otherwise grow without bound,
+// slowing the fuzzer and making an input's behaviour depend on thousands of inputs before it.
+// The last one is never destroyed: its destructors (the writer thread, RocksDB) would race
+// libFuzzer's exit; its temp dir stays behind under $TMPDIR.
+constexpr uint64_t RESET_EVERY = 5000;
+
 Env& env() {
-  static Env* e = new Env;
+  static Env* e = nullptr;
+  static uint64_t inputs = 0;
+  if (e != nullptr && ++inputs % RESET_EVERY == 0) {
+    std::string dir = e->dir;
+    delete e;
+    e = nullptr;
+    std::filesystem::remove_all(dir);
+  }
+  if (e == nullptr) e = new Env;
   return *e;
 }
 
