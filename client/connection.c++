@@ -1,5 +1,7 @@
 #include "client/connection.h"
 
+#include <cstring>
+
 #include <kj/debug.h>
 
 #include <cstdlib>
@@ -91,15 +93,23 @@ Connection::Connection(const Endpoint& endpoint) : io_(kj::setupAsyncIo()) {
   if (!endpoint.connect.empty() && !parseHostPort(endpoint.connect)) {
     throw ConnectError("--connect must be HOST:PORT, not '" + endpoint.connect + "'");
   }
-  KJ_IF_MAYBE(e, kj::runCatchingExceptions([&]() {
-                auto connecting =
-                    openStream(io_.provider->getNetwork(), io_.unixEventPort, endpoint);
-                stream_ = io_.provider->getTimer()
-                              .timeoutAfter(CONNECT_TIMEOUT, kj::mv(connecting))
-                              .wait(io_.waitScope);
-              })) {
-    throw ConnectError("cannot connect to rdzd at " + where + ": " +
-                       e->getDescription().cStr());
+  auto deadline = std::chrono::steady_clock::now() + endpoint.waitForRdzd;
+  for (;;) {
+    KJ_IF_MAYBE(e, kj::runCatchingExceptions([&]() {
+                  auto connecting =
+                      openStream(io_.provider->getNetwork(), io_.unixEventPort, endpoint);
+                  stream_ = io_.provider->getTimer()
+                                .timeoutAfter(CONNECT_TIMEOUT, kj::mv(connecting))
+                                .wait(io_.waitScope);
+                })) {
+      if (std::chrono::steady_clock::now() < deadline) {
+        io_.provider->getTimer().afterDelay(500 * kj::MILLISECONDS).wait(io_.waitScope);
+        continue;
+      }
+      throw ConnectError("cannot connect to rdzd at " + where + ": " +
+                         e->getDescription().cStr());
+    }
+    break;
   }
   rpc_ = kj::heap<capnp::TwoPartyClient>(*stream_);
   auto bootstrap = rpc_->bootstrap().castAs<schema::Bootstrap>();
@@ -142,6 +152,17 @@ schema::Viewer::Client Connection::viewer() {
 schema::Admin::Client Connection::admin() {
   KJ_IF_MAYBE(c, admin_) { return *c; }
   KJ_FAIL_REQUIRE("this token may not do that: admin token required");
+}
+
+std::string cleanError(std::string d) {
+  for (const char* prefix : {"remote exception: ", "requirement not met: "}) {
+    if (d.rfind(prefix, 0) == 0) d.erase(0, strlen(prefix));
+  }
+  if (d.rfind("expected ", 0) == 0) {
+    size_t semi = d.find("; ");
+    if (semi != std::string::npos) d.erase(0, semi + 2);
+  }
+  return d;
 }
 
 }  // namespace rdz

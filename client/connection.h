@@ -8,6 +8,7 @@
 
 #include <optional>
 #include <stdexcept>
+#include <chrono>
 #include <string>
 
 #include "daemon/domain/types.h"
@@ -29,6 +30,9 @@ struct Endpoint {
   std::string connect;
   std::string caFile;  // PEM
   std::string token;
+  // How long to keep trying when rdzd does not answer yet (starting, restarting): the connect is
+  // retried every 500 ms until then. 0: one try. A refused token is never retried.
+  std::chrono::seconds waitForRdzd{0};
 
   // "unix:PATH", "tcp:HOST:PORT" or "tls:HOST:PORT", for messages.
   std::string describe() const;
@@ -47,6 +51,10 @@ Endpoint resolveEndpoint(const std::string& socketFlag, const std::string& token
 // unless it is plain loopback without a CA file. Used by Connection and by the gateway.
 kj::Promise<kj::Own<kj::AsyncIoStream>> openStream(kj::Network& network, kj::UnixEventPort& port,
                                                    const Endpoint& endpoint);
+
+// A KJ exception's description as a person should read it: without KJ's "remote exception: ",
+// "requirement not met: " and "expected <condition>; " prefixes.
+std::string cleanError(std::string description);
 
 // Reads the first line of a token file, trimmed. Throws ConnectError.
 std::string readTokenFile(const std::string& path);

@@ -4,8 +4,8 @@
 
 #include <sstream>
 
+#include "client/connection.h"
 #include "client/json.h"
-#include "client/rdzctl.h"
 #include "daemon/domain/csv.h"
 #include "daemon/domain/validation.h"
 

@@ -36,28 +36,36 @@ Global options:
                       default: the system's trusted CAs)
   --token-file F      file holding the token (env RDZ_TOKEN_FILE, or the token itself in
                       env RDZ_TOKEN; default ./rdz-data/admin.token)
+  --wait-rdzd SECONDS keep trying to connect that long while rdzd is not answering yet
+                      (starting after a boot or a restart); default 0: one try
   --json              print one JSON document on stdout
   -h, --help          this help; `rdzctl COMMAND --help` for a command's options
 
 Commands:
   client add --entity E --nom N --email A[,B] [--id ID] [--cc A] [--methode email|api]
              [--api-url URL] [--api-header 'K: V']
-  client list [--entity E] | client show ID | client set ID [same flags] [--actif oui|non]
+  client list [--entity E] [--limit N] [--after ID] | client show ID
+  client set ID [same flags] [--actif oui|non]
   commande add --client ID --produit P --quota-semaine N [--quota-jour N]
                [--departements 33,40|*] [--priorite 1-9] [--lb-max-pct 0-100]
                [--fallback oui|non] [--jours lun,mar,mer,jeu,ven,sam,dim]
                [--debut DATE] [--fin DATE]
-  commande list [--entity E] [--client ID] | commande show ID | commande set ID [flags]
+  commande list [--entity E] [--client ID] [--limit N] [--after ID]
+  commande show ID | commande set ID [flags]
   produit list --entity E | produit add --entity E CODE [LIBELLE]
   lead submit --entity E [--idempotency-key K] champ=valeur ...
   lead import --entity E FILE.jsonl|FILE.csv   (admin; recu_le allowed; per-row results)
   lead show ID | lead find --phone P [--entity E]
-  deliver [--date D | --at T] [--entity E] [--dry-run] [--wait SECONDS]
+  deliver [--date D | --at T] [--entity E] [--dry-run] [--force] [--wait SECONDS]
                       run the daily allocation (default: today 09:30 Paris), commit it, and
                       wait for the batches' first sending attempt (exit 1 if one failed or
-                      is still unconfirmed when the wait ends; --wait 0: do not wait)
-  run list | run show DATE
-  batch list [--status pending|sent|failed] | batch resend ID
+                      is still unconfirmed when the wait ends; --wait 0: do not wait).
+                      A date after today is refused without --force. After a one-entity
+                      run, a full run of the same date runs the other entity alone.
+  run list [--limit N] [--after ID] | run show DATE
+  batch list [--status pending|sent|failed] [--limit N] [--after ID] | batch resend ID
+                      listings come in pages of at most 1000 (--limit, default 1000); when
+                      there is more, stderr says the --after of the next page (--json: "next")
   backup DIR          online copy of the database into DIR (a path on rdzd's machine)
 
 Not available yet in this version (they answer with exit code 1):
@@ -76,16 +84,18 @@ struct Globals {
   std::string connect;
   std::string caFile;
   std::string tokenFile;
+  uint32_t waitRdzd = 0;
   bool json = false;
 };
 
 // One invocation: globals, the command's words and flags, where to print, the connection.
 class Command {
  public:
-  Command(Globals globals, std::vector<std::string> args, std::ostream& out)
-      : globals_(kj::mv(globals)), args_(kj::mv(args)), out_(out) {}
+  Command(Globals globals, std::vector<std::string> args, std::ostream& out, std::ostream& err)
+      : globals_(kj::mv(globals)), args_(kj::mv(args)), out_(out), err_(err) {}
 
   std::ostream& out() { return out_; }
+  std::ostream& err() { return err_; }
   bool json() const { return globals_.json; }
 
   // Parses this command's flags; `positional` names the positional arguments in order ("-1"
@@ -116,8 +126,10 @@ class Command {
 
   Connection& connection() {
     if (connection_ == nullptr) {
-      connection_ = std::make_unique<Connection>(resolveEndpoint(
-          globals_.socket, globals_.tokenFile, "admin.token", globals_.connect, globals_.caFile));
+      Endpoint endpoint = resolveEndpoint(globals_.socket, globals_.tokenFile, "admin.token",
+                                          globals_.connect, globals_.caFile);
+      endpoint.waitForRdzd = std::chrono::seconds(globals_.waitRdzd);
+      connection_ = std::make_unique<Connection>(endpoint);
     }
     return *connection_;
   }
@@ -127,6 +139,7 @@ class Command {
   Globals globals_;
   std::vector<std::string> args_;
   std::ostream& out_;
+  std::ostream& err_;
   po::variables_map vm_;
   std::unique_ptr<Connection> connection_;
 };
@@ -165,6 +178,23 @@ uint32_t numberArg(const std::string& flag, const std::string& text, uint32_t ma
     // not a number: reported below
   }
   throw UsageError("--" + flag + " must be a whole number up to " + std::to_string(max));
+}
+
+// Listings come in pages (SPEC §10): --limit N (at most 1000) and --after ID, the last id of the
+// previous page. Without --json, the next page's --after is said on stderr.
+void addPaging(po::options_description& o) {
+  o.add_options()("limit", po::value<std::string>(), "at most N items (default and max 1000)")(
+      "after", po::value<std::string>(), "start after this id (the previous page's last)");
+}
+template <typename Request>
+void setPaging(Command& cmd, Request& req) {
+  if (cmd.has("limit")) req.setLimit(numberArg("limit", cmd.get("limit"), 1000));
+  req.setAfter(cmd.get("after"));
+}
+void sayNextPage(Command& cmd, capnp::Text::Reader next) {
+  if (!cmd.json() && next.size() > 0) {
+    cmd.err() << "rdzctl: more on the next page: --after " << next.cStr() << "\n";
+  }
 }
 
 template <typename List>
@@ -290,10 +320,13 @@ int clientAdd(Command& cmd) {
 int clientList(Command& cmd) {
   po::options_description o("rdzctl client list");
   o.add_options()("entity", po::value<std::string>(), "ZR7 or MDL");
+  addPaging(o);
   if (!cmd.parse(o)) return EXIT_OK;
   auto req = cmd.connection().viewer().listClientsRequest();
   if (cmd.has("entity")) req.initEntity().setOne(entityArg(cmd.get("entity")));
+  setPaging(cmd, req);
   auto resp = req.send().wait(cmd.wait());
+  sayNextPage(cmd, resp.getNext());
   if (cmd.json()) {
     cmd.out() << toJson(resp) << "\n";
   } else {
@@ -398,11 +431,14 @@ int commandeList(Command& cmd) {
   po::options_description o("rdzctl commande list");
   o.add_options()("entity", po::value<std::string>(), "ZR7 or MDL")(
       "client", po::value<std::string>(), "only this client's commandes");
+  addPaging(o);
   if (!cmd.parse(o)) return EXIT_OK;
   auto req = cmd.connection().viewer().listCommandesRequest();
   if (cmd.has("entity")) req.initEntity().setOne(entityArg(cmd.get("entity")));
   req.setClient(cmd.get("client"));
+  setPaging(cmd, req);
   auto resp = req.send().wait(cmd.wait());
+  sayNextPage(cmd, resp.getNext());
   if (cmd.json()) {
     cmd.out() << toJson(resp) << "\n";
   } else {
@@ -507,7 +543,11 @@ int leadSubmit(Command& cmd) {
       list[i].setValue(fields[i].value);
     }
   };
-  auto show = [&](schema::SubmitResult::Reader r) {
+  auto show = [&](schema::SubmitOutcome::Reader outcome) {
+    if (outcome.isRefused()) {
+      throw std::runtime_error("submission refused: " + std::string(outcome.getRefused().cStr()));
+    }
+    auto r = outcome.getStored();
     cmd.out() << (cmd.json() ? toJson(r) : answerLine(r)) << "\n";
   };
   if (conn.role() == schema::Role::INGEST) {
@@ -517,13 +557,13 @@ int leadSubmit(Command& cmd) {
     auto req = conn.ingest().submitRequest();
     fill(req.initFields(fields.size()));
     req.setIdempotencyKey(cmd.get("idempotency-key"));
-    show(req.send().wait(cmd.wait()).getResult());
+    show(req.send().wait(cmd.wait()));
   } else {
     auto req = conn.admin().submitLeadRequest();
     req.setEntity(entity);
     fill(req.initFields(fields.size()));
     req.setIdempotencyKey(cmd.get("idempotency-key"));
-    show(req.send().wait(cmd.wait()).getResult());
+    show(req.send().wait(cmd.wait()));
   }
   return EXIT_OK;
 }
@@ -592,7 +632,7 @@ int leadImport(Command& cmd) {
       auto it = byIndex.find(i);
       if (it == byIndex.end() || it->second.isRefused()) {
         std::string reason = it == byIndex.end() ? rows[i].error
-                                                 : cleanError(it->second.getRefused().cStr());
+                                                 : std::string(it->second.getRefused().cStr());
         obj = results[i].initObject(2);
         obj[0].setName("row");
         obj[0].initValue().setNumber(rows[i].row);
@@ -721,11 +761,13 @@ bool anyFailed(capnp::List<schema::Batch>::Reader batches) {
 }
 
 int deliver(Command& cmd) {
-  po::options_description o("rdzctl deliver [--date D | --at T] [--entity E] [--dry-run]");
+  po::options_description o(
+      "rdzctl deliver [--date D | --at T] [--entity E] [--dry-run] [--force]");
   o.add_options()("date", po::value<std::string>(), "run date AAAA-MM-JJ (default: today, Paris)")(
       "at", po::value<std::string>(), "reference time, ISO 8601 with offset (its Paris date runs)")(
       "entity", po::value<std::string>(), "run one entity only (no fallback crossing)")(
       "dry-run", "compute and print the plan; write nothing")(
+      "force", "run a date after today (Europe/Paris)")(
       "wait", po::value<std::string>()->default_value("60"),
       "seconds to wait for the batches' first sending attempt (0: do not wait)");
   if (!cmd.parse(o)) return EXIT_OK;
@@ -743,6 +785,7 @@ int deliver(Command& cmd) {
     req.initEntity().setAll();
   }
   req.setDryRun(cmd.has("dry-run"));
+  req.setForce(cmd.has("force"));
   uint32_t waitSeconds = numberArg("wait", cmd.get("wait"), 3600);
   auto resp = req.send().wait(cmd.wait());
   auto run = resp.getRun();
@@ -790,8 +833,12 @@ int deliver(Command& cmd) {
 
 int runList(Command& cmd) {
   po::options_description o("rdzctl run list");
+  addPaging(o);
   if (!cmd.parse(o)) return EXIT_OK;
-  auto resp = cmd.connection().viewer().listRunsRequest().send().wait(cmd.wait());
+  auto req = cmd.connection().viewer().listRunsRequest();
+  setPaging(cmd, req);
+  auto resp = req.send().wait(cmd.wait());
+  sayNextPage(cmd, resp.getNext());
   if (cmd.json()) {
     cmd.out() << toJson(resp) << "\n";
   } else {
@@ -819,10 +866,13 @@ int runShow(Command& cmd) {
 int batchList(Command& cmd) {
   po::options_description o("rdzctl batch list [--status pending|sent|failed]");
   o.add_options()("status", po::value<std::string>(), "pending, sent or failed");
+  addPaging(o);
   if (!cmd.parse(o)) return EXIT_OK;
   auto req = cmd.connection().viewer().listBatchesRequest();
   req.setStatus(cmd.get("status"));
+  setPaging(cmd, req);
   auto resp = req.send().wait(cmd.wait());
+  sayNextPage(cmd, resp.getNext());
   if (cmd.json()) {
     cmd.out() << toJson(resp) << "\n";
   } else {
@@ -874,16 +924,6 @@ bool notYet(const std::string& noun, const std::string& verb) {
 
 }  // namespace
 
-std::string cleanError(std::string d) {
-  for (const char* prefix : {"remote exception: ", "requirement not met: "}) {
-    if (d.rfind(prefix, 0) == 0) d.erase(0, strlen(prefix));
-  }
-  if (d.rfind("expected ", 0) == 0) {
-    size_t semi = d.find("; ");
-    if (semi != std::string::npos) d.erase(0, semi + 2);
-  }
-  return d;
-}
 
 int runRdzctl(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   Globals globals;
@@ -907,6 +947,8 @@ int runRdzctl(const std::vector<std::string>& args, std::ostream& out, std::ostr
         globals.caFile = value("--ca-file");
       } else if (a == "--token-file" || a.rfind("--token-file=", 0) == 0) {
         globals.tokenFile = value("--token-file");
+      } else if (a == "--wait-rdzd" || a.rfind("--wait-rdzd=", 0) == 0) {
+        globals.waitRdzd = numberArg("wait-rdzd", value("--wait-rdzd"), 3600);
       } else if (a == "--json") {
         globals.json = true;
       } else if ((a == "--help" || a == "-h") && words.empty()) {
@@ -937,7 +979,8 @@ int runRdzctl(const std::vector<std::string>& args, std::ostream& out, std::ostr
       consumed = 1;
     }
     if (it == table.end()) throw UsageError("unknown command '" + noun + " " + verb + "'");
-    Command cmd(globals, std::vector<std::string>(words.begin() + consumed, words.end()), out);
+    Command cmd(globals, std::vector<std::string>(words.begin() + consumed, words.end()), out,
+                err);
     return it->second(cmd);
   } catch (const UsageError& e) {
     err << "rdzctl: " << e.what() << " (see rdzctl --help)\n";

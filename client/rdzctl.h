@@ -14,8 +14,4 @@ enum ExitCode : int { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2, EXIT_CONNECT
 // `args` excludes the program name.
 int runRdzctl(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 
-// A remote exception's description, without KJ's plumbing ("remote exception: ",
-// "expected <condition>; "), for people.
-std::string cleanError(std::string description);
-
 }  // namespace rdz

@@ -102,6 +102,16 @@ struct SubmitResult {
   problemes @2 :List(Text);
 }
 
+struct SubmitOutcome {
+  # The answer to a submission (SPEC §3.2): stored (valid or invalid), or refused outright with
+  # the reason (nothing stored). A failure (storage, shutting down) is an exception instead:
+  # DISCONNECTED or OVERLOADED when retrying may succeed, FAILED otherwise.
+  union {
+    stored @0 :SubmitResult;
+    refused @1 :Text;
+  }
+}
+
 struct ImportRow {
   # One row of `lead import`: either stored (result) or refused with a reason.
   row @0 :UInt32;       # 1-based data row number in the file
@@ -226,6 +236,16 @@ struct RunSummary {
   dryRun @9 :Bool $Json.name("dry_run");
   alreadyDone @10 :Bool $Json.name("already_done");   # deliver found the run done: nothing new
   plan @11 :List(Delivery);      # dry run: what would be delivered (no ids, nothing written)
+  byEntity @12 :List(RunCounts) $Json.name("par_entite");
+  # A full run's counts per entity (stored since runs kept them): what an entity-bound session
+  # is shown instead of the totals.
+}
+
+struct RunCounts {
+  entity @0 :Entity;
+  aged @1 :UInt32;               # this entity's leads moved to LB
+  assigned @2 :UInt32;           # deliveries to this entity's clients
+  doublonsEvites @3 :UInt32 $Json.name("doublons_evites");   # this entity's leads skipped
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -254,20 +274,24 @@ struct Session {
 interface Ingest {
   # Bound to one entity. Returns once the lead is durable (WAL synced). Validation problems are
   # data in the result; refusals (size, UTF-8, idempotency conflict) are exceptions.
-  submit @0 (fields :List(Field), idempotencyKey :Text) -> (result :SubmitResult);
+  submit @0 (fields :List(Field), idempotencyKey :Text) -> SubmitOutcome;
 }
 
 interface Viewer {
-  listClients @0 (entity :EntityFilter) -> (clients :List(Client));
+  # Listings are paginated (SPEC §10): at most `limit` items (0: 1000; never more than 1000), ids
+  # after `after`; `next` is the id to pass as `after` for the next page ("" on the last page).
+  listClients @0 (entity :EntityFilter, limit :UInt32, after :Text)
+      -> (clients :List(Client), next :Text);
   getClient @1 (id :Text) -> (client :Client);
-  listCommandes @2 (entity :EntityFilter, client :Text) -> (commandes :List(Commande));
+  listCommandes @2 (entity :EntityFilter, client :Text, limit :UInt32, after :Text)
+      -> (commandes :List(Commande), next :Text);
   getCommande @3 (id :Text) -> (commande :Commande);
   listProduits @4 (entity :Entity) -> (produits :List(Produit));
   getLead @5 (id :Text) -> (lead :Lead, history :List(HistoryEvent));
   findLeads @6 (telephone :Text, entity :EntityFilter) -> (leads :List(Lead));
-  listRuns @7 () -> (runs :List(RunSummary));
+  listRuns @7 (limit :UInt32, after :Text) -> (runs :List(RunSummary), next :Text);
   getRun @8 (id :Text) -> (run :RunSummary, batches :List(Batch));
-  listBatches @9 (status :Text) -> (batches :List(Batch));
+  listBatches @9 (status :Text, limit :UInt32, after :Text) -> (batches :List(Batch), next :Text);
 }
 
 interface Admin extends(Viewer) {
@@ -277,12 +301,13 @@ interface Admin extends(Viewer) {
   setCommande @3 (commande :Commande);
   addProduit @4 (produit :Produit);
   submitLead @5 (entity :Entity, fields :List(Field), idempotencyKey :Text)
-      -> (result :SubmitResult);
+      -> SubmitOutcome;
   importLeads @6 (entity :Entity, rows :List(List(Field))) -> (rows :List(ImportRow));
   # Later issues (daily run, after delivery); unimplemented methods answer "unimplemented".
-  deliver @7 (date :Text, at :Int64, entity :EntityFilter, dryRun :Bool)
+  deliver @7 (date :Text, at :Int64, entity :EntityFilter, dryRun :Bool, force :Bool)
       -> (run :RunSummary, batches :List(Batch));
   # date "" and at 0: today (Europe/Paris) at the configured time; at set: its Paris date, at T.
+  # A date after today (Europe/Paris) is refused unless force (a dry run never is).
   resendBatch @8 (id :Text);
   rejectLead @9 (id :Text, reason :Text, at :Int64);
   eraseLeads @10 (telephone :Text) -> (count :UInt32);

@@ -5,7 +5,7 @@ packages=(
   build-essential cmake pkg-config ccache
   capnproto libcapnp-dev librocksdb-dev libboost-program-options-dev libssl-dev libfmt-dev
   libgtest-dev libgmock-dev libcurl4-openssl-dev libphonenumber-dev libhowardhinnant-date-dev
-  tzdata python3 python3-aiosmtpd curl systemd
+  libsystemd-dev tzdata python3 python3-aiosmtpd curl systemd
   # tools/fuzz.sh: clang, its libFuzzer/ASan/UBSan runtimes, llvm-symbolizer for the reports
   clang libclang-rt-14-dev llvm
 )

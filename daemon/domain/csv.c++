@@ -105,4 +105,11 @@ std::string formatCsvRow(const CsvRow& row, char separator) {
   return out;
 }
 
+std::string spreadsheetSafe(std::string cell) {
+  if (!cell.empty() && std::string_view("=+-@\t\r").find(cell.front()) != std::string_view::npos) {
+    cell.insert(cell.begin(), '\'');
+  }
+  return cell;
+}
+
 }  // namespace rdz

@@ -17,6 +17,10 @@ constexpr std::string_view UTF8_BOM = "\xEF\xBB\xBF";
 // Throws (KJ_FAIL_REQUIRE) on an unterminated quote, naming the line.
 std::vector<CsvRow> parseCsv(std::string_view text, char separator = ';');
 
+// A cell a spreadsheet shows as text, never runs as a formula (SPEC §6): text starting with '=',
+// '+', '-', '@', TAB or CR gets a leading '\''. Everything else is returned unchanged.
+std::string spreadsheetSafe(std::string cell);
+
 // One record, RFC 4180 quoting where needed (separator, quote, CR or LF in the cell), CRLF end.
 std::string formatCsvRow(const CsvRow& row, char separator = ';');
 

@@ -1,5 +1,8 @@
 #include "daemon/domain/delivery-format.h"
 
+#include <map>
+#include <set>
+
 #include <kj/debug.h>
 
 #include "daemon/domain/csv.h"
@@ -89,14 +92,16 @@ std::string renderCsv(Entity receiving, const std::vector<Lead>& leads) {
   out += formatCsvRow(header, SEPARATOR);
   for (const Lead& lead : leads) {
     CsvRow row;
-    for (auto& column : csvColumns(receiving, lead)) row.push_back(std::move(column.second));
+    for (auto& column : csvColumns(receiving, lead)) {
+      row.push_back(spreadsheetSafe(std::move(column.second)));
+    }
     out += formatCsvRow(row, SEPARATOR);
   }
   return out;
 }
 
 std::string attachmentName(Entity receiving, std::string_view client, std::string_view produit,
-                           std::string_view date, bool lb) {
+                           std::string_view date, bool lb, std::string_view commande) {
   std::string name(entityName(receiving));
   name += '_';
   name += fileNamePart(client);
@@ -104,9 +109,28 @@ std::string attachmentName(Entity receiving, std::string_view client, std::strin
   name += fileNamePart(produit);
   name += '_';
   name += fileNamePart(date);
+  if (!commande.empty()) {
+    name += '_';
+    name += fileNamePart(commande);
+  }
   if (lb) name += "_LB";
   name += ".csv";
   return name;
+}
+
+std::vector<std::string> attachmentNames(Entity receiving, std::string_view client,
+                                         std::string_view date,
+                                         const std::vector<AttachmentPart>& parts) {
+  std::map<std::string_view, std::set<std::string_view>> commandesOf;  // produit -> commandes
+  for (auto& part : parts) commandesOf[part.produit].insert(part.commande);
+  std::vector<std::string> names;
+  names.reserve(parts.size());
+  for (auto& part : parts) {
+    bool shared = commandesOf[part.produit].size() > 1;
+    names.push_back(attachmentName(receiving, client, part.produit, date, part.lb,
+                                   shared ? std::string_view(part.commande) : std::string_view()));
+  }
+  return names;
 }
 
 std::string fillTemplate(std::string_view text, std::string_view client, std::string_view date,

@@ -2,6 +2,7 @@
 // sent, and the retry schedule of a failed batch. Pure.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -56,6 +57,13 @@ struct Batch {
 // resends it).
 std::optional<Duration> retryDelay(uint32_t failedAttempts);
 
+struct RunCounts {
+  uint32_t aged = 0;
+  uint32_t assigned = 0;
+  uint32_t doublonsEvites = 0;
+  bool operator==(const RunCounts&) const = default;
+};
+
 struct RunRecord {
   std::string id;                 // date, or date/slug for a one-entity run
   std::string date;
@@ -68,6 +76,9 @@ struct RunRecord {
   uint32_t assigned = 0;
   uint32_t doublonsEvites = 0;
   std::vector<std::string> batches;
+  // The same counts per entity (aged and duplicates by the lead's entity, assigned by the
+  // receiving client's); empty for runs recorded before they were kept.
+  std::map<Entity, RunCounts> byEntity;
   bool operator==(const RunRecord&) const = default;
 };
 

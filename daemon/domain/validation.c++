@@ -199,38 +199,31 @@ class Problems {
   std::vector<std::string> codes_;
 };
 
-// Refusals (SPEC §3.2). Messages name the field and the limit, never the value: it may be
-// large, binary or personal data, and it goes back to the caller and into logs.
-void checkRefusals(const Submission& submission) {
+}  // namespace
+
+std::optional<std::string> refusalOf(const Submission& submission) {
   size_t bodyBytes = 0;
   for (const Field& field : submission) bodyBytes += field.name.size() + field.value.size();
   if (bodyBytes > MAX_BODY_BYTES) {
-    KJ_FAIL_REQUIRE("submission refused: body over 16 KiB", bodyBytes);
+    return "body over 16 KiB (" + std::to_string(bodyBytes) + " bytes)";
   }
-
   for (const Field& field : submission) {
-    if (!isValidUtf8(field.name)) {
-      KJ_FAIL_REQUIRE("submission refused: a field name is not valid UTF-8");
-    }
-    size_t nameBytes = field.name.size();
-    if (nameBytes > MAX_FIELD_NAME_BYTES) {
-      KJ_FAIL_REQUIRE("submission refused: a field name is over 64 bytes", nameBytes);
+    if (!isValidUtf8(field.name)) return std::string("a field name is not valid UTF-8");
+    if (field.name.size() > MAX_FIELD_NAME_BYTES) {
+      return "a field name is over " + std::to_string(MAX_FIELD_NAME_BYTES) + " bytes";
     }
     std::string name = trim(field.name);
-    const char* fieldName = name.c_str();  // named so that KJ prints "fieldName = nom"
-    if (!isValidUtf8(field.value)) {
-      KJ_FAIL_REQUIRE("submission refused: value is not valid UTF-8", fieldName);
-    }
+    if (!isValidUtf8(field.value)) return "value of " + name + " is not valid UTF-8";
     auto known = findField(name);
     size_t bound = known ? FIELDS[*known].maxBytes : UNKNOWN_FIELD_MAX_BYTES;
-    size_t limit = bound * REFUSAL_FACTOR;
-    if (field.value.size() > limit) {
-      KJ_FAIL_REQUIRE("submission refused: value over 4 times its bound", fieldName, bound, limit);
+    if (field.value.size() > bound * REFUSAL_FACTOR) {
+      return "value of " + name + " over 4 times its bound (" +
+             std::to_string(field.value.size()) + " bytes, at most " +
+             std::to_string(bound * REFUSAL_FACTOR) + ")";
     }
   }
+  return std::nullopt;
 }
-
-}  // namespace
 
 std::string trim(std::string_view text) {
   for (size_t n; (n = leadingSpace(text)) > 0;) text.remove_prefix(n);
@@ -377,7 +370,9 @@ bool isBlockingProblem(std::string_view code) {
 }
 
 Lead validateSubmission(const Submission& submission, const ValidationContext& context) {
-  checkRefusals(submission);
+  if (auto refusal = refusalOf(submission)) {
+    KJ_FAIL_REQUIRE("submission refused", *refusal);
+  }
 
   // Last occurrence wins: a form that repeats a field meant its final value.
   std::array<std::optional<std::string>, FIELD_COUNT> given;

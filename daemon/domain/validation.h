@@ -4,15 +4,15 @@
 // - a Lead, always, whose `problemes` list every rule it fails, and whose statut is `invalid`
 //   when a blocking rule fails (`new` otherwise). Warnings (e.g. `email.invalid`) are listed
 //   but do not block.
-// - a Refusal (thrown as kj::Exception via KJ_FAIL_REQUIRE with a clear message) for the
-//   only things SPEC §3.2 refuses outright: body over 16 KiB, a field over 4 × its bound,
-//   text that is not UTF-8. Every refusal's message contains REFUSAL_MARKER, which is how a
-//   client (the gateway) tells a refusal from a failure worth retrying.
+// - a refusal for the only things SPEC §3.2 refuses outright: body over 16 KiB, a field over
+//   4 × its bound, text that is not UTF-8. `refusalOf` says whether a submission is refused and
+//   why; the service answers it as data (the schema's SubmitOutcome.refused).
 //
 // Stateful rules (double submission within 10 minutes, idempotency) are applied by the
 // service, which owns the store; see `markDoubleSubmission`.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,7 +23,6 @@ namespace rdz {
 
 constexpr size_t MAX_BODY_BYTES = 16 * 1024;
 constexpr size_t MAX_IDEMPOTENCY_KEY_BYTES = 128;
-constexpr char REFUSAL_MARKER[] = "submission refused:";
 
 struct ValidationContext {
   Entity entity = Entity::ZR7;
@@ -32,7 +31,12 @@ struct ValidationContext {
   bool allowRecuLe = false;            // admin import only: `recu_le` in the submission is used
 };
 
-// Throws (KJ_FAIL_REQUIRE) on a refusal; otherwise returns the lead, id left empty.
+// Why SPEC §3.2 refuses `submission` outright, or nullopt when it is to be stored. The reason
+// names the field and the limit, never the value (it goes back to the caller and into logs).
+std::optional<std::string> refusalOf(const Submission& submission);
+
+// Returns the lead, id left empty. A refused submission (refusalOf) is a caller's bug here:
+// KJ_FAIL_REQUIRE with the reason.
 Lead validateSubmission(const Submission& submission, const ValidationContext& context);
 
 // True when the problem blocks delivery (makes the lead `invalid`).

@@ -116,6 +116,8 @@ Auth Auth::parse(std::string_view text) {
 void Auth::add(Grant grant, std::string hashHex) {
   auto hash = unhex(hashHex);
   KJ_REQUIRE(hash.has_value(), "token hash must be 64 hex digits (SHA-256)");
+  grant.caller = grant.label.empty() ? "sha256:" + hex(hash->data(), hash->size())
+                                     : "label:" + grant.label;
   entries_.push_back({kj::mv(grant), *hash});
 }
 

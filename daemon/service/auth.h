@@ -24,6 +24,10 @@ struct Grant {
   Role role = Role::VIEWER;
   std::optional<Entity> entity;  // nullopt: all entities
   std::string label;             // for logs; never the token
+  // Who the caller is, for what belongs to one caller (idempotency keys): "label:" + label when
+  // the grant has a label (a rotated token given the same label stays the same caller), else
+  // "sha256:" + the token's hash. Set by Auth::add.
+  std::string caller = {};
 };
 
 std::string sha256Hex(std::string_view data);

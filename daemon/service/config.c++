@@ -39,7 +39,20 @@ std::optional<Config> parseConfig(int argc, const char* const* argv) {
       ("delivery.lb_days", po::value(&c.lbDays)->default_value(c.lbDays),
        "a delivered lead re-enters LB after this many days")
       ("delivery.dedup_days", po::value(&c.dedupDays)->default_value(c.dedupDays),
-       "duplicate window per client, days");
+       "duplicate window per client, days")
+      ("rpc.auth_timeout_ms", po::value(&c.authTimeoutMs)->default_value(c.authTimeoutMs),
+       "a connection that has not authenticated within this many ms is closed")
+      ("rpc.max_unauthenticated",
+       po::value(&c.maxUnauthenticated)->default_value(c.maxUnauthenticated),
+       "connections not authenticated yet, at most, all transports together; past it new "
+       "connections are closed at once")
+      ("rpc.max_unauthenticated_per_peer",
+       po::value(&c.maxUnauthenticatedPerPeer)->default_value(c.maxUnauthenticatedPerPeer),
+       "the same per peer: per uid on the Unix socket, per IP address over TCP")
+      ("rpc.max_message_before_auth",
+       po::value(&c.maxMessageBeforeAuth)->default_value(c.maxMessageBeforeAuth),
+       "largest RPC message, in bytes, before a token is accepted; a larger one closes the "
+       "connection");
   for (Entity e : ALL_ENTITIES) {
     std::string s = std::string(entitySlug(e)) + ".smtp.";
     SmtpConfig& m = c.smtp[static_cast<int>(e)];
@@ -55,7 +68,11 @@ std::optional<Config> parseConfig(int argc, const char* const* argv) {
         ((s + "from").c_str(), po::value(&m.from)->default_value(m.from), "sender address")
         ((s + "from_name").c_str(), po::value(&m.fromName)->default_value(m.fromName),
          "sender name")
-        ((s + "bcc").c_str(), po::value(&m.bcc), "archive address (BCC)");
+        ((s + "bcc").c_str(), po::value(&m.bcc), "archive address (BCC)")
+        ((s + "ca_file").c_str(), po::value(&m.caFile),
+         "CA certificates (PEM) trusted for the server's certificate instead of the system's")
+        ((s + "timeout_ms").c_str(), po::value(&m.timeoutMs)->default_value(m.timeoutMs),
+         "one send (connect, TLS, AUTH, DATA) fails after this many ms");
   }
 
   po::variables_map vm;
@@ -74,9 +91,16 @@ std::optional<Config> parseConfig(int argc, const char* const* argv) {
     if (m.security != "ssl" && m.security != "starttls" && m.security != "none") {
       throw std::runtime_error("smtp security must be ssl, starttls or none");
     }
+    if (m.timeoutMs < 100) throw std::runtime_error("smtp timeout_ms must be at least 100");
   }
   if (c.freshDays < 1 || c.lbDays < 1 || c.dedupDays < 1) {
     throw std::runtime_error("delivery windows must be at least one day");
+  }
+  if (c.authTimeoutMs < 1 || c.maxUnauthenticated < 1 || c.maxUnauthenticatedPerPeer < 1) {
+    throw std::runtime_error("rpc limits must be at least 1");
+  }
+  if (c.maxMessageBeforeAuth < 1024) {
+    throw std::runtime_error("rpc.max_message_before_auth must be at least 1024 bytes");
   }
   checkListenConfig(c);
   return c;

@@ -21,6 +21,12 @@ struct SmtpConfig {
   std::string from;
   std::string fromName;
   std::string bcc;
+  // PEM file of the CA(s) that may sign the server's certificate (ssl and starttls); when set,
+  // only these are trusted, not the system's store. Empty: the system's trusted CAs.
+  std::string caFile;
+  // One send, connection and TLS handshake included, gives up after this long (a server that
+  // greets and then stalls must not hold the entity's Sender for ever).
+  int timeoutMs = 60000;
 };
 
 struct Config {
@@ -36,6 +42,11 @@ struct Config {
   int lbDays = 30;
   int dedupDays = 30;
   SmtpConfig smtp[2];  // indexed by Entity
+  // Limits on RPC connections that have not authenticated yet (rpc-server.h), both transports.
+  int authTimeoutMs = 10000;
+  int maxUnauthenticated = 256;
+  int maxUnauthenticatedPerPeer = 32;  // per uid on the Unix socket, per IP address over TCP
+  int maxMessageBeforeAuth = 64 * 1024;  // bytes
   std::string logLevel = "info";
 
   std::string socketPath() const { return socket.empty() ? dataDir + "/rdzd.sock" : socket; }

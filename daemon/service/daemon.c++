@@ -1,12 +1,14 @@
 #include "daemon/service/daemon.h"
 
 #include <capnp/rpc-twoparty.h>
+#include <cstdlib>
 #include <fcntl.h>
 #include <kj/async-io.h>
 #include <kj/async-unix.h>
 #include <kj/debug.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 
@@ -14,6 +16,7 @@
 #include "daemon/service/files.h"
 #include "daemon/service/log.h"
 #include "daemon/service/operations.h"
+#include "daemon/service/rpc-server.h"
 #include "daemon/service/run.h"
 #include "daemon/service/sender.h"
 #include "daemon/service/server.h"
@@ -30,7 +33,17 @@ bool exists(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0;
 }
 
-// Writes `content` to `path` with `mode`, synced, atomically (temp file + rename).
+// Makes a rename (or a creation) in `dir` durable: a rename is an update of the directory, not of
+// the file, and only an fsync of the directory puts it on disk.
+void syncDirectory(const std::string& dir) {
+  int fd;
+  KJ_SYSCALL(fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC), dir);
+  kj::AutoCloseFd closer(fd);
+  KJ_SYSCALL(::fsync(fd), dir);
+}
+
+// Writes `content` to `path` with `mode`, synced, atomically (temp file + rename, then the
+// directory synced so the rename survives a power loss).
 void writeFileSecure(const std::string& path, const std::string& content, mode_t mode) {
   std::string tmp = path + ".tmp";
   int fd;
@@ -45,6 +58,8 @@ void writeFileSecure(const std::string& path, const std::string& content, mode_t
   }
   KJ_SYSCALL(::fsync(fd), tmp);
   KJ_SYSCALL(::rename(tmp.c_str(), path.c_str()), path);
+  auto slash = path.rfind('/');
+  syncDirectory(slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash));
 }
 
 void makeDataDir(const std::string& dir) {
@@ -60,13 +75,49 @@ RunSettings runSettings(const Config& config) {
           hours(24 * config.dedupDays)};
 }
 
-// The Unix socket's accept loop: TwoPartyServer::listen() ends at the first failed accept.
-kj::Promise<void> serveUnix(capnp::TwoPartyServer& server, kj::ConnectionReceiver& listener,
+ConnectionLimits connectionLimits(const Config& config) {
+  ConnectionLimits limits;
+  limits.authTimeout = config.authTimeoutMs * kj::MILLISECONDS;
+  limits.maxUnauthenticated = static_cast<size_t>(config.maxUnauthenticated);
+  limits.maxUnauthenticatedPerPeer = static_cast<size_t>(config.maxUnauthenticatedPerPeer);
+  limits.maxMessageBytesBeforeAuth = static_cast<size_t>(config.maxMessageBeforeAuth);
+  return limits;
+}
+
+// The Unix socket's accept loop: listenLocal() ends at the first failed accept.
+kj::Promise<void> serveUnix(RpcServer& server, kj::ConnectionReceiver& listener,
                             kj::Timer& timer) {
-  return server.listen(listener).catch_([&](kj::Exception&& e) {
+  return server.listenLocal(listener).catch_([&](kj::Exception&& e) {
     return retryAfterAcceptFailure(timer, e).then(
         [&]() { return serveUnix(server, listener, timer); });
   });
+}
+
+// SPEC §10: idempotency records past retention are purged by short jobs on the writer, one a
+// minute, back to back (a second apart) while a job finds a full chunk. A failed job is logged
+// and tried again at the next tick.
+constexpr size_t PURGE_CHUNK = 512;
+
+kj::Promise<void> purgeIdempotencyLoop(WriteQueue& writes, const Clock& clock, kj::Timer& timer,
+                                       kj::Duration wait) {
+  return timer.afterDelay(wait)
+      .then([&writes, &clock]() {
+        return writes.run<size_t>([now = clock.now()](Txn& txn) {
+          return purgeIdempotencyKeys(txn, now, PURGE_CHUNK);
+        });
+      })
+      .then(
+          [](size_t purged) {
+            if (purged > 0) logDebugLine("purged {} idempotency records", purged);
+            return purged == PURGE_CHUNK ? 1 * kj::SECONDS : 60 * kj::SECONDS;
+          },
+          [](kj::Exception&& e) {
+            logInfo("purging idempotency records failed: {}", e.getDescription().cStr());
+            return 60 * kj::SECONDS;
+          })
+      .then([&writes, &clock, &timer](kj::Duration next) {
+        return purgeIdempotencyLoop(writes, clock, timer, next);
+      });
 }
 
 }  // namespace
@@ -97,6 +148,9 @@ int runDaemon(const Config& config, const Clock& clock) {
   // without draining the write queue (exit 143 instead of 0).
   kj::UnixEventPort::captureSignal(SIGTERM);
   kj::UnixEventPort::captureSignal(SIGINT);
+  // Past a file size limit (RLIMIT_FSIZE: a full disk quota) a write must fail with EFBIG, which
+  // RocksDB reports, instead of killing rdzd with SIGXFSZ.
+  ::signal(SIGXFSZ, SIG_IGN);
   logDebug = config.logLevel == "debug";
   ::umask(0007);
   makeDataDir(config.dataDir);
@@ -115,7 +169,15 @@ int runDaemon(const Config& config, const Clock& clock) {
 
   int exitCode = 0;
   {
-    WriteQueue writes(*store);
+    // A failed synced commit leaves RocksDB refusing every write (RocksDB 7.8 keeps the failed WAL
+    // writer poisoned even after Resume()), and whether the failed group reached the WAL is known
+    // only after a reopen. So rdzd stops at once, acknowledging nothing more, and systemd
+    // (Restart=on-failure) starts it again: every acknowledged write is in the synced WAL.
+    WriteQueue writes(*store, 512, WriteQueue::CommitFailureFn([](const kj::Exception& e) {
+      logInfo("storage failure on commit: {}; exiting ({}) so that rdzd restarts",
+              e.getDescription().cStr(), EXIT_STORAGE_FAILURE);
+      std::_Exit(EXIT_STORAGE_FAILURE);
+    }));
     // One Sender per entity (strict separation: one company's stuck server never delays the
     // other's). Each resumes what a previous run left unsent.
     Sender zr7(*store, writes, config, clock, sendMail, true, {}, Entity::ZR7);
@@ -125,7 +187,7 @@ int runDaemon(const Config& config, const Clock& clock) {
                              zr7.wake();
                              mdl.wake();
                            }};
-    capnp::TwoPartyServer server(newBootstrap(context));
+    RpcServer server(context, io.provider->getTimer(), connectionLimits(config));
 
     // The optional TCP transport serves the same Bootstrap (SPEC §8.1). Bound before the socket
     // appears, so a socket that answers means TCP does too.
@@ -148,11 +210,16 @@ int runDaemon(const Config& config, const Clock& clock) {
                         ->listen();
     KJ_SYSCALL(::chmod(socketPath.c_str(), 0660), socketPath);
     logInfo("listening on unix:{}", socketPath);
+    // Type=notify: systemd starts what depends on rdzd (the morning run) only once it serves. A
+    // no-op outside systemd.
+    ::sd_notify(0, "READY=1");
 
     auto stop = io.unixEventPort.onSignal(SIGTERM)
                     .exclusiveJoin(io.unixEventPort.onSignal(SIGINT))
                     .then([](siginfo_t info) { return info.si_signo; });
     auto serving = serveUnix(server, *listener, io.provider->getTimer()).then([]() { return 0; });
+    auto purging = purgeIdempotencyLoop(writes, clock, io.provider->getTimer(), 1 * kj::SECONDS)
+                       .eagerlyEvaluate(nullptr);
     KJ_IF_MAYBE(t, tcp) {
       serving = serving.exclusiveJoin((*t)->run().then([]() { return 0; }, [](kj::Exception&& e) {
         logInfo("tcp listener failed: {}", e.getDescription().cStr());
@@ -160,6 +227,7 @@ int runDaemon(const Config& config, const Clock& clock) {
       }));
     }
     int signal = stop.exclusiveJoin(kj::mv(serving)).wait(io.waitScope);
+    ::sd_notify(0, "STOPPING=1");
     if (signal < 0) {
       exitCode = 1;
     } else {

@@ -15,6 +15,10 @@ namespace rdz {
 // keeps serving once the cause passes instead of stopping rdzd.
 kj::Promise<void> retryAfterAcceptFailure(kj::Timer& timer, const kj::Exception& error);
 
+// rdzd's exit code when a synced commit failed (EX_TEMPFAIL): the process ends at once so that
+// systemd restarts it and RocksDB reopens from what really reached the disk (see WriteQueue).
+constexpr int EXIT_STORAGE_FAILURE = 75;
+
 // Blocks until a stop signal. Returns the process exit code.
 int runDaemon(const Config& config, const Clock& clock);
 

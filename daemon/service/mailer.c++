@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <mutex>
@@ -19,8 +20,8 @@ namespace rdz {
 
 namespace {
 
-constexpr long CONNECT_TIMEOUT_SECONDS = 10;
-constexpr long TOTAL_TIMEOUT_SECONDS = 60;
+// The TCP connect alone; the whole send is bounded by SmtpConfig::timeoutMs.
+constexpr long CONNECT_TIMEOUT_MS = 10000;
 
 // Thrown (and caught in sendMail) for a mail that cannot be sent as given: no retry will help.
 struct InvalidMail {
@@ -304,7 +305,17 @@ SendResult sendMail(const SmtpConfig& smtp, const std::string& password, const M
     checkCurl(curl_easy_setopt(c, CURLOPT_ERRORBUFFER, error), "ERRORBUFFER");
     checkCurl(curl_easy_setopt(c, CURLOPT_URL, url.c_str()), "URL");
     if (smtp.security == "starttls") {
+      // STARTTLS or nothing: a server that does not offer it (or a man in the middle removing
+      // it) fails the send; AUTH and the message never go out in clear.
       checkCurl(curl_easy_setopt(c, CURLOPT_USE_SSL, long(CURLUSESSL_ALL)), "USE_SSL");
+    }
+    // libcurl's defaults, stated: the certificate must chain to a trusted CA and name the host.
+    checkCurl(curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L), "SSL_VERIFYPEER");
+    checkCurl(curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L), "SSL_VERIFYHOST");
+    if (!smtp.caFile.empty()) {
+      // Only this file: no CA directory next to it, so the system's CAs are not trusted too.
+      checkCurl(curl_easy_setopt(c, CURLOPT_CAINFO, smtp.caFile.c_str()), "CAINFO");
+      checkCurl(curl_easy_setopt(c, CURLOPT_CAPATH, nullptr), "CAPATH");
     }
     if (!smtp.user.empty()) {
       checkCurl(curl_easy_setopt(c, CURLOPT_USERNAME, smtp.user.c_str()), "USERNAME");
@@ -314,8 +325,27 @@ SendResult sendMail(const SmtpConfig& smtp, const std::string& password, const M
     checkCurl(curl_easy_setopt(c, CURLOPT_MAIL_RCPT, rcpt.get()), "MAIL_RCPT");
     checkCurl(curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get()), "HTTPHEADER");
     checkCurl(curl_easy_setopt(c, CURLOPT_MIMEPOST, mime.get()), "MIMEPOST");
-    checkCurl(curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, CONNECT_TIMEOUT_SECONDS), "CONNECTTIMEOUT");
-    checkCurl(curl_easy_setopt(c, CURLOPT_TIMEOUT, TOTAL_TIMEOUT_SECONDS), "TIMEOUT");
+    long timeoutMs = std::max(smtp.timeoutMs, 1);
+    checkCurl(curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+                               std::min(CONNECT_TIMEOUT_MS, timeoutMs)),
+              "CONNECTTIMEOUT_MS");
+    checkCurl(curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeoutMs), "TIMEOUT_MS");
+    // CURLOPT_TIMEOUT does not cover closing the connection. After a timeout at the end of DATA
+    // libcurl (7.88) keeps the connection, and curl_easy_cleanup then sends QUIT and waits for
+    // its answer up to the server response timeout, 120 s: a server that stalled on DATA held
+    // the Sender two minutes past timeout_ms. So the connection is closed at the end of the
+    // transfer, on this handle, where the progress callback runs while libcurl waits for the
+    // QUIT's answer (about once a second) and ends that wait at the deadline.
+    checkCurl(curl_easy_setopt(c, CURLOPT_FORBID_REUSE, 1L), "FORBID_REUSE");
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeoutMs);
+    curl_xferinfo_callback pastDeadline = [](void* deadline, curl_off_t, curl_off_t, curl_off_t,
+                                             curl_off_t) -> int {
+      return std::chrono::steady_clock::now() >
+             *static_cast<std::chrono::steady_clock::time_point*>(deadline);
+    };
+    checkCurl(curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, pastDeadline), "XFERINFOFUNCTION");
+    checkCurl(curl_easy_setopt(c, CURLOPT_XFERINFODATA, &deadline), "XFERINFODATA");
+    checkCurl(curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L), "NOPROGRESS");
     // Worker threads: no SIGALRM-based DNS timeouts.
     checkCurl(curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L), "NOSIGNAL");
 
@@ -329,6 +359,9 @@ SendResult sendMail(const SmtpConfig& smtp, const std::string& password, const M
     } else {
       result.permanent = code >= 500 && code <= 599;
       std::string why = error[0] != '\0' ? std::string(error) : curl_easy_strerror(rc);
+      if (rc == CURLE_OPERATION_TIMEDOUT || rc == CURLE_ABORTED_BY_CALLBACK) {
+        why = fmt::format("gave up after {} ms (timeout_ms): {}", timeoutMs, why);
+      }
       result.detail =
           fmt::format("smtp {}: {} ({})", code, headerSafe(why), curl_easy_strerror(rc));
     }

@@ -1,6 +1,8 @@
 // Sending a batch by email through libcurl's SMTP (SPEC §6): the entity's own account, TLS
 // (implicit "ssl" or "starttls") or none, AUTH when a user is configured, MIME multipart with one
-// CSV attachment per part. Blocking: call it off the event loop.
+// CSV attachment per part. Blocking: call it off the event loop; returns within smtp.timeoutMs.
+// TLS always verifies the server's certificate (against smtp.caFile when set) and its name;
+// "starttls" never falls back to plain text.
 #pragma once
 
 #include <string>

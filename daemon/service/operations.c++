@@ -30,14 +30,23 @@ std::string joined(const std::vector<std::string>& values) {
 struct IdempotencyHit {
   std::string bodyHash;
   SubmitAnswer answer;
+  Timestamp at{};
 };
 
-kj::Maybe<IdempotencyHit> findIdempotency(Reader& r, Entity e, std::string_view key) {
-  KJ_IF_MAYBE(bytes, r.getSystem(keys::idempotencyKey(e, key))) {
+Timestamp idempotencyRecordTime(std::string_view bytes) {
+  StoredMessage message(bytes);
+  return Timestamp(Duration(message.get<schema::IdempotencyRecord>().getAt()));
+}
+
+// The record of the request's key, expired or not.
+kj::Maybe<IdempotencyHit> findIdempotency(Reader& r, const IngestRequest& request) {
+  KJ_IF_MAYBE(bytes, r.getSystem(keys::idempotencyKey(request.entity, request.caller,
+                                                       request.idempotencyKey))) {
     StoredMessage message(*bytes);
     auto record = message.get<schema::IdempotencyRecord>();
     auto result = record.getResult();
     IdempotencyHit hit;
+    hit.at = Timestamp(Duration(record.getAt()));
     auto hash = record.getBodyHash();
     hit.bodyHash.assign(reinterpret_cast<const char*>(hash.begin()), hash.size());
     hit.answer.id = result.getId().cStr();
@@ -48,8 +57,15 @@ kj::Maybe<IdempotencyHit> findIdempotency(Reader& r, Entity e, std::string_view 
   return nullptr;
 }
 
-void putIdempotency(Txn& txn, Entity e, std::string_view key, std::string_view bodyHash,
-                    const SubmitAnswer& answer, Timestamp at) {
+// Writes the record and its expiry entry; `expired` is the record it replaces, if any.
+void putIdempotency(Txn& txn, const IngestRequest& request, std::string_view bodyHash,
+                    const SubmitAnswer& answer, kj::Maybe<IdempotencyHit&> expired) {
+  std::string key =
+      keys::idempotencyKey(request.entity, request.caller, request.idempotencyKey);
+  KJ_IF_MAYBE(old, expired) {
+    txn.delSystem(keys::idempotencyExpiryKey(old->at, key));
+  }
+  txn.putSystem(keys::idempotencyExpiryKey(request.receivedAt, key), "");
   capnp::MallocMessageBuilder message;
   auto record = message.initRoot<schema::IdempotencyRecord>();
   record.setBodyHash(kj::arrayPtr(reinterpret_cast<const kj::byte*>(bodyHash.data()),
@@ -59,24 +75,39 @@ void putIdempotency(Txn& txn, Entity e, std::string_view key, std::string_view b
   result.setStatut(toCapnp(answer.statut));
   auto problemes = result.initProblemes(answer.problemes.size());
   for (size_t i = 0; i < answer.problemes.size(); ++i) problemes.set(i, answer.problemes[i]);
-  record.setAt(at.time_since_epoch().count());
-  txn.putSystem(keys::idempotencyKey(e, key), encodeMessage(message));
+  record.setAt(request.receivedAt.time_since_epoch().count());
+  txn.putSystem(key, encodeMessage(message));
 }
 
 }  // namespace
 
 SubmitAnswer ingestLead(Txn& txn, IdGenerator& ids, const IngestRequest& request) {
+  // Refusals are decided before anything is written.
+  auto refused = [](std::string reason) {
+    SubmitAnswer answer;
+    answer.refused = kj::mv(reason);
+    return answer;
+  };
   const Entity e = request.entity;
   std::string bodyHash;
+  kj::Maybe<IdempotencyHit> expired;
   if (!request.idempotencyKey.empty()) {
-    KJ_REQUIRE(request.idempotencyKey.size() <= MAX_IDEMPOTENCY_KEY_BYTES,
-               "submission refused: idempotency key longer than 128 bytes");
-    KJ_REQUIRE(isValidUtf8(request.idempotencyKey), "submission refused: idempotency key is not UTF-8");
+    if (request.idempotencyKey.size() > MAX_IDEMPOTENCY_KEY_BYTES) {
+      return refused("idempotency key longer than 128 bytes");
+    }
+    if (!isValidUtf8(request.idempotencyKey)) return refused("idempotency key is not UTF-8");
     bodyHash = sha256Hex(canonicalSubmission(request.fields));
-    KJ_IF_MAYBE(hit, findIdempotency(txn, e, request.idempotencyKey)) {
-      KJ_REQUIRE(hit->bodyHash == bodyHash,
-                 "submission refused: idempotency key already used with a different body");
-      return hit->answer;  // the first answer; nothing new stored
+    KJ_ASSERT(!request.caller.empty(), "an idempotency key needs its caller");
+    KJ_IF_MAYBE(hit, findIdempotency(txn, request)) {
+      if (hit->at < request.receivedAt - IDEMPOTENCY_RETENTION) {
+        // Past retention but not purged yet: a new key, as it would be after the purge.
+        expired = kj::mv(*hit);
+      } else {
+        if (hit->bodyHash != bodyHash) {
+          return refused("idempotency key already used with a different body");
+        }
+        return hit->answer;  // the first answer; nothing new stored
+      }
     }
   }
 
@@ -85,7 +116,8 @@ SubmitAnswer ingestLead(Txn& txn, IdGenerator& ids, const IngestRequest& request
   context.catalogue = catalogueCodes(txn, e);
   context.receivedAt = request.receivedAt;
   context.allowRecuLe = request.allowRecuLe;
-  Lead lead = validateSubmission(request.fields, context);  // throws on a refusal
+  if (auto reason = refusalOf(request.fields)) return refused(*reason);
+  Lead lead = validateSubmission(request.fields, context);
   lead.id = ids.next(request.receivedAt);
 
   const Timestamp at = request.receivedAt;
@@ -110,11 +142,52 @@ SubmitAnswer ingestLead(Txn& txn, IdGenerator& ids, const IngestRequest& request
   addHistory(txn, e, lead.id, {at, "statut", std::string(statutName(lead.statut))});
   putLead(txn, lead, nullptr);
 
-  SubmitAnswer answer{lead.id, lead.statut, lead.problemes};
+  SubmitAnswer answer{"", lead.id, lead.statut, lead.problemes};
   if (!request.idempotencyKey.empty()) {
-    putIdempotency(txn, e, request.idempotencyKey, bodyHash, answer, at);
+    putIdempotency(txn, request, bodyHash, answer, expired);
   }
   return answer;
+}
+
+size_t purgeIdempotencyKeys(Txn& txn, Timestamp now, size_t limit) {
+  const Timestamp cutoff = now - IDEMPOTENCY_RETENTION;
+  const std::string_view prefix = keys::IDEMPOTENCY_EXPIRY_PREFIX;
+  struct Expired {
+    std::string entry;
+    std::string record;
+    Timestamp at;
+  };
+  std::vector<Expired> expired;
+  txn.scanSystem(prefix, [&](std::string_view key, auto) {
+    if (expired.size() >= limit) return false;
+    Timestamp at = keys::readTime(key.substr(prefix.size(), 8));
+    if (at >= cutoff) return false;  // time order: the rest is younger
+    expired.push_back({std::string(key), std::string(key.substr(prefix.size() + 8)), at});
+    return true;
+  });
+  for (auto& e : expired) {
+    txn.delSystem(e.entry);
+    // The record is deleted only if it is the one this entry indexes (a record rewritten since
+    // has its own, younger entry).
+    KJ_IF_MAYBE(bytes, txn.getSystem(e.record)) {
+      if (idempotencyRecordTime(*bytes) == e.at) txn.delSystem(e.record);
+    }
+  }
+  size_t purged = expired.size();
+
+  // Records written before keys were per caller have no time index: they are visited from the
+  // start of their range, up to what is left of `limit`. All of them are older than the upgrade,
+  // so once it is past retention every visit deletes, and the range empties.
+  std::vector<std::string> legacy;
+  size_t visited = 0;
+  txn.scanSystem(keys::LEGACY_IDEMPOTENCY_PREFIX, [&](std::string_view key, std::string_view value) {
+    if (purged + visited >= limit) return false;
+    ++visited;
+    if (idempotencyRecordTime(value) < cutoff) legacy.emplace_back(key);
+    return true;
+  });
+  for (auto& key : legacy) txn.delSystem(key);
+  return purged + legacy.size();
 }
 
 std::string addClient(Txn& txn, Client client, Timestamp now) {

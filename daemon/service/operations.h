@@ -13,7 +13,10 @@
 
 namespace rdz {
 
+// Stored (id, statut, problemes), or refused outright (SPEC §3.2): `refused` holds the reason and
+// nothing was written.
 struct SubmitAnswer {
+  std::string refused;
   std::string id;
   Statut statut = Statut::NEW;
   std::vector<std::string> problemes;
@@ -27,6 +30,7 @@ struct IngestRequest {
   Timestamp receivedAt{};
   bool allowRecuLe = false;  // admin import
   std::string via;           // "ingest", "admin", "import": kept in the lead's history
+  std::string caller = {};  // Grant::caller of the token: the idempotency key's owner
 };
 
 // The windows of SPEC §3.2.
@@ -35,6 +39,15 @@ constexpr Duration DOUBLE_SUBMISSION_WINDOW = std::chrono::minutes(10);
 // SPEC §3.2: idempotency, validation, double submission, storage with indexes and history.
 // Throws on a refusal (nothing written).
 SubmitAnswer ingestLead(Txn& txn, IdGenerator& ids, const IngestRequest& request);
+
+// SPEC §10: idempotency keys are honoured for IDEMPOTENCY_RETENTION (7 days and a margin), then
+// forgotten: a key older than that is a new key, and its record is purged.
+constexpr Duration IDEMPOTENCY_RETENTION = std::chrono::hours(24 * 8);
+
+// Deletes up to `limit` idempotency records older than IDEMPOTENCY_RETENTION at `now`, oldest
+// first, and returns how many it deleted: a short job for the writer, repeated while it returns
+// `limit`.
+size_t purgeIdempotencyKeys(Txn& txn, Timestamp now, size_t limit);
 
 // SPEC §4. Each throws (KJ_REQUIRE) on a broken rule or a conflict; returns the new id.
 std::string addClient(Txn& txn, Client client, Timestamp now);

@@ -118,30 +118,59 @@ RunPlan planRunFromStore(Reader& reader, const RunParams& params) {
   return planRun(params, pool, commandes, duplicates);
 }
 
-kj::Maybe<RunRecord> existingRun(Reader& reader, const RunParams& params) {
-  KJ_IF_MAYBE(same, getRun(reader, runId(params.date, params.onlyEntity))) {
-    return kj::mv(*same);
-  }
-  if (params.onlyEntity) return getRun(reader, runId(params.date, std::nullopt));
-  for (Entity e : ALL_ENTITIES) {
-    if (getRun(reader, runId(params.date, e)) != nullptr) {
-      Entity other = e == Entity::ZR7 ? Entity::MDL : Entity::ZR7;
-      KJ_FAIL_REQUIRE(
-          "this date already has a run for one entity only: run each entity with --entity",
-          params.date, std::string(entityName(e)), std::string(entityName(other)));
-    }
-  }
-  return nullptr;
+void checkRunDate(const RunParams& params, Timestamp now, bool force) {
+  KJ_REQUIRE(force || params.date <= parisDate(now),
+             "this date is after today (Europe/Paris): a run ahead of time needs --force",
+             params.date);
 }
 
-RunOutcome executeRun(Txn& txn, IdGenerator& ids, const RunParams& params, Timestamp now) {
+RunScope resolveRun(Reader& reader, const RunParams& params) {
+  RunScope scope;
+  KJ_IF_MAYBE(same, getRun(reader, runId(params.date, params.onlyEntity))) {
+    scope.done.push_back(kj::mv(*same));
+    return scope;
+  }
+  if (params.onlyEntity) {
+    KJ_IF_MAYBE(full, getRun(reader, runId(params.date, std::nullopt))) {
+      scope.done.push_back(kj::mv(*full));
+      return scope;
+    }
+    scope.toRun = params;
+    return scope;
+  }
+  std::vector<Entity> left;
+  for (Entity e : ALL_ENTITIES) {
+    KJ_IF_MAYBE(one, getRun(reader, runId(params.date, e))) {
+      scope.done.push_back(kj::mv(*one));
+    } else {
+      left.push_back(e);
+    }
+  }
+  if (scope.done.empty()) {
+    scope.toRun = params;
+  } else if (!left.empty()) {
+    KJ_ASSERT(left.size() == 1);
+    RunParams rest = params;
+    rest.onlyEntity = left[0];
+    scope.toRun = kj::mv(rest);
+    scope.done.clear();
+  }
+  return scope;
+}
+
+RunOutcome executeRun(Txn& txn, IdGenerator& ids, const RunParams& asked, Timestamp now) {
   RunOutcome outcome;
-  KJ_IF_MAYBE(existing, existingRun(txn, params)) {
-    outcome.run = kj::mv(*existing);
-    outcome.batches = batchesOfRun(txn, outcome.run);
+  RunScope scope = resolveRun(txn, asked);
+  if (!scope.toRun) {
+    outcome.run = scope.done.front();
+    for (auto& run : scope.done) {
+      auto batches = batchesOfRun(txn, run);
+      outcome.batches.insert(outcome.batches.end(), batches.begin(), batches.end());
+    }
     outcome.alreadyDone = true;
     return outcome;
   }
+  const RunParams& params = *scope.toRun;
   std::string id = runId(params.date, params.onlyEntity);
 
   RunPlan plan = planRunFromStore(txn, params);
@@ -225,6 +254,10 @@ RunOutcome executeRun(Txn& txn, IdGenerator& ids, const RunParams& params, Times
   run.aged = static_cast<uint32_t>(plan.aging.size());
   run.assigned = static_cast<uint32_t>(plan.assignments.size());
   run.doublonsEvites = static_cast<uint32_t>(plan.duplicates.size());
+  for (Entity e : scopeOf(params)) run.byEntity[e] = {};
+  for (auto& a : plan.aging) run.byEntity[a.entity].aged += 1;
+  for (auto& a : plan.assignments) run.byEntity[a.commandeEntity].assigned += 1;
+  for (auto& d : plan.duplicates) run.byEntity[d.leadEntity].doublonsEvites += 1;
   for (auto& b : outcome.batches) run.batches.push_back(b.id);
   putRun(txn, run);
   return outcome;

@@ -28,11 +28,23 @@ struct RunSettings {
 RunParams runParams(const RunSettings& settings, std::string_view date,
                     std::optional<Timestamp> at, std::optional<Entity> entity, Timestamp now);
 
-// The run that already covers the date and scope of `params`: the same run, or the full run of
-// that date when one entity is asked. A full run asked for a date that already has a one-entity
-// run is refused (KJ_REQUIRE, naming the entity left to run): runs of one date never overlap, so
-// no client gets two batches for one date.
-kj::Maybe<RunRecord> existingRun(Reader& reader, const RunParams& params);
+// Refuses (KJ_REQUIRE) a run whose date is after today in Europe/Paris, unless `force` (SPEC
+// §5.9): a run dated ahead would age and re-enter leads against a time that has not come.
+void checkRunDate(const RunParams& params, Timestamp now, bool force);
+
+// What a run asked with `params` has to do (SPEC §5.8–5.9). Runs of one date never overlap, so no
+// client gets two batches for one date:
+// - `done`: the runs that already cover the date and scope (the same run; the full run of the
+//   date when one entity is asked; both one-entity runs when the full run is asked). Nothing is
+//   allocated again.
+// - `toRun`: otherwise, the run to make: `params` itself, or — a full run asked for a date whose
+//   other entity was already run alone — the entity left, alone and without fallback, so a manual
+//   one-entity run never costs the other entity its morning delivery.
+struct RunScope {
+  std::vector<RunRecord> done;
+  std::optional<RunParams> toRun;
+};
+RunScope resolveRun(Reader& reader, const RunParams& params);
 
 // Reads the inputs of a run and plans it. Writes nothing (this is also --dry-run).
 RunPlan planRunFromStore(Reader& reader, const RunParams& params);

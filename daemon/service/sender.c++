@@ -139,10 +139,12 @@ Mail Sender::buildMail(Entity entity, const Batch& batch, const Client& client) 
   mail.subject = fillTemplate(templates.subject, client.nom, date, batch.deliveries.size());
   mail.body = fillTemplate(templates.body, client.nom, date, batch.deliveries.size());
   mail.messageId = "<" + batch.id + "@" + hostname_ + ">";
-  // One CSV per commande and kind.
-  for (auto& part : parts) {
-    mail.attachments.push_back({attachmentName(entity, client.id, part.produit, date, part.lb),
-                                renderCsv(entity, part.leads)});
+  // One CSV per commande and kind, no two with one name.
+  std::vector<AttachmentPart> files;
+  for (auto& part : parts) files.push_back({part.commande, part.produit, part.lb});
+  std::vector<std::string> names = attachmentNames(entity, client.id, date, files);
+  for (size_t i = 0; i < parts.size(); ++i) {
+    mail.attachments.push_back({names[i], renderCsv(entity, parts[i].leads)});
   }
   return mail;
 }
@@ -192,7 +194,7 @@ void Sender::attempt(Entity entity, const std::string& batchId) {
   Timestamp now = clock_.now();
   logInfo("batch {} ({} {}, {} leads): {}", batch.id, entityName(entity), batch.client,
           batch.deliveries.size(), result.ok ? "sent" : "failed: " + result.detail);
-  writes_.runSync([entity, batchId, result, accepted, now](Txn& txn) {
+  recordOutcome(batch.id, [entity, batchId, result, accepted, now](Txn& txn) {
     KJ_IF_MAYBE(current, getBatch(txn, entity, batchId)) {
       Batch updated = *current;
       updated.attempts += 1;
@@ -234,6 +236,30 @@ void Sender::attempt(Entity entity, const std::string& batchId) {
       }
     }
   });
+}
+
+bool Sender::recordOutcome(const std::string& batchId, std::function<void(Txn&)> write) {
+  auto backoff = OUTCOME_RETRY_FIRST;
+  for (;;) {
+    KJ_IF_MAYBE(e, kj::runCatchingExceptions([&]() {
+                  writes_.runSync([&write](Txn& txn) { write(txn); });
+                })) {
+      ++outcomeWriteFailures_;
+      logInfo("batch {}: recording the outcome failed ({}); retrying the write in {} ms, "
+              "not the send",
+              batchId, e->getDescription().cStr(), backoff.count());
+    } else {
+      return true;
+    }
+    std::unique_lock lock(mutex_);
+    if (wakeup_.wait_for(lock, backoff, [this]() { return stopping_; })) {
+      // Unrecorded, the batch is still due: after a restart it goes out once more, with the same
+      // Message-ID (the at-least-once of SPEC §5.8).
+      logInfo("batch {}: stopping with its outcome unrecorded; it will be sent again", batchId);
+      return false;
+    }
+    backoff = std::min(backoff * 2, OUTCOME_RETRY_MAX);
+  }
 }
 
 }  // namespace rdz

@@ -13,6 +13,8 @@
 // other company's batches.
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <mutex>
@@ -50,11 +52,22 @@ class Sender {
   // Returns how many batches were attempted.
   size_t sendDue();
 
+  // Outcome writes that failed and were retried (the send itself never is for that reason).
+  uint64_t outcomeWriteFailures() const { return outcomeWriteFailures_.load(); }
+
+  // The outcome write after a send is retried alone, from this delay doubling up to the max.
+  static constexpr std::chrono::milliseconds OUTCOME_RETRY_FIRST{100};
+  static constexpr std::chrono::milliseconds OUTCOME_RETRY_MAX{30000};
+
  private:
   void loop();
   std::chrono::milliseconds untilNextDue();
   void attempt(Entity entity, const std::string& batchId);
   Mail buildMail(Entity entity, const Batch& batch, const Client& client);
+  // Commits `write` (the outcome of an attempt already made), retrying the write alone with
+  // backoff until it commits (true) or the Sender stops (false: the batch stays due and goes out
+  // again after a restart). A failed write must never cause a second send while rdzd runs.
+  bool recordOutcome(const std::string& batchId, std::function<void(Txn&)> write);
 
   Store& store_;
   WriteQueue& writes_;
@@ -69,6 +82,7 @@ class Sender {
   std::condition_variable wakeup_;
   bool woken_ = false;
   bool stopping_ = false;
+  std::atomic<uint64_t> outcomeWriteFailures_{0};
   std::thread thread_;  // last: started once everything above exists (if background)
 };
 

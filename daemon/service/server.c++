@@ -45,11 +45,33 @@ void requireEntity(EntityScope scope, Entity e) {
   KJ_REQUIRE(!scope || *scope == e, "this token is bound to another entity", std::string(entityName(*scope)));
 }
 
-void fillAnswer(const SubmitAnswer& answer, schema::SubmitResult::Builder out) {
+// Listings (SPEC §10): no reply grows with the database.
+constexpr uint32_t MAX_PAGE = 1000;
+size_t pageSize(uint32_t asked) { return asked == 0 || asked > MAX_PAGE ? MAX_PAGE : asked; }
+
+// `items` holds up to limit + 1 records of each entity listed: keeps the first `limit` in id order
+// and returns the id to continue after ("" when that was all).
+template <typename T>
+std::string takePage(std::vector<T>& items, size_t limit) {
+  std::sort(items.begin(), items.end(), [](const T& a, const T& b) { return a.id < b.id; });
+  if (items.size() <= limit) return "";
+  items.resize(limit);
+  return items.back().id;
+}
+
+void fillStored(const SubmitAnswer& answer, schema::SubmitResult::Builder out) {
   out.setId(answer.id);
   out.setStatut(toCapnp(answer.statut));
   auto problemes = out.initProblemes(answer.problemes.size());
   for (size_t i = 0; i < answer.problemes.size(); ++i) problemes.set(i, answer.problemes[i]);
+}
+
+void fillOutcome(const SubmitAnswer& answer, schema::SubmitOutcome::Builder out) {
+  if (!answer.refused.empty()) {
+    out.setRefused(answer.refused);
+  } else {
+    fillStored(answer, out.initStored());
+  }
 }
 
 kj::Promise<SubmitAnswer> submit(ServiceContext& ctx, IngestRequest request) {
@@ -61,27 +83,30 @@ kj::Promise<SubmitAnswer> submit(ServiceContext& ctx, IngestRequest request) {
 
 class IngestImpl final : public schema::Ingest::Server {
  public:
-  IngestImpl(ServiceContext& ctx, Entity entity) : ctx_(ctx), entity_(entity) {}
+  IngestImpl(ServiceContext& ctx, Entity entity, std::string caller)
+      : ctx_(ctx), entity_(entity), caller_(kj::mv(caller)) {}
 
   kj::Promise<void> submit(SubmitContext context) override {
     auto params = context.getParams();
     IngestRequest request{entity_, fromCapnp(params.getFields()), str(params.getIdempotencyKey()),
-                          ctx_.clock.now(), false, "ingest"};
+                          ctx_.clock.now(), false, "ingest", caller_};
     return rdz::submit(ctx_, kj::mv(request)).then([context](SubmitAnswer answer) mutable {
-      fillAnswer(answer, context.getResults().initResult());
+      fillOutcome(answer, context.getResults());
     });
   }
 
  private:
   ServiceContext& ctx_;
   Entity entity_;
+  std::string caller_;
 };
 
 // Read-only operations, shared by the viewer and the admin capabilities.
 template <typename Base>
 class ViewerMethods : public Base {
  public:
-  ViewerMethods(ServiceContext& ctx, EntityScope scope) : ctx_(ctx), scope_(scope) {}
+  ViewerMethods(ServiceContext& ctx, EntityScope scope, std::string caller)
+      : ctx_(ctx), scope_(scope), caller_(kj::mv(caller)) {}
 
   // A viewer sees that a client has an API header, not its value (it is the client's secret);
   // an admin sees it, since `client set` writes back what it read.
@@ -104,13 +129,16 @@ class ViewerMethods : public Base {
   using typename Base::ListBatchesContext;
 
   kj::Promise<void> listClients(ListClientsContext context) override {
+    auto params = context.getParams();
+    size_t limit = pageSize(params.getLimit());
     std::vector<Client> clients;
-    for (Entity e : entitiesIn(scope_, context.getParams().getEntity())) {
-      for (auto& c : rdz::listClients(ctx_.store, e)) {
+    for (Entity e : entitiesIn(scope_, params.getEntity())) {
+      for (auto& c : rdz::listClients(ctx_.store, e, str(params.getAfter()), limit + 1)) {
         present(c);
         clients.push_back(kj::mv(c));
       }
     }
+    context.getResults().setNext(takePage(clients, limit));
     auto out = context.getResults().initClients(clients.size());
     for (size_t i = 0; i < clients.size(); ++i) toCapnp(clients[i], out[i]);
     return kj::READY_NOW;
@@ -126,12 +154,16 @@ class ViewerMethods : public Base {
   kj::Promise<void> listCommandes(ListCommandesContext context) override {
     auto params = context.getParams();
     std::string client = str(params.getClient());
+    size_t limit = pageSize(params.getLimit());
     std::vector<Commande> commandes;
     for (Entity e : entitiesIn(scope_, params.getEntity())) {
-      for (auto& c : rdz::listCommandes(ctx_.store, e)) {
-        if (client.empty() || c.client == client) commandes.push_back(kj::mv(c));
+      for (auto& c : rdz::listCommandes(
+               ctx_.store, e, str(params.getAfter()), limit + 1,
+               [&](const Commande& c) { return client.empty() || c.client == client; })) {
+        commandes.push_back(kj::mv(c));
       }
     }
+    context.getResults().setNext(takePage(commandes, limit));
     auto out = context.getResults().initCommandes(commandes.size());
     for (size_t i = 0; i < commandes.size(); ++i) toCapnp(commandes[i], out[i]);
     return kj::READY_NOW;
@@ -167,10 +199,14 @@ class ViewerMethods : public Base {
   }
 
   kj::Promise<void> listRuns(ListRunsContext context) override {
+    auto params = context.getParams();
+    size_t limit = pageSize(params.getLimit());
     std::vector<RunRecord> runs;
-    for (auto& r : rdz::listRuns(ctx_.store)) {
-      if (visible(r)) runs.push_back(withLiveStatus(kj::mv(r)));
+    for (auto& r : rdz::listRuns(ctx_.store, str(params.getAfter()), limit + 1,
+                                 [this](const RunRecord& r) { return visible(r); })) {
+      runs.push_back(presented(kj::mv(r)));
     }
+    context.getResults().setNext(takePage(runs, limit));
     auto out = context.getResults().initRuns(runs.size());
     for (size_t i = 0; i < runs.size(); ++i) toCapnp(runs[i], out[i]);
     return kj::READY_NOW;
@@ -181,7 +217,7 @@ class ViewerMethods : public Base {
     KJ_IF_MAYBE(run, rdz::getRun(ctx_.store, id)) {
       if (visible(*run)) {
         auto results = context.getResults();
-        toCapnp(withLiveStatus(*run), results.initRun());
+        toCapnp(presented(*run), results.initRun());
         fillBatches(scoped(batchesOfRun(ctx_.store, *run)), results);
         return kj::READY_NOW;
       }
@@ -193,13 +229,18 @@ class ViewerMethods : public Base {
     std::string status = str(context.getParams().getStatus());
     KJ_REQUIRE(status.empty() || status == "pending" || status == "sent" || status == "failed",
                "status must be pending, sent or failed");
+    auto params = context.getParams();
+    size_t limit = pageSize(params.getLimit());
     std::vector<Batch> batches;
     for (Entity e : entitiesIn(scope_)) {
-      for (auto& b : rdz::listBatches(ctx_.store, e)) {
-        if (status.empty() || batchStatusName(b.status) == status) batches.push_back(kj::mv(b));
+      for (auto& b : rdz::listBatches(ctx_.store, e, str(params.getAfter()), limit + 1,
+                                      [&](const Batch& b) {
+                                        return status.empty() || batchStatusName(b.status) == status;
+                                      })) {
+        batches.push_back(kj::mv(b));
       }
     }
-    std::sort(batches.begin(), batches.end(), [](auto& a, auto& b) { return a.id < b.id; });
+    context.getResults().setNext(takePage(batches, limit));
     fillBatches(batches, context.getResults());
     return kj::READY_NOW;
   }
@@ -226,6 +267,29 @@ class ViewerMethods : public Base {
   }
   RunRecord withLiveStatus(RunRecord run) const {
     return rdz::withLiveStatus(ctx_.store, kj::mv(run));
+  }
+  // A run as this session may see it: for a token bound to one entity, a full run shows that
+  // entity's batches, counts and live status only (nothing of the other company's activity).
+  RunRecord presented(RunRecord run) const {
+    if (!scope_ || run.entity) return withLiveStatus(kj::mv(run));
+    auto batches = scoped(batchesOfRun(ctx_.store, run));
+    run.batches.clear();
+    uint32_t delivered = 0;
+    for (auto& b : batches) {
+      run.batches.push_back(b.id);
+      delivered += b.deliveries.size();
+    }
+    auto own = run.byEntity.find(*scope_);
+    // Runs recorded before per-entity counts were kept: only what the batches tell.
+    RunCounts counts = own != run.byEntity.end() ? own->second : RunCounts{0, delivered, 0};
+    run.aged = counts.aged;
+    run.assigned = counts.assigned;
+    run.doublonsEvites = counts.doublonsEvites;
+    run.byEntity = {{*scope_, counts}};
+    bool allSent = std::all_of(batches.begin(), batches.end(),
+                               [](const Batch& b) { return b.status == BatchStatus::SENT; });
+    run.status = allSent ? "complete" : "committed";
+    return run;
   }
 
   template <typename Results>
@@ -254,6 +318,7 @@ class ViewerMethods : public Base {
 
   ServiceContext& ctx_;
   EntityScope scope_;
+  std::string caller_;  // Grant::caller
 };
 
 class ViewerImpl final : public ViewerMethods<schema::Viewer::Server> {
@@ -315,9 +380,9 @@ class AdminImpl final : public ViewerMethods<schema::Admin::Server> {
     Entity e = fromCapnp(params.getEntity());
     requireEntity(scope_, e);
     IngestRequest request{e, fromCapnp(params.getFields()), str(params.getIdempotencyKey()),
-                          ctx_.clock.now(), false, "admin"};
+                          ctx_.clock.now(), false, "admin", caller_};
     return submit(ctx_, kj::mv(request)).then([context](SubmitAnswer answer) mutable {
-      fillAnswer(answer, context.getResults().initResult());
+      fillOutcome(answer, context.getResults());
     });
   }
 
@@ -333,14 +398,21 @@ class AdminImpl final : public ViewerMethods<schema::Admin::Server> {
     Timestamp now = ctx_.clock.now();
     for (uint32_t i = 0; i < rows.size(); ++i) {
       results[i].setRow(i + 1);
-      IngestRequest request{e, fromCapnp(rows[i]), "", now, true, "import"};
+      IngestRequest request{e, fromCapnp(rows[i]), "", now, true, "import", caller_};
       promises.add(submit(ctx_, kj::mv(request))
                        .then(
                            [results, i](SubmitAnswer answer) mutable {
-                             fillAnswer(answer, results[i].initStored());
+                             if (!answer.refused.empty()) {
+                               results[i].setRefused(answer.refused);
+                             } else {
+                               fillStored(answer, results[i].initStored());
+                             }
                            },
                            [results, i](kj::Exception&& e) mutable {
-                             results[i].setRefused(e.getDescription());
+                             // A failure (storage), not a refusal: the row may be imported
+                             // again.
+                             results[i].setRefused(kj::str("not stored, try again: ",
+                                                           e.getDescription()));
                            }));
     }
     return kj::joinPromises(promises.finish());
@@ -355,21 +427,28 @@ class AdminImpl final : public ViewerMethods<schema::Admin::Server> {
     KJ_REQUIRE(!scope_ || entity == scope_, "this token may only run its own entity: --entity");
     std::optional<Timestamp> at;
     if (p.getAt() != 0) at = Timestamp(Duration(p.getAt()));
-    RunParams params = runParams(ctx_.runSettings, str(p.getDate()), at, entity, ctx_.clock.now());
+    RunParams asked = runParams(ctx_.runSettings, str(p.getDate()), at, entity, ctx_.clock.now());
 
     if (p.getDryRun()) {
-      KJ_IF_MAYBE(done, existingRun(ctx_.store, params)) {
+      RunScope scope = resolveRun(ctx_.store, asked);
+      if (!scope.toRun) {
         // Nothing would be allocated: the plan of a done run is what it did.
         auto results = context.getResults();
-        toCapnp(withLiveStatus(*done), results.initRun());
+        toCapnp(presented(scope.done.front()), results.initRun());
         results.getRun().setAlreadyDone(true);
         results.getRun().setDryRun(true);
-        fillBatches(scoped(batchesOfRun(ctx_.store, *done)), results);
+        std::vector<Batch> batches;
+        for (auto& done : scope.done) {
+          auto more = batchesOfRun(ctx_.store, done);
+          batches.insert(batches.end(), more.begin(), more.end());
+        }
+        fillBatches(scoped(kj::mv(batches)), results);
         return kj::READY_NOW;
       }
+      const RunParams& params = *scope.toRun;
       RunPlan plan = planRunFromStore(ctx_.store, params);
       auto run = context.getResults().initRun();
-      run.setId(runId(params.date, entity));
+      run.setId(runId(params.date, params.onlyEntity));
       run.setDate(params.date);
       run.setReference(params.reference.time_since_epoch().count());
       run.setStatus("dry-run");
@@ -392,9 +471,10 @@ class AdminImpl final : public ViewerMethods<schema::Admin::Server> {
       return kj::READY_NOW;
     }
 
+    checkRunDate(asked, ctx_.clock.now(), p.getForce());
     return ctx_.writes
-        .run<RunOutcome>([&ids = ctx_.ids, params, now = ctx_.clock.now()](Txn& txn) {
-          return executeRun(txn, ids, params, now);
+        .run<RunOutcome>([&ids = ctx_.ids, asked, now = ctx_.clock.now()](Txn& txn) {
+          return executeRun(txn, ids, asked, now);
         })
         .then([this, context](RunOutcome outcome) mutable {
           if (!outcome.alreadyDone) {
@@ -404,7 +484,7 @@ class AdminImpl final : public ViewerMethods<schema::Admin::Server> {
           }
           ctx_.wakeSenders();
           auto results = context.getResults();
-          toCapnp(withLiveStatus(outcome.run), results.initRun());
+          toCapnp(presented(outcome.run), results.initRun());
           results.getRun().setAlreadyDone(outcome.alreadyDone);
           fillBatches(scoped(kj::mv(outcome.batches)), results);
         });
@@ -448,7 +528,8 @@ class AdminImpl final : public ViewerMethods<schema::Admin::Server> {
 
 class BootstrapImpl final : public schema::Bootstrap::Server {
  public:
-  explicit BootstrapImpl(ServiceContext& ctx) : ctx_(ctx) {}
+  BootstrapImpl(ServiceContext& ctx, kj::Maybe<kj::Function<void()>> authenticated)
+      : ctx_(ctx), authenticated_(kj::mv(authenticated)) {}
 
   kj::Promise<void> authenticate(AuthenticateContext context) override {
     auto token = context.getParams().getToken();
@@ -463,19 +544,22 @@ class BootstrapImpl final : public schema::Bootstrap::Server {
       switch (grant->role) {
         case Role::INGEST:
           session.setRole(schema::Role::INGEST);
-          session.setIngest(kj::heap<IngestImpl>(ctx_, *grant->entity));
+          session.setIngest(kj::heap<IngestImpl>(ctx_, *grant->entity, grant->caller));
           break;
         case Role::VIEWER:
           session.setRole(schema::Role::VIEWER);
-          session.setViewer(kj::heap<ViewerImpl>(ctx_, grant->entity));
+          session.setViewer(kj::heap<ViewerImpl>(ctx_, grant->entity, grant->caller));
           break;
         case Role::ADMIN: {
           session.setRole(schema::Role::ADMIN);
-          schema::Admin::Client admin = kj::heap<AdminImpl>(ctx_, grant->entity);
+          schema::Admin::Client admin = kj::heap<AdminImpl>(ctx_, grant->entity, grant->caller);
           session.setViewer(admin);  // an Admin is a Viewer
           session.setAdmin(kj::mv(admin));
           break;
         }
+      }
+      KJ_IF_MAYBE(f, authenticated_) {
+        (*f)();
       }
       return kj::READY_NOW;
     }
@@ -485,12 +569,18 @@ class BootstrapImpl final : public schema::Bootstrap::Server {
 
  private:
   ServiceContext& ctx_;
+  kj::Maybe<kj::Function<void()>> authenticated_;
 };
 
 }  // namespace
 
 kj::Own<schema::Bootstrap::Server> newBootstrap(ServiceContext& context) {
-  return kj::heap<BootstrapImpl>(context);
+  return kj::heap<BootstrapImpl>(context, nullptr);
+}
+
+kj::Own<schema::Bootstrap::Server> newBootstrap(ServiceContext& context,
+                                                kj::Function<void()> authenticated) {
+  return kj::heap<BootstrapImpl>(context, kj::mv(authenticated));
 }
 
 }  // namespace rdz

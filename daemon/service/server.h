@@ -30,5 +30,10 @@ struct ServiceContext {
 
 // The bootstrap capability: authenticates a token and hands out what its role allows.
 kj::Own<schema::Bootstrap::Server> newBootstrap(ServiceContext& context);
+// The same for one connection: `authenticated` is called (event loop) each time it accepts a
+// token, before the answer is sent, so the connection's limits are lifted by the time the
+// client can use its session (rpc-server.h).
+kj::Own<schema::Bootstrap::Server> newBootstrap(ServiceContext& context,
+                                                kj::Function<void()> authenticated);
 
 }  // namespace rdz

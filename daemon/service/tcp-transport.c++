@@ -52,8 +52,7 @@ void TcpTransport::HandshakeErrors::taskFailed(kj::Exception&& exception) {
   logInfo("tcp: connection refused before RPC: {}", exception.getDescription().cStr());
 }
 
-TcpTransport::TcpTransport(kj::AsyncIoContext& io, const Config& config,
-                           capnp::TwoPartyServer& server)
+TcpTransport::TcpTransport(kj::AsyncIoContext& io, const Config& config, RpcServer& server)
     : timer_(io.provider->getTimer()), server_(server), handshakes_(errors_) {
   checkListenConfig(config);
   auto address = *parseHostPort(config.listen);
@@ -91,15 +90,20 @@ kj::Promise<void> TcpTransport::acceptLoop() {
   return listener_->accept()
       .then(
           [this](kj::Own<kj::AsyncIoStream> connection) -> kj::Promise<void> {
-            KJ_IF_MAYBE (tls, tls_) {
-              handshakes_.add(
-                  timer_.timeoutAfter(HANDSHAKE_TIMEOUT, (*tls)->wrapServer(kj::mv(connection)))
-                      .then([this](kj::Own<kj::AsyncIoStream> secure) {
-                        server_.accept(kj::mv(secure));
-                      }));
-            } else {
-              server_.accept(kj::mv(connection));
+            // Admitted before the handshake: a handshake is work done for an unknown peer.
+            KJ_IF_MAYBE (admission, server_.admit(peerOfTcpStream(*connection))) {
+              KJ_IF_MAYBE (tls, tls_) {
+                handshakes_.add(
+                    timer_.timeoutAfter(HANDSHAKE_TIMEOUT, (*tls)->wrapServer(kj::mv(connection)))
+                        .then([this, admission = kj::mv(*admission)](
+                                  kj::Own<kj::AsyncIoStream> secure) mutable {
+                          server_.serve(kj::mv(secure), kj::mv(admission));
+                        }));
+              } else {
+                server_.serve(kj::mv(connection), kj::mv(*admission));
+              }
             }
+            // Else the connection is dropped: closed at once.
             return kj::READY_NOW;
           },
           [this](kj::Exception&& e) {

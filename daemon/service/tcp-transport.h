@@ -10,6 +10,7 @@
 #include <string>
 
 #include "daemon/service/config.h"
+#include "daemon/service/rpc-server.h"
 
 namespace rdz {
 
@@ -19,11 +20,12 @@ namespace rdz {
 void checkListenConfig(const Config& config);
 
 // Listens on config.listen and hands every connection (after its TLS handshake, if TLS) to
-// `server`. Construction binds the port (throws if it cannot, or if the certificate or key cannot
-// be read). Event-loop thread only; must be destroyed before `server`.
+// `server`, peers named by IP address: the limits on unauthenticated connections count from the
+// accept, handshake included. Construction binds the port (throws if it cannot, or if the
+// certificate or key cannot be read). Event-loop thread only; must be destroyed before `server`.
 class TcpTransport {
  public:
-  TcpTransport(kj::AsyncIoContext& io, const Config& config, capnp::TwoPartyServer& server);
+  TcpTransport(kj::AsyncIoContext& io, const Config& config, RpcServer& server);
   ~TcpTransport();
 
   // Accepts connections until the listener fails (the promise then breaks) or is dropped. A
@@ -41,7 +43,7 @@ class TcpTransport {
   kj::Promise<void> acceptLoop();
 
   kj::Timer& timer_;
-  capnp::TwoPartyServer& server_;
+  RpcServer& server_;
   kj::Maybe<kj::Own<kj::TlsKeypair>> keypair_;
   kj::Maybe<kj::Own<kj::TlsContext>> tls_;
   kj::Own<kj::ConnectionReceiver> listener_;

@@ -7,7 +7,8 @@
 
 namespace rdz {
 
-WriteQueue::WriteQueue(Store& store, size_t maxGroup) : store_(store), maxGroup_(maxGroup) {
+WriteQueue::WriteQueue(Store& store, size_t maxGroup, kj::Maybe<CommitFailureFn> onCommitFailure)
+    : store_(store), maxGroup_(maxGroup), onCommitFailure_(kj::mv(onCommitFailure)) {
   thread_ = kj::heap<kj::Thread>([this]() { writerLoop(); });
 }
 
@@ -90,6 +91,11 @@ void WriteQueue::writerLoop() {
         group[i].done(kj::cp(*e));
       } else {
         group[i].done(nullptr);
+      }
+    }
+    KJ_IF_MAYBE(e, commitError) {
+      KJ_IF_MAYBE(fn, onCommitFailure_) {
+        (*fn)(*e);
       }
     }
   }

@@ -34,7 +34,14 @@ struct WriteQueueStats {
 // group per loop (a mailbox drained by the loop) would cut those context switches.
 class WriteQueue {
  public:
-  explicit WriteQueue(Store& store, size_t maxGroup = 512);
+  // Called on the writer thread when a group's synced write fails, after every job of the group
+  // was told. A failed WAL write or sync leaves RocksDB refusing writes, and what reached the WAL
+  // is unknown until the database is reopened: rdzd exits there (systemd restarts it), tests
+  // watch it.
+  using CommitFailureFn = kj::Function<void(const kj::Exception&)>;
+
+  explicit WriteQueue(Store& store, size_t maxGroup = 512,
+                      kj::Maybe<CommitFailureFn> onCommitFailure = nullptr);
   // Runs what is queued, then stops the writer thread.
   ~WriteQueue() noexcept(false);
   KJ_DISALLOW_COPY(WriteQueue);
@@ -63,6 +70,7 @@ class WriteQueue {
 
   Store& store_;
   size_t maxGroup_;
+  kj::Maybe<CommitFailureFn> onCommitFailure_;
   struct Shared {
     std::deque<Job> jobs;
     bool stopping = false;

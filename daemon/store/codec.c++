@@ -278,6 +278,15 @@ void toCapnp(const RunRecord& r, schema::RunSummary::Builder out) {
   out.setAssigned(r.assigned);
   out.setDoublonsEvites(r.doublonsEvites);
   setTexts(out.initBatches(r.batches.size()), r.batches);
+  auto counts = out.initByEntity(r.byEntity.size());
+  size_t i = 0;
+  for (auto& [entity, c] : r.byEntity) {
+    counts[i].setEntity(toCapnp(entity));
+    counts[i].setAged(c.aged);
+    counts[i].setAssigned(c.assigned);
+    counts[i].setDoublonsEvites(c.doublonsEvites);
+    ++i;
+  }
 }
 
 RunRecord fromCapnp(schema::RunSummary::Reader in) {
@@ -290,6 +299,9 @@ RunRecord fromCapnp(schema::RunSummary::Reader in) {
   r.aged = in.getAged();
   r.assigned = in.getAssigned();
   r.doublonsEvites = in.getDoublonsEvites();
+  for (auto c : in.getByEntity()) {
+    r.byEntity[fromCapnp(c.getEntity())] = {c.getAged(), c.getAssigned(), c.getDoublonsEvites()};
+  }
   r.batches = texts(in.getBatches());
   return r;
 }

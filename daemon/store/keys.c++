@@ -78,11 +78,21 @@ std::string dedupKey(std::string_view e164, std::string_view produit, std::strin
   return key;
 }
 
-std::string idempotencyKey(Entity e, std::string_view key) {
-  std::string out = "I";
+std::string idempotencyKey(Entity e, std::string_view caller, std::string_view key) {
+  std::string out = "K";
   out += entitySlug(e);
   out += '\0';
+  // Length-prefixed: no caller text, whatever its bytes, can run into the key.
+  appendU32(out, static_cast<uint32_t>(caller.size()));
+  out += caller;
   out += key;
+  return out;
+}
+
+std::string idempotencyExpiryKey(Timestamp at, std::string_view recordKey) {
+  std::string out = IDEMPOTENCY_EXPIRY_PREFIX;
+  appendTime(out, at);
+  out += recordKey;
   return out;
 }
 

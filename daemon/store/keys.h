@@ -14,7 +14,11 @@
 //   quotas      commande 0 isoWeek("2026-W48")           -> counters
 //   batches     id                                      -> Batch
 // System family "system":
-//   'I' slug 0 key                                      -> IdempotencyRecord
+//   'K' slug 0 len(4) caller key                         -> IdempotencyRecord
+//   'I' slug 0 key                                      -> IdempotencyRecord of before keys were
+//                                                          per caller: never read, purged (§10)
+//   'E' at(8) K-key                                      -> ""  idempotency records by time, to
+//                                                          purge them oldest first
 //   'Q' name                                            -> counter(8) (commande ids, …)
 //   'R' date                                            -> RunSummary
 // Times are big-endian with the sign bit flipped, so byte order is time order.
@@ -45,7 +49,13 @@ std::string historyKey(std::string_view leadId, Timestamp at, uint32_t seq);
 
 std::string dedupKey(std::string_view e164, std::string_view produit, std::string_view client);
 
-std::string idempotencyKey(Entity e, std::string_view key);
+// An idempotency key belongs to (entity, caller, key): `caller` identifies the token that sent
+// it (Grant::caller), so one caller can neither claim nor read another's keys.
+std::string idempotencyKey(Entity e, std::string_view caller, std::string_view key);
+// The idempotency record `recordKey` written at `at`, in time order.
+std::string idempotencyExpiryKey(Timestamp at, std::string_view recordKey);
+constexpr char IDEMPOTENCY_EXPIRY_PREFIX[] = "E";
+constexpr char LEGACY_IDEMPOTENCY_PREFIX[] = "I";  // before keys were per caller
 std::string counterKey(std::string_view name);
 std::string runKey(std::string_view date);
 

@@ -28,6 +28,28 @@ std::vector<T> listRecords(Reader& r, Entity e, Family f, Decode decode) {
   return out;
 }
 
+// Up to `limit` records of `f` under `prefix` (the key is prefix + id) with an id after `after`
+// that `keep` accepts.
+template <typename T, typename Decode>
+std::vector<T> pageOf(Reader& r, kj::Maybe<Entity> e, Family f, std::string_view prefix,
+                      std::string_view after, size_t limit, Decode decode,
+                      kj::Function<bool(const T&)>& keep) {
+  std::vector<T> out;
+  if (limit == 0) return out;
+  std::string from = after.empty() ? std::string() : std::string(prefix) + std::string(after);
+  auto visit = [&](std::string_view, std::string_view value) {
+    T record = decode(value);
+    if (keep(record)) out.push_back(kj::mv(record));
+    return out.size() < limit;
+  };
+  KJ_IF_MAYBE(entity, e) {
+    r.scanAfter(*entity, f, prefix, from, visit);
+  } else {
+    r.scanSystemAfter(prefix, from, visit);
+  }
+  return out;
+}
+
 }  // namespace
 
 kj::Maybe<Lead> getLead(Reader& r, Entity e, std::string_view id) {
@@ -151,6 +173,10 @@ void putClient(Txn& txn, const Client& client) {
 std::vector<Client> listClients(Reader& r, Entity e) {
   return listRecords<Client>(r, e, Family::CLIENTS, decodeClient);
 }
+std::vector<Client> listClients(Reader& r, Entity e, std::string_view after, size_t limit) {
+  kj::Function<bool(const Client&)> all = [](const Client&) { return true; };
+  return pageOf<Client>(r, e, Family::CLIENTS, "", after, limit, decodeClient, all);
+}
 
 kj::Maybe<Commande> getCommande(Reader& r, Entity e, std::string_view id) {
   return getRecord<Commande>(r, e, Family::COMMANDES, id, decodeCommande);
@@ -160,6 +186,10 @@ void putCommande(Txn& txn, const Commande& commande) {
 }
 std::vector<Commande> listCommandes(Reader& r, Entity e) {
   return listRecords<Commande>(r, e, Family::COMMANDES, decodeCommande);
+}
+std::vector<Commande> listCommandes(Reader& r, Entity e, std::string_view after, size_t limit,
+                                    kj::Function<bool(const Commande&)> keep) {
+  return pageOf<Commande>(r, e, Family::COMMANDES, "", after, limit, decodeCommande, keep);
 }
 
 kj::Maybe<Produit> getProduit(Reader& r, Entity e, std::string_view code) {
@@ -271,6 +301,11 @@ std::vector<Batch> listBatches(Reader& r, Entity e) {
   return out;
 }
 
+std::vector<Batch> listBatches(Reader& r, Entity e, std::string_view after, size_t limit,
+                               kj::Function<bool(const Batch&)> keep) {
+  return pageOf<Batch>(r, e, Family::BATCHES, "B", after, limit, decodeBatch, keep);
+}
+
 std::vector<DueBatch> dueBatches(Reader& r, Entity e, Timestamp now) {
   std::vector<DueBatch> out;
   r.scan(e, Family::BATCHES, "O", [&](std::string_view key, auto) {
@@ -307,6 +342,12 @@ std::vector<RunRecord> listRuns(Reader& r) {
     return true;
   });
   return out;
+}
+
+std::vector<RunRecord> listRuns(Reader& r, std::string_view after, size_t limit,
+                                kj::Function<bool(const RunRecord&)> keep) {
+  return pageOf<RunRecord>(r, nullptr, Family::LEADS, keys::runKey(""), after, limit, decodeRun,
+                           keep);
 }
 
 std::optional<Timestamp> lastDeliveryTo(Reader& r, Entity clientEntity, std::string_view e164,

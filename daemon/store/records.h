@@ -37,10 +37,15 @@ std::string lastGeneratedId(Reader& r, Entity e);
 kj::Maybe<Client> getClient(Reader& r, Entity e, std::string_view id);
 void putClient(Txn& txn, const Client& client);
 std::vector<Client> listClients(Reader& r, Entity e);
+// Pages of a listing (SPEC §10): up to `limit` records whose id sorts after `after` ("" for the
+// first page) and that `keep` accepts, in id order.
+std::vector<Client> listClients(Reader& r, Entity e, std::string_view after, size_t limit);
 
 kj::Maybe<Commande> getCommande(Reader& r, Entity e, std::string_view id);
 void putCommande(Txn& txn, const Commande& commande);
 std::vector<Commande> listCommandes(Reader& r, Entity e);
+std::vector<Commande> listCommandes(Reader& r, Entity e, std::string_view after, size_t limit,
+                                    kj::Function<bool(const Commande&)> keep);
 
 kj::Maybe<Produit> getProduit(Reader& r, Entity e, std::string_view code);
 void putProduit(Txn& txn, const Produit& produit);
@@ -58,6 +63,8 @@ std::vector<Delivery> deliveriesOfLead(Reader& r, Entity receiving, std::string_
 kj::Maybe<Batch> getBatch(Reader& r, Entity e, std::string_view id);
 void putBatch(Txn& txn, const Batch& batch, const Batch* previous);
 std::vector<Batch> listBatches(Reader& r, Entity e);
+std::vector<Batch> listBatches(Reader& r, Entity e, std::string_view after, size_t limit,
+                               kj::Function<bool(const Batch&)> keep);
 struct DueBatch {
   Entity entity;
   std::string id;
@@ -71,6 +78,8 @@ std::optional<Timestamp> nextDue(Reader& r, Entity e);
 kj::Maybe<RunRecord> getRun(Reader& r, std::string_view id);
 void putRun(Txn& txn, const RunRecord& run);
 std::vector<RunRecord> listRuns(Reader& r);  // by id (date order)
+std::vector<RunRecord> listRuns(Reader& r, std::string_view after, size_t limit,
+                                kj::Function<bool(const RunRecord&)> keep);
 
 // The duplicate index (SPEC §5.3), in the client's entity: last delivery time of a person
 // (telephone_e164) for a produit to a client.

@@ -46,9 +46,13 @@ std::string prefixEnd(std::string_view prefix) {
   return end;
 }
 
-void iterate(rocksdb::Iterator& it, std::string_view prefix, ScanFn& fn, bool reverse) {
+// `after`: forward scans start past this key (the smallest key above it is after + '\0').
+void iterate(rocksdb::Iterator& it, std::string_view prefix, ScanFn& fn, bool reverse,
+             std::string_view after = {}) {
   if (!reverse) {
-    for (it.Seek(slice(prefix)); it.Valid() && it.key().starts_with(slice(prefix)); it.Next()) {
+    std::string start(prefix);
+    if (!after.empty()) start = std::max(start, std::string(after) + '\0');
+    for (it.Seek(slice(start)); it.Valid() && it.key().starts_with(slice(prefix)); it.Next()) {
       if (!fn(view(it.key()), view(it.value()))) break;
     }
   } else {
@@ -75,6 +79,9 @@ class RocksTxn final : public Txn {
   kj::Maybe<std::string> getSystem(std::string_view key) override;
   void scan(Entity e, Family f, std::string_view prefix, ScanFn fn, bool reverse) override;
   void scanSystem(std::string_view prefix, ScanFn fn) override;
+  void scanAfter(Entity e, Family f, std::string_view prefix, std::string_view after,
+                 ScanFn fn) override;
+  void scanSystemAfter(std::string_view prefix, std::string_view after, ScanFn fn) override;
   void put(Entity e, Family f, std::string_view key, std::string_view value) override;
   void del(Entity e, Family f, std::string_view key) override;
   void putSystem(std::string_view key, std::string_view value) override;
@@ -91,7 +98,7 @@ class RocksTxn final : public Txn {
  private:
   kj::Maybe<std::string> getFrom(rocksdb::ColumnFamilyHandle* cf, std::string_view key);
   void scanFrom(rocksdb::ColumnFamilyHandle* cf, std::string_view prefix, ScanFn& fn,
-                bool reverse);
+                bool reverse, std::string_view after = {});
   RocksStore& store_;
   // overwrite_key = true: reads of a key written twice in the batch see the last write.
   mutable rocksdb::WriteBatchWithIndex batch_{rocksdb::BytewiseComparator(), 0, true};
@@ -173,6 +180,15 @@ class RocksStore final : public Store {
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), system_));
     iterate(*it, prefix, fn, false);
   }
+  void scanAfter(Entity e, Family f, std::string_view prefix, std::string_view after,
+                 ScanFn fn) override {
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), family(e, f)));
+    iterate(*it, prefix, fn, false, after);
+  }
+  void scanSystemAfter(std::string_view prefix, std::string_view after, ScanFn fn) override {
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), system_));
+    iterate(*it, prefix, fn, false, after);
+  }
 
   kj::Own<Txn> begin() override { return kj::heap<RocksTxn>(*this); }
 
@@ -213,11 +229,11 @@ kj::Maybe<std::string> RocksTxn::getFrom(rocksdb::ColumnFamilyHandle* cf, std::s
 }
 
 void RocksTxn::scanFrom(rocksdb::ColumnFamilyHandle* cf, std::string_view prefix, ScanFn& fn,
-                        bool reverse) {
+                        bool reverse, std::string_view after) {
   // The batch iterator takes ownership of the base iterator.
   std::unique_ptr<rocksdb::Iterator> it(
       batch_.NewIteratorWithBase(cf, store_.db().NewIterator(rocksdb::ReadOptions(), cf)));
-  iterate(*it, prefix, fn, reverse);
+  iterate(*it, prefix, fn, reverse, after);
 }
 
 kj::Maybe<std::string> RocksTxn::get(Entity e, Family f, std::string_view key) {
@@ -231,6 +247,13 @@ void RocksTxn::scan(Entity e, Family f, std::string_view prefix, ScanFn fn, bool
 }
 void RocksTxn::scanSystem(std::string_view prefix, ScanFn fn) {
   scanFrom(store_.system(), prefix, fn, false);
+}
+void RocksTxn::scanAfter(Entity e, Family f, std::string_view prefix, std::string_view after,
+                         ScanFn fn) {
+  scanFrom(store_.family(e, f), prefix, fn, false, after);
+}
+void RocksTxn::scanSystemAfter(std::string_view prefix, std::string_view after, ScanFn fn) {
+  scanFrom(store_.system(), prefix, fn, false, after);
 }
 void RocksTxn::put(Entity e, Family f, std::string_view key, std::string_view value) {
   check(batch_.Put(store_.family(e, f), slice(key), slice(value)), "put");

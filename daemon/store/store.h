@@ -47,6 +47,11 @@ class Reader {
   virtual void scan(Entity e, Family f, std::string_view prefix, ScanFn fn,
                     bool reverse = false) = 0;
   virtual void scanSystem(std::string_view prefix, ScanFn fn) = 0;
+  // The keys that start with `prefix` and sort after `after`, in key order, until `fn` returns
+  // false: one page of a listing starts where the previous one ended, without reading it again.
+  virtual void scanAfter(Entity e, Family f, std::string_view prefix, std::string_view after,
+                         ScanFn fn) = 0;
+  virtual void scanSystemAfter(std::string_view prefix, std::string_view after, ScanFn fn) = 0;
 };
 
 // A pending atomic write. Its reads see the committed database plus its own writes. Nothing is

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "daemon/domain/csv.h"
 
 namespace rdz {
@@ -152,6 +154,63 @@ TEST(AttachmentName, FreshAndLb) {
             "ZR7_solaire-sud_PV_2026-11-25_LB.csv");
   EXPECT_EQ(attachmentName(Entity::MDL, "isol-ouest", "ITE", "2027-01-04", true),
             "MDL_isol-ouest_ITE_2027-01-04_LB.csv");
+}
+
+TEST(AttachmentName, WithACommande) {
+  EXPECT_EQ(attachmentName(Entity::MDL, "c3", "PAC", "2026-07-03", false, "C000004"),
+            "MDL_c3_PAC_2026-07-03_C000004.csv");
+  EXPECT_EQ(attachmentName(Entity::MDL, "c3", "PAC", "2026-07-03", true, "C000004"),
+            "MDL_c3_PAC_2026-07-03_C000004_LB.csv");
+}
+
+// SPEC §6: two commandes of one produit in a batch (PV in two zones) add their ids; a produit with
+// one commande keeps the usual name, fresh and LB alike.
+TEST(AttachmentNames, CommandesSharingAProduitAddTheirIdsOthersKeepTheUsualName) {
+  std::vector<AttachmentPart> parts = {{"C000001", "PV", false},
+                                       {"C000002", "PV", false},
+                                       {"C000003", "PAC", false},
+                                       {"C000001", "PV", true},
+                                       {"C000002", "PV", true},
+                                       {"C000003", "PAC", true}};
+  auto names = attachmentNames(Entity::ZR7, "solaire", "2026-11-25", parts);
+  EXPECT_EQ(names, (std::vector<std::string>{"ZR7_solaire_PV_2026-11-25_C000001.csv",
+                                             "ZR7_solaire_PV_2026-11-25_C000002.csv",
+                                             "ZR7_solaire_PAC_2026-11-25.csv",
+                                             "ZR7_solaire_PV_2026-11-25_C000001_LB.csv",
+                                             "ZR7_solaire_PV_2026-11-25_C000002_LB.csv",
+                                             "ZR7_solaire_PAC_2026-11-25_LB.csv"}));
+  std::set<std::string> distinct(names.begin(), names.end());
+  EXPECT_EQ(distinct.size(), names.size());
+
+  // One commande only: exactly the names of before.
+  EXPECT_EQ(attachmentNames(Entity::MDL, "isol", "2026-11-25",
+                            {{"C000009", "ITE", false}, {"C000009", "ITE", true}}),
+            (std::vector<std::string>{"MDL_isol_ITE_2026-11-25.csv",
+                                      "MDL_isol_ITE_2026-11-25_LB.csv"}));
+}
+
+// SPEC §6: a lead's text is data, never a formula. The form's `nom==HYPERLINK(...)` and
+// `ville=@SUM(...)` arrive in the CSV with a leading quote; the API's JSON keeps them as sent.
+TEST(RenderCsv, FormulasAreNeutralised) {
+  Lead l = lead("=HYPERLINK(\"http://x\";\"clic\")", "+33", "+33612345678", "-1@x.fr",
+                "33000", "@SUM(A1:A9)", TriState::OUI, TypeLogement::MAISON);
+  l.prenom = "\tTab";
+  std::string csv = renderCsv(Entity::ZR7, {l});
+  auto rows = parseCsv(csv.substr(UTF8_BOM.size()));
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[1][0], "'=HYPERLINK(\"http://x\";\"clic\")");
+  EXPECT_EQ(rows[1][1], "'\tTab");
+  EXPECT_EQ(rows[1][2], "0612345678");
+  EXPECT_EQ(rows[1][3], "'-1@x.fr");
+  EXPECT_EQ(rows[1][5], "'@SUM(A1:A9)");
+  EXPECT_EQ(csvColumns(Entity::ZR7, l)[5].second, "@SUM(A1:A9)");  // the API's value
+}
+
+TEST(SpreadsheetSafe, OnlyTheSixLeadingCharacters) {
+  for (std::string c : {"=", "+", "-", "@", "\t", "\r"}) {
+    EXPECT_EQ(spreadsheetSafe(c + "x"), "'" + c + "x");
+  }
+  for (std::string c : {"", "x", "'=x", " =x", "0612", "a=b", "É"}) EXPECT_EQ(spreadsheetSafe(c), c);
 }
 
 TEST(AttachmentName, PathSeparatorsAndControlCharactersAreReplaced) {

@@ -66,7 +66,7 @@ std::string describeException(const std::exception_ptr& e) {
   }
 }
 
-void fillRequest(capnp::Request<schema::Ingest::SubmitParams, schema::Ingest::SubmitResults>& req,
+void fillRequest(capnp::Request<schema::Ingest::SubmitParams, schema::SubmitOutcome>& req,
                  const Submission& lead, const std::string& key) {
   auto fields = req.initFields(lead.size());
   for (size_t i = 0; i < lead.size(); ++i) {
@@ -137,7 +137,7 @@ void submitUntilKilled(const Endpoint& endpoint, Stream& stream, const std::atom
       fillRequest(req, lead, syntheticKey(SEED, stream.stream, n));
       stream.highestAttempted = n;
       auto response = req.send().wait(conn.waitScope());
-      auto result = response.getResult();
+      auto result = response.getStored();
       stream.acked.emplace(n, result.getId().cStr());
       acks.fetch_add(1);
       if (result.getStatut() != schema::Statut::NEW) {
@@ -198,7 +198,7 @@ std::map<uint32_t, std::string> retryAll(const Endpoint& ingestEndpoint, const S
     fillRequest(req, syntheticLead(SEED, stream.stream, un), syntheticKey(SEED, stream.stream, un));
     KJ_IF_MAYBE (e, kj::runCatchingExceptions([&]() {
                    auto response = req.send().wait(conn.waitScope());
-                   auto result = response.getResult();
+                   auto result = response.getStored();
                    std::string id = result.getId().cStr();
                    auto it = stream.acked.find(un);
                    if (it != stream.acked.end() && it->second != id) {

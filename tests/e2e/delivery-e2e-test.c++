@@ -10,11 +10,13 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <iostream>
 #include <map>
 #include <set>
 #include <sstream>
 #include <thread>
 
+#include "daemon/domain/calendar.h"
 #include "daemon/domain/time.h"
 #include "tests/e2e/harness.h"
 #include "tests/support/smtp.h"
@@ -844,6 +846,47 @@ TEST_F(DeliveryE2e, LbLeadsOnlyWithinLbMaxPctOfTheWeeklyQuota) {
   for (int i = 3; i < 6; ++i) EXPECT_EQ(statut(old[i]), "lb") << old[i].name;
 }
 
+// SPEC §6: a client buying PV in two zones gets one file per commande and kind, and no two
+// attachments of its email share a name (mail clients keep only one of two same-named files).
+TEST_F(DeliveryE2e, TwoCommandesOfOneProduitHaveDistinctAttachmentNames) {
+  auto zr7Smtp = startMailbox("ZR7");
+  const std::string T = "2026-11-24T09:30:00+01:00";
+  addClient("ZR7", "deux-zones", "Deux Zones", "achat@deux-zones.example");
+  std::string gironde = addCommande("deux-zones", "PV", 10, {"--departements", "33",
+                                                             "--lb-max-pct", "50"});
+  std::string landes = addCommande("deux-zones", "PV", 10, {"--departements", "40",
+                                                            "--lb-max-pct", "50"});
+  std::string pac = addCommande("deux-zones", "PAC", 10);
+  LeadSpec g1 = lead("g1", "PV", "33000", shifted(T, -1 * DAY));
+  LeadSpec g2 = lead("g2", "PV", "33100", shifted(T, -2 * DAY));
+  LeadSpec gLb = lead("gLb", "PV", "33000", shifted(T, -10 * DAY));
+  LeadSpec l1 = lead("l1", "PV", "40000", shifted(T, -1 * DAY));
+  LeadSpec lLb = lead("lLb", "PV", "40100", shifted(T, -11 * DAY));
+  LeadSpec p1 = lead("p1", "PAC", "33000", shifted(T, -1 * DAY));
+  importLeads("ZR7", {&g1, &g2, &gLb, &l1, &lLb, &p1});
+
+  RunResult r = deliver({"--at", T});
+  ASSERT_EQ(r.exitCode, 0) << describe(r);
+  auto mails = emails(zr7Maildir());
+  ASSERT_EQ(mails.size(), 1u);
+  const Email& mail = mails[0];
+  std::cout << "attachments of the email to " << mail.to << ":\n";
+  for (auto& name : mail.attachmentOrder) std::cout << "  " << name << "\n";
+  std::set<std::string> distinct(mail.attachmentOrder.begin(), mail.attachmentOrder.end());
+  EXPECT_EQ(distinct.size(), mail.attachmentOrder.size()) << "two attachments share a name";
+  EXPECT_EQ(distinct, (std::set<std::string>{"ZR7_deux-zones_PV_2026-11-24_" + gironde + ".csv",
+                                             "ZR7_deux-zones_PV_2026-11-24_" + gironde + "_LB.csv",
+                                             "ZR7_deux-zones_PV_2026-11-24_" + landes + ".csv",
+                                             "ZR7_deux-zones_PV_2026-11-24_" + landes + "_LB.csv",
+                                             "ZR7_deux-zones_PAC_2026-11-24.csv"}));
+  expectCsv(mail, "ZR7_deux-zones_PV_2026-11-24_" + gironde + ".csv", "ZR7", {&g2, &g1});
+  expectCsv(mail, "ZR7_deux-zones_PV_2026-11-24_" + gironde + "_LB.csv", "ZR7", {&gLb});
+  expectCsv(mail, "ZR7_deux-zones_PV_2026-11-24_" + landes + ".csv", "ZR7", {&l1});
+  expectCsv(mail, "ZR7_deux-zones_PV_2026-11-24_" + landes + "_LB.csv", "ZR7", {&lLb});
+  expectCsv(mail, "ZR7_deux-zones_PAC_2026-11-24.csv", "ZR7", {&p1});
+  (void)pac;
+}
+
 // ---- d. duplicate replacement ----------------------------------------------------------------
 
 TEST_F(DeliveryE2e, ADuplicateIsReplacedForThatClientOnly) {
@@ -1004,6 +1047,62 @@ TEST_F(DeliveryE2e, DuplicateWindowIsExactly30Times24Hours) {
     }
   }
   EXPECT_TRUE(skipped);
+}
+
+// SPEC §5.9: a one-entity run does not block the full run of the same date: the full run then
+// runs the entity left, alone (no fallback), and a third call allocates nothing.
+TEST_F(DeliveryE2e, AFullRunAfterAOneEntityRunRunsTheOtherEntity) {
+  auto zr7Smtp = startMailbox("ZR7");
+  auto mdlSmtp = startMailbox("MDL");
+  const std::string T = "2026-11-24T09:30:00+01:00";
+  addClient("ZR7", "zr7-a", "ZR7 A", "leads@zr7-a.example");
+  addClient("MDL", "mdl-b", "MDL B", "leads@mdl-b.example");
+  addCommande("zr7-a", "PAC", 10);
+  addCommande("mdl-b", "PAC", 10, {"--fallback", "oui"});
+  LeadSpec x = lead("x", "PAC", "33000", shifted(T, -1 * DAY));
+  LeadSpec x2 = lead("x2", "PV", "33000", shifted(T, -1 * DAY));  // no ZR7 PV commande
+  LeadSpec y = lead("y", "PAC", "69001", shifted(T, -1 * DAY));
+  importLeads("ZR7", {&x, &x2});
+  importLeads("MDL", {&y});
+
+  RunResult r = deliver({"--at", T, "--entity", "ZR7"});
+  ASSERT_EQ(r.exitCode, 0) << describe(r);
+  EXPECT_EQ(statut(x), "delivered");
+  EXPECT_EQ(statut(y), "new");
+
+  r = deliver({"--at", T});  // the morning's full run
+  ASSERT_EQ(r.exitCode, 0) << describe(r);
+  EXPECT_EQ(statut(y), "delivered");
+  EXPECT_EQ(statut(x2), "new") << "no fallback in a one-entity run";
+  EXPECT_EQ(textAt(at(runShow("2026-11-24/mdl").root(), "run"), "id"), "2026-11-24/mdl");
+  EXPECT_EQ(emails(mdlMaildir()).size(), 1u);
+
+  r = deliver({"--at", T});  // nothing left to run
+  ASSERT_EQ(r.exitCode, 0) << describe(r);
+  EXPECT_EQ(emails(zr7Maildir()).size(), 1u);
+  EXPECT_EQ(emails(mdlMaildir()).size(), 1u);
+  EXPECT_EQ(batches().size(), 2u);
+}
+
+// SPEC §5.9: a run dated after today is refused without --force (a year ahead used to move a lead
+// delivered the day before back into LB); a dry run of a future date is allowed.
+TEST_F(DeliveryE2e, ARunAfterTodayNeedsForce) {
+  auto zr7Smtp = startMailbox("ZR7");
+  addClient("ZR7", "zr7-a", "ZR7 A", "leads@zr7-a.example");
+  addCommande("zr7-a", "PAC", 10, {"--jours", "lun,mar,mer,jeu,ven,sam,dim"});
+  auto now = std::chrono::time_point_cast<std::chrono::microseconds>(
+      std::chrono::system_clock::now());
+  std::string tomorrow = parisDate(now + DAY);
+  std::string nextYear = parisDate(now + 365 * DAY);
+
+  RunResult r = deliver({"--date", nextYear});
+  EXPECT_EQ(r.exitCode, 1) << describe(r);
+  EXPECT_TRUE(mentions(r, "--force")) << describe(r);
+  EXPECT_EQ(ctlOk({"run", "list"}), "") << "nothing written";
+  r = deliver({"--date", nextYear, "--dry-run"});
+  EXPECT_EQ(r.exitCode, 0) << describe(r);
+  r = deliver({"--date", tomorrow, "--force", "--wait", "0"});
+  EXPECT_EQ(r.exitCode, 0) << describe(r);
 }
 
 // ---- f. re-running a date --------------------------------------------------------------------
@@ -1200,6 +1299,13 @@ TEST_F(DeliveryE2e, KilledWhileSendingTheBatchGoesOutAfterRestartOnce) {
   Batch pending = batchOf("client-k");
   EXPECT_EQ(pending.status, "pending");
   EXPECT_EQ(pending.attempts, 0u);
+  // MDL's batch went out and its outcome is recorded before the kill (a kill between the 250 and
+  // that write would send it once more after the restart: at-least-once, not what this tests).
+  auto mdlDeadline = std::chrono::steady_clock::now() + 10s;
+  while (batchOf("client-km").status != "sent" && std::chrono::steady_clock::now() < mdlDeadline) {
+    std::this_thread::sleep_for(20ms);
+  }
+  ASSERT_EQ(batchOf("client-km").status, "sent");
 
   daemon_->kill9();
   // The kernel closed the dead daemon's connection.

@@ -116,7 +116,7 @@ void ChildProcess::start() {
   std::vector<std::string> argv = {program_};
   argv.insert(argv.end(), args_.begin(), args_.end());
   CStrings cargv(argv);
-  CStrings cenv(childEnvironment({}));
+  CStrings cenv(childEnvironment(env));
   int logFd = ::open(logPath_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (logFd < 0) failErrno("open " + logPath_);
   int devNull = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -159,7 +159,14 @@ void ChildProcess::kill9() {
 int ChildProcess::stop() {
   if (!running()) fail(name_ + " is not running");
   if (::kill(pid_, SIGTERM) != 0) failErrno("kill SIGTERM");
-  auto deadline = Clock::now() + std::chrono::seconds(20);
+  if (auto status = waitForExit(std::chrono::seconds(20))) return *status;
+  kill9();
+  return 128 + SIGKILL;
+}
+
+std::optional<int> ChildProcess::waitForExit(std::chrono::milliseconds timeout) {
+  if (!running()) fail(name_ + " is not running");
+  auto deadline = Clock::now() + timeout;
   for (;;) {
     int status = 0;
     pid_t done = waitpid(pid_, &status, WNOHANG);
@@ -168,10 +175,7 @@ int ChildProcess::stop() {
       return exitStatus(status);
     }
     if (done < 0 && errno != EINTR) failErrno("waitpid");
-    if (Clock::now() >= deadline) {
-      kill9();
-      return 128 + SIGKILL;
-    }
+    if (Clock::now() >= deadline) return std::nullopt;
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
 }
@@ -195,40 +199,6 @@ Daemon::Daemon(std::string cwd, std::vector<std::string> args, std::string socke
                      return socketAnswers(path, std::chrono::milliseconds(0));
                    }),
       socket_(absolute(cwd, socket)) {}
-
-// ---- TLS test material ------------------------------------------------------------------------
-
-namespace {
-
-constexpr char OPENSSL[] = "/usr/bin/openssl";
-
-void openssl(const std::vector<std::string>& args, const std::string& cwd) {
-  RunResult r = runProgram(OPENSSL, args, inDir(cwd));
-  if (r.exitCode != 0) throw std::runtime_error("openssl failed: " + describe(r));
-}
-
-}  // namespace
-
-void makeCa(const std::string& dir, const std::string& name) {
-  openssl({"req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-           "-keyout", name + ".key", "-out", name + ".pem", "-days", "2", "-subj",
-           "/CN=RDZ test " + name, "-addext", "basicConstraints=critical,CA:TRUE", "-addext",
-           "keyUsage=critical,keyCertSign,cRLSign"},
-          dir);
-}
-
-void makeServerCert(const std::string& dir, const std::string& ca) {
-  openssl({"req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout",
-           "server.key", "-out", "server.csr", "-subj", "/CN=rdzd test"},
-          dir);
-  test::writeFile(dir + "/server.ext",
-                  "subjectAltName=IP:127.0.0.1,DNS:localhost\n"
-                  "basicConstraints=CA:FALSE\n"
-                  "extendedKeyUsage=serverAuth\n");
-  openssl({"x509", "-req", "-in", "server.csr", "-CA", ca + ".pem", "-CAkey", ca + ".key",
-           "-CAcreateserial", "-out", "server.pem", "-days", "2", "-extfile", "server.ext"},
-          dir);
-}
 
 // ---- running a program ------------------------------------------------------------------------
 
@@ -393,6 +363,7 @@ void E2eTest::SetUp() {
   auto extra = extraDaemonArgs();
   args.insert(args.end(), extra.begin(), extra.end());
   daemon_ = std::make_unique<Daemon>(tmp_.path(), args, socketPath(), tmp_ / "rdzd.log");
+  daemon_->env = daemonEnv();
   daemon_->start();
 }
 

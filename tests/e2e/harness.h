@@ -15,12 +15,14 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
 #include "tests/support/files.h"
+#include "tests/support/pki.h"
 #include "tests/support/temp-dir.h"
 
 namespace rdz::e2e {
@@ -48,10 +50,15 @@ class ChildProcess {
   // SIGTERM and wait (up to 20 s, then SIGKILL). Returns the exit status, or 128 + signal when
   // the process was killed by a signal.
   int stop();
+  // Waits up to `timeout` for the process to end by itself; its exit status (128 + signal when
+  // killed by one), or nullopt if it still runs.
+  std::optional<int> waitForExit(std::chrono::milliseconds timeout);
   // stop() (if running) then start().
   void restart();
 
   bool running() const { return pid_ > 0; }
+  // Added to the program's environment at each start (e.g. LD_PRELOAD of the fault shim).
+  std::vector<std::pair<std::string, std::string>> env;
   pid_t pid() const { return pid_; }
   std::string log() const;
 
@@ -107,12 +114,10 @@ std::string describe(const RunResult& result);
 // Waits up to `timeout` for a Unix socket at `path` to accept a connection.
 bool socketAnswers(const std::string& path, std::chrono::milliseconds timeout);
 
-// ---- TLS test material (the openssl command line) -------------------------------------------
+// ---- TLS test material (the openssl command line): tests/support/pki.h ----------------------
 
-// A CA (NAME.pem, NAME.key) in `dir`.
-void makeCa(const std::string& dir, const std::string& name);
-// server.pem / server.key in `dir`, signed by the CA `ca`, for IP 127.0.0.1 and DNS localhost.
-void makeServerCert(const std::string& dir, const std::string& ca);
+using test::makeCa;
+using test::makeServerCert;
 
 // ---- JSON (rdzctl --json output), through Cap'n Proto's JSON codec --------------------------
 
@@ -150,6 +155,8 @@ class E2eTest : public ::testing::Test {
   // Checks that rdzd's log holds none of the token files' contents, then kills rdzd.
   void TearDown() override;
   virtual std::vector<std::string> extraDaemonArgs() const { return {}; }
+  // Added to rdzd's environment (e.g. the fault shim).
+  virtual std::vector<std::pair<std::string, std::string>> daemonEnv() const { return {}; }
 
   std::string dataDir() const { return tmp_ / "data"; }
   std::string socketPath() const { return tmp_ / "data/rdzd.sock"; }

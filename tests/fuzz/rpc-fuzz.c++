@@ -1,6 +1,7 @@
 // Fuzzes rdzd's RPC framing and message handling before authentication: each input is the raw
-// byte stream of one client connection into a real capnp::TwoPartyServer serving the real
-// Bootstrap (newBootstrap) over a kj two-way pipe, with a real store and write queue in a temp dir.
+// byte stream of one client connection into rdzd's own RpcServer (daemon/service/rpc-server: the
+// pre-authentication frame-size check, then Cap'n Proto's two-party RPC serving the real
+// Bootstrap) over a kj two-way pipe, with a real store and write queue in a temp dir.
 // The store, queue and server are built once and shared by every input (fast); each input is one
 // connection, closed by the client after its bytes.
 //
@@ -22,6 +23,7 @@
 #include "daemon/domain/clock.h"
 #include "daemon/domain/ids.h"
 #include "daemon/service/auth.h"
+#include "daemon/service/rpc-server.h"
 #include "daemon/service/server.h"
 #include "daemon/service/write-queue.h"
 #include "daemon/store/store.h"
@@ -44,7 +46,8 @@ struct Env {
   kj::AsyncIoContext io = kj::setupAsyncIo();
   std::unique_ptr<WriteQueue> writes = std::make_unique<WriteQueue>(*store);
   ServiceContext context{*store, *writes, ids, clock, auth, RunSettings{}};
-  capnp::TwoPartyServer server{newBootstrap(context)};
+  kj::Timer& timer = io.provider->getTimer();
+  RpcServer server{context, timer, ConnectionLimits{}};
 
   Env() {
     auth.add({Role::INGEST, Entity::ZR7, "ingest-zr7"}, sha256Hex(INGEST_ZR7));
@@ -85,7 +88,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto& ws = e.io.waitScope;
   auto& timer = e.io.provider->getTimer();
   auto pipe = kj::newTwoWayPipe();
-  e.server.accept(kj::mv(pipe.ends[1]));
+  e.server.accept(kj::mv(pipe.ends[1]), "fuzz");
   kj::AsyncIoStream& client = *pipe.ends[0];
 
   // Reading runs all along: the server's answers must be drained or it stops reading.

@@ -4,12 +4,14 @@
 // markDone. The same is done a second time with every entry's CRC-32C recomputed, so that the
 // fuzzer also reaches the payload decoder behind the checksum.
 //
-// Properties: opening never throws on a damaged segment (it is cut); depth() equals what
-// readPending returns; every entry re-encodes to the exact bytes it was read from; after
+// Properties: opening never throws on a damaged segment (damage is quarantined and skipped);
+// depth() equals what readPending returns; every entry re-encodes to the exact bytes at the offset
+// its id names, in order; after
 // everything is acknowledged, depth is 0, and a Spool reopened on the directory has nothing
 // pending; a Spool reopened before acknowledging has the same entries pending.
 #include <stdint.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -45,23 +47,31 @@ void fixChecksums(std::string& segment) {
 }
 
 void runOne(const std::string& segment, size_t segmentBytes) {
+  SpoolOptions options;
+  options.segmentBytes = segmentBytes;
   std::string dir = fuzz::makeTempDir("rdz-fuzz-spool-");
   { std::ofstream(dir + "/0000000000000001.seg", std::ios::binary) << segment; }
   // Entries in the order they are read, checked against the bytes of the segment.
   std::vector<SpooledEntry> pending;
   uint64_t depth = 0;
   {
-    Spool spool(dir, segmentBytes);
+    Spool spool(dir, options);
     depth = spool.depth();
     pending = spool.readPending(SIZE_MAX);
     if (pending.size() != depth) fuzz::fail("depth() differs from what readPending returns");
-    uint64_t offset = 0;
+    // Damaged ranges are skipped (quarantined), so entries need not be contiguous; each is where
+    // its id says, after the one before it.
+    uint64_t end = 0;
     for (const SpooledEntry& e : pending) {
+      unsigned long long seg = 0, offset = 0;
+      if (sscanf(e.id.c_str(), "%llu-%llu", &seg, &offset) != 2 || seg != 1 || offset < end) {
+        fuzz::fail("an entry id out of order or not in segment 1", e.id);
+      }
       std::string bytes = Spool::encode(e.entry);
       if (segment.compare(offset, bytes.size(), bytes) != 0) {
         fuzz::fail("an entry does not re-encode to the bytes it was read from", e.id);
       }
-      offset += bytes.size();
+      end = offset + bytes.size();
     }
     // Acknowledge the first entries only: the rest must survive a reopen.
     size_t acknowledged = std::min<size_t>(pending.size(), 7);
@@ -72,7 +82,7 @@ void runOne(const std::string& segment, size_t segmentBytes) {
   }
   {
     // Reopened: the first batch is gone, the others are still there, in order.
-    Spool spool(dir, segmentBytes);
+    Spool spool(dir, options);
     size_t acknowledged = std::min<size_t>(pending.size(), 7);
     if (spool.depth() != pending.size() - acknowledged) fuzz::fail("depth after reopen");
     size_t i = acknowledged;
@@ -92,7 +102,7 @@ void runOne(const std::string& segment, size_t segmentBytes) {
     if (spool.depth() != 0) fuzz::fail("depth after draining");
   }
   {
-    Spool spool(dir, segmentBytes);
+    Spool spool(dir, options);
     if (spool.depth() != 0 || !spool.readPending(1).empty()) {
       fuzz::fail("drained spool has entries again after reopening");
     }
@@ -107,7 +117,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string segment(reinterpret_cast<const char*>(data), size);
   // Small segments too (odd input lengths), so that a recovered segment already over its size
   // limit is part of the game: appends then go to segment 2, and segment 1 is read as closed.
-  size_t segmentBytes = size % 2 == 1 ? 64 : Spool::SEGMENT_BYTES;
+  size_t segmentBytes = size % 2 == 1 ? 64 : SpoolOptions{}.segmentBytes;
   runOne(segment, segmentBytes);
   fixChecksums(segment);
   runOne(segment, segmentBytes);

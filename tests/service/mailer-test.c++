@@ -198,6 +198,7 @@ TEST_F(MailerRefusals, TemporaryRefusalIsNotPermanent) {
   EXPECT_FALSE(result.ok);
   EXPECT_FALSE(result.permanent) << result.detail;
   EXPECT_EQ(result.code, 451);
+  EXPECT_NE(result.detail.find("451"), std::string::npos) << result.detail;
 }
 
 TEST(Mailer, AuthenticatesAndNeverReportsThePassword) {

@@ -12,6 +12,7 @@
 #include "daemon/domain/commerce.h"
 #include "daemon/domain/ids.h"
 #include "daemon/service/auth.h"
+#include "daemon/service/operations.h"
 #include "daemon/service/server.h"
 #include "daemon/service/write-queue.h"
 #include "daemon/store/records.h"
@@ -27,6 +28,7 @@ constexpr char ADMIN[] = "admin-token";
 constexpr char ADMIN_MDL[] = "admin-mdl-token";
 constexpr char VIEWER[] = "viewer-token";
 constexpr char INGEST_ZR7[] = "ingest-zr7-token";
+constexpr char PARTNER_ZR7[] = "partner-zr7-token";  // a second ingest token of the same entity
 
 Auth testAuth() {
   Auth auth;
@@ -34,6 +36,7 @@ Auth testAuth() {
   auth.add({Role::ADMIN, Entity::MDL, "admin-mdl"}, sha256Hex(ADMIN_MDL));
   auth.add({Role::VIEWER, std::nullopt, "viewer"}, sha256Hex(VIEWER));
   auth.add({Role::INGEST, Entity::ZR7, "ingest-zr7"}, sha256Hex(INGEST_ZR7));
+  auth.add({Role::INGEST, Entity::ZR7, "partner-zr7"}, sha256Hex(PARTNER_ZR7));
   return auth;
 }
 
@@ -83,15 +86,23 @@ class RpcTest : public testing::Test {
     return req.send().wait(io.waitScope);
   }
 
-  schema::SubmitResult::Reader submit(schema::Ingest::Client ingest, const Submission& fields,
-                                      std::string key,
-                                      kj::Maybe<capnp::Response<schema::Ingest::SubmitResults>>& keep) {
+  schema::SubmitOutcome::Reader outcome(
+      schema::Ingest::Client ingest, const Submission& fields, std::string key,
+      kj::Maybe<capnp::Response<schema::SubmitOutcome>>& keep) {
     auto req = ingest.submitRequest();
     setFields(req.initFields(fields.size()), fields);
     req.setIdempotencyKey(key);
     keep = req.send().wait(io.waitScope);
-    KJ_IF_MAYBE(r, keep) { return r->getResult(); }
+    KJ_IF_MAYBE(r, keep) { return *r; }
     KJ_UNREACHABLE;
+  }
+  // A submission that must be stored.
+  schema::SubmitResult::Reader submit(schema::Ingest::Client ingest, const Submission& fields,
+                                      std::string key,
+                                      kj::Maybe<capnp::Response<schema::SubmitOutcome>>& keep) {
+    auto answer = outcome(ingest, fields, key, keep);
+    KJ_REQUIRE(answer.isStored(), "refused", answer.getRefused());
+    return answer.getStored();
   }
 
   size_t leadCount(Entity e) {
@@ -139,7 +150,7 @@ TEST_F(RpcTest, AViewerCannotWriteEvenByCastingToAdmin) {
 
 TEST_F(RpcTest, IngestStoresInItsOwnEntityOnly) {
   auto ingest = login(INGEST_ZR7).getSession().getIngest();
-  kj::Maybe<capnp::Response<schema::Ingest::SubmitResults>> keep;
+  kj::Maybe<capnp::Response<schema::SubmitOutcome>> keep;
   auto r = submit(ingest, validLead(), "", keep);
   EXPECT_EQ(r.getStatut(), schema::Statut::NEW);
   EXPECT_EQ(r.getProblemes().size(), 0u);
@@ -154,7 +165,7 @@ TEST_F(RpcTest, IngestStoresInItsOwnEntityOnly) {
 
 TEST_F(RpcTest, InvalidLeadsAreStoredWithTheirProblems) {
   auto ingest = login(INGEST_ZR7).getSession().getIngest();
-  kj::Maybe<capnp::Response<schema::Ingest::SubmitResults>> keep;
+  kj::Maybe<capnp::Response<schema::SubmitOutcome>> keep;
   auto r = submit(ingest, {{"produit", "PV"}, {"nom", "X"}, {"telephone", "123"}}, "", keep);
   EXPECT_EQ(r.getStatut(), schema::Statut::INVALID);
   std::vector<std::string> problems;
@@ -171,22 +182,99 @@ TEST_F(RpcTest, InvalidLeadsAreStoredWithTheirProblems) {
 
 TEST_F(RpcTest, IdempotencyKeyReturnsTheFirstAnswerAndRefusesAnotherBody) {
   auto ingest = login(INGEST_ZR7).getSession().getIngest();
-  kj::Maybe<capnp::Response<schema::Ingest::SubmitResults>> k1, k2, k3;
+  kj::Maybe<capnp::Response<schema::SubmitOutcome>> k1, k2, k3;
   std::string first = submit(ingest, validLead(), "key-1", k1).getId().cStr();
   clock.advance(1h);  // long after the double-submission window: still the same answer
   std::string again = submit(ingest, validLead(), "key-1", k2).getId().cStr();
   EXPECT_EQ(first, again);
   EXPECT_EQ(leadCount(Entity::ZR7), 1u);
-  EXPECT_ANY_THROW(submit(ingest, validLead("06 99 99 99 99"), "key-1", k3));
+  // Refusals are answers (SubmitOutcome.refused), not exceptions.
+  auto other = outcome(ingest, validLead("06 99 99 99 99"), "key-1", k3);
+  ASSERT_TRUE(other.isRefused());
+  EXPECT_EQ(std::string(other.getRefused().cStr()),
+            "idempotency key already used with a different body");
   EXPECT_EQ(leadCount(Entity::ZR7), 1u);
   // A key longer than 128 bytes is refused.
-  EXPECT_ANY_THROW(submit(ingest, validLead(), std::string(129, 'k'), k3));
+  EXPECT_TRUE(outcome(ingest, validLead(), std::string(129, 'k'), k3).isRefused());
   EXPECT_EQ(leadCount(Entity::ZR7), 1u);
+}
+
+TEST_F(RpcTest, IdempotencyKeysBelongToTheCallerNotToTheEntity) {
+  // A caller claiming another caller's key first must not capture or block its leads.
+  auto partner = login(PARTNER_ZR7).getSession().getIngest();
+  auto ingest = login(INGEST_ZR7).getSession().getIngest();
+  auto admin = login(ADMIN).getSession().getAdmin();
+  kj::Maybe<capnp::Response<schema::SubmitOutcome>> k1, k2, k3, k4;
+  std::string partnerId = submit(partner, validLead("06 11 11 11 11"), "shared", k1).getId().cStr();
+  std::string ingestId = submit(ingest, validLead("06 22 22 22 22"), "shared", k2).getId().cStr();
+  EXPECT_NE(partnerId, ingestId);
+  EXPECT_TRUE(getLead(*store, Entity::ZR7, ingestId) != nullptr);
+
+  // The admin's submissions are a caller of their own too.
+  auto req = admin.submitLeadRequest();
+  req.setEntity(schema::Entity::ZR7);
+  setFields(req.initFields(validLead("06 33 33 33 33").size()), validLead("06 33 33 33 33"));
+  req.setIdempotencyKey("shared");
+  std::string adminId = req.send().wait(io.waitScope).getStored().getId().cStr();
+  EXPECT_NE(adminId, partnerId);
+  EXPECT_NE(adminId, ingestId);
+  EXPECT_EQ(leadCount(Entity::ZR7), 3u);
+
+  // Each caller's key still returns its own first answer.
+  clock.advance(1h);
+  EXPECT_EQ(submit(ingest, validLead("06 22 22 22 22"), "shared", k3).getId().cStr(), ingestId);
+  EXPECT_EQ(submit(partner, validLead("06 11 11 11 11"), "shared", k4).getId().cStr(), partnerId);
+  EXPECT_EQ(leadCount(Entity::ZR7), 3u);
+}
+
+TEST_F(RpcTest, IdempotencyKeysArePurgedAfterSevenDaysAndAMargin) {
+  auto ingest = login(INGEST_ZR7).getSession().getIngest();
+  auto records = [&]() {
+    size_t n = 0;
+    store->scanSystem("", [&](std::string_view key, auto) {
+      n += key[0] == 'K' || key[0] == 'I';
+      return true;
+    });
+    return n;
+  };
+  auto purge = [&]() {
+    return writes->run<size_t>([now = clock.now()](Txn& txn) {
+      return purgeIdempotencyKeys(txn, now, 100);
+    }).wait(io.waitScope);
+  };
+  kj::Maybe<capnp::Response<schema::SubmitOutcome>> k1, k2, k3, k4, k5;
+  std::string old = submit(ingest, validLead("06 11 11 11 11"), "old", k1).getId().cStr();
+  clock.advance(24h * 5);
+  std::string young = submit(ingest, validLead("06 22 22 22 22"), "young", k2).getId().cStr();
+  clock.advance(24h * 2);
+  EXPECT_EQ(purge(), 0u);  // 7 days old: still kept (SPEC §10: at least 7 days)
+  EXPECT_EQ(submit(ingest, validLead("06 11 11 11 11"), "old", k3).getId().cStr(), old);
+
+  clock.advance(24h * 1 + 1min);  // "old" is past 8 days, "young" is 3 days old
+  EXPECT_EQ(purge(), 1u);
+  EXPECT_EQ(records(), 1u);
+  EXPECT_EQ(purge(), 0u);
+  EXPECT_EQ(submit(ingest, validLead("06 22 22 22 22"), "young", k4).getId().cStr(), young);
+  // The expired key is a new key: the submission is stored anew.
+  std::string again = submit(ingest, validLead("06 11 11 11 11"), "old", k5).getId().cStr();
+  EXPECT_NE(again, old);
+  EXPECT_EQ(leadCount(Entity::ZR7), 3u);
+  EXPECT_EQ(records(), 2u);
+
+  // Past retention but not purged yet: a new key all the same, and the purge that comes later
+  // drops only the stale time entry, not the new record.
+  clock.advance(24h * 8 + 1min);
+  kj::Maybe<capnp::Response<schema::SubmitOutcome>> k6, k7;
+  std::string third = submit(ingest, validLead("06 11 11 11 11"), "old", k6).getId().cStr();
+  EXPECT_NE(third, again);
+  EXPECT_EQ(purge(), 1u);  // "young"; "old" was rewritten
+  EXPECT_EQ(records(), 1u);
+  EXPECT_EQ(submit(ingest, validLead("06 11 11 11 11"), "old", k7).getId().cStr(), third);
 }
 
 TEST_F(RpcTest, DoubleSubmissionWithinTenMinutesLinksToTheFirstLead) {
   auto ingest = login(INGEST_ZR7).getSession().getIngest();
-  kj::Maybe<capnp::Response<schema::Ingest::SubmitResults>> k;
+  kj::Maybe<capnp::Response<schema::SubmitOutcome>> k;
   std::string first = submit(ingest, validLead("06 12 34 56 78"), "", k).getId().cStr();
   clock.advance(10min - 1s);
   auto second = submit(ingest, validLead("+33 6 12 34 56 78"), "", k);  // same number, other form
@@ -223,7 +311,7 @@ TEST_F(RpcTest, ConcurrentSubmissionsShareSyncedCommits) {
     auto req = ingest.submitRequest();
     setFields(req.initFields(7), validLead(fmt::format("06{:08}", i)));
     promises.add(req.send().then([&answers, i](auto response) {
-      answers[i] = response.getResult().getId().cStr();
+      answers[i] = response.getStored().getId().cStr();
     }));
   }
   kj::joinPromises(promises.releaseAsArray()).wait(io.waitScope);
@@ -243,7 +331,7 @@ TEST_F(RpcTest, ARefusedSubmissionIsUndoneAloneInItsGroup) {
     Submission fields = validLead(fmt::format("06{:08}", i));
     if (i % 2 == 1) fields.push_back({"nom", std::string(401, 'x')});  // over 4 × 100: refused
     setFields(req.initFields(fields.size()), fields);
-    promises.add(req.send().then([](auto) { return true; }, [](kj::Exception&&) { return false; }));
+    promises.add(req.send().then([](auto response) { return response.isStored(); }));
   }
   auto results = kj::joinPromises(promises.releaseAsArray()).wait(io.waitScope);
   for (int i = 0; i < 20; ++i) EXPECT_EQ(results[i], i % 2 == 0) << i;
@@ -268,6 +356,61 @@ TEST_F(RpcTest, AdminBoundToOneEntityCannotTouchTheOther) {
   auto backup = admin.backupRequest();
   backup.setDir(dir / "copy");
   EXPECT_ANY_THROW(backup.send().wait(io.waitScope));  // a copy holds both entities
+}
+
+// SPEC §10: listings come in pages; following `next` visits every item once, in id order,
+// across both entities, and a filter applies before the page is cut.
+TEST_F(RpcTest, ListingsArePaginatedAcrossEntities) {
+  auto admin = login(ADMIN).getSession().getAdmin();
+  std::vector<std::string> ids = {"a1", "b2", "c3", "d4", "e5"};
+  for (size_t i = 0; i < ids.size(); ++i) {
+    auto req = admin.addClientRequest();
+    auto c = req.initClient();
+    c.setEntity(i % 2 ? schema::Entity::MDL : schema::Entity::ZR7);
+    c.setId(ids[i]);
+    c.setNom(ids[i]);
+    c.initEmails(1).set(0, "a@b.fr");
+    req.send().wait(io.waitScope);
+    auto k = admin.addCommandeRequest();
+    k.initCommande().setClient(ids[i]);
+    k.getCommande().setProduit(i < 3 ? "PV" : "PAC");
+    k.getCommande().setQuotaSemaine(5);
+    auto jours = k.getCommande().initJours(5);
+    for (uint32_t d = 0; d < 5; ++d) jours.set(d, JOURS[d].data());
+    k.send().wait(io.waitScope);
+  }
+  std::vector<std::string> seen, pages;
+  std::string after;
+  do {
+    auto req = admin.listClientsRequest();
+    req.initEntity().setAll();
+    req.setLimit(2);
+    req.setAfter(after);
+    auto page = req.send().wait(io.waitScope);
+    EXPECT_LE(page.getClients().size(), 2u);
+    for (auto c : page.getClients()) seen.emplace_back(c.getId().cStr());
+    after = page.getNext().cStr();
+    pages.push_back(after);
+  } while (!after.empty());
+  EXPECT_EQ(seen, ids);
+  EXPECT_EQ(pages, (std::vector<std::string>{"b2", "d4", ""}));
+
+  // Filtered by client: the only commande of c3, found past the others.
+  auto one = admin.listCommandesRequest();
+  one.initEntity().setAll();
+  one.setClient("c3");
+  one.setLimit(1);
+  auto found = one.send().wait(io.waitScope);
+  ASSERT_EQ(found.getCommandes().size(), 1u);
+  EXPECT_EQ(std::string(found.getCommandes()[0].getClient().cStr()), "c3");
+  EXPECT_EQ(std::string(found.getNext().cStr()), "");
+
+  // Without a limit: everything fits in one page of at most 1000.
+  auto all = admin.listCommandesRequest();
+  all.initEntity().setAll();
+  auto every = all.send().wait(io.waitScope);
+  EXPECT_EQ(every.getCommandes().size(), 5u);
+  EXPECT_EQ(std::string(every.getNext().cStr()), "");
 }
 
 TEST_F(RpcTest, CommandesTakeTheirClientsEntityAndOrderedIds) {
@@ -359,8 +502,10 @@ TEST_F(RpcTest, RunsOfADateDoNotOverlapAndAreScopedToTheToken) {
     setFields(submit.initFields(fields.size()), fields);
     submit.send().wait(io.waitScope);
   }
-  auto deliver = [&](const char* date, std::optional<schema::Entity> entity, bool dryRun) {
+  auto deliver = [&](const char* date, std::optional<schema::Entity> entity, bool dryRun,
+                     bool force = true) {
     auto req = admin.deliverRequest();
+    req.setForce(force);
     req.setDate(date);
     if (entity) {
       req.initEntity().setOne(*entity);
@@ -370,7 +515,10 @@ TEST_F(RpcTest, RunsOfADateDoNotOverlapAndAreScopedToTheToken) {
     req.setDryRun(dryRun);
     return req.send().wait(io.waitScope);
   };
-  // The clock is 2026-11-18; runs the next days see the leads.
+  // The clock is 2026-11-18; runs the next days see the leads. A date ahead needs force (a dry run
+  // does not).
+  EXPECT_ANY_THROW(deliver("2026-11-20", std::nullopt, false, false));
+  EXPECT_NO_THROW(deliver("2026-11-20", std::nullopt, true, false));
   auto first = deliver("2026-11-20", std::nullopt, false);
   EXPECT_EQ(first.getRun().getAssigned(), 2u);
   EXPECT_EQ(first.getBatches().size(), 2u);
@@ -379,11 +527,16 @@ TEST_F(RpcTest, RunsOfADateDoNotOverlapAndAreScopedToTheToken) {
   EXPECT_EQ(dry.getRun().getPlan().size(), 0u);
   // A one-entity run of a date with a full run is that full run.
   EXPECT_TRUE(deliver("2026-11-20", schema::Entity::ZR7, false).getRun().getAlreadyDone());
-  // A one-entity run first: the full run of that date is refused, the other entity's is not.
+  // A one-entity run first: the full run of that date runs the other entity alone (SPEC §5.9).
   EXPECT_FALSE(deliver("2026-11-21", schema::Entity::ZR7, false).getRun().getAlreadyDone());
-  EXPECT_ANY_THROW(deliver("2026-11-21", std::nullopt, false));
-  EXPECT_ANY_THROW(deliver("2026-11-21", std::nullopt, true));
-  EXPECT_FALSE(deliver("2026-11-21", schema::Entity::MDL, false).getRun().getAlreadyDone());
+  EXPECT_EQ(std::string(deliver("2026-11-21", std::nullopt, true).getRun().getId().cStr()),
+            "2026-11-21/mdl");
+  auto rest = deliver("2026-11-21", std::nullopt, false);
+  EXPECT_FALSE(rest.getRun().getAlreadyDone());
+  EXPECT_EQ(std::string(rest.getRun().getId().cStr()), "2026-11-21/mdl");
+  EXPECT_TRUE(deliver("2026-11-21", schema::Entity::MDL, false).getRun().getAlreadyDone());
+  auto again = deliver("2026-11-21", std::nullopt, false);
+  EXPECT_TRUE(again.getRun().getAlreadyDone());
 
   auto mdl = login(ADMIN_MDL).getSession().getViewer();
   std::vector<std::string> runs;
@@ -396,6 +549,22 @@ TEST_F(RpcTest, RunsOfADateDoNotOverlapAndAreScopedToTheToken) {
   auto full = get.send().wait(io.waitScope);
   ASSERT_EQ(full.getBatches().size(), 1u);
   EXPECT_EQ(full.getBatches()[0].getEntity(), schema::Entity::MDL);
+  // The full run as MDL sees it: MDL's batch id and counts only, never ZR7's.
+  ASSERT_EQ(full.getRun().getBatches().size(), 1u);
+  EXPECT_EQ(full.getRun().getBatches()[0], full.getBatches()[0].getId());
+  EXPECT_EQ(full.getRun().getAssigned(), 1u);
+  ASSERT_EQ(full.getRun().getByEntity().size(), 1u);
+  EXPECT_EQ(full.getRun().getByEntity()[0].getEntity(), schema::Entity::MDL);
+  for (auto r : mdl.listRunsRequest().send().wait(io.waitScope).getRuns()) {
+    EXPECT_LE(r.getBatches().size(), 1u) << r.getId().cStr();
+    EXPECT_LE(r.getAssigned(), 1u) << r.getId().cStr();
+  }
+  // The unbound admin still sees both.
+  auto all = login(ADMIN).getSession().getViewer().getRunRequest();
+  all.setId("2026-11-20");
+  auto both = all.send().wait(io.waitScope);
+  EXPECT_EQ(both.getRun().getBatches().size(), 2u);
+  EXPECT_EQ(both.getRun().getAssigned(), 2u);
   auto hidden = mdl.getRunRequest();
   hidden.setId("2026-11-21/zr7");
   EXPECT_ANY_THROW(hidden.send().wait(io.waitScope));

@@ -13,6 +13,7 @@
 #include "daemon/service/write-queue.h"
 #include "daemon/store/records.h"
 #include "daemon/store/store.h"
+#include "tests/support/faulty-store.h"
 #include "tests/support/temp-dir.h"
 
 namespace rdz {
@@ -28,7 +29,8 @@ Submission lead(std::string phone, std::string cp = "33000") {
 
 struct Env {
   test::TempDir dir;
-  std::unique_ptr<Store> store = Store::open(dir / "db");
+  std::unique_ptr<test::FaultyStore> store =
+      std::make_unique<test::FaultyStore>(Store::open(dir / "db"));
   // Wednesday 2026-11-25 08:00 Paris: before that day's 09:30 run.
   ManualClock clock{Timestamp(std::chrono::seconds(1795590000))};
   IdGenerator ids;
@@ -127,6 +129,25 @@ TEST(SenderTest, ARunGoesOutOnceInEachClientsFormat) {
   } else {
     FAIL();
   }
+}
+
+// The resend storm: an SMTP 250 followed by a failed outcome write (a WAL sync that returned EIO)
+// must not send the batch again; the write alone is retried until it commits.
+TEST(SenderTest, AFailedOutcomeWriteIsRetriedAloneNeverTheSend) {
+  Env env;
+  RunOutcome outcome = env.run();
+  ASSERT_EQ(outcome.batches.size(), 2u);
+  env.store->failCommits = 3;  // the first batch's outcome write fails three times
+  EXPECT_EQ(env.sender->sendDue(), 2u);
+  EXPECT_EQ(env.store->failedCommits.load(), 3);
+  EXPECT_EQ(env.sender->outcomeWriteFailures(), 3u);
+  EXPECT_EQ(env.sent.size(), 2u);  // each batch once
+  for (auto& b : outcome.batches) {
+    EXPECT_EQ(env.batch(b.entity, b.id).status, BatchStatus::SENT);
+    EXPECT_EQ(env.batch(b.entity, b.id).attempts, 1u);
+  }
+  EXPECT_EQ(env.sender->sendDue(), 0u);
+  EXPECT_EQ(env.sent.size(), 2u);
 }
 
 TEST(SenderTest, AFailedBatchIsRetriedOnScheduleAndItsLeadsStayAssigned) {

@@ -40,6 +40,38 @@ class BusyData:
     async def handle_DATA(self, server, session, envelope):
         return '451 4.3.0 try again later'
 
+class ArmFaultOnData(Mailbox):
+    # Stores the message like Mailbox; then, if MAILDIR.arm exists, writes its second line on
+    # into the file named by its first line (the fault shim's rules), deletes it and only then
+    # answers 250: the fault strikes right after the server accepted the message.
+    def __init__(self, maildir):
+        super().__init__(maildir)
+        self.arm = maildir.rstrip('/') + '.arm'
+
+    async def handle_DATA(self, server, session, envelope):
+        answer = await super().handle_DATA(server, session, envelope)
+        import os
+        if os.path.exists(self.arm):
+            with open(self.arm) as f:
+                target, rules = f.read().split('\n', 1)
+            with open(target + '.tmp', 'w') as f:
+                f.write(rules)
+            os.rename(target + '.tmp', target)
+            os.remove(self.arm)
+        return answer
+
+class RefuseMail421:
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        return '421 4.3.2 service shutting down'
+
+class StallData:
+    # Has the whole message, and never answers it: the client's timeout must end the wait.
+    async def handle_DATA(self, server, session, envelope):
+        import asyncio
+        print('stalling on DATA (%d bytes)' % len(envelope.content), flush=True)
+        await asyncio.sleep(3600)
+        return '250 OK'
+
 class RefuseSomeRcpt(Mailbox):
     # Refuses addresses starting with "refuse"; anything that gets through lands in the Maildir.
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
@@ -50,14 +82,25 @@ class RefuseSomeRcpt(Mailbox):
 )PY";
 
 // A server with AUTH (not reachable from aiosmtpd's command line): argv port user password
-// maildir logfile. Records each attempt in logfile.
+// maildir logfile [none|ssl|starttls certfile keyfile]. Records each attempt in logfile.
 constexpr char AUTH_SERVER_PY[] = R"PY(
-import sys, time
+import ssl, sys, time
 from aiosmtpd.controller import Controller
 from aiosmtpd.handlers import Mailbox
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 port, user, password, maildir, log = sys.argv[1:6]
+mode = sys.argv[6] if len(sys.argv) > 6 else 'none'
+tls = {}
+if mode != 'none':
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(sys.argv[7], sys.argv[8])
+    if mode == 'ssl':
+        # aiosmtpd 1.4 counts only STARTTLS as TLS for auth_require_tls (it would never offer
+        # AUTH here); the connection is TLS from its first byte, so AUTH is over TLS anyway.
+        tls = dict(ssl_context=context)
+    else:
+        tls = dict(tls_context=context, require_starttls=True)
 
 def authenticator(server, session, envelope, mechanism, auth_data):
     ok = (isinstance(auth_data, LoginPassword) and auth_data.login.decode() == user
@@ -67,7 +110,8 @@ def authenticator(server, session, envelope, mechanism, auth_data):
     return AuthResult(success=ok, handled=False)
 
 controller = Controller(Mailbox(maildir), hostname='127.0.0.1', port=int(port),
-                        authenticator=authenticator, auth_require_tls=False, auth_required=True)
+                        authenticator=authenticator, auth_require_tls=(mode == 'starttls'),
+                        auth_required=True, **tls)
 controller.start()
 while True:
     time.sleep(3600)
@@ -104,6 +148,69 @@ while True:
             held.remove(s)
             s.close()
             note('closed')
+)PY";
+
+// SMTP by hand, misbehaving: argv port mode (greet-421 | drop-mid-data). Logs what it did.
+constexpr char MISBEHAVING_SERVER_PY[] = R"PY(
+import socket, struct, sys, threading
+
+port, mode = int(sys.argv[1]), sys.argv[2]
+DROP_AFTER = 256
+
+def note(what):
+    print(what, flush=True)
+
+def serve(conn):
+    reader = conn.makefile('rb')
+    def send(line):
+        conn.sendall(line.encode() + b'\r\n')
+    try:
+        if mode == 'greet-421':
+            send('421 4.3.2 too busy, try later')
+            return
+        send('220 rdz-test ESMTP')
+        while True:
+            line = reader.readline()
+            if not line:
+                return
+            verb = line.split()[0].upper() if line.split() else b''
+            if verb == b'EHLO':
+                send('250-rdz-test')
+                send('250 8BITMIME')
+            elif verb == b'DATA':
+                send('354 end data with <CR><LF>.<CR><LF>')
+                data = b''
+                while len(data) < DROP_AFTER:
+                    chunk = reader.read1(DROP_AFTER - len(data))
+                    if not chunk:
+                        break
+                    data += chunk
+                if b'\r\n.\r\n' in data:
+                    note('whole message received')
+                    send('250 OK')
+                    continue
+                # A reset, not a FIN: the server vanished with the message half read.
+                conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))
+                note('dropped mid-DATA after %d bytes' % len(data))
+                return
+            elif verb == b'QUIT':
+                send('221 bye')
+                return
+            else:
+                send('250 OK')
+    except OSError as e:
+        note('connection error: %s' % e)
+    finally:
+        reader.close()
+        conn.close()
+
+listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+listener.bind(('127.0.0.1', port))
+listener.listen(16)
+while True:
+    conn, _ = listener.accept()
+    threading.Thread(target=serve, args=(conn,), daemon=True).start()
 )PY";
 
 // Prints "key<TAB>hex(bytes)" lines describing a message file.
@@ -295,6 +402,28 @@ std::unique_ptr<PythonServer> PythonServer::withAuth(const TempDir& dir, int por
                                maildir, authLog});
 }
 
+std::unique_ptr<PythonServer> PythonServer::tls(const TempDir& dir, int port, Tls mode,
+                                            const std::string& certDir, const std::string& user,
+                                            const std::string& password,
+                                            const std::string& maildir,
+                                            const std::string& authLog) {
+  writeFile(dir / "rdz_test_auth_smtp.py", AUTH_SERVER_PY);
+  return std::make_unique<PythonServer>(
+      dir, port,
+      std::vector<std::string>{dir / "rdz_test_auth_smtp.py", std::to_string(port), user, password,
+                               maildir, authLog, mode == Tls::IMPLICIT ? "ssl" : "starttls",
+                               certDir + "/server.pem", certDir + "/server.key"});
+}
+
+std::unique_ptr<PythonServer> PythonServer::misbehaving(const TempDir& dir, int port,
+                                                    Misbehaviour what) {
+  writeFile(dir / "rdz_test_misbehaving_smtp.py", MISBEHAVING_SERVER_PY);
+  return std::make_unique<PythonServer>(
+      dir, port,
+      std::vector<std::string>{dir / "rdz_test_misbehaving_smtp.py", std::to_string(port),
+                               what == Misbehaviour::GREET_421 ? "greet-421" : "drop-mid-data"});
+}
+
 std::unique_ptr<PythonServer> PythonServer::stalling(const TempDir& dir, int port) {
   writeFile(dir / "rdz_test_stalling_smtp.py", STALLING_SERVER_PY);
   auto server = std::make_unique<PythonServer>(
@@ -315,6 +444,15 @@ std::unique_ptr<PythonServer> PythonServer::stalling(const TempDir& dir, int por
     std::this_thread::sleep_for(10ms);
   }
   return server;
+}
+
+bool PythonServer::waitForLog(std::string_view text, std::chrono::milliseconds timeout) const {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (log().find(text) == std::string::npos) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(20ms);
+  }
+  return true;
 }
 
 size_t PythonServer::openConnections() const {

@@ -46,8 +46,13 @@ class PythonServer {
   // aiosmtpd with one of these handlers:
   //   "RefuseData"     answers DATA with 554 5.7.1
   //   "BusyData"       answers DATA with 451 4.3.0
+  //   "ArmFaultOnData" stores into `maildir`; if `maildir`.arm exists, writes its lines after the
+  //                    first into the file its first line names (fault shim rules), removes it,
+  //                    then answers 250
   //   "RefuseSomeRcpt" answers RCPT with 550 for addresses starting with "refuse"; stores the
   //                    rest in the Maildir `maildir`
+  //   "RefuseMail421"  answers MAIL FROM with 421 4.3.2 (shutting down)
+  //   "StallData"      receives the whole message, logs "stalling on DATA", never answers it
   static std::unique_ptr<PythonServer> handler(const TempDir& dir, int port,
                                              std::string_view handlerClass,
                                              const std::string& maildir = "");
@@ -57,6 +62,25 @@ class PythonServer {
                                               const std::string& password,
                                               const std::string& maildir,
                                               const std::string& authLog);
+  // withAuth over TLS, with the certificate DIR/server.pem and key DIR/server.key of `certDir`
+  // (test::makeServerCert). IMPLICIT speaks TLS from the first byte (port 465 style); STARTTLS
+  // offers STARTTLS and requires it before anything but EHLO/NOOP/QUIT (require_starttls), and
+  // offers AUTH only after it (auth_require_tls). AUTH is required. Readiness is still a TCP
+  // connect (the probe's failed handshake is only logged by the server).
+  enum class Tls { IMPLICIT, STARTTLS };
+  static std::unique_ptr<PythonServer> tls(const TempDir& dir, int port, Tls mode,
+                                           const std::string& certDir, const std::string& user,
+                                           const std::string& password, const std::string& maildir,
+                                           const std::string& authLog);
+  // Hand-written SMTP (plain sockets, not aiosmtpd, which cannot misbehave this way):
+  //   GREET_421      greets every connection with "421 4.3.2 too busy" and closes it
+  //   DROP_MID_DATA  answers EHLO/MAIL/RCPT with 250 and DATA with 354, reads the first 256
+  //                  bytes of the message and then resets the connection without an answer. Logs
+  //                  "dropped mid-DATA after N bytes", or "whole message received" when the
+  //                  end-of-data mark came within those bytes (the message was too short).
+  enum class Misbehaviour { GREET_421, DROP_MID_DATA };
+  static std::unique_ptr<PythonServer> misbehaving(const TempDir& dir, int port,
+                                                   Misbehaviour what);
   // A TCP server that accepts connections, keeps them open and never says a word (no 220
   // greeting): an SMTP client hangs until its own timeout. See openConnections().
   static std::unique_ptr<PythonServer> stalling(const TempDir& dir, int port);
@@ -64,6 +88,8 @@ class PythonServer {
   bool running() const { return pid_ > 0; }
   int port() const { return port_; }
   std::string log() const;
+  // Waits up to `timeout` for the log to contain `text`.
+  bool waitForLog(std::string_view text, std::chrono::milliseconds timeout) const;
 
   // Stalling server only: the connections accepted and not closed by the peer so far. The
   // factory's own readiness probe is never counted (stalling() returns after it was seen closed).

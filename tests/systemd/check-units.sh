@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Checks the systemd units: `systemd-analyze verify` accepts them (with ExecStart pointing at
-# the binaries just built), the timer fires at 09:30 Paris time on both sides of the 2026 DST
+# the binaries just built), every service's exposure (`systemd-analyze security --offline=yes`)
+# is at most 2.0, rdzd tells systemd when it serves (Type=notify), secrets arrive as credentials,
+# the timer fires at 09:30 Paris time on both sides of the 2026 DST
 # changes, and a missed run is caught up (Persistent=true).
 # Usage: check-units.sh SOURCE_DIR RDZD RDZCTL RDZ_GATEWAY
 set -euo pipefail
@@ -21,6 +23,25 @@ fi
 # Lines about our units only: anything said of them is a defect.
 if echo "$out" | grep -E "rdz(d|-delivery|-gateway)" >/dev/null; then
   echo "systemd-analyze verify complained:"; echo "$out"; fail=1
+fi
+
+for unit in "$work"/units/*.service; do
+  name=$(basename "$unit")
+  score=$(systemd-analyze security --offline=yes --no-pager "$unit" 2>/dev/null |
+          sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p')
+  if [ -z "$score" ] || ! awk -v s="$score" 'BEGIN { exit !(s <= 2.0) }'; then
+    echo "$name: exposure ${score:-unknown} > 2.0"; fail=1
+  else
+    echo "$name: exposure $score"
+  fi
+done
+grep -qx 'Type=notify' "$src/systemd/rdzd.service" || { echo "rdzd.service is not Type=notify"; fail=1; }
+grep -q '^LoadCredential=rdz-delivery.token$' "$src/systemd/rdz-delivery.service" ||
+  { echo "the delivery token is not a credential"; fail=1; }
+grep -q 'wait-rdzd' "$src/systemd/rdz-delivery.service" ||
+  { echo "rdz-delivery does not wait for rdzd"; fail=1; }
+if grep -E '^Environment=.*(TOKEN|PASSWORD)=' "$src"/systemd/*.service; then
+  echo "a secret is passed in the environment"; fail=1
 fi
 
 timer="$src/systemd/rdz-delivery.timer"

@@ -47,36 +47,46 @@ std::optional<Config> parseConfig(int argc, const char* const* argv) {
       "Endpoints: POST /v1/leads/{zr7|mdl} (application/json or\n"
       "application/x-www-form-urlencoded, optional Idempotency-Key), GET /healthz, GET /metrics."
       "\n\nOptions");
-  general.add_options()
-      ("help,h", "print this help and exit")
-      ("config,c", po::value(&configFile), "INI configuration file")
-      ("listen", po::value(&c.listen)->default_value(c.listen),
-       "HTTP listen address host:port (port 0: any free port, logged)")
-      ("socket", po::value(&c.socket)->default_value(c.socket), "rdzd's Unix socket")
-      ("connect", po::value(&c.connect),
-       "rdzd's TCP listener host:port, instead of the socket (TLS unless plain loopback)")
-      ("ca_file", po::value(&c.caFile), "CA (PEM) that rdzd's TLS certificate must chain to")
-      ("zr7.token_file", po::value(&c.tokenFile[0])->default_value(c.tokenFile[0]),
-       "ZR7 ingest token file (first line)")
-      ("mdl.token_file", po::value(&c.tokenFile[1])->default_value(c.tokenFile[1]),
-       "MDL ingest token file (first line)")
-      ("spool_dir", po::value(&c.spoolDir)->default_value(c.spoolDir),
-       "durable spool directory (created, mode 0700)")
-      ("cors_origins", po::value(&cors)->composing(),
-       "allowed CORS origins, comma-separated or repeated; * allows any (default: none)")
-      ("rate", po::value(&c.rate)->default_value(c.rate, "1"),
-       "lead posts per second per client IP, sustained (0: no limit)")
-      ("burst", po::value(&c.burst)->default_value(c.burst),
-       "lead posts per client IP allowed at once")
-      ("trusted_proxies", po::value(&proxies)->composing(),
-       "peer IPs whose X-Forwarded-For gives the client IP, comma-separated (default: none; "
-       "the peer address is the client)")
-      ("forward_timeout_ms", po::value(&c.forwardTimeoutMs)->default_value(c.forwardTimeoutMs),
-       "a lead rdzd has not acknowledged by then is spooled (202)")
-      ("replay_interval_ms", po::value(&c.replayIntervalMs)->default_value(c.replayIntervalMs),
-       "how often the spool is replayed while rdzd is away")
-      ("log_level", po::value(&c.logLevel)->default_value(c.logLevel),
-       "info | debug (debug: one line per request: method, path, status)");
+  general.add_options()("help,h", "print this help and exit")("config,c", po::value(&configFile),
+                                                              "INI configuration file")(
+      "listen", po::value(&c.listen)->default_value(c.listen),
+      "HTTP listen address host:port (port 0: any free port, logged)")(
+      "socket", po::value(&c.socket)->default_value(c.socket), "rdzd's Unix socket")(
+      "connect", po::value(&c.connect),
+      "rdzd's TCP listener host:port, instead of the socket (TLS unless plain loopback)")(
+      "ca_file", po::value(&c.caFile), "CA (PEM) that rdzd's TLS certificate must chain to")(
+      "zr7.token_file", po::value(&c.tokenFile[0])->default_value(c.tokenFile[0]),
+      "ZR7 ingest token file (first line)")(
+      "mdl.token_file", po::value(&c.tokenFile[1])->default_value(c.tokenFile[1]),
+      "MDL ingest token file (first line)")("spool_dir",
+                                            po::value(&c.spoolDir)->default_value(c.spoolDir),
+                                            "durable spool directory (created, mode 0700)")(
+      "cors_origins", po::value(&cors)->composing(),
+      "allowed CORS origins, comma-separated or repeated; * allows any (default: none)")(
+      "rate", po::value(&c.rate)->default_value(c.rate, "1"),
+      "lead posts per second per client IP, sustained (0: no limit)")(
+      "burst", po::value(&c.burst)->default_value(c.burst),
+      "lead posts per client IP allowed at once")(
+      "trusted_proxies", po::value(&proxies)->composing(),
+      "peer IPs whose X-Forwarded-For gives the client IP, comma-separated (default: none; "
+      "the peer address is the client)")(
+      "header_timeout_ms", po::value(&c.headerTimeoutMs)->default_value(c.headerTimeoutMs),
+      "a request's headers must arrive within this, else the connection is closed")(
+      "body_timeout_ms", po::value(&c.bodyTimeoutMs)->default_value(c.bodyTimeoutMs),
+      "a request's whole body must arrive within this, else 408 and the connection is closed")(
+      "max_connections", po::value(&c.maxConnections)->default_value(c.maxConnections),
+      "open connections at most; past it new ones are closed at once")(
+      "max_connections_per_ip",
+      po::value(&c.maxConnectionsPerIp)->default_value(c.maxConnectionsPerIp),
+      "open connections at most from one peer address (trusted proxies excepted)")(
+      "spool_max_bytes", po::value(&c.spoolMaxBytes)->default_value(c.spoolMaxBytes),
+      "spool size cap in bytes; past it a lead that must be spooled is answered 503")(
+      "forward_timeout_ms", po::value(&c.forwardTimeoutMs)->default_value(c.forwardTimeoutMs),
+      "a lead rdzd has not acknowledged by then is spooled (202)")(
+      "replay_interval_ms", po::value(&c.replayIntervalMs)->default_value(c.replayIntervalMs),
+      "how often the spool is replayed while rdzd is away")(
+      "log_level", po::value(&c.logLevel)->default_value(c.logLevel),
+      "info | debug (debug: one line per request: method, path, status)");
 
   po::variables_map vm;
   po::store(po::parse_command_line(argc, argv, general), vm);
@@ -95,6 +105,15 @@ std::optional<Config> parseConfig(int argc, const char* const* argv) {
   c.trustedProxies = splitList(proxies);
   if (!std::isfinite(c.rate) || c.rate < 0) throw std::runtime_error("rate must be >= 0");
   if (c.rate > 0 && c.burst < 1) throw std::runtime_error("burst must be at least 1");
+  for (unsigned value :
+       {c.headerTimeoutMs, c.bodyTimeoutMs, c.maxConnections, c.maxConnectionsPerIp}) {
+    if (value < 1) {
+      throw std::runtime_error(
+          "header_timeout_ms, body_timeout_ms, max_connections and "
+          "max_connections_per_ip must be >= 1");
+    }
+  }
+  if (c.spoolMaxBytes < (1 << 20)) throw std::runtime_error("spool_max_bytes must be >= 1048576");
   if (c.forwardTimeoutMs < 1) throw std::runtime_error("forward_timeout_ms must be >= 1");
   if (c.replayIntervalMs < 1) throw std::runtime_error("replay_interval_ms must be >= 1");
   if (c.logLevel != "info" && c.logLevel != "debug") {

@@ -5,6 +5,7 @@
 // 127.0.0.1:8080, the spool in ./rdz-data/gateway-spool/.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -32,6 +33,16 @@ struct Config {
   // Peers (IP addresses) whose X-Forwarded-For is believed, e.g. a local reverse proxy. Empty:
   // the client IP is always the connection's peer address.
   std::vector<std::string> trustedProxies;
+  // Slow or idle clients (slowloris): a request's headers must arrive within `headerTimeout`, its
+  // whole body within `bodyTimeout`, else the connection is closed. At most `maxConnections` open
+  // at once, `maxConnectionsPerIp` of them from one peer address (trusted proxies excepted: their
+  // connections carry many clients); a connection past a cap is closed at once.
+  unsigned headerTimeoutMs = 10000;
+  unsigned bodyTimeoutMs = 10000;
+  unsigned maxConnections = 512;
+  unsigned maxConnectionsPerIp = 16;
+  // The spool's size cap (SPEC §10): past it, a lead that would be spooled is answered 503.
+  uint64_t spoolMaxBytes = uint64_t(1) << 30;
   unsigned forwardTimeoutMs = 5000;  // a submission rdzd has not answered by then is spooled
   unsigned replayIntervalMs = 1000;  // how often the spool is retried while rdzd is away
   std::string logLevel = "info";     // info | debug

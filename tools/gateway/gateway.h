@@ -6,10 +6,12 @@
 //     201 {"id","statut","problemes"}  stored by rdzd (an invalid lead too: SPEC §3.2)
 //     202 {"spool_id"}                 rdzd away; the lead is in the spool, synced to disk
 //     400 malformed / not UTF-8 / not an object, 404 unknown entity or path, 405 method,
+//     408 body not received within body_timeout_ms (the connection is then closed),
 //     413 body over 16 KiB, 415 other content types, 422 refused by rdzd {"error"},
-//     429 over the per-IP rate limit (Retry-After), 503 spool unusable
+//     429 over the per-IP rate limit (Retry-After), 503 rdzd away and the spool full or failing
 //   OPTIONS on the same path: CORS preflight (204 for an allowed origin)
-//   GET /healthz   200 "ok" and whether rdzd is reachable
+//   GET /healthz   200 "ok", whether rdzd is reachable (per entity), the spool's health and depth;
+//                  never paths or error details (it is public: those go to the log)
 //   GET /metrics   Prometheus text
 //
 // Every lead is sent to rdzd with an idempotency key (the client's, or "gw-" + 128 random bits),
@@ -34,8 +36,9 @@
 namespace rdz::gateway {
 
 // Per-client token buckets: `rate` tokens per second, at most `burst`; a lead post takes one.
-// Clients are IPv4 addresses, or IPv6 /64 prefixes (one host usually owns a whole /64).
-// Event-loop only.
+// Clients are IPv4 addresses, or IPv6 /64 prefixes (one host usually owns a whole /64). The table
+// holds at most 100 000 clients; when it is full of clients still limited, a new client is
+// refused (never let through unlimited). Event-loop only.
 class RateLimiter {
  public:
   RateLimiter(double rate, unsigned burst);
@@ -78,8 +81,16 @@ class Gateway {
   const kj::HttpHeaderTable& headerTable() const { return *table_; }
   // The service for one accepted connection (it knows the peer's address, for the rate limit).
   kj::Own<kj::HttpService> newService(kj::AsyncIoStream& connection);
-  // For kj::HttpServerSettings: exceptions become a logged 500 without details.
-  kj::HttpServerErrorHandler& errorHandler();
+  // For the kj::HttpServer of serve(): the configured header timeout, and an error handler that
+  // turns exceptions into a logged 500 without details.
+  kj::HttpServerSettings serverSettings();
+  // Accepts connections from `listener` and hands them to `server`, within the configured caps
+  // (max_connections in all, max_connections_per_ip from one peer address other than a trusted
+  // proxy): a connection past a cap is closed at once, unanswered, and counted. The connections
+  // run in `connections`, which must outlive them and be destroyed before `server`. Never
+  // resolves; cancelling it stops accepting, not the connections.
+  kj::Promise<void> serve(kj::ConnectionReceiver& listener, kj::HttpServer& server,
+                          kj::TaskSet& connections);
 
   // Background work: spool replay every replay interval (and right after a lead reached rdzd),
   // rate-limit pruning. Never resolves.
@@ -118,6 +129,8 @@ class Gateway {
 
   const Config& config_;
   kj::Timer& timer_;
+  size_t openConnections_ = 0;
+  std::unordered_map<std::string, size_t> connectionsByIp_;
   SpoolQueue& spool_;
   kj::Own<kj::HttpHeaderTable> table_;
   std::unique_ptr<Headers> ids_;

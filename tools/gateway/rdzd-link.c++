@@ -4,7 +4,6 @@
 
 #include "client/connection.h"
 #include "client/json.h"
-#include "client/rdzctl.h"
 #include "daemon/domain/validation.h"
 #include "daemon/service/log.h"
 
@@ -111,7 +110,7 @@ kj::Promise<void> IngestLink::connect() {
       })
       .catch_([this, misfit](kj::Exception&& e) -> kj::Promise<void> {
         if (!misfit->empty()) return disconnected(*misfit);
-        std::string what = cleanError(e.getDescription().cStr());
+        std::string what = e.getDescription().cStr();
         if (what.find("not authenticated") != std::string::npos) {
           return disconnected("rdzd refused the token in " + tokenFile_);
         }
@@ -176,9 +175,15 @@ kj::Promise<Forwarded> IngestLink::submit(Submission fields, std::string idempot
                     request.setIdempotencyKey(key);
                     return request.send();
                   })
-                  .then([](capnp::Response<schema::Ingest::SubmitResults>&& response) {
-                    auto result = response.getResult();
+                  .then([](capnp::Response<schema::SubmitOutcome>&& response) {
                     Forwarded f;
+                    if (response.isRefused()) {
+                      // rdzd refused the submission (SPEC §3.2): its reason is for the caller.
+                      f.outcome = Forwarded::Outcome::REFUSED;
+                      f.error = "submission refused: " + str(response.getRefused());
+                      return f;
+                    }
+                    auto result = response.getStored();
                     f.outcome = Forwarded::Outcome::STORED;
                     f.id = str(result.getId());
                     f.statut = std::string(rdz::statutName(static_cast<Statut>(result.getStatut())));
@@ -186,16 +191,10 @@ kj::Promise<Forwarded> IngestLink::submit(Submission fields, std::string idempot
                     return f;
                   });
   return timer_.timeoutAfter(timeout, kj::mv(call)).catch_([this, generation](kj::Exception&& e) {
+    // Refusals are answers; an exception is never the lead's fault (disconnected, overloaded,
+    // silent, or rdzd failing): the lead is spooled and retried, never dropped.
     Forwarded f;
     std::string what = e.getDescription().cStr();
-    if (e.getType() == kj::Exception::Type::FAILED && *generation != 0 &&
-        what.find(REFUSAL_MARKER) != std::string::npos) {
-      // rdzd refused the submission (SPEC §3.2): its message is for the caller. Any other
-      // failure is not the lead's fault: it is spooled and retried, never dropped.
-      f.outcome = Forwarded::Outcome::REFUSED;
-      f.error = cleanError(what);
-      return f;
-    }
     f.outcome = Forwarded::Outcome::UNAVAILABLE;
     f.error = what;
     // Disconnected, overloaded or silent: the next call starts a fresh connection.

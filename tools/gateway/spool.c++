@@ -103,10 +103,15 @@ uint32_t entryChecksum(uint32_t length, std::string_view payload) {
   return crc32c(payload.data(), payload.size(), crc32c(lengthBytes, 4));
 }
 
-void writeAll(int fd, std::string_view data, const std::string& what) {
+SpoolIo& kernelIo() {
+  static SpoolIo io;
+  return io;
+}
+
+void writeAll(int fd, std::string_view data, const std::string& what, SpoolIo& io = kernelIo()) {
   while (!data.empty()) {
     ssize_t n;
-    KJ_SYSCALL(n = ::write(fd, data.data(), data.size()), what);
+    KJ_SYSCALL(n = io.write(fd, data.data(), data.size()), what);
     data.remove_prefix(static_cast<size_t>(n));
   }
 }
@@ -139,20 +144,16 @@ struct ReadOutcome {
   const char* problem = nullptr;  // set when entry is empty
 };
 
-ReadOutcome readEntry(int fd, uint64_t offset, uint64_t limit, const std::string& path) {
+// The entry at the start of `data` (which runs to the end of what may be read).
+ReadOutcome parseEntry(std::string_view data) {
   ReadOutcome out;
-  if (limit - offset < HEADER_BYTES) {
+  if (data.size() < HEADER_BYTES) {
     out.problem = "short header";
     return out;
   }
-  std::string header = readAt(fd, offset, HEADER_BYTES, path);
-  if (header.size() < HEADER_BYTES) {
-    out.problem = "short header";
-    return out;
-  }
-  uint32_t magic = getU32(header.data());
-  uint32_t length = getU32(header.data() + 4);
-  uint32_t checksum = getU32(header.data() + 8);
+  uint32_t magic = getU32(data.data());
+  uint32_t length = getU32(data.data() + 4);
+  uint32_t checksum = getU32(data.data() + 8);
   if (magic != ENTRY_MAGIC) {
     out.problem = "bad magic";
     return out;
@@ -161,15 +162,11 @@ ReadOutcome readEntry(int fd, uint64_t offset, uint64_t limit, const std::string
     out.problem = "bad length";
     return out;
   }
-  if (limit - offset - HEADER_BYTES < length) {
+  if (data.size() - HEADER_BYTES < length) {
     out.problem = "short payload";
     return out;
   }
-  std::string payload = readAt(fd, offset + HEADER_BYTES, length, path);
-  if (payload.size() < length) {
-    out.problem = "short payload";
-    return out;
-  }
+  std::string_view payload = data.substr(HEADER_BYTES, length);
   if (entryChecksum(length, payload) != checksum) {
     out.problem = "bad checksum";
     return out;
@@ -180,6 +177,38 @@ ReadOutcome readEntry(int fd, uint64_t offset, uint64_t limit, const std::string
   }
   out.bytes = HEADER_BYTES + length;
   return out;
+}
+
+ReadOutcome readEntry(int fd, uint64_t offset, uint64_t limit, const std::string& path) {
+  if (limit - offset < HEADER_BYTES) return parseEntry({});
+  std::string header = readAt(fd, offset, HEADER_BYTES, path);
+  if (header.size() < HEADER_BYTES) return parseEntry(header);
+  uint64_t length = getU32(header.data() + 4);
+  // A damaged length must not make us read megabytes: parseEntry refuses it from the header.
+  if (length > Spool::MAX_PAYLOAD_BYTES || limit - offset - HEADER_BYTES < length) {
+    return parseEntry(header);
+  }
+  return parseEntry(readAt(fd, offset, HEADER_BYTES + length, path));
+}
+
+// The offset of the first readable entry in [from, limit) of a segment, or `limit` when there is
+// none. A readable entry is a magic number, a plausible length, a matching CRC-32C and a payload
+// that decodes: bytes of a damaged entry cannot pass for one short of a 1 in 2^32 accident, or of
+// a lead whose own text spells a whole encoded entry (it would then be read as that entry, which
+// its poster could as well have posted).
+uint64_t nextEntry(int fd, uint64_t from, uint64_t limit, const std::string& path) {
+  if (from >= limit) return limit;
+  // TODO(perf): reads the rest of the segment (at most a few MiB) at once; damage is rare.
+  std::string data = readAt(fd, from, limit - from, path);
+  const char magic[4] = {
+      static_cast<char>(ENTRY_MAGIC & 0xff), static_cast<char>((ENTRY_MAGIC >> 8) & 0xff),
+      static_cast<char>((ENTRY_MAGIC >> 16) & 0xff), static_cast<char>(ENTRY_MAGIC >> 24)};
+  std::string_view view = data;
+  for (size_t at = view.find(std::string_view(magic, 4)); at != std::string_view::npos;
+       at = view.find(std::string_view(magic, 4), at + 1)) {
+    if (parseEntry(view.substr(at)).entry) return from + at;
+  }
+  return from + data.size();  // data is shorter than asked only if the file shrank meanwhile
 }
 
 std::string spoolId(SpoolPosition p) { return fmt::format("{}-{}", p.segment, p.offset); }
@@ -198,6 +227,11 @@ void makeDirs(const std::string& path) {
 }
 
 }  // namespace
+
+ssize_t SpoolIo::write(int fd, const void* data, size_t size) { return ::write(fd, data, size); }
+int SpoolIo::fdatasync(int fd) { return ::fdatasync(fd); }
+int SpoolIo::fsync(int fd) { return ::fsync(fd); }
+int SpoolIo::ftruncate(int fd, off_t size) { return ::ftruncate(fd, size); }
 
 uint32_t crc32c(const void* data, size_t size, uint32_t crc) {
   static const auto table = []() {
@@ -237,8 +271,11 @@ std::string Spool::encode(const SpoolEntry& entry) {
   return out;
 }
 
-Spool::Spool(std::string dir, size_t segmentBytes)
-    : dir_(std::move(dir)), segmentBytes_(segmentBytes) {
+Spool::Spool(std::string dir, SpoolOptions options)
+    : dir_(std::move(dir)),
+      segmentBytes_(options.segmentBytes),
+      maxBytes_(options.maxBytes),
+      io_(options.io != nullptr ? *options.io : kernelIo()) {
   while (dir_.size() > 1 && dir_.back() == '/') dir_.pop_back();
   makeDirs(dir_);
   KJ_SYSCALL(dirFd_ = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC), dir_);
@@ -287,7 +324,7 @@ std::vector<uint64_t> Spool::listSegments() const {
 }
 
 void Spool::syncDir() {
-  KJ_SYSCALL(::fsync(dirFd_), dir_);
+  KJ_SYSCALL(io_.fsync(dirFd_), dir_);
   dirDirty_ = false;
 }
 
@@ -353,35 +390,38 @@ void Spool::recover() {
   uint64_t pending = 0;
   for (size_t i = 0; i < segments.size(); ++i) {
     uint64_t s = segments[i];
+    bool last = i + 1 == segments.size();
     std::string path = segmentPath(s);
     int segFd;
     KJ_SYSCALL(segFd = ::open(path.c_str(), O_RDWR | O_CLOEXEC), path);
     kj::AutoCloseFd closer(segFd);
     uint64_t size = fileSize(segFd, path);
     uint64_t pos = s == done->segment ? std::min(done->offset, size) : 0;
-    const char* problem = nullptr;
     while (pos < size) {
       ReadOutcome r = readEntry(segFd, pos, size, path);
-      if (!r.entry) {
-        problem = r.problem;
-        break;
+      if (r.entry) {
+        ++pending;
+        pos += r.bytes;
+        continue;
       }
-      ++pending;
-      pos += r.bytes;
+      // Unreadable bytes are a torn write only when nothing readable follows them; either way
+      // they may hold an acknowledged lead (a flipped bit looks like a torn write), so they are
+      // copied aside before anything else happens to them.
+      uint64_t next = skipDamaged(s, segFd, pos, size, r.problem);
+      if (next == size && last) {
+        // The tail of the segment appends continue: cut so that they start at a clean boundary
+        // (what follows a damaged tail would be unreachable for the resync of a reader).
+        KJ_SYSCALL(::ftruncate(segFd, static_cast<off_t>(pos)), path);
+        KJ_SYSCALL(::fsync(segFd), path);
+        size = pos;
+      }
+      pos = next;
     }
-    if (pos < size) {
-      // The last segment: a write torn by a crash (it was never acknowledged, fsync had not
-      // returned). Elsewhere: damage; what cannot be read cannot be replayed. Either way the bytes
-      // are cut so that appends and replays continue from a clean boundary.
-      logInfo("spool: segment {} has {} unreadable bytes at offset {} ({}); cut off{}", s,
-              size - pos, pos, problem, i + 1 == segments.size() ? " (torn last write)" : "");
-      KJ_SYSCALL(::ftruncate(segFd, static_cast<off_t>(pos)), path);
-      KJ_SYSCALL(::fsync(segFd), path);
-    }
-    if (i + 1 == segments.size()) {
+    if (last) {
       active_ = s;
-      activeSize_ = durableSize_ = pos;
+      activeSize_ = durableSize_ = size;
     }
+    sizes_[s] = size;
   }
   if (activeSize_ >= segmentBytes_) {
     ++active_;
@@ -389,8 +429,42 @@ void Spool::recover() {
   }
   done_ = *done;
   depth_.store(pending);
+  bytes_.store(pendingBytes());
   if (rewriteDone) writeDone(done_);
   if (dirDirty_) syncDir();
+}
+
+uint64_t Spool::skipDamaged(uint64_t segment, int fd, uint64_t from, uint64_t limit,
+                            const char* problem) {
+  std::string path = segmentPath(segment);
+  uint64_t next = nextEntry(fd, from + 1, limit, path);
+  std::string qdir = dir_ + "/quarantine";
+  std::string qpath = fmt::format("{}/{}-{}.bin", qdir, segment, from);
+  struct stat st;
+  if (::stat(qpath.c_str(), &st) == 0 && static_cast<uint64_t>(st.st_size) == next - from) {
+    return next;  // kept by an earlier recovery or read: counted then
+  }
+  logInfo("spool: segment {} has {} unreadable bytes at offset {} ({}){}; kept in {}", segment,
+          next - from, from, problem, next == limit ? ", up to its end" : "", qpath);
+  if (::mkdir(qdir.c_str(), 0700) == 0) {
+    syncDir();
+  } else {
+    KJ_REQUIRE(errno == EEXIST, "cannot create the spool's quarantine directory", qdir,
+               strerror(errno));
+  }
+  std::string bytes = readAt(fd, from, next - from, path);
+  int qfd;
+  KJ_SYSCALL(qfd = ::open(qpath.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600), qpath);
+  kj::AutoCloseFd closer(qfd);
+  writeAll(qfd, bytes, qpath);
+  KJ_SYSCALL(::fdatasync(qfd), qpath);
+  int qdirFd;
+  KJ_SYSCALL(qdirFd = ::open(qdir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC), qdir);
+  kj::AutoCloseFd qdirCloser(qdirFd);
+  KJ_SYSCALL(::fsync(qdirFd), qdir);
+  quarantinedBytes_.fetch_add(bytes.size(), std::memory_order_relaxed);
+  quarantinedRanges_.fetch_add(1, std::memory_order_relaxed);
+  return next;
 }
 
 void Spool::openActive() {
@@ -408,42 +482,84 @@ void Spool::openActive() {
 }
 
 std::string Spool::append(const SpoolEntry& entry) {
+  KJ_REQUIRE(recheck(), "the spool is unhealthy: a failed write could not be cut off", dir_);
   std::string bytes = encode(entry);
-  if (activeFd_ >= 0 && activeSize_ >= segmentBytes_) {
-    // Rotate. The closed segment's entries must be durable before it stops being the one sync()
-    // flushes.
-    KJ_SYSCALL(::fdatasync(activeFd_), segmentPath(active_));
+  uint64_t total = pendingBytes();
+  KJ_REQUIRE(total + bytes.size() <= maxBytes_, "the spool is full", total, maxBytes_);
+  if (activeFd_ >= 0 && activeSize_ >= segmentBytes_ && unsynced_ == 0) {
+    // Rotate only between groups: everything in the closed segment is durable already, and the
+    // unsynced bytes a failure discards are always at the end of the active segment.
     ::close(activeFd_);
     activeFd_ = -1;
     ++active_;
     activeSize_ = durableSize_ = 0;
-    depth_.fetch_add(unsynced_);
-    unsynced_ = 0;
   }
   if (activeFd_ < 0) openActive();
   SpoolPosition at{active_, activeSize_};
-  KJ_IF_MAYBE(e, kj::runCatchingExceptions(
-                      [&]() { writeAll(activeFd_, bytes, segmentPath(active_)); })) {
-    // A partial entry must not stay in front of the next ones (recovery would cut them off).
-    if (::ftruncate(activeFd_, static_cast<off_t>(activeSize_)) != 0) {
-      logInfo("spool: cannot cut a failed write off segment {}: {}", active_, strerror(errno));
-    }
-    kj::throwFatalException(kj::mv(*e));
+  ++appends_;
+  KJ_IF_MAYBE (e, kj::runCatchingExceptions(
+                      [&]() { writeAll(activeFd_, bytes, segmentPath(active_), io_); })) {
+    // Part of this entry may be in the file: it goes, and the unsynced ones before it with it
+    // (a partial entry in front of them would hide nothing, but their group is one promise).
+    discardUnsynced(kj::mv(*e));
   }
   activeSize_ += bytes.size();
+  sizes_[active_] = activeSize_;
+  bytes_.store(pendingBytes());
   ++unsynced_;
-  ++appends_;
   return spoolId(at);
 }
 
 void Spool::sync() {
-  if (unsynced_ > 0 && activeFd_ >= 0) {
-    KJ_SYSCALL(::fdatasync(activeFd_), segmentPath(active_));
-    durableSize_ = activeSize_;
+  KJ_IF_MAYBE (e, kj::runCatchingExceptions([&]() {
+                 if (unsynced_ > 0 && activeFd_ >= 0) {
+                   KJ_SYSCALL(io_.fdatasync(activeFd_), segmentPath(active_));
+                 }
+                 if (dirDirty_) syncDir();  // a new segment's name must survive a crash too
+               })) {
+    if (unsynced_ > 0) discardUnsynced(kj::mv(*e));
+    kj::throwFatalException(kj::mv(*e));
   }
-  if (dirDirty_) syncDir();  // a new segment's name must survive a crash too
+  durableSize_ = activeSize_;
   depth_.fetch_add(unsynced_);
   unsynced_ = 0;
+}
+
+void Spool::discardUnsynced(kj::Exception&& what) {
+  logInfo("spool: discarding the unsynced appends to segment {} after: {}", active_,
+          what.getDescription().cStr());
+  ++discards_;
+  unsynced_ = 0;
+  activeSize_ = durableSize_;
+  sizes_[active_] = activeSize_;
+  bytes_.store(pendingBytes());
+  healthy_ = false;
+  recheck();
+  kj::throwFatalException(kj::mv(what));
+}
+
+bool Spool::recheck() {
+  if (healthy()) return true;
+  // The file may hold bytes past durableSize_ (written, maybe partly on disk): cut them, and make
+  // the cut durable, or they would be read back as entries after a restart.
+  int rc = activeFd_ < 0 ? 0 : io_.ftruncate(activeFd_, static_cast<off_t>(durableSize_));
+  if (rc == 0 && activeFd_ >= 0) rc = io_.fsync(activeFd_);
+  if (rc != 0) {
+    logInfo(
+        "spool: cannot cut segment {} back to {} bytes ({}); unhealthy, leads are refused "
+        "(503) when rdzd is away",
+        active_, durableSize_, strerror(errno));
+    return false;
+  }
+  healthy_ = true;
+  logInfo("spool: segment {} cut back to its {} durable bytes; healthy", active_, durableSize_);
+  return true;
+}
+
+uint64_t Spool::pendingBytes() const {
+  uint64_t total = 0;
+  for (auto& [segment, size] : sizes_) total += size;
+  return total;
 }
 
 std::vector<SpooledEntry> Spool::readPending(size_t max) {
@@ -462,8 +578,13 @@ std::vector<SpooledEntry> Spool::readPending(size_t max) {
     uint64_t limit = pos.segment == active_ ? durableSize_ : fileSize(fd, path);
     while (out.size() < max && pos.offset < limit) {
       ReadOutcome r = readEntry(fd, pos.offset, limit, path);
-      KJ_REQUIRE(r.entry != std::nullopt, "spool segment damaged since it was opened", path,
-                 pos.offset, r.problem);
+      if (!r.entry) {
+        // Damage (recovery quarantined it already unless it happened since): resync past it, as
+        // recovery did when it counted the pending entries.
+        pos.offset = skipDamaged(pos.segment, fd, pos.offset, limit, r.problem);
+        if (!out.empty() && out.back().next.segment == pos.segment) out.back().next = pos;
+        continue;
+      }
       SpooledEntry e{spoolId(pos), {pos.segment, pos.offset + r.bytes}, std::move(*r.entry)};
       pos = e.next;
       out.push_back(std::move(e));
@@ -491,6 +612,8 @@ void Spool::markDone(SpoolPosition next, uint64_t entries) {
     done_ = {active_, 0};
   }
   writeDone(done_);
+  sizes_.erase(sizes_.begin(), sizes_.lower_bound(done_.segment));
+  bytes_.store(pendingBytes());
   for (uint64_t s : listSegments()) {
     if (s >= done_.segment) break;
     // Already recorded as replayed: a failed unlink only leaves a file recovery deletes later.
@@ -589,29 +712,35 @@ void SpoolQueue::loop() {
         lock->jobs.pop_front();
       }
     }
-    std::vector<kj::Maybe<kj::Exception>> errors;
-    std::vector<bool> appended;  // the job's promise also waits for the sync below
-    for (auto& job : group) {
-      uint64_t before = spool_.appends();
-      errors.push_back(kj::runCatchingExceptions([&]() { job.fn(spool_); }));
-      appended.push_back(spool_.appends() != before);
-    }
-    kj::Maybe<kj::Exception> syncError;
-    if (spool_.hasUnsynced()) {
-      syncError = kj::runCatchingExceptions([&]() { spool_.sync(); });
-    }
+    // An append's job succeeds once the sync after the group succeeded, unless a failure
+    // discarded it first: a failed write discards every unsynced append before it (Spool::sync()),
+    // a failed sync all of them.
+    std::vector<kj::Maybe<kj::Exception>> errors(group.size());
+    std::vector<size_t> unsynced;  // jobs whose entry waits for the sync below
     for (size_t i = 0; i < group.size(); ++i) {
-      KJ_IF_MAYBE(e, errors[i]) {
-        group[i].done(kj::mv(*e));
-      } else if (appended[i] && syncError != nullptr) {
-        KJ_IF_MAYBE(e, syncError) {
-          group[i].done(kj::cp(*e));
+      uint64_t appends = spool_.appends();
+      uint64_t discards = spool_.discards();
+      errors[i] = kj::runCatchingExceptions([&]() { group[i].fn(spool_); });
+      if (spool_.discards() != discards) {
+        for (size_t j : unsynced) {
+          errors[j] = KJ_EXCEPTION(FAILED, "spool write failed; this entry was discarded with it");
         }
-      } else {
-        group[i].done(nullptr);
+        unsynced.clear();
+      } else if (spool_.appends() != appends && errors[i] == nullptr) {
+        unsynced.push_back(i);
       }
     }
+    if (spool_.hasUnsynced()) {
+      KJ_IF_MAYBE (e, kj::runCatchingExceptions([&]() { spool_.sync(); })) {
+        for (size_t j : unsynced) errors[j] = kj::cp(*e);
+      }
+    }
+    for (size_t i = 0; i < group.size(); ++i) group[i].done(kj::mv(errors[i]));
   }
+}
+
+kj::Promise<bool> SpoolQueue::recheck() {
+  return run<bool>([](Spool& spool) { return spool.recheck(); });
 }
 
 }  // namespace rdz::gateway

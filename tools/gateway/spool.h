@@ -4,7 +4,11 @@
 // On disk, in one directory (mode 0700, files 0600, locked by one gateway at a time):
 // - segment files `<16 digits>.seg`, append-only, each a sequence of entries
 //     magic u32 | payload length u32 | CRC-32C u32 of (length, payload) | payload
-//   so a torn last write after a crash is detected (short or bad checksum) and cut off;
+//   so that damage is detected (short, bad magic, bad length or bad checksum). Unreadable bytes
+//   are copied to `quarantine/<segment>-<offset>.bin` (synced) and skipped: readers resync at the
+//   next readable entry, so damage costs the entries it touches and never the ones after it. Only
+//   a damaged tail of the last segment (a write torn by a crash, or an acknowledged entry whose
+//   bits flipped: they look alike) is then cut off, so that appends start at a clean boundary;
 // - `done`: the position (segment, offset) of the first entry rdzd has not acknowledged, replaced
 //   atomically (temp file, fsync, rename, fsync of the directory);
 // - `refused.seg`: entries rdzd refused on replay (dead letters, same format), kept for an admin.
@@ -20,11 +24,13 @@
 #include <kj/function.h>
 #include <kj/mutex.h>
 #include <kj/thread.h>
+#include <sys/types.h>
 
 #include <atomic>
 #include <compare>
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -55,30 +61,66 @@ struct SpooledEntry {
 // CRC-32C (Castagnoli), the checksum of the entries.
 uint32_t crc32c(const void* data, size_t size, uint32_t crc = 0);
 
+// The system calls by which the spool changes its segment files: the default calls the kernel;
+// tests override some to inject failures (tests/gateway). Same arguments, results and errno as the
+// system calls. Called on the spool's thread only.
+class SpoolIo {
+ public:
+  virtual ~SpoolIo() = default;
+  virtual ssize_t write(int fd, const void* data, size_t size);
+  virtual int fdatasync(int fd);
+  virtual int fsync(int fd);
+  virtual int ftruncate(int fd, off_t size);
+};
+
+struct SpoolOptions {
+  // A segment is closed once it reaches this size at a sync; the next entry starts a new one.
+  size_t segmentBytes = 4 << 20;
+  // The size cap of SPEC §10: appends that would make the pending segments larger are refused
+  // (the gateway answers 503), never dropped later.
+  uint64_t maxBytes = uint64_t(1) << 30;
+  SpoolIo* io = nullptr;  // null: the kernel's
+};
+
 // The spool files. Synchronous and confined to one thread at a time (SpoolQueue's writer).
 class Spool {
  public:
   // Largest payload accepted (a lead body is at most 16 KiB; this leaves room for the encoding).
   static constexpr uint32_t MAX_PAYLOAD_BYTES = 1 << 20;
-  // A segment is closed once it reaches this size; the next entry starts a new one.
-  static constexpr uint64_t SEGMENT_BYTES = 4 << 20;
 
   // Creates the directory if needed, takes its lock (throws if another gateway holds it), and
-  // recovers: reads `done`, deletes segments already replayed, cuts a torn last entry off the last
-  // segment. Throws (KJ_SYSCALL / KJ_REQUIRE) when the directory cannot be used.
-  explicit Spool(std::string dir, size_t segmentBytes = SEGMENT_BYTES);
+  // recovers: reads `done`, deletes segments already replayed, quarantines unreadable bytes (see
+  // above) and cuts a damaged tail off the last segment. Throws (KJ_SYSCALL / KJ_REQUIRE) when the
+  // directory cannot be used.
+  explicit Spool(std::string dir, SpoolOptions options = {});
   ~Spool() noexcept(false);
   KJ_DISALLOW_COPY(Spool);
 
-  // Appends an entry and returns its spool id. Written, not yet durable: call sync(). On a write
-  // error the segment is cut back to its previous end and the error thrown.
+  // Appends an entry and returns its spool id. Written, not yet durable: call sync(). Throws when
+  // the spool is full (SpoolOptions::maxBytes) or unhealthy and a re-check fails, and on a write
+  // error, after discarding every unsynced append (see sync()).
   std::string append(const SpoolEntry& entry);
   // Makes every append so far durable (fdatasync of the segment, fsync of the directory when a
   // segment was created). Returns once synced.
+  //
+  // On a write or sync error the unsynced appends are discarded, all of them: after a failed
+  // fdatasync Linux may have dropped their pages while reporting later syncs as successful, so
+  // none of them is durable and none may be counted as such. The segment is cut back to its last
+  // durable size and fsync'd; discards() grows and the error is thrown. If that cut fails too, the
+  // spool is unhealthy: appends throw until a re-check (recheck(), or the next append) cuts it.
+  // Durable entries are never touched.
   void sync();
   bool hasUnsynced() const { return unsynced_ > 0; }
-  // Entries appended since the spool was opened.
+  // Entries appended since the spool was opened (discarded ones included).
   uint64_t appends() const { return appends_; }
+  // How many times unsynced appends were discarded since the spool was opened.
+  uint64_t discards() const { return discards_; }
+  // False after a failed discard, until a re-check succeeds. Safe from any thread.
+  bool healthy() const { return healthy_.load(std::memory_order_relaxed); }
+  // Retries the cut of an unhealthy spool; returns healthy().
+  bool recheck();
+  // Bytes of the segments not wholly acknowledged, compared with SpoolOptions::maxBytes.
+  uint64_t bytes() const { return bytes_.load(std::memory_order_relaxed); }
 
   // Up to `max` durable entries from the first not acknowledged, oldest first.
   std::vector<SpooledEntry> readPending(size_t max);
@@ -90,6 +132,10 @@ class Spool {
 
   // Entries not yet acknowledged (durable ones). Safe from any thread.
   uint64_t depth() const { return depth_.load(std::memory_order_relaxed); }
+  // Unreadable bytes copied to quarantine/ (and how many ranges) since the spool was opened. Safe
+  // from any thread.
+  uint64_t quarantinedBytes() const { return quarantinedBytes_.load(std::memory_order_relaxed); }
+  uint64_t quarantinedRanges() const { return quarantinedRanges_.load(std::memory_order_relaxed); }
   const std::string& dir() const { return dir_; }
 
   // The entry encoding, exposed for tests.
@@ -102,9 +148,20 @@ class Spool {
   void writeDone(SpoolPosition done);
   void openActive();
   void syncDir();
+  // Cuts the active segment back to durableSize_ (see sync()); throws the error `what` after.
+  [[noreturn]] void discardUnsynced(kj::Exception&& what);
+  void cutToDurable();
+  uint64_t pendingBytes() const;
+  // Copies the unreadable bytes of `segment` from `from` up to the next readable entry (or `limit`)
+  // to quarantine/<segment>-<from>.bin, synced, unless an earlier call did; returns that next
+  // entry's offset (`limit` when none).
+  uint64_t skipDamaged(uint64_t segment, int fd, uint64_t from, uint64_t limit,
+                       const char* problem);
 
   std::string dir_;
   size_t segmentBytes_;
+  uint64_t maxBytes_;
+  SpoolIo& io_;
   int dirFd_ = -1;
   int lockFd_ = -1;
   SpoolPosition done_;
@@ -114,12 +171,21 @@ class Spool {
   uint64_t durableSize_ = 0;  // bytes of `active_` known synced
   uint64_t unsynced_ = 0;     // entries appended since the last sync
   uint64_t appends_ = 0;
+  uint64_t discards_ = 0;
+  std::map<uint64_t, uint64_t> sizes_;  // segment -> bytes, from done_'s segment on
   bool dirDirty_ = false;  // a file was created or renamed since the last directory fsync
   std::atomic<uint64_t> depth_{0};
+  std::atomic<bool> healthy_{true};
+  std::atomic<uint64_t> bytes_{0};
+  std::atomic<uint64_t> quarantinedBytes_{0};
+  std::atomic<uint64_t> quarantinedRanges_{0};
 };
 
 // Runs the spool on its own thread, so that fsync never blocks the event loop, with group commit:
-// appends queued together share one fdatasync. Promises resolve on the event loop that called.
+// appends queued together share one fdatasync. Promises resolve on the event loop that called. An
+// append's promise resolves only once its entry is durable; it rejects when the entry was not
+// written, or was discarded with the rest of its group by a failed write or sync (Spool::sync()):
+// then the entry is never replayed.
 class SpoolQueue {
  public:
   explicit SpoolQueue(Spool& spool);
@@ -133,7 +199,14 @@ class SpoolQueue {
   kj::Promise<void> markDone(SpoolPosition next, uint64_t entries);
   kj::Promise<void> refuse(SpooledEntry entry);
 
+  // Resolves with recheck()'s answer.
+  kj::Promise<bool> recheck();
+
   uint64_t depth() const { return spool_.depth(); }
+  bool healthy() const { return spool_.healthy(); }
+  uint64_t bytes() const { return spool_.bytes(); }
+  uint64_t quarantinedBytes() const { return spool_.quarantinedBytes(); }
+  uint64_t quarantinedRanges() const { return spool_.quarantinedRanges(); }
 
  private:
   struct Job {
