@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what is missing, builds, runs every test with ctest, then fuzzes
-# every parser of outside input for RDZ_FUZZ_SECONDS per target (default 60, about 10 minutes with
-# the clang build; 0 skips it): tools/fuzz.sh.
+# every parser of outside input for RDZ_FUZZ_SECONDS per target (default 60: 8 targets, 8 min 15 s
+# measured with build-fuzz up to date, plus its clang build on a fresh machine; 0 skips it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/install-deps.sh
