@@ -2,6 +2,7 @@
 
 #include <kj/debug.h>
 
+#include <cmath>
 #include <vector>
 
 #include "daemon/domain/time.h"
@@ -64,9 +65,7 @@ struct Codec {
                         capnp::Schema::from<schema::ImportRow>(),
                         capnp::Schema::from<schema::Delivery>(),
                         capnp::Schema::from<schema::Batch>(),
-                        capnp::Schema::from<schema::RunSummary>(),
-                        capnp::Schema::from<schema::Rejection>(),
-                        capnp::Schema::from<schema::OppositionCount>()}) {
+                        capnp::Schema::from<schema::RunSummary>()}) {
       codec.handleByAnnotation(schema);
       addTimeHandlers(codec, time, schema, seen);
     }
@@ -80,16 +79,16 @@ int hexValue(char c) {
   return -1;
 }
 
-// The four hex digits at `at`, or -1.
-int32_t readHex4(std::string_view text, size_t at) {
-  if (at + 4 > text.size()) return -1;
-  int32_t value = 0;
-  for (size_t k = 0; k < 4; ++k) {
-    int h = hexValue(text[at + k]);
-    if (h < 0) return -1;
-    value = value * 16 + h;
+// The code unit of the 4 hex digits at `text[at]`, or -1.
+int32_t hexUnit(std::string_view text, size_t at) {
+  if (text.size() - at < 4) return -1;
+  int32_t unit = 0;
+  for (size_t i = at; i < at + 4; ++i) {
+    int v = hexValue(text[i]);
+    if (v < 0) return -1;
+    unit = unit * 16 + v;
   }
-  return value;
+  return unit;
 }
 
 void appendUtf8(std::string& out, uint32_t cp) {
@@ -110,52 +109,48 @@ void appendUtf8(std::string& out, uint32_t cp) {
   }
 }
 
-// Cap'n Proto 0.9.2's JSON parser decodes \uXXXX escapes wrongly: hex digits a-f count as 0-5
-// and the code point is appended as one byte, not UTF-8 (fixed upstream after 0.9.2,
-// capnproto/capnproto#1552), so "N\u00f6m" became "NVm" (docs/FAULTS.md). The escapes are
-// turned into UTF-8 here first (surrogate pairs combined); the parser then sees raw UTF-8 and
-// only the escapes it decodes right. `"` and `\` stay escaped, the other short escapes become
-// theirs, the remaining control characters are passed raw (the parser takes them).
-// TODO(cleanup): drop once the Cap'n Proto we build on has the fix.
-std::string decodeUnicodeEscapes(std::string_view in) {
+// Cap'n Proto 0.9.2's JSON parser (Debian 12's) decodes `\uXXXX` wrongly: hex digits a-f count 10
+// less ("\u00e9" becomes "I", "\u00c9" becomes ")"), and surrogate pairs are not combined
+// (capnproto/capnproto#1552, fixed upstream after 0.9.2). PHP's json_encode and Python's
+// json.dumps escape every non-ASCII letter so, by default. Until the library is fixed, the escapes
+// are decoded here first: each `\uXXXX` in a string becomes its UTF-8 bytes (a surrogate pair one
+// code point), except '"', '\\' and NUL, which stay escaped. Other bytes are copied unchanged.
+std::string decodeUnicodeEscapes(std::string_view text) {
   std::string out;
-  out.reserve(in.size());
-  for (size_t i = 0; i < in.size(); ++i) {
-    char c = in[i];
-    if (c != '\\' || i + 1 >= in.size()) {
+  out.reserve(text.size());
+  bool inString = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (!inString || c != '\\' || i + 1 == text.size()) {
+      if (c == '"') inString = !inString;
       out += c;
       continue;
     }
-    if (in[i + 1] != 'u') {  // another escape (\\ included): kept as it is, both characters
+    if (text[i + 1] != 'u') {  // a short escape: capnp decodes those right
       out += c;
-      out += in[i + 1];
-      ++i;
+      out += text[++i];
       continue;
     }
-    int32_t cp = readHex4(in, i + 2);
-    KJ_REQUIRE(cp >= 0, "invalid \\u escape in JSON");
-    size_t length = 6;
-    if (cp >= 0xD800 && cp <= 0xDBFF) {
-      int32_t low = i + 7 < in.size() && in[i + 6] == '\\' && in[i + 7] == 'u'
-                        ? readHex4(in, i + 8)
-                        : -1;
-      KJ_REQUIRE(low >= 0xDC00 && low <= 0xDFFF, "unpaired surrogate in a JSON \\u escape");
-      cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
-      length = 12;
+    int32_t unit = hexUnit(text, i + 2);
+    KJ_REQUIRE(unit >= 0, "a \\u escape needs 4 hex digits");
+    i += 5;
+    uint32_t cp = static_cast<uint32_t>(unit);
+    if (unit >= 0xD800 && unit <= 0xDBFF) {
+      int32_t low = text.substr(i + 1, 2) == "\\u" ? hexUnit(text, i + 3) : -1;
+      KJ_REQUIRE(low >= 0xDC00 && low <= 0xDFFF, "unpaired surrogate in a \\u escape");
+      cp = 0x10000 + ((cp - 0xD800) << 10) + static_cast<uint32_t>(low - 0xDC00);
+      i += 6;
     } else {
-      KJ_REQUIRE(cp < 0xDC00 || cp > 0xDFFF, "unpaired surrogate in a JSON \\u escape");
+      KJ_REQUIRE(unit < 0xDC00 || unit > 0xDFFF, "unpaired surrogate in a \\u escape");
     }
-    switch (cp) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default: appendUtf8(out, static_cast<uint32_t>(cp));
+    if (cp == '"' || cp == '\\') {
+      out += '\\';
+      out += static_cast<char>(cp);
+    } else if (cp == 0) {
+      out += "\\u0000";  // capnp decodes this one right; a raw NUL would end its input
+    } else {
+      appendUtf8(out, cp);
     }
-    i += length - 1;
   }
   return out;
 }
@@ -176,7 +171,8 @@ Submission submissionFromJson(std::string_view text) {
   Submission fields;
   for (auto member : value.getObject()) {
     auto v = member.getValue();
-    std::string name = member.getName().cStr();
+    auto rawName = member.getName();
+    std::string name(rawName.begin(), rawName.size());  // a "\u0000" is kept, not an end
     switch (v.which()) {
       case capnp::JsonValue::NULL_:
         break;
@@ -185,14 +181,15 @@ Submission submissionFromJson(std::string_view text) {
         break;
       case capnp::JsonValue::NUMBER: {
         double d = v.getNumber();
-        // Integers (postal codes sent as numbers, booleans as 0/1) keep their digits.
-        fields.push_back({name, d == static_cast<double>(static_cast<int64_t>(d))
-                                    ? std::to_string(static_cast<int64_t>(d))
-                                    : std::string(kj::str(d).cStr())});
+        // Integers (postal codes sent as numbers, booleans as 0/1) keep their digits. The range
+        // is tested first: converting a double outside int64 (2e22, inf) is undefined behaviour.
+        bool integral = std::abs(d) < 9.2e18 && d == std::trunc(d);
+        fields.push_back({name, integral ? std::to_string(static_cast<int64_t>(d))
+                                         : std::string(kj::str(d).cStr())});
         break;
       }
       case capnp::JsonValue::STRING:
-        fields.push_back({name, v.getString().cStr()});
+        fields.push_back({name, std::string(v.getString().begin(), v.getString().size())});
         break;
       default:
         KJ_FAIL_REQUIRE("a field must be a string, number, boolean or null", name);
@@ -205,7 +202,7 @@ std::string jsonString(std::string_view text) {
   capnp::MallocMessageBuilder message;
   auto value = message.initRoot<capnp::JsonValue>();
   std::string copy(text);  // Text::Reader needs a NUL-terminated buffer
-  value.setString(copy.c_str());
+  value.setString(capnp::Text::Reader(copy.data(), copy.size()));  // a NUL inside is kept
   auto out = rdzJson().encodeRaw(value.asReader());
   return std::string(out.cStr(), out.size());
 }

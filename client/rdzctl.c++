@@ -12,6 +12,7 @@
 #include <unordered_set>
 
 #include "client/connection.h"
+#include "client/import-rows.h"
 #include "client/json.h"
 #include "daemon/domain/commerce.h"
 #include "daemon/domain/csv.h"
@@ -593,49 +594,16 @@ std::string readWholeFile(const std::string& path) {
   return buffer.str();
 }
 
-struct ImportInput {
-  uint32_t row;  // 1-based data row in the file
-  Submission fields;
-  std::string error;  // client-side refusal (unparseable row)
-};
-
 std::vector<ImportInput> readImportFile(const std::string& path) {
-  std::string text = readWholeFile(path);
-  std::vector<ImportInput> rows;
   auto endsWith = [&](const char* suffix) {
     std::string s(suffix);
     return path.size() >= s.size() && path.compare(path.size() - s.size(), s.size(), s) == 0;
   };
-  if (endsWith(".csv")) {
-    auto table = parseCsv(text, ';');
-    if (table.empty()) return rows;
-    const auto& header = table[0];
-    for (size_t r = 1; r < table.size(); ++r) {
-      ImportInput input{static_cast<uint32_t>(r), {}, {}};
-      if (table[r].size() > header.size()) {
-        input.error = "more cells than header columns";
-      }
-      for (size_t c = 0; c < table[r].size() && c < header.size(); ++c) {
-        if (!trim(table[r][c]).empty()) input.fields.push_back({trim(header[c]), table[r][c]});
-      }
-      rows.push_back(kj::mv(input));
-    }
-  } else if (endsWith(".jsonl") || endsWith(".ndjson") || endsWith(".json")) {
-    std::stringstream in(text);
-    std::string line;
-    uint32_t n = 0;
-    while (std::getline(in, line)) {
-      if (trim(line).empty()) continue;
-      ImportInput input{++n, {}, {}};
-      KJ_IF_MAYBE(e, kj::runCatchingExceptions([&]() { input.fields = submissionFromJson(line); })) {
-        input.error = "not a JSON object: " + cleanError(e->getDescription().cStr());
-      }
-      rows.push_back(kj::mv(input));
-    }
-  } else {
-    throw UsageError("lead import reads FILE.jsonl or FILE.csv");
+  if (endsWith(".csv")) return parseImportRows(readWholeFile(path), ImportFormat::CSV);
+  if (endsWith(".jsonl") || endsWith(".ndjson") || endsWith(".json")) {
+    return parseImportRows(readWholeFile(path), ImportFormat::JSON_LINES);
   }
-  return rows;
+  throw UsageError("lead import reads FILE.jsonl or FILE.csv");
 }
 
 int leadImport(Command& cmd) {
