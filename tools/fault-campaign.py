@@ -19,6 +19,7 @@ Modes (each with its count; 0 skips it):
 Exit status: 0 when no violation, 1 otherwise, 2 on a harness failure.
 """
 import argparse
+import concurrent.futures
 import csv
 import datetime
 import email
@@ -57,6 +58,13 @@ CODES_POSTAUX = ["33000", "75011", "13001", "69003", "20000", "97400", "40100"]
 TEXT_FIELDS = ["produit", "nom", "prenom", "telephone", "email", "code_postal", "ville", "source",
                "utm_campaign"]
 
+
+
+def in_parallel(check, records, threads=4):
+    """Runs check(record) for every record on a few threads (each check is a few rdzctl calls)."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=threads) as pool:
+        for _ in pool.map(check, list(records)):
+            pass
 
 class HarnessError(Exception):
     pass
@@ -388,22 +396,7 @@ class Campaign:
         self.check_mail()
 
     def check_leads(self, records):
-        lock = threading.Lock()
-        work = list(records)
-
-        def worker():
-            while True:
-                with lock:
-                    if not work:
-                        return
-                    rec = work.pop()
-                self.check_lead(rec)
-
-        threads = [threading.Thread(target=worker) for _ in range(4)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        in_parallel(self.check_lead, records)
 
     def check_lead(self, rec):
         rc, out, err = self.rig.ctl(["--json", "lead", "show", rec["id"]])
@@ -721,22 +714,7 @@ class Campaign:
         self.check("spool")
 
     def check_posted(self, records):
-        lock = threading.Lock()
-        work = list(records)
-
-        def worker():
-            while True:
-                with lock:
-                    if not work:
-                        return
-                    rec = work.pop()
-                self.check_one_posted(rec)
-
-        threads = [threading.Thread(target=worker) for _ in range(4)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        in_parallel(self.check_one_posted, records)
 
     def check_one_posted(self, rec):
         if True:
