@@ -8,8 +8,8 @@
 #include <algorithm>
 #include <map>
 
-#include "daemon/domain/fault-point.h"
 #include "daemon/domain/delivery-format.h"
+#include "daemon/domain/fault-point.h"
 #include "daemon/domain/outbox.h"
 #include "daemon/domain/time.h"
 #include "daemon/service/api-delivery.h"
@@ -242,7 +242,7 @@ void Sender::attempt(Entity entity, const std::string& batchId) {
   });
 }
 
-bool Sender::recordOutcome(const std::string& batchId, std::function<void(Txn&)> write) {
+void Sender::recordOutcome(const std::string& batchId, std::function<void(Txn&)> write) {
   auto backoff = OUTCOME_RETRY_FIRST;
   for (;;) {
     KJ_IF_MAYBE(e, kj::runCatchingExceptions([&]() {
@@ -253,14 +253,14 @@ bool Sender::recordOutcome(const std::string& batchId, std::function<void(Txn&)>
               "not the send",
               batchId, e->getDescription().cStr(), backoff.count());
     } else {
-      return true;
+      return;
     }
     std::unique_lock lock(mutex_);
     if (wakeup_.wait_for(lock, backoff, [this]() { return stopping_; })) {
       // Unrecorded, the batch is still due: after a restart it goes out once more, with the same
       // Message-ID (the at-least-once of SPEC §5.8).
       logInfo("batch {}: stopping with its outcome unrecorded; it will be sent again", batchId);
-      return false;
+      return;
     }
     backoff = std::min(backoff * 2, OUTCOME_RETRY_MAX);
   }

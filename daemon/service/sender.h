@@ -65,9 +65,9 @@ class Sender {
   void attempt(Entity entity, const std::string& batchId);
   Mail buildMail(Entity entity, const Batch& batch, const Client& client);
   // Commits `write` (the outcome of an attempt already made), retrying the write alone with
-  // backoff until it commits (true) or the Sender stops (false: the batch stays due and goes out
-  // again after a restart). A failed write must never cause a second send while rdzd runs.
-  bool recordOutcome(const std::string& batchId, std::function<void(Txn&)> write);
+  // backoff until it commits or the Sender stops (then the batch stays due and goes out again
+  // after a restart). A failed write must never cause a second send while rdzd runs.
+  void recordOutcome(const std::string& batchId, std::function<void(Txn&)> write);
 
   Store& store_;
   WriteQueue& writes_;

@@ -28,26 +28,27 @@ std::vector<T> listRecords(Reader& r, Entity e, Family f, Decode decode) {
   return out;
 }
 
-// Up to `limit` records of `f` under `prefix` (the key is prefix + id) with an id after `after`
-// that `keep` accepts.
-template <typename T, typename Decode>
-std::vector<T> pageOf(Reader& r, kj::Maybe<Entity> e, Family f, std::string_view prefix,
-                      std::string_view after, size_t limit, Decode decode,
-                      kj::Function<bool(const T&)>& keep) {
+// Up to `limit` records under `prefix` (the key is prefix + id) with an id after `after` that
+// `keep` accepts. `scan(prefix, from, visit)` is the family's Reader::scanAfter.
+template <typename T, typename Scan, typename Decode>
+std::vector<T> pageOf(Scan scan, std::string_view prefix, std::string_view after, size_t limit,
+                      Decode decode, kj::Function<bool(const T&)>& keep) {
   std::vector<T> out;
   if (limit == 0) return out;
   std::string from = after.empty() ? std::string() : std::string(prefix) + std::string(after);
-  auto visit = [&](std::string_view, std::string_view value) {
+  scan(prefix, from, [&](std::string_view, std::string_view value) {
     T record = decode(value);
     if (keep(record)) out.push_back(kj::mv(record));
     return out.size() < limit;
-  };
-  KJ_IF_MAYBE(entity, e) {
-    r.scanAfter(*entity, f, prefix, from, visit);
-  } else {
-    r.scanSystemAfter(prefix, from, visit);
-  }
+  });
   return out;
+}
+
+// The scan of an entity's family, for pageOf.
+auto familyScan(Reader& r, Entity e, Family f) {
+  return [&r, e, f](std::string_view prefix, std::string_view from, auto&& visit) {
+    r.scanAfter(e, f, prefix, from, visit);
+  };
 }
 
 }  // namespace
@@ -175,7 +176,7 @@ std::vector<Client> listClients(Reader& r, Entity e) {
 }
 std::vector<Client> listClients(Reader& r, Entity e, std::string_view after, size_t limit) {
   kj::Function<bool(const Client&)> all = [](const Client&) { return true; };
-  return pageOf<Client>(r, e, Family::CLIENTS, "", after, limit, decodeClient, all);
+  return pageOf<Client>(familyScan(r, e, Family::CLIENTS), "", after, limit, decodeClient, all);
 }
 
 kj::Maybe<Commande> getCommande(Reader& r, Entity e, std::string_view id) {
@@ -189,7 +190,7 @@ std::vector<Commande> listCommandes(Reader& r, Entity e) {
 }
 std::vector<Commande> listCommandes(Reader& r, Entity e, std::string_view after, size_t limit,
                                     kj::Function<bool(const Commande&)> keep) {
-  return pageOf<Commande>(r, e, Family::COMMANDES, "", after, limit, decodeCommande, keep);
+  return pageOf<Commande>(familyScan(r, e, Family::COMMANDES), "", after, limit, decodeCommande, keep);
 }
 
 kj::Maybe<Produit> getProduit(Reader& r, Entity e, std::string_view code) {
@@ -304,7 +305,7 @@ std::vector<Batch> listBatches(Reader& r, Entity e) {
 
 std::vector<Batch> listBatches(Reader& r, Entity e, std::string_view after, size_t limit,
                                kj::Function<bool(const Batch&)> keep) {
-  return pageOf<Batch>(r, e, Family::BATCHES, "B", after, limit, decodeBatch, keep);
+  return pageOf<Batch>(familyScan(r, e, Family::BATCHES), "B", after, limit, decodeBatch, keep);
 }
 
 std::vector<DueBatch> dueBatches(Reader& r, Entity e, Timestamp now) {
@@ -347,8 +348,11 @@ std::vector<RunRecord> listRuns(Reader& r) {
 
 std::vector<RunRecord> listRuns(Reader& r, std::string_view after, size_t limit,
                                 kj::Function<bool(const RunRecord&)> keep) {
-  return pageOf<RunRecord>(r, nullptr, Family::LEADS, keys::runKey(""), after, limit, decodeRun,
-                           keep);
+  return pageOf<RunRecord>(
+      [&r](std::string_view prefix, std::string_view from, auto&& visit) {
+        r.scanSystemAfter(prefix, from, visit);
+      },
+      keys::runKey(""), after, limit, decodeRun, keep);
 }
 
 std::optional<Timestamp> lastDeliveryTo(Reader& r, Entity clientEntity, std::string_view e164,
