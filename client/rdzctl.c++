@@ -14,6 +14,7 @@
 #include "client/connection.h"
 #include "client/import-rows.h"
 #include "client/json.h"
+#include "client/lead-explain.h"
 #include "daemon/domain/commerce.h"
 #include "daemon/domain/csv.h"
 #include "daemon/domain/time.h"
@@ -58,6 +59,12 @@ Commands:
   lead submit --entity E [--idempotency-key K] champ=valeur ...
   lead import --entity E FILE.jsonl|FILE.csv   (admin; recu_le allowed; per-row results)
   lead show ID | lead find --phone P [--entity E]
+  lead explain ID [--date D]
+                      why the lead went where it went, or nowhere, in the run of date D
+                      (default: the run of its latest delivery, else the next run, computed
+                      as a dry run): a French sentence, then per commande of its produit the
+                      passe, commande, client, raison and detail. A run that happened is
+                      explained from what it recorded (kept 35 days), not today's settings
   lead reject ID --reason R [--at T]
                       a client's rejection of the lead's latest delivery, within 7 x 24 h
                       of it; R: faux_numero injoignable hors_zone doublon hors_cible autre.
@@ -87,7 +94,7 @@ Commands:
   backup DIR          online copy of the database into DIR (a path on rdzd's machine)
 
 Not available yet in this version (they answer with exit code 1):
-  stats, audit, lead explain
+  stats, audit
 
 Exit codes: 0 ok, 1 refused or failed, 2 usage, 3 cannot connect or not authenticated.
 )";
@@ -1137,6 +1144,14 @@ int oppositionCount(Command& cmd) {
   return EXIT_OK;
 }
 
+int leadExplain(Command& cmd) {
+  po::options_description o("rdzctl lead explain ID [--date D]");
+  o.add_options()("id", po::value<std::string>()->required(), "lead id")(
+      "date", po::value<std::string>(), "the run's date AAAA-MM-JJ");
+  if (!cmd.parse(o, {"id"})) return EXIT_OK;
+  return runLeadExplain(cmd.connection(), {cmd.get("id"), cmd.get("date"), cmd.json()}, cmd.out());
+}
+
 using Handler = std::function<int(Command&)>;
 
 const std::map<std::string, Handler>& commands() {
@@ -1155,14 +1170,14 @@ const std::map<std::string, Handler>& commands() {
       {"opposition add", oppositionAdd}, {"opposition import", oppositionImport},
       {"opposition remove", oppositionRemove}, {"opposition check", oppositionCheck},
       {"opposition count", oppositionCount},
+      {"lead explain", leadExplain},
   };
   return table;
 }
 
-bool notYet(const std::string& noun, const std::string& verb) {
+bool notYet(const std::string& noun, const std::string& /*verb*/) {
   static const std::vector<std::string> later = {"stats", "audit"};
-  if (std::find(later.begin(), later.end(), noun) != later.end()) return true;
-  return noun == "lead" && verb == "explain";
+  return std::find(later.begin(), later.end(), noun) != later.end();
 }
 
 }  // namespace

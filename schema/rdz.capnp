@@ -91,9 +91,78 @@ struct Lead {
 }
 
 struct HistoryEvent {
+  # One event of a lead's history (SPEC §3.3). Stored: `at` and the typed details (the union).
+  # Records written before events were typed hold only `event` and `detail` (the union is then
+  # `legacy`); rdzd maps their name to the kind (daemon/domain/history.h). In replies rdzd sets
+  # `event` to the event's name and `detail` to its French text, for every record.
   at @0 :Int64 $time;
-  event @1 :Text;      # recu, probleme, statut, allocation, livraison, envoi, rejet, effacement
+  event @1 :Text;      # recu, doublon, opposition, problemes, statut, livraison, doublon_evite,
+                       # envoi, rejet, effacement, retrait_lot
   detail @2 :Text;
+  union {
+    legacy @3 :Void;
+    recu @4 :Recu;
+    doublon @5 :Doublon;
+    opposition @6 :Opposition;
+    problemes @7 :List(Text);
+    statut @8 :StatutChange;
+    livraison @9 :Livraison;
+    doublonEvite @10 :DoublonEvite $Json.name("doublon_evite");
+    envoi @11 :Envoi;
+    rejet @12 :Rejet;
+    effacement @13 :Void;
+    retraitLot @14 :RetraitLot $Json.name("retrait_lot");
+  }
+  # Details hold ids, codes and times set by RDZ, never a value of the lead's personal fields.
+
+  struct Recu {
+    via @0 :Text;              # ingest, admin, import
+  }
+  struct Doublon {
+    lead @0 :Text;             # the first lead of the double submission
+  }
+  struct Opposition {
+    list @0 :Entity;           # whose opposition list holds the phone
+    run @1 :Text;              # "" at reception; else the run that skipped the lead
+  }
+  struct StatutChange {
+    statut @0 :Statut;
+    run @1 :Text;              # the run that aged it to lb, or ""
+  }
+  struct Livraison {
+    delivery @0 :Text;
+    commande @1 :Text;
+    client @2 :Text;
+    entity @3 :Entity;         # the receiving commande's entity (a fallback crosses)
+    pass @4 :PassKind;
+    batch @5 :Text;
+    run @6 :Text;
+  }
+  struct DoublonEvite {
+    client @0 :Text;           # the client that already had the person
+    commande @1 :Text;
+    run @2 :Text;
+    earlier @3 :Int64 $time;   # when that client got it
+  }
+  struct Envoi {
+    batch @0 :Text;
+    client @1 :Text;
+  }
+  struct Rejet {
+    reason @0 :Text;
+    at @1 :Int64 $time;        # the rejection's time (--at)
+    delivery @2 :Text;
+    commande @3 :Text;
+    client @4 :Text;
+    run @5 :Text;
+    credit @6 :Text;           # semaine | remplacement_du
+  }
+  struct RetraitLot {
+    delivery @0 :Text;
+    batch @1 :Text;
+    commande @2 :Text;
+    credit @3 :Text;
+  }
 }
 
 struct SubmitResult {
@@ -244,6 +313,104 @@ struct RunSummary {
   # is shown instead of the totals.
 }
 
+struct RunTrace {
+  # What a run keeps to be explained later (SPEC §7.4, `lead explain`), written in the run's
+  # atomic write under system key 'T' run-id and purged 35 days after the run's date. With the
+  # run's deliveries and the leads' history of the run, it gives every reason of every lead of the
+  # pool (daemon/domain/explain.h). Compact: one entry per commande of the run's scope.
+  run @0 :Text;
+  date @1 :Text;
+  reference @2 :Int64 $time;
+  entity @3 :EntityFilter;
+  committedAt @4 :Int64 $time;
+  freshWindowUs @5 :Int64;
+  lbReentryUs @6 :Int64;
+  dedupWindowUs @7 :Int64;
+  commandes @8 :List(CommandeTrace);
+}
+
+struct CommandeTrace {
+  # A commande as the run saw it at its start (settings and counters), and where it filled up.
+  id @0 :Text;
+  entity @1 :Entity;
+  client @2 :Text;
+  produit @3 :Text;
+  departements @4 :Text;         # comma-separated, "*" for all
+  jours @5 :Text;                # comma-separated
+  debut @6 :Text;
+  fin @7 :Text;
+  quotaSemaine @8 :UInt32;
+  quotaJour @9 :UInt32;
+  priorite @10 :UInt8;
+  lbMaxPct @11 :UInt8;
+  fallback @12 :Bool;
+  actif @13 :Bool;
+  clientActif @14 :Bool;
+  deliveredThisWeek @15 :UInt32;
+  lbDeliveredThisWeek @16 :UInt32;
+  deliveredToday @17 :UInt32;
+  replacementsOwed @18 :UInt32;
+  replacementsServedThisWeek @19 :UInt32;
+  closures @20 :List(Closure);
+}
+
+struct Closure {
+  # The commande takes no lead of `pass` from the pass's start (byLead "") or once byLead was
+  # given to it; `count` reached `limit` (quota: delivered / quota with replacements owed;
+  # quotaJour: delivered today / quota_jour; lbMax: from LB / its LB share).
+  pass @0 :PassKind;
+  why @1 :Full;
+  count @2 :UInt32;
+  limit @3 :UInt32;
+  byLead @4 :Text;
+  byRecuLe @5 :Int64;
+
+  enum Full {
+    quota @0;
+    quotaJour @1;
+    lbMax @2;
+  }
+}
+
+struct Explanation {
+  # `lead explain` (SPEC §7.4): why the lead went where it went, or nowhere, in one run.
+  lead @0 :Text;
+  date @1 :Text;
+  resultat @2 :Resultat;
+  commande @3 :Text;             # the commande it went to, "" when none
+  raisons @4 :List(Raison);
+
+  enum Resultat {
+    livre @0;
+    nonLivre @1 $Json.name("non_livre");
+  }
+
+  struct Raison {
+    # One commande of the lead's produit (or, hors_run, the lead was not in the run's pool).
+    passe @0 :Text;              # fresh, fresh_fallback, lb, lb_fallback; "" for hors_run
+    commande @1 :Text;
+    client @2 :Text;
+    raison @3 :Code;
+    detail @4 :Text;             # short French text
+
+    enum Code {
+      attribue @0;
+      departement @1;
+      inactif @2;
+      jour @3;
+      periode @4;
+      quotaAtteint @5 $Json.name("quota_atteint");
+      quotaJourAtteint @6 $Json.name("quota_jour_atteint");
+      lbMaxAtteint @7 $Json.name("lb_max_atteint");
+      pasDeFallback @8 $Json.name("pas_de_fallback");
+      doublonClient @9 $Json.name("doublon_client");
+      opposition @10;
+      devance @11;
+      horsRun @12 $Json.name("hors_run");
+    }
+  }
+}
+
 struct RunCounts {
   entity @0 :Entity;
   aged @1 :UInt32;               # this entity's leads moved to LB
@@ -295,6 +462,16 @@ interface Viewer {
   listRuns @7 (limit :UInt32, after :Text) -> (runs :List(RunSummary), next :Text);
   getRun @8 (id :Text) -> (run :RunSummary, batches :List(Batch));
   listBatches @9 (status :Text, limit :UInt32, after :Text) -> (batches :List(Batch), next :Text);
+  reserved10 @10 ();
+  # Ordinal @10 is assigned to a method of another change; this stands in for it until then.
+  explainLead @11 (id :Text, date :Text) -> (explanation :Explanation, dryRun :Bool);
+  # SPEC §7.4. date "": the run of the lead's latest delivery, else the next run (today's if it
+  # has not run for the lead's entity, else tomorrow's), computed as a dry run. A date without a
+  # run is computed as a dry run from today on, refused before. For a run that happened, the
+  # answer comes from what the run recorded, not from today's settings. dryRun: nothing was run
+  # (the answer says what the run would do). Refusals: unknown lead (or another entity's, for a
+  # bound session), no such run, a run that kept no explanation (before this existed, or over 35
+  # days old).
 }
 
 interface Admin extends(Viewer) {

@@ -51,9 +51,29 @@ Demand demandFrom(const Commande& c, uint32_t deliveredThisWeek, uint32_t lbDeli
   return d;
 }
 
+// Why the counters leave no room (the "0" cases of demandFrom), or nullopt.
+std::optional<Closing> closingFrom(const Commande& c, uint32_t deliveredThisWeek,
+                                   uint32_t lbDeliveredThisWeek, uint32_t deliveredToday,
+                                   uint32_t replacementsOwed, uint32_t replacementsServedThisWeek,
+                                   bool lb) {
+  uint64_t target = static_cast<uint64_t>(c.quotaSemaine) + replacementsOwed +
+                    replacementsServedThisWeek;
+  auto clamp = [](uint64_t v) { return static_cast<uint32_t>(std::min<uint64_t>(v, UINT32_MAX)); };
+  if (deliveredThisWeek >= target) return Closing{Full::QUOTA, deliveredThisWeek, clamp(target)};
+  if (c.quotaJour > 0 && deliveredToday >= c.quotaJour) {
+    return Closing{Full::QUOTA_JOUR, deliveredToday, c.quotaJour};
+  }
+  uint64_t lbShare = static_cast<uint64_t>(c.quotaSemaine) * c.lbMaxPct / 100;
+  if (lb && lbDeliveredThisWeek >= lbShare) {
+    return Closing{Full::LB_MAX, lbDeliveredThisWeek, clamp(lbShare)};
+  }
+  return std::nullopt;
+}
+
 // One commande during the run: its counters move as leads are assigned.
 struct LiveCommande {
   const Commande* commande;
+  size_t input;  // its position in planRun's `commandes` (PlanTrace's index)
   bool serves;  // servesOn(D); fixed for the run
   bool allDepartements;
   std::vector<std::string> departements;  // sorted, for binary search
@@ -71,6 +91,11 @@ struct LiveCommande {
   bool open(bool lb) const {
     Demand d = demand();
     return lb ? d.lbAllowance > 0 : d.remaining > 0;
+  }
+  // Why it is not open (for a commande that serves on D).
+  std::optional<Closing> closing(bool lb) const {
+    return closingFrom(*commande, deliveredThisWeek, lbDeliveredThisWeek, deliveredToday,
+                       replacementsOwed, replacementsServedThisWeek, lb);
   }
   bool covers(const std::string& departement) const {
     return allDepartements ||
@@ -95,11 +120,13 @@ class Planner {
  public:
   Planner(const RunParams& params, const std::vector<PoolLead>& leads,
           const std::vector<CommandeState>& commandes, const DuplicateLookup& duplicates,
-          const OppositionLookup& opposed)
+          const OppositionLookup& opposed, PlanTrace* trace)
       : params_(params),
         duplicates_(duplicates),
         opposed_(opposed),
+        trace_(trace),
         dedupLimit_(params.reference - params.dedupWindow) {
+    if (trace_ != nullptr) trace_->started(params, commandes);
     selectLeads(leads);
     selectCommandes(commandes);
   }
@@ -197,10 +224,12 @@ class Planner {
 
   void selectCommandes(const std::vector<CommandeState>& commandes) {
     live_.reserve(commandes.size());
-    for (const CommandeState& state : commandes) {
+    for (size_t input = 0; input < commandes.size(); ++input) {
+      const CommandeState& state = commandes[input];
       const Commande& c = state.commande;
       if (!inScope(c.entity)) continue;
       LiveCommande live{&c,
+                        input,
                         servesOn(state, params_.date),
                         false,
                         {},
@@ -223,12 +252,17 @@ class Planner {
   // The commandes a pass may give to, by produit: those of `entity` (only `fallback` ones in a
   // fallback pass) that are open at the start of the pass. They only close during the pass.
   using Groups = std::unordered_map<std::string, std::vector<size_t>>;
-  Groups groupsFor(Entity entity, bool fallbackOnly, bool lb) const {
+  Groups groupsFor(PassKind pass, Entity entity, bool fallbackOnly, bool lb) const {
     Groups groups;
     for (size_t i = 0; i < live_.size(); ++i) {
       const LiveCommande& c = live_[i];
       if (c.commande->entity != entity || (fallbackOnly && !c.commande->fallback)) continue;
-      if (!c.open(lb)) continue;
+      if (!c.open(lb)) {
+        if (trace_ != nullptr && c.serves) {
+          if (auto why = c.closing(lb)) trace_->closed(pass, c.input, *why, nullptr);
+        }
+        continue;
+      }
       groups[c.commande->produit].push_back(i);
     }
     return groups;
@@ -238,7 +272,7 @@ class Planner {
     bool fallback = pass == PassKind::FRESH_FALLBACK || pass == PassKind::LB_FALLBACK;
     bool lb = pass == PassKind::LB || pass == PassKind::LB_FALLBACK;
     Entity commandeEntity = fallback ? otherEntity(leadEntity) : leadEntity;
-    Groups groups = groupsFor(commandeEntity, fallback, lb);
+    Groups groups = groupsFor(pass, commandeEntity, fallback, lb);
     if (groups.empty()) return;
 
     for (Candidate& candidate : pool) {
@@ -288,9 +322,10 @@ class Planner {
       }
       if (!best) return std::nullopt;
       const Commande& c = *live_[*best].commande;
-      if (!isDuplicate(lead, commandeEntity, c.client)) return best;
+      std::optional<Timestamp> earlier = earlierDelivery(lead, commandeEntity, c.client);
+      if (!earlier) return best;
       excludedClients_.push_back(&c.client);
-      plan_.duplicates.push_back({lead.id, lead.entity, c.client, c.id});
+      plan_.duplicates.push_back({lead.id, lead.entity, c.client, c.id, *earlier});
     }
   }
 
@@ -306,12 +341,16 @@ class Planner {
     return result;
   }
 
-  bool isDuplicate(const PoolLead& lead, Entity clientEntity, const std::string& client) const {
-    if (givenThisRun_.contains(personKey(lead, clientEntity, client))) return true;
-    if (!duplicates_) return false;
+  // When `client` got this person for this produit within the duplicate window (this run's T
+  // when this run gave it), or nullopt: the duplicate rule (§5.3).
+  std::optional<Timestamp> earlierDelivery(const PoolLead& lead, Entity clientEntity,
+                                           const std::string& client) const {
+    if (givenThisRun_.contains(personKey(lead, clientEntity, client))) return params_.reference;
+    if (!duplicates_) return std::nullopt;
     std::optional<Timestamp> last = duplicates_(lead.telephoneE164, lead.produit, client);
     // Strictly after T − window: a delivery exactly 30 × 24 h before T no longer counts.
-    return last && *last > dedupLimit_;
+    if (last && *last > dedupLimit_) return last;
+    return std::nullopt;
   }
 
   void assign(Candidate& candidate, LiveCommande& commande, PassKind pass, bool lb) {
@@ -323,6 +362,9 @@ class Planner {
     if (lb) ++commande.lbDeliveredThisWeek;
     givenThisRun_.insert(personKey(lead, c.entity, c.client));
     plan_.assignments.push_back({lead.id, lead.entity, c.id, c.client, c.entity, pass});
+    if (trace_ != nullptr && !commande.open(lb)) {
+      if (auto why = commande.closing(lb)) trace_->closed(pass, commande.input, *why, &lead);
+    }
   }
 
   // Client ids are slugs chosen per entity; the entity is part of the keys so that two
@@ -341,6 +383,7 @@ class Planner {
   const RunParams& params_;
   const DuplicateLookup& duplicates_;
   const OppositionLookup& opposed_;
+  PlanTrace* const trace_;  // null: no trace
   const Timestamp dedupLimit_;
   std::unordered_map<std::string, bool> opposedSeen_;  // list digit + lead id -> opposed
 
@@ -359,20 +402,6 @@ class Planner {
 
 }  // namespace
 
-std::string_view passName(PassKind p) {
-  switch (p) {
-    case PassKind::FRESH:
-      return "fresh";
-    case PassKind::FRESH_FALLBACK:
-      return "fresh_fallback";
-    case PassKind::LB:
-      return "lb";
-    case PassKind::LB_FALLBACK:
-      return "lb_fallback";
-  }
-  return "?";
-}
-
 Demand demandOf(const CommandeState& state, const RunParams& params) {
   if (!servesOn(state, params.date)) return {};
   return demandFrom(state.commande, state.deliveredThisWeek, state.lbDeliveredThisWeek,
@@ -382,8 +411,13 @@ Demand demandOf(const CommandeState& state, const RunParams& params) {
 
 RunPlan planRun(const RunParams& params, const std::vector<PoolLead>& leads,
                 const std::vector<CommandeState>& commandes, const DuplicateLookup& duplicates,
-                const OppositionLookup& opposed) {
-  return Planner(params, leads, commandes, duplicates, opposed).run();
+                const OppositionLookup& opposed, PlanTrace* trace) {
+  return Planner(params, leads, commandes, duplicates, opposed, trace).run();
+}
+
+std::optional<Closing> closingOf(const CommandeState& s, bool lb) {
+  return closingFrom(s.commande, s.deliveredThisWeek, s.lbDeliveredThisWeek, s.deliveredToday,
+                     s.replacementsOwed, s.replacementsServedThisWeek, lb);
 }
 
 }  // namespace rdz

@@ -13,9 +13,6 @@
 
 namespace rdz {
 
-enum class PassKind : uint8_t { FRESH = 0, FRESH_FALLBACK = 1, LB = 2, LB_FALLBACK = 3 };
-std::string_view passName(PassKind p);  // "fresh", "fresh_fallback", "lb", "lb_fallback"
-
 struct RunParams {
   std::string date;     // run date D, "AAAA-MM-JJ" (Europe/Paris)
   Timestamp reference;  // T: D at the configured time, Europe/Paris
@@ -83,6 +80,7 @@ struct DuplicateSkip {
   Entity leadEntity;
   std::string client;  // the client that already had this person
   std::string commandeId;
+  Timestamp earlier;  // when the client got it (this run's T when given earlier in this run)
 };
 
 // A lead passed over because its phone is on `list`'s opposition list (once per lead and list).
@@ -115,9 +113,39 @@ struct Demand {
 };
 Demand demandOf(const CommandeState& state, const RunParams& params);
 
-// `opposed` may be empty (no list).
+// Why a commande takes no more leads of a pass (SPEC §5.2): its weekly quota (replacements owed
+// included), its daily cap, or its share of LB leads (LB passes) is used up.
+enum class Full : uint8_t { QUOTA = 0, QUOTA_JOUR = 1, LB_MAX = 2 };
+struct Closing {
+  Full why = Full::QUOTA;
+  uint32_t count = 0;  // delivered this week / today / from LB this week, run's leads included
+  uint32_t limit = 0;  // the quota (with replacements owed) / quota_jour / LB share it reached
+  bool operator==(const Closing&) const = default;
+};
+// Why a commande that serves on the run's date has no room for a lead of a fresh pass (`lb`
+// false) or an LB pass, given its counters; nullopt when it has room.
+std::optional<Closing> closingOf(const CommandeState& state, bool lb);
+
+// Receives what a run decided beyond its plan, for `lead explain` (SPEC §7.4): the commandes as
+// the run saw them, and when each stopped taking leads. The plan itself holds the rest (who got
+// what, duplicate and opposition skips). Called on the planning thread, in decision order. A
+// run planned without a trace pays nothing for it.
+class PlanTrace {
+ public:
+  virtual ~PlanTrace() = default;
+  // First call: the commandes the run plans with (settings and counters at its start); `index`
+  // below is a position in this list.
+  virtual void started(const RunParams& params, const std::vector<CommandeState>& commandes) = 0;
+  // Commande `index` takes no lead of `pass` from here on: from the pass's start (`by` null), or
+  // from the moment `by` was given to it. Not called for a commande that does not serve on the
+  // run's date (inactive, jours, debut/fin: the snapshot tells) nor outside a pass's commandes
+  // (another entity, no fallback).
+  virtual void closed(PassKind pass, size_t index, const Closing& why, const PoolLead* by) = 0;
+};
+
+// `opposed` may be empty (no list); `trace` may be null.
 RunPlan planRun(const RunParams& params, const std::vector<PoolLead>& leads,
                 const std::vector<CommandeState>& commandes, const DuplicateLookup& duplicates,
-                const OppositionLookup& opposed = {});
+                const OppositionLookup& opposed = {}, PlanTrace* trace = nullptr);
 
 }  // namespace rdz

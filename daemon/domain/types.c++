@@ -58,4 +58,18 @@ std::string_view statutName(Statut s) {
   KJ_UNREACHABLE;
 }
 
+std::string_view passName(PassKind p) {
+  switch (p) {
+    case PassKind::FRESH:
+      return "fresh";
+    case PassKind::FRESH_FALLBACK:
+      return "fresh_fallback";
+    case PassKind::LB:
+      return "lb";
+    case PassKind::LB_FALLBACK:
+      return "lb_fallback";
+  }
+  KJ_UNREACHABLE;
+}
+
 }  // namespace rdz

@@ -28,6 +28,10 @@ std::optional<Entity> parseEntity(std::string_view text);
 enum class Statut : uint8_t { NEW = 0, DELIVERED = 1, LB = 2, INVALID = 3, REJECTED = 4 };
 std::string_view statutName(Statut s);  // "new", "delivered", "lb", "invalid", "rejected"
 
+// The four passes of a run, in their order (SPEC §5.5).
+enum class PassKind : uint8_t { FRESH = 0, FRESH_FALLBACK = 1, LB = 2, LB_FALLBACK = 3 };
+std::string_view passName(PassKind p);  // "fresh", "fresh_fallback", "lb", "lb_fallback"
+
 enum class TriState : uint8_t { UNKNOWN = 0, OUI = 1, NON = 2 };
 enum class TypeLogement : uint8_t { UNKNOWN = 0, MAISON = 1, APPARTEMENT = 2 };
 
@@ -74,10 +78,50 @@ struct Lead {
   bool operator==(const Lead&) const = default;
 };
 
+// What happened to a lead (SPEC §3.3). Written by the constructors of daemon/domain/history.h
+// only; rendered in French by historyText().
+enum class HistoryKind : uint8_t {
+  LEGACY = 0,      // written before events were typed, under a name no kind matches
+  RECU = 1,        // received (via)
+  DOUBLON = 2,     // double submission of `lead` (§3.2)
+  OPPOSITION = 3,  // phone on `entity`'s opposition list: at reception (run ""), or skipped by `run`
+  PROBLEMES = 4,   // validation problems (problemes)
+  STATUT = 5,      // new statut (statut); aged to LB by `run` when run is set
+  LIVRAISON = 6,   // given to commande/client by `run` (delivery, entity = receiving, pass, batch)
+  DOUBLON_EVITE = 7,  // skipped for `client` (commande) by `run`: it had the person (time = when)
+  ENVOI = 8,          // batch sent to client
+  REJET = 9,          // delivery rejected: reason, time, delivery, commande, client, run, credit
+  EFFACEMENT = 10,    // personal data erased (RGPD)
+  RETRAIT_LOT = 11,   // erased lead dropped from an unsent batch (delivery, commande, credit)
+};
+
+// One event of a lead's history. Details are ids, codes and times set by RDZ — never a value of
+// the lead's personal fields — so an erasure has nothing to wipe in them; which are set depends
+// on `kind` (see HistoryKind).
 struct HistoryEvent {
   Timestamp at{};
-  std::string event;  // recu, probleme, doublon, statut, allocation, livraison, envoi, rejet, ...
-  std::string detail;
+  HistoryKind kind = HistoryKind::LEGACY;
+  std::string via;                     // RECU: ingest, admin, import
+  std::string lead;                    // DOUBLON: the first lead of the double submission
+  std::vector<std::string> problemes;  // PROBLEMES
+  Statut statut = Statut::NEW;         // STATUT
+  Entity entity = Entity::ZR7;         // OPPOSITION: the list; LIVRAISON: the receiving entity
+  PassKind pass = PassKind::FRESH;     // LIVRAISON
+  std::string run;
+  std::string commande;
+  std::string client;
+  std::string batch;
+  std::string delivery;
+  std::optional<Timestamp> time;  // DOUBLON_EVITE: the earlier delivery; REJET: the rejection
+  std::string reason;             // REJET: the reason code
+  std::string credit;             // REJET, RETRAIT_LOT: "semaine" or "remplacement_du"
+  // Records written before events were typed: their name and text, kept as written (`kind` is
+  // the kind their name maps to, LEGACY when none does).
+  bool legacy = false;
+  std::string legacyEvent;
+  std::string legacyDetail;
+
+  bool operator==(const HistoryEvent&) const = default;
 };
 
 }  // namespace rdz

@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "daemon/domain/calendar.h"
+#include "daemon/domain/history.h"
 #include "daemon/domain/time.h"
 #include "daemon/store/codec.h"
 #include "daemon/store/keys.h"
@@ -35,15 +36,6 @@ Credit creditCommande(Txn& txn, const Delivery& d, Timestamp at) {
     addReplacementsOwed(txn, d.entity, d.commande, 1);
   }
   return credit;
-}
-
-std::vector<Delivery> allDeliveriesOf(Txn& txn, std::string_view leadId) {
-  std::vector<Delivery> out;
-  for (Entity receiving : ALL_ENTITIES) {
-    auto some = deliveriesOfLead(txn, receiving, leadId);
-    out.insert(out.end(), some.begin(), some.end());
-  }
-  return out;
 }
 
 }  // namespace
@@ -76,12 +68,8 @@ RejectAnswer rejectLead(Txn& txn, std::optional<Entity> scope, const std::string
   Lead rejected = lead;
   rejected.statut = Statut::REJECTED;
   putLead(txn, rejected, &lead);
-  addHistory(txn, lead.entity, lead.id,
-             {now, "rejet",
-              fmt::format("raison {} le {}: livraison {} (commande {} client {} run {}), crédit {}",
-                          reason, formatIso(at), d.id, d.commande, d.client, d.run,
-                          creditName(credit))});
-  addHistory(txn, lead.entity, lead.id, {now, "statut", "rejected"});
+  addHistory(txn, lead.entity, lead.id, history::rejected(now, d, creditName(credit)));
+  addHistory(txn, lead.entity, lead.id, history::status(now, Statut::REJECTED));
   return {lead.id, Statut::REJECTED, d.commande, d.client, credit};
 }
 
@@ -97,9 +85,7 @@ ErasureOutcome eraseLeads(Txn& txn, const std::vector<Entity>& entities, const s
       txn.scan(e, Family::HISTORY, keys::historyPrefix(lead.id),
                [&](std::string_view key, std::string_view value) {
                  HistoryEvent event = decodeHistoryEvent(value);
-                 std::string clean = scrubbed(event.detail, values);
-                 if (clean != event.detail) {
-                   event.detail = kj::mv(clean);
+                 if (scrubHistory(event, values)) {
                    rewrite.emplace_back(std::string(key), kj::mv(event));
                  }
                  return true;
@@ -107,7 +93,7 @@ ErasureOutcome eraseLeads(Txn& txn, const std::vector<Entity>& entities, const s
       for (auto& [key, event] : rewrite) txn.put(e, Family::HISTORY, key, encode(event));
 
       // Unsent batches no longer carry the lead: its row is dropped, its commande credited.
-      std::vector<std::string> dropped;
+      std::vector<HistoryEvent> dropped;
       for (Delivery d : allDeliveriesOf(txn, lead.id)) {
         if (!d.rejet.empty()) continue;
         KJ_IF_MAYBE(batch, getBatch(txn, d.entity, d.batch)) {
@@ -126,15 +112,13 @@ ErasureOutcome eraseLeads(Txn& txn, const std::vector<Entity>& entities, const s
           d.rejeteLe = now;
           putDelivery(txn, d);
           Credit credit = creditCommande(txn, d, now);
-          dropped.push_back(fmt::format("retiré du lot {} (commande {}, crédit {})", d.batch,
-                                        d.commande, creditName(credit)));
+          dropped.push_back(history::droppedFromBatch(now, d, creditName(credit)));
         }
       }
 
       putLead(txn, erased(lead), &lead);
-      std::string detail = "données personnelles effacées (RGPD)";
-      for (auto& line : dropped) detail += "; " + line;
-      addHistory(txn, e, lead.id, {now, "effacement", detail});
+      addHistory(txn, e, lead.id, history::erased(now));
+      for (auto& event : dropped) addHistory(txn, e, lead.id, event);
       ++outcome.leads;
       outcome.ranges.push_back({e, Family::LEADS, lead.id, lead.id});
       outcome.ranges.push_back(

@@ -13,6 +13,7 @@
 
 
 #include "daemon/service/auth.h"
+#include "daemon/service/explain.h"
 #include "daemon/service/files.h"
 #include "daemon/service/log.h"
 #include "daemon/service/operations.h"
@@ -89,6 +90,25 @@ kj::Promise<void> purgeIdempotencyLoop(WriteQueue& writes, const Clock& clock, k
           })
       .then([&writes, &clock, &timer](kj::Duration next) {
         return purgeIdempotencyLoop(writes, clock, timer, next);
+      });
+}
+
+// Run traces (lead explain) past retention: one short job an hour (a few runs a day expire).
+kj::Promise<void> purgeRunTracesLoop(WriteQueue& writes, const Clock& clock, kj::Timer& timer,
+                                     kj::Duration wait) {
+  return timer.afterDelay(wait)
+      .then([&writes, &clock]() {
+        return writes.run<size_t>(
+            [now = clock.now()](Txn& txn) { return purgeExpiredRunTraces(txn, now); });
+      })
+      .then([](size_t purged) {
+              if (purged > 0) logDebugLine("purged {} run traces", purged);
+            },
+            [](kj::Exception&& e) {
+              logInfo("purging run traces failed: {}", e.getDescription().cStr());
+            })
+      .then([&writes, &clock, &timer]() {
+        return purgeRunTracesLoop(writes, clock, timer, 3600 * kj::SECONDS);
       });
 }
 
@@ -195,6 +215,9 @@ int runDaemon(const Config& config, const Clock& clock) {
     auto serving = serveUnix(server, *listener, io.provider->getTimer()).then([]() { return 0; });
     auto purging = purgeIdempotencyLoop(writes, clock, io.provider->getTimer(), 1 * kj::SECONDS)
                        .eagerlyEvaluate(nullptr);
+    auto purgingTraces =
+        purgeRunTracesLoop(writes, clock, io.provider->getTimer(), 2 * kj::SECONDS)
+            .eagerlyEvaluate(nullptr);
     KJ_IF_MAYBE(t, tcp) {
       serving = serving.exclusiveJoin((*t)->run().then([]() { return 0; }, [](kj::Exception&& e) {
         logInfo("tcp listener failed: {}", e.getDescription().cStr());

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "daemon/domain/history.h"
 #include "daemon/domain/validation.h"
 #include "daemon/service/auth.h"
 #include "daemon/store/codec.h"
@@ -18,12 +19,6 @@ std::vector<std::string> catalogueCodes(Reader& r, Entity e) {
   std::vector<std::string> codes;
   for (auto& p : listProduits(r, e)) codes.push_back(p.code);
   return codes;
-}
-
-std::string joined(const std::vector<std::string>& values) {
-  std::string out;
-  for (auto& v : values) out += (out.empty() ? "" : ",") + v;
-  return out;
 }
 
 // An idempotency answer as stored in the system family.
@@ -121,7 +116,7 @@ SubmitAnswer ingestLead(Txn& txn, IdGenerator& ids, const IngestRequest& request
   lead.id = ids.next(request.receivedAt);
 
   const Timestamp at = request.receivedAt;
-  addHistory(txn, e, lead.id, {at, "recu", fmt::format("via {}", request.via)});
+  addHistory(txn, e, lead.id, history::received(at, request.via));
 
   if (!lead.telephoneE164.empty() && !lead.produit.empty()) {
     KJ_IF_MAYBE(firstId, firstSubmissionSince(txn, e, lead.telephoneE164, lead.produit,
@@ -133,18 +128,18 @@ SubmitAnswer ingestLead(Txn& txn, IdGenerator& ids, const IngestRequest& request
         if (!firstLead->doublonDe.empty()) first = firstLead->doublonDe;
       }
       markDoubleSubmission(lead, first);
-      addHistory(txn, e, lead.id, {at, "doublon", "soumission de " + first});
+      addHistory(txn, e, lead.id, history::doubleSubmission(at, first));
     }
   }
   if (request.opposition != nullptr && !lead.telephoneE164.empty() &&
       isOpposed(txn, e, request.opposition->hash(lead.telephoneE164))) {
     markOpposed(lead);
-    addHistory(txn, e, lead.id, {at, "opposition", "numéro sur la liste d'opposition"});
+    addHistory(txn, e, lead.id, history::opposedAtReception(at, e));
   }
   if (!lead.problemes.empty()) {
-    addHistory(txn, e, lead.id, {at, "problemes", joined(lead.problemes)});
+    addHistory(txn, e, lead.id, history::problems(at, lead.problemes));
   }
-  addHistory(txn, e, lead.id, {at, "statut", std::string(statutName(lead.statut))});
+  addHistory(txn, e, lead.id, history::status(at, lead.statut));
   putLead(txn, lead, nullptr);
 
   SubmitAnswer answer{"", lead.id, lead.statut, lead.problemes};

@@ -9,6 +9,8 @@
 
 #include "daemon/domain/fault-point.h"
 #include "daemon/domain/calendar.h"
+#include "daemon/domain/explain.h"
+#include "daemon/domain/history.h"
 #include "daemon/domain/time.h"
 #include "daemon/store/records.h"
 
@@ -76,7 +78,7 @@ RunParams runParams(const RunSettings& settings, std::string_view date,
 }
 
 RunPlan planRunFromStore(Reader& reader, const RunParams& params,
-                         const OppositionKey* opposition) {
+                         const OppositionKey* opposition, PlanTrace* trace) {
   std::vector<PoolLead> pool;
   // TODO(perf): every delivered lead is read to find the few that re-enter LB; an index on
   // last delivery time would read only those.
@@ -125,7 +127,7 @@ RunPlan planRunFromStore(Reader& reader, const RunParams& params,
       return isOpposed(reader, list, opposition->hash(e164));
     };
   }
-  return planRun(params, pool, commandes, duplicates, opposed);
+  return planRun(params, pool, commandes, duplicates, opposed, trace);
 }
 
 void checkRunDate(const RunParams& params, Timestamp now, bool force) {
@@ -185,7 +187,8 @@ RunOutcome executeRun(Txn& txn, IdGenerator& ids, const RunParams& asked, Timest
   const RunParams& params = *scope.toRun;
   std::string id = runId(params.date, params.onlyEntity);
 
-  RunPlan plan = planRunFromStore(txn, params, opposition);
+  TraceRecorder trace(id);
+  RunPlan plan = planRunFromStore(txn, params, opposition, &trace);
   std::string week = isoWeekOf(params.date);
   const Timestamp T = params.reference;
   TouchedLeads leads(txn);
@@ -193,8 +196,7 @@ RunOutcome executeRun(Txn& txn, IdGenerator& ids, const RunParams& asked, Timest
   for (auto& aging : plan.aging) {
     Lead& lead = leads.get(aging.entity, aging.leadId);
     lead.statut = Statut::LB;
-    addHistory(txn, lead.entity, lead.id,
-               {now, "statut", fmt::format("lb (vieillissement, run {})", id)});
+    addHistory(txn, lead.entity, lead.id, history::aged(now, id));
   }
 
   // One batch per client, in the order clients first appear in the plan.
@@ -237,28 +239,13 @@ RunOutcome executeRun(Txn& txn, IdGenerator& ids, const RunParams& asked, Timest
     lead.statut = Statut::DELIVERED;
     lead.nbLivraisons += 1;
     lead.derniereLivraison = T;
-    addHistory(txn, lead.entity, lead.id,
-               {now, "livraison",
-                fmt::format("commande {} client {} ({}{}) batch {} run {}", a.commandeId, a.client,
-                            passName(a.pass),
-                            a.leadEntity != a.commandeEntity
-                                ? ", repli vers " + std::string(entityName(a.commandeEntity))
-                                : "",
-                            batch.id, id)});
+    addHistory(txn, lead.entity, lead.id, history::delivered(now, d));
   }
   for (auto& skip : plan.duplicates) {
-    addHistory(txn, skip.leadEntity, skip.leadId,
-               {now, "doublon_evite",
-                fmt::format("client {} (commande {}) l'a déjà reçu dans les {} jours", skip.client,
-                            skip.commandeId,
-                            std::chrono::duration_cast<std::chrono::hours>(params.dedupWindow)
-                                    .count() / 24)});
+    addHistory(txn, skip.leadEntity, skip.leadId, history::duplicateSkipped(now, skip, id));
   }
   for (auto& skip : plan.oppositions) {
-    addHistory(txn, skip.leadEntity, skip.leadId,
-               {now, "opposition",
-                fmt::format("numéro sur la liste d'opposition de {}: non livré (run {})",
-                            entityName(skip.list), id)});
+    addHistory(txn, skip.leadEntity, skip.leadId, history::opposedInRun(now, skip.list, id));
   }
   for (auto& served : plan.replacements) {
     addReplacementsOwed(txn, served.entity, served.commandeId, -static_cast<int32_t>(served.count));
@@ -283,6 +270,8 @@ RunOutcome executeRun(Txn& txn, IdGenerator& ids, const RunParams& asked, Timest
   for (auto& d : plan.duplicates) run.byEntity[d.leadEntity].doublonsEvites += 1;
   for (auto& b : outcome.batches) run.batches.push_back(b.id);
   putRun(txn, run);
+  trace.trace().committedAt = now;
+  putRunTrace(txn, trace.trace());
   return outcome;
 }
 

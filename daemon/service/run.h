@@ -48,9 +48,10 @@ struct RunScope {
 RunScope resolveRun(Reader& reader, const RunParams& params);
 
 // Reads the inputs of a run and plans it. Writes nothing (this is also --dry-run).
-// `opposition`: the opposition list's hash (null: no list is checked).
+// `opposition`: the opposition list's hash (null: no list is checked). `trace`: receives the
+// decisions `lead explain` needs (null: none).
 RunPlan planRunFromStore(Reader& reader, const RunParams& params,
-                         const OppositionKey* opposition = nullptr);
+                         const OppositionKey* opposition = nullptr, PlanTrace* trace = nullptr);
 
 struct RunOutcome {
   RunRecord run;
@@ -59,7 +60,8 @@ struct RunOutcome {
 };
 
 // Inside a write job: returns the existing run of this date and scope untouched, or plans and
-// commits a new one. `now` stamps history events and the batches' first attempt.
+// commits a new one, with its trace for `lead explain` (RunTrace). `now` stamps history events
+// and the batches' first attempt.
 RunOutcome executeRun(Txn& txn, IdGenerator& ids, const RunParams& params, Timestamp now,
                       const OppositionKey* opposition = nullptr);
 

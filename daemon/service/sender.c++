@@ -10,6 +10,7 @@
 
 #include "daemon/domain/delivery-format.h"
 #include "daemon/domain/fault-point.h"
+#include "daemon/domain/history.h"
 #include "daemon/domain/outbox.h"
 #include "daemon/domain/time.h"
 #include "daemon/service/api-delivery.h"
@@ -232,9 +233,7 @@ void Sender::attempt(Entity entity, const std::string& batchId) {
       if (result.ok) {
         for (auto& deliveryId : updated.deliveries) {
           KJ_IF_MAYBE(d, getDelivery(txn, entity, deliveryId)) {
-            addHistory(txn, d->leadEntity, d->lead,
-                       {now, "envoi", fmt::format("batch {} envoyé à {}", updated.id,
-                                                  updated.client)});
+            addHistory(txn, d->leadEntity, d->lead, history::sent(now, updated));
           }
         }
       }

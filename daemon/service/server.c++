@@ -10,7 +10,9 @@
 #include "daemon/domain/fault-point.h"
 #include "daemon/domain/time.h"
 #include "daemon/domain/validation.h"
+#include "daemon/domain/history.h"
 #include "daemon/service/after-delivery.h"
+#include "daemon/service/explain.h"
 #include "daemon/service/files.h"
 #include "daemon/service/log.h"
 #include "daemon/service/operations.h"
@@ -150,6 +152,7 @@ class ViewerMethods : public Base {
   using typename Base::ListRunsContext;
   using typename Base::GetRunContext;
   using typename Base::ListBatchesContext;
+  using typename Base::ExplainLeadContext;
 
   kj::Promise<void> listClients(ListClientsContext context) override {
     auto params = context.getParams();
@@ -220,7 +223,12 @@ class ViewerMethods : public Base {
         toCapnp(*lead, results.initLead());
         auto history = getHistory(ctx_.store, e, id);
         auto out = results.initHistory(history.size());
-        for (size_t i = 0; i < history.size(); ++i) toCapnp(history[i], out[i]);
+        for (size_t i = 0; i < history.size(); ++i) {
+          toCapnp(history[i], out[i]);
+          // Every event with its name and its French text, typed or legacy.
+          out[i].setEvent(std::string(historyEventName(history[i])));
+          out[i].setDetail(historyText(history[i]));
+        }
         return kj::READY_NOW;
       }
     }
@@ -272,6 +280,24 @@ class ViewerMethods : public Base {
     context.getResults().setNext(takePage(batches, limit));
     fillBatches(batches, context.getResults());
     return kj::READY_NOW;
+  }
+
+  // SPEC §7.4. On a worker thread: a dry run plans the whole run.
+  kj::Promise<void> explainLead(ExplainLeadContext context) override {
+    auto params = context.getParams();
+    auto answer = kj::heap<Explanation>();
+    Explanation* out = answer.get();
+    return onWorkerThread([&store = ctx_.store, settings = ctx_.runSettings,
+                           opposition = ctx_.opposition, scope = scope_,
+                           id = str(params.getId()), date = str(params.getDate()),
+                           now = ctx_.clock.now(), out]() {
+             *out = explainLeadInStore(store, settings, opposition, scope, id, date, now);
+           })
+        .then([context, answer = kj::mv(answer)]() mutable {
+          auto results = context.getResults();
+          toCapnp(*answer, results.initExplanation());
+          results.setDryRun(answer->dryRun);
+        });
   }
 
   kj::Promise<void> findLeads(FindLeadsContext context) override {

@@ -4,6 +4,8 @@
 
 #include <cstring>
 
+#include "daemon/domain/history.h"
+
 namespace rdz {
 
 namespace {
@@ -111,14 +113,177 @@ Lead fromCapnp(schema::Lead::Reader in) {
   return lead;
 }
 
-void toCapnp(const HistoryEvent& event, schema::HistoryEvent::Builder out) {
-  out.setAt(micros(event.at));
-  out.setEvent(event.event);
-  out.setDetail(event.detail);
+void toCapnp(const HistoryEvent& e, schema::HistoryEvent::Builder out) {
+  out.setAt(micros(e.at));
+  if (e.legacy) {
+    // As it was written: its name and text, no details.
+    out.setEvent(e.legacyEvent);
+    out.setDetail(e.legacyDetail);
+    out.setLegacy();
+    return;
+  }
+  switch (e.kind) {
+    case HistoryKind::LEGACY:
+      out.setEvent(e.legacyEvent);
+      out.setDetail(e.legacyDetail);
+      out.setLegacy();
+      break;
+    case HistoryKind::RECU:
+      out.initRecu().setVia(e.via);
+      break;
+    case HistoryKind::DOUBLON:
+      out.initDoublon().setLead(e.lead);
+      break;
+    case HistoryKind::OPPOSITION: {
+      auto o = out.initOpposition();
+      o.setList(toCapnp(e.entity));
+      o.setRun(e.run);
+      break;
+    }
+    case HistoryKind::PROBLEMES:
+      setTexts(out.initProblemes(e.problemes.size()), e.problemes);
+      break;
+    case HistoryKind::STATUT: {
+      auto s = out.initStatut();
+      s.setStatut(toCapnp(e.statut));
+      s.setRun(e.run);
+      break;
+    }
+    case HistoryKind::LIVRAISON: {
+      auto l = out.initLivraison();
+      l.setDelivery(e.delivery);
+      l.setCommande(e.commande);
+      l.setClient(e.client);
+      l.setEntity(toCapnp(e.entity));
+      l.setPass(static_cast<schema::PassKind>(e.pass));
+      l.setBatch(e.batch);
+      l.setRun(e.run);
+      break;
+    }
+    case HistoryKind::DOUBLON_EVITE: {
+      auto d = out.initDoublonEvite();
+      d.setClient(e.client);
+      d.setCommande(e.commande);
+      d.setRun(e.run);
+      d.setEarlier(micros(e.time));
+      break;
+    }
+    case HistoryKind::ENVOI: {
+      auto s = out.initEnvoi();
+      s.setBatch(e.batch);
+      s.setClient(e.client);
+      break;
+    }
+    case HistoryKind::REJET: {
+      auto r = out.initRejet();
+      r.setReason(e.reason);
+      r.setAt(micros(e.time));
+      r.setDelivery(e.delivery);
+      r.setCommande(e.commande);
+      r.setClient(e.client);
+      r.setRun(e.run);
+      r.setCredit(e.credit);
+      break;
+    }
+    case HistoryKind::EFFACEMENT:
+      out.setEffacement();
+      break;
+    case HistoryKind::RETRAIT_LOT: {
+      auto r = out.initRetraitLot();
+      r.setDelivery(e.delivery);
+      r.setBatch(e.batch);
+      r.setCommande(e.commande);
+      r.setCredit(e.credit);
+      break;
+    }
+  }
 }
 
 HistoryEvent fromCapnp(schema::HistoryEvent::Reader in) {
-  return {Timestamp(Duration(in.getAt())), str(in.getEvent()), str(in.getDetail())};
+  const Timestamp at(Duration(in.getAt()));
+  HistoryEvent e;
+  e.at = at;
+  using W = schema::HistoryEvent::Which;
+  switch (in.which()) {
+    case W::LEGACY:
+      return legacyHistoryEvent(at, str(in.getEvent()), str(in.getDetail()));
+    case W::RECU:
+      e.kind = HistoryKind::RECU;
+      e.via = str(in.getRecu().getVia());
+      break;
+    case W::DOUBLON:
+      e.kind = HistoryKind::DOUBLON;
+      e.lead = str(in.getDoublon().getLead());
+      break;
+    case W::OPPOSITION:
+      e.kind = HistoryKind::OPPOSITION;
+      e.entity = fromCapnp(in.getOpposition().getList());
+      e.run = str(in.getOpposition().getRun());
+      break;
+    case W::PROBLEMES:
+      e.kind = HistoryKind::PROBLEMES;
+      e.problemes = texts(in.getProblemes());
+      break;
+    case W::STATUT:
+      e.kind = HistoryKind::STATUT;
+      e.statut = fromCapnp(in.getStatut().getStatut());
+      e.run = str(in.getStatut().getRun());
+      break;
+    case W::LIVRAISON: {
+      auto l = in.getLivraison();
+      e.kind = HistoryKind::LIVRAISON;
+      e.delivery = str(l.getDelivery());
+      e.commande = str(l.getCommande());
+      e.client = str(l.getClient());
+      e.entity = fromCapnp(l.getEntity());
+      e.pass = static_cast<PassKind>(l.getPass());
+      e.batch = str(l.getBatch());
+      e.run = str(l.getRun());
+      break;
+    }
+    case W::DOUBLON_EVITE: {
+      auto d = in.getDoublonEvite();
+      e.kind = HistoryKind::DOUBLON_EVITE;
+      e.client = str(d.getClient());
+      e.commande = str(d.getCommande());
+      e.run = str(d.getRun());
+      e.time = optionalTime(d.getEarlier());
+      break;
+    }
+    case W::ENVOI:
+      e.kind = HistoryKind::ENVOI;
+      e.batch = str(in.getEnvoi().getBatch());
+      e.client = str(in.getEnvoi().getClient());
+      break;
+    case W::REJET: {
+      auto r = in.getRejet();
+      e.kind = HistoryKind::REJET;
+      e.reason = str(r.getReason());
+      e.time = optionalTime(r.getAt());
+      e.delivery = str(r.getDelivery());
+      e.commande = str(r.getCommande());
+      e.client = str(r.getClient());
+      e.run = str(r.getRun());
+      e.credit = str(r.getCredit());
+      break;
+    }
+    case W::EFFACEMENT:
+      e.kind = HistoryKind::EFFACEMENT;
+      break;
+    case W::RETRAIT_LOT: {
+      auto r = in.getRetraitLot();
+      e.kind = HistoryKind::RETRAIT_LOT;
+      e.delivery = str(r.getDelivery());
+      e.batch = str(r.getBatch());
+      e.commande = str(r.getCommande());
+      e.credit = str(r.getCredit());
+      break;
+    }
+    default:
+      // A kind written by a newer rdzd: shown by its name and text, as a legacy record.
+      return legacyHistoryEvent(at, str(in.getEvent()), str(in.getDetail()));
+  }
+  return e;
 }
 
 void toCapnp(const Client& client, schema::Client::Builder out) {
@@ -306,6 +471,145 @@ RunRecord fromCapnp(schema::RunSummary::Reader in) {
   return r;
 }
 
+namespace {
+
+std::string joinedList(const std::vector<std::string>& values) {
+  std::string out;
+  for (auto& v : values) out += (out.empty() ? "" : ",") + v;
+  return out;
+}
+
+std::vector<std::string> splitList(std::string_view text) {
+  std::vector<std::string> out;
+  size_t from = 0;
+  while (from < text.size()) {
+    size_t comma = text.find(',', from);
+    if (comma == std::string_view::npos) comma = text.size();
+    if (comma > from) out.emplace_back(text.substr(from, comma - from));
+    from = comma + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+void toCapnp(const RunTrace& t, schema::RunTrace::Builder out) {
+  out.setRun(t.run);
+  out.setDate(t.params.date);
+  out.setReference(micros(t.params.reference));
+  if (t.params.onlyEntity) {
+    out.initEntity().setOne(toCapnp(*t.params.onlyEntity));
+  } else {
+    out.initEntity().setAll();
+  }
+  out.setCommittedAt(micros(t.committedAt));
+  out.setFreshWindowUs(t.params.freshWindow.count());
+  out.setLbReentryUs(t.params.lbReentry.count());
+  out.setDedupWindowUs(t.params.dedupWindow.count());
+  auto list = out.initCommandes(t.commandes.size());
+  for (size_t i = 0; i < t.commandes.size(); ++i) {
+    const CommandeState& s = t.commandes[i].state;
+    const Commande& c = s.commande;
+    auto o = list[i];
+    o.setId(c.id);
+    o.setEntity(toCapnp(c.entity));
+    o.setClient(c.client);
+    o.setProduit(c.produit);
+    o.setDepartements(joinedList(c.departements));
+    o.setJours(joinedList(c.jours));
+    o.setDebut(c.debut);
+    o.setFin(c.fin);
+    o.setQuotaSemaine(c.quotaSemaine);
+    o.setQuotaJour(c.quotaJour);
+    o.setPriorite(c.priorite);
+    o.setLbMaxPct(c.lbMaxPct);
+    o.setFallback(c.fallback);
+    o.setActif(c.actif);
+    o.setClientActif(s.clientActif);
+    o.setDeliveredThisWeek(s.deliveredThisWeek);
+    o.setLbDeliveredThisWeek(s.lbDeliveredThisWeek);
+    o.setDeliveredToday(s.deliveredToday);
+    o.setReplacementsOwed(s.replacementsOwed);
+    o.setReplacementsServedThisWeek(s.replacementsServedThisWeek);
+    const auto& closures = t.commandes[i].closures;
+    auto cl = o.initClosures(closures.size());
+    for (size_t j = 0; j < closures.size(); ++j) {
+      cl[j].setPass(static_cast<schema::PassKind>(closures[j].pass));
+      cl[j].setWhy(static_cast<schema::Closure::Full>(closures[j].why.why));
+      cl[j].setCount(closures[j].why.count);
+      cl[j].setLimit(closures[j].why.limit);
+      if (!closures[j].byLead.empty()) {
+        cl[j].setByLead(closures[j].byLead);
+        cl[j].setByRecuLe(micros(closures[j].byRecuLe));
+      }
+    }
+  }
+}
+
+RunTrace fromCapnp(schema::RunTrace::Reader in) {
+  RunTrace t;
+  t.run = str(in.getRun());
+  t.params.date = str(in.getDate());
+  t.params.reference = Timestamp(Duration(in.getReference()));
+  if (in.getEntity().isOne()) t.params.onlyEntity = fromCapnp(in.getEntity().getOne());
+  t.committedAt = optionalTime(in.getCommittedAt());
+  t.params.freshWindow = Duration(in.getFreshWindowUs());
+  t.params.lbReentry = Duration(in.getLbReentryUs());
+  t.params.dedupWindow = Duration(in.getDedupWindowUs());
+  t.commandes.reserve(in.getCommandes().size());
+  for (auto o : in.getCommandes()) {
+    CommandeTrace ct;
+    Commande& c = ct.state.commande;
+    c.id = str(o.getId());
+    c.entity = fromCapnp(o.getEntity());
+    c.client = str(o.getClient());
+    c.produit = str(o.getProduit());
+    c.departements = splitList(str(o.getDepartements()));
+    c.jours = splitList(str(o.getJours()));
+    c.debut = str(o.getDebut());
+    c.fin = str(o.getFin());
+    c.quotaSemaine = o.getQuotaSemaine();
+    c.quotaJour = o.getQuotaJour();
+    c.priorite = o.getPriorite();
+    c.lbMaxPct = o.getLbMaxPct();
+    c.fallback = o.getFallback();
+    c.actif = o.getActif();
+    ct.state.clientActif = o.getClientActif();
+    ct.state.deliveredThisWeek = o.getDeliveredThisWeek();
+    ct.state.lbDeliveredThisWeek = o.getLbDeliveredThisWeek();
+    ct.state.deliveredToday = o.getDeliveredToday();
+    ct.state.replacementsOwed = o.getReplacementsOwed();
+    ct.state.replacementsServedThisWeek = o.getReplacementsServedThisWeek();
+    for (auto cl : o.getClosures()) {
+      CommandeClosure closure;
+      closure.pass = static_cast<PassKind>(cl.getPass());
+      closure.why = {static_cast<Full>(cl.getWhy()), cl.getCount(), cl.getLimit()};
+      closure.byLead = str(cl.getByLead());
+      closure.byRecuLe = Timestamp(Duration(cl.getByRecuLe()));
+      ct.closures.push_back(std::move(closure));
+    }
+    t.commandes.push_back(std::move(ct));
+  }
+  return t;
+}
+
+void toCapnp(const Explanation& x, schema::Explanation::Builder out) {
+  out.setLead(x.lead);
+  out.setDate(x.date);
+  out.setResultat(x.delivered ? schema::Explanation::Resultat::LIVRE
+                              : schema::Explanation::Resultat::NON_LIVRE);
+  out.setCommande(x.commande);
+  auto list = out.initRaisons(x.raisons.size());
+  for (size_t i = 0; i < x.raisons.size(); ++i) {
+    const ExplainLine& r = x.raisons[i];
+    list[i].setPasse(r.pass ? std::string(passName(*r.pass)) : std::string());
+    list[i].setCommande(r.commande);
+    list[i].setClient(r.client);
+    list[i].setRaison(static_cast<schema::Explanation::Raison::Code>(r.reason));
+    list[i].setDetail(r.detail);
+  }
+}
+
 void toCapnp(const Submission& fields, capnp::List<schema::Field>::Builder out) {
   for (size_t i = 0; i < fields.size(); ++i) {
     out[i].setName(fields[i].name);
@@ -343,6 +647,11 @@ std::string encode(const Produit& v) { return encodeWith<schema::Produit>(v); }
 std::string encode(const Delivery& v) { return encodeWith<schema::Delivery>(v); }
 std::string encode(const Batch& v) { return encodeWith<schema::Batch>(v); }
 std::string encode(const RunRecord& v) { return encodeWith<schema::RunSummary>(v); }
+std::string encode(const RunTrace& v) {
+  capnp::MallocMessageBuilder message(8192);
+  toCapnp(v, message.initRoot<schema::RunTrace>());
+  return encodeMessage(message);
+}
 
 Lead decodeLead(std::string_view bytes) {
   return fromCapnp(StoredMessage(bytes).get<schema::Lead>());
@@ -367,6 +676,9 @@ Batch decodeBatch(std::string_view bytes) {
 }
 RunRecord decodeRun(std::string_view bytes) {
   return fromCapnp(StoredMessage(bytes).get<schema::RunSummary>());
+}
+RunTrace decodeRunTrace(std::string_view bytes) {
+  return fromCapnp(StoredMessage(bytes).get<schema::RunTrace>());
 }
 
 }  // namespace rdz

@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "daemon/domain/commerce.h"
+#include "daemon/domain/explain.h"
 #include "daemon/domain/outbox.h"
 #include "daemon/domain/types.h"
 #include "schema/rdz.capnp.h"
@@ -37,6 +38,10 @@ void toCapnp(const Batch& batch, schema::Batch::Builder out);
 Batch fromCapnp(schema::Batch::Reader in);
 void toCapnp(const RunRecord& run, schema::RunSummary::Builder out);
 RunRecord fromCapnp(schema::RunSummary::Reader in);
+void toCapnp(const RunTrace& trace, schema::RunTrace::Builder out);
+RunTrace fromCapnp(schema::RunTrace::Reader in);
+// Replies only (never stored).
+void toCapnp(const Explanation& explanation, schema::Explanation::Builder out);
 void toCapnp(const Submission& fields, capnp::List<schema::Field>::Builder out);
 Submission fromCapnp(capnp::List<schema::Field>::Reader in);
 
@@ -49,6 +54,7 @@ std::string encode(const Produit& value);
 std::string encode(const Delivery& value);
 std::string encode(const Batch& value);
 std::string encode(const RunRecord& value);
+std::string encode(const RunTrace& value);
 Lead decodeLead(std::string_view bytes);
 HistoryEvent decodeHistoryEvent(std::string_view bytes);
 Client decodeClient(std::string_view bytes);
@@ -57,6 +63,7 @@ Produit decodeProduit(std::string_view bytes);
 Delivery decodeDelivery(std::string_view bytes);
 Batch decodeBatch(std::string_view bytes);
 RunRecord decodeRun(std::string_view bytes);
+RunTrace decodeRunTrace(std::string_view bytes);
 
 // Generic helpers for schema structs stored as-is (idempotency records, runs, batches).
 std::string encodeMessage(capnp::MessageBuilder& message);

@@ -100,4 +100,6 @@ std::string counterKey(std::string_view name) { return "Q" + std::string(name); 
 
 std::string runKey(std::string_view date) { return "R" + std::string(date); }
 
+std::string runTraceKey(std::string_view runId) { return RUN_TRACE_PREFIX + std::string(runId); }
+
 }  // namespace rdz::keys

@@ -24,6 +24,9 @@
 //                                                          purge them oldest first
 //   'Q' name                                            -> counter(8) (commande ids, …)
 //   'R' date                                            -> RunSummary
+//   'T' run id                                          -> RunTrace: what `lead explain` needs
+//                                                          of the run; purged 35 days after its
+//                                                          date (run ids start with the date)
 // Times are big-endian with the sign bit flipped, so byte order is time order.
 #pragma once
 
@@ -61,5 +64,7 @@ constexpr char IDEMPOTENCY_EXPIRY_PREFIX[] = "E";
 constexpr char LEGACY_IDEMPOTENCY_PREFIX[] = "I";  // before keys were per caller
 std::string counterKey(std::string_view name);
 std::string runKey(std::string_view date);
+std::string runTraceKey(std::string_view runId);
+constexpr char RUN_TRACE_PREFIX[] = "T";
 
 }  // namespace rdz::keys

@@ -280,6 +280,15 @@ std::vector<Delivery> deliveriesOfLead(Reader& r, Entity receiving, std::string_
   return out;
 }
 
+std::vector<Delivery> allDeliveriesOf(Reader& r, std::string_view leadId) {
+  std::vector<Delivery> out;
+  for (Entity receiving : ALL_ENTITIES) {
+    auto some = deliveriesOfLead(r, receiving, leadId);
+    out.insert(out.end(), some.begin(), some.end());
+  }
+  return out;
+}
+
 kj::Maybe<Batch> getBatch(Reader& r, Entity e, std::string_view id) {
   return getRecord<Batch>(r, e, Family::BATCHES, batchKey(id), decodeBatch);
 }
@@ -336,6 +345,30 @@ kj::Maybe<RunRecord> getRun(Reader& r, std::string_view id) {
 }
 
 void putRun(Txn& txn, const RunRecord& run) { txn.putSystem(keys::runKey(run.id), encode(run)); }
+
+void putRunTrace(Txn& txn, const RunTrace& trace) {
+  txn.putSystem(keys::runTraceKey(trace.run), encode(trace));
+}
+
+kj::Maybe<RunTrace> getRunTrace(Reader& r, std::string_view runId) {
+  KJ_IF_MAYBE(bytes, r.getSystem(keys::runTraceKey(runId))) {
+    return decodeRunTrace(*bytes);
+  }
+  return nullptr;
+}
+
+size_t purgeRunTraces(Txn& txn, std::string_view date) {
+  const std::string_view prefix = keys::RUN_TRACE_PREFIX;
+  std::vector<std::string> expired;
+  txn.scanSystem(prefix, [&](std::string_view key, std::string_view) {
+    // Run ids begin with their date: keys are in date order.
+    if (key.substr(prefix.size(), date.size()) >= date) return false;
+    expired.emplace_back(key);
+    return true;
+  });
+  for (auto& key : expired) txn.delSystem(key);
+  return expired.size();
+}
 
 std::vector<RunRecord> listRuns(Reader& r) {
   std::vector<RunRecord> out;

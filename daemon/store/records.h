@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "daemon/domain/commerce.h"
+#include "daemon/domain/explain.h"
 #include "daemon/domain/outbox.h"
 #include "daemon/domain/types.h"
 #include "daemon/store/store.h"
@@ -57,6 +58,8 @@ kj::Maybe<Delivery> getDelivery(Reader& r, Entity receiving, std::string_view id
 void putDelivery(Txn& txn, const Delivery& delivery);
 // Every delivery of a lead, to clients of entity `receiving`, oldest first.
 std::vector<Delivery> deliveriesOfLead(Reader& r, Entity receiving, std::string_view leadId);
+// Every delivery of a lead, to clients of both entities (a fallback crosses).
+std::vector<Delivery> allDeliveriesOf(Reader& r, std::string_view leadId);
 
 // Batches live in the client's entity's family. While an attempt is planned (nextAttempt set),
 // an outbox entry orders them by that time.
@@ -78,6 +81,11 @@ std::optional<Timestamp> nextDue(Reader& r, Entity e);
 kj::Maybe<RunRecord> getRun(Reader& r, std::string_view id);
 void putRun(Txn& txn, const RunRecord& run);
 std::vector<RunRecord> listRuns(Reader& r);  // by id (date order)
+// What a run keeps for `lead explain` (SPEC §7.4), written with the run.
+void putRunTrace(Txn& txn, const RunTrace& trace);
+kj::Maybe<RunTrace> getRunTrace(Reader& r, std::string_view runId);
+// Deletes the traces of the runs dated before `date` ("AAAA-MM-JJ"); returns how many.
+size_t purgeRunTraces(Txn& txn, std::string_view date);
 std::vector<RunRecord> listRuns(Reader& r, std::string_view after, size_t limit,
                                 kj::Function<bool(const RunRecord&)> keep);
 

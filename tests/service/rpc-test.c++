@@ -159,7 +159,7 @@ TEST_F(RpcTest, IngestStoresInItsOwnEntityOnly) {
   // The history says when and how it arrived.
   auto history = getHistory(*store, Entity::ZR7, r.getId().cStr());
   ASSERT_FALSE(history.empty());
-  EXPECT_EQ(history[0].event, "recu");
+  EXPECT_EQ(history[0].kind, HistoryKind::RECU);
   EXPECT_EQ(history[0].at, clock.now());
 }
 

@@ -1,8 +1,10 @@
 // The store: atomic transactions, reads through a pending transaction, save points, ordered
 // indexes, and durability across a reopen.
 #include <gtest/gtest.h>
+#include <capnp/any.h>
 #include <kj/debug.h>
 
+#include "daemon/domain/history.h"
 #include "daemon/domain/ids.h"
 #include "daemon/store/codec.h"
 #include "daemon/store/keys.h"
@@ -47,7 +49,7 @@ TEST_F(StoreTest, NothingIsVisibleBeforeCommitAndAllOfItAfter) {
   auto txn = store->begin();
   Lead l = lead(idAt(100), Entity::ZR7, "+33612345678", "PV", at(100));
   putLead(*txn, l, nullptr);
-  addHistory(*txn, Entity::ZR7, l.id, {at(100), "recu", "via test"});
+  addHistory(*txn, Entity::ZR7, l.id, history::received(at(100), "test"));
   // The transaction sees its own writes; the database does not yet.
   EXPECT_TRUE(getLead(*txn, Entity::ZR7, l.id) != nullptr);
   EXPECT_TRUE(getLead(*store, Entity::ZR7, l.id) == nullptr);
@@ -291,6 +293,135 @@ TEST(CodecTest, BatchPartsAcceptedRoundTripAndOldRecordsDecodeWithout) {
   EXPECT_EQ(decoded.id, "B000002");
   EXPECT_EQ(decoded.responses, std::vector<std::string>{"ok 250"});
   EXPECT_TRUE(decoded.partsAccepted.empty());
+}
+
+// History (SPEC §3.3): typed events round-trip; records written before events were typed (only
+// at, event and detail) decode into their kind with their text kept, and an erasure's rewrite
+// keeps them legacy.
+TEST(CodecTest, HistoryEventsRoundTripAndLegacyRecordsDecodeIntoTheirKind) {
+  Delivery d;
+  d.id = "D1";
+  d.entity = Entity::MDL;
+  d.commande = "C000002";
+  d.client = "acme";
+  d.pass = PassKind::LB_FALLBACK;
+  d.batch = "B1";
+  d.run = "2026-11-25";
+  d.rejet = "faux_numero";
+  d.rejeteLe = at(50);
+  DuplicateSkip skip{"L1", Entity::ZR7, "acme", "C000002", at(40)};
+  for (const HistoryEvent& e :
+       {history::received(at(1), "ingest"), history::doubleSubmission(at(1), "L0"),
+        history::opposedAtReception(at(1), Entity::MDL), history::problems(at(1), {"a.b", "c.d"}),
+        history::status(at(1), Statut::INVALID), history::aged(at(2), "2026-11-25"),
+        history::delivered(at(3), d), history::duplicateSkipped(at(3), skip, "2026-11-25"),
+        history::opposedInRun(at(3), Entity::ZR7, "2026-11-25/zr7"), history::erased(at(4)),
+        history::rejected(at(5), d, "semaine"), history::droppedFromBatch(at(6), d, "remplacement_du")}) {
+    EXPECT_EQ(decodeHistoryEvent(encode(e)), e) << historyText(e);
+  }
+
+  // The bytes of a record of the first schema: a root of 1 data word (at) and 2 pointers.
+  auto written = [](int64_t us, const char* event, const char* detail) {
+    capnp::MallocMessageBuilder message;
+    auto root = message.getRoot<capnp::AnyPointer>().initAsAnyStruct(1, 2);
+    auto data = root.getDataSection();
+    for (int i = 0; i < 8; ++i) data[i] = static_cast<kj::byte>((us >> (8 * i)) & 0xff);
+    root.getPointerSection()[0].setAs<capnp::Text>(event);
+    root.getPointerSection()[1].setAs<capnp::Text>(detail);
+    auto words = capnp::messageToFlatArray(message);
+    return std::string(reinterpret_cast<const char*>(words.asBytes().begin()),
+                       words.asBytes().size());
+  };
+  struct Old {
+    const char* event;
+    const char* detail;
+    HistoryKind kind;
+  };
+  for (const Old& old : std::initializer_list<Old>{
+           {"recu", "via ingest", HistoryKind::RECU},
+           {"doublon", "soumission de 0KX7ZC7G0000A", HistoryKind::DOUBLON},
+           {"opposition", "numéro sur la liste d'opposition", HistoryKind::OPPOSITION},
+           {"opposition", "numéro sur la liste d'opposition de ZR7: non livré (run 2026-11-25)",
+            HistoryKind::OPPOSITION},
+           {"problemes", "email.invalid,telephone.invalid", HistoryKind::PROBLEMES},
+           {"statut", "new", HistoryKind::STATUT},
+           {"statut", "lb (vieillissement, run 2026-11-25)", HistoryKind::STATUT},
+           {"livraison", "commande C000001 client acme (fresh) batch B1 run 2026-11-25",
+            HistoryKind::LIVRAISON},
+           {"doublon_evite", "client acme (commande C000001) l'a déjà reçu dans les 30 jours",
+            HistoryKind::DOUBLON_EVITE},
+           {"envoi", "batch B1 envoyé à acme", HistoryKind::ENVOI},
+           {"rejet", "raison faux_numero le 2026-11-26T10:00:00+01:00: livraison D1 (commande "
+                     "C000001 client acme run 2026-11-25), crédit semaine",
+            HistoryKind::REJET},
+           {"effacement", "données personnelles effacées (RGPD); retiré du lot B1 (commande "
+                          "C000001, crédit semaine)",
+            HistoryKind::EFFACEMENT},
+           {"allocation", "x", HistoryKind::LIVRAISON},
+           {"probleme", "email.invalid", HistoryKind::PROBLEMES},
+           {"autre_chose", "texte", HistoryKind::LEGACY}}) {
+    HistoryEvent e = decodeHistoryEvent(written(123456789, old.event, old.detail));
+    EXPECT_EQ(e.at, Timestamp(Duration(123456789)));
+    EXPECT_EQ(e.kind, old.kind) << old.event;
+    EXPECT_TRUE(e.legacy);
+    EXPECT_EQ(historyEventName(e), old.event);
+    EXPECT_EQ(historyText(e), old.detail);
+    // Written back (an erasure rewrites what it scrubs): still the same legacy record.
+    EXPECT_EQ(decodeHistoryEvent(encode(e)), e) << old.event;
+  }
+  HistoryEvent aged = decodeHistoryEvent(written(1, "statut", "lb (vieillissement, run X)"));
+  EXPECT_EQ(aged.statut, Statut::LB);
+  HistoryEvent problems = decodeHistoryEvent(written(1, "problemes", "a.b,c.d"));
+  EXPECT_EQ(problems.problemes, (std::vector<std::string>{"a.b", "c.d"}));
+}
+
+// The trace a run keeps for lead explain round-trips (settings, counters, closures).
+TEST(CodecTest, RunTraceRoundTrips) {
+  RunTrace t;
+  t.run = "2026-11-25/zr7";
+  t.params.date = "2026-11-25";
+  t.params.reference = at(1000);
+  t.params.onlyEntity = Entity::ZR7;
+  t.committedAt = at(1001);
+  CommandeTrace c;
+  c.state.commande.id = "C000001";
+  c.state.commande.client = "acme";
+  c.state.commande.produit = "PV";
+  c.state.commande.departements = {"33", "2A"};
+  c.state.commande.jours = {"lun", "sam"};
+  c.state.commande.quotaSemaine = 40;
+  c.state.commande.quotaJour = 5;
+  c.state.commande.priorite = 2;
+  c.state.commande.lbMaxPct = 30;
+  c.state.commande.fallback = true;
+  c.state.commande.debut = "2026-11-01";
+  c.state.clientActif = false;
+  c.state.deliveredThisWeek = 7;
+  c.state.lbDeliveredThisWeek = 3;
+  c.state.deliveredToday = 1;
+  c.state.replacementsOwed = 2;
+  c.state.replacementsServedThisWeek = 1;
+  c.closures = {{PassKind::FRESH, {Full::QUOTA_JOUR, 5, 5}, "L9", at(900)},
+                {PassKind::LB, {Full::QUOTA_JOUR, 5, 5}, "", {}}};
+  t.commandes.push_back(c);
+  RunTrace back = decodeRunTrace(encode(t));
+  EXPECT_EQ(back.run, t.run);
+  EXPECT_EQ(back.params.date, t.params.date);
+  EXPECT_EQ(back.params.reference, t.params.reference);
+  EXPECT_EQ(back.params.onlyEntity, t.params.onlyEntity);
+  EXPECT_EQ(back.params.freshWindow, t.params.freshWindow);
+  EXPECT_EQ(back.params.lbReentry, t.params.lbReentry);
+  EXPECT_EQ(back.params.dedupWindow, t.params.dedupWindow);
+  EXPECT_EQ(back.committedAt, t.committedAt);
+  ASSERT_EQ(back.commandes.size(), 1u);
+  EXPECT_EQ(back.commandes[0].state.commande, c.state.commande);
+  EXPECT_EQ(back.commandes[0].state.clientActif, false);
+  EXPECT_EQ(back.commandes[0].state.deliveredThisWeek, 7u);
+  EXPECT_EQ(back.commandes[0].state.lbDeliveredThisWeek, 3u);
+  EXPECT_EQ(back.commandes[0].state.deliveredToday, 1u);
+  EXPECT_EQ(back.commandes[0].state.replacementsOwed, 2u);
+  EXPECT_EQ(back.commandes[0].state.replacementsServedThisWeek, 1u);
+  EXPECT_EQ(back.commandes[0].closures, c.closures);
 }
 
 }  // namespace
