@@ -11,7 +11,9 @@
 #include "daemon/domain/clock.h"
 #include "daemon/domain/commerce.h"
 #include "daemon/domain/ids.h"
+#include "daemon/domain/time.h"
 #include "daemon/service/auth.h"
+#include "daemon/service/explain.h"
 #include "daemon/service/operations.h"
 #include "daemon/service/server.h"
 #include "daemon/service/write-queue.h"
@@ -571,6 +573,112 @@ TEST_F(RpcTest, RunsOfADateDoNotOverlapAndAreScopedToTheToken) {
   auto batches = mdl.listBatchesRequest().send().wait(io.waitScope).getBatches();
   ASSERT_EQ(batches.size(), 1u);
   EXPECT_EQ(batches[0].getEntity(), schema::Entity::MDL);
+}
+
+// lead explain (SPEC §7.4) for a session bound to one entity: its own leads only, and of the
+// other entity's commandes only the one that received its lead by fallback. A run's trace is kept
+// 35 days after its date, then purged (and the run is no longer explained).
+TEST_F(RpcTest, ExplainIsScopedToTheSessionsEntityAndTracesArePurgedAfter35Days) {
+  auto admin = login(ADMIN).getSession().getAdmin();
+  auto addCommande = [&](schema::Entity entity, const char* client, uint32_t quota,
+                         bool fallback) {
+    auto c = admin.addClientRequest();
+    c.initClient().setEntity(entity);
+    c.getClient().setId(client);
+    c.getClient().setNom(client);
+    c.getClient().initEmails(1).set(0, "a@b.fr");
+    c.send().wait(io.waitScope);
+    auto req = admin.addCommandeRequest();
+    auto k = req.initCommande();
+    k.setClient(client);
+    k.setProduit("PV");
+    k.setQuotaSemaine(quota);
+    k.setFallback(fallback);
+    auto jours = k.initJours(7);
+    for (uint32_t i = 0; i < 7; ++i) jours.set(i, JOURS[i].data());
+    return std::string(req.send().wait(io.waitScope).getId().cStr());
+  };
+  std::string a = addCommande(schema::Entity::ZR7, "zr7-a", 10, true);
+  std::string b = addCommande(schema::Entity::ZR7, "zr7-b", 10, false);
+  std::string c = addCommande(schema::Entity::MDL, "mdl-c", 1, false);
+  auto submit = [&](schema::Entity entity, const char* phone) {
+    auto req = admin.submitLeadRequest();
+    req.setEntity(entity);
+    Submission fields = validLead(phone);
+    setFields(req.initFields(fields.size()), fields);
+    auto id = std::string(req.send().wait(io.waitScope).getStored().getId().cStr());
+    clock.advance(1s);
+    return id;
+  };
+  std::string mdlFirst = submit(schema::Entity::MDL, "0611111111");
+  std::string mdlSecond = submit(schema::Entity::MDL, "0622222222");
+  std::string zr7Lead = submit(schema::Entity::ZR7, "0633333333");
+  auto deliver = admin.deliverRequest();
+  deliver.setDate("2026-11-20");
+  deliver.setForce(true);
+  deliver.initEntity().setAll();
+  EXPECT_EQ(deliver.send().wait(io.waitScope).getRun().getAssigned(), 3u);
+
+  auto explain = [&](schema::Viewer::Client viewer, const std::string& id) {
+    auto req = viewer.explainLeadRequest();
+    req.setId(id);
+    return req.send().wait(io.waitScope);
+  };
+  auto reasons = [](schema::Explanation::Reader x) {
+    std::vector<std::string> out;
+    for (auto r : x.getRaisons()) {
+      out.push_back(std::string(r.getCommande().cStr()) + ":" +
+                    std::to_string(static_cast<int>(r.getRaison())));
+    }
+    return out;
+  };
+  using Code = schema::Explanation::Raison::Code;
+  auto code = [](Code c) { return std::to_string(static_cast<int>(c)); };
+
+  // The unbound admin sees every commande of the produit.
+  auto all = explain(login(ADMIN).getSession().getViewer(), mdlSecond);
+  EXPECT_FALSE(all.getDryRun());
+  EXPECT_EQ(all.getExplanation().getResultat(), schema::Explanation::Resultat::LIVRE);
+  EXPECT_EQ(std::string(all.getExplanation().getCommande().cStr()), a);
+  EXPECT_EQ(std::string(all.getExplanation().getDate().cStr()), "2026-11-20");
+  EXPECT_EQ(reasons(all.getExplanation()),
+            (std::vector<std::string>{c + ":" + code(Code::QUOTA_ATTEINT),
+                                      a + ":" + code(Code::ATTRIBUE),
+                                      b + ":" + code(Code::PAS_DE_FALLBACK)}));
+  // MDL's session: its lead, its commande, and the ZR7 commande that received the lead, not the
+  // other ZR7 one.
+  auto mdl = login(ADMIN_MDL).getSession().getViewer();
+  EXPECT_EQ(reasons(explain(mdl, mdlSecond).getExplanation()),
+            (std::vector<std::string>{c + ":" + code(Code::QUOTA_ATTEINT),
+                                      a + ":" + code(Code::ATTRIBUE)}));
+  EXPECT_EQ(reasons(explain(mdl, mdlFirst).getExplanation()),
+            (std::vector<std::string>{c + ":" + code(Code::ATTRIBUE)}));
+  // Not a lead of its entity.
+  EXPECT_ANY_THROW(explain(mdl, zr7Lead));
+  EXPECT_ANY_THROW(explain(mdl, "0000000000000"));
+
+  // Kept through the 35th day after the run's date, gone the day after.
+  auto purge = [&]() {
+    return writes->run<size_t>([now = clock.now()](Txn& txn) {
+                   return purgeExpiredRunTraces(txn, now);
+                 }).wait(io.waitScope);
+  };
+  auto viewer = login(VIEWER).getSession().getViewer();
+  clock.set(*parseIso("2026-12-25T23:00:00+01:00"));
+  EXPECT_EQ(purge(), 0u);
+  EXPECT_NO_THROW(explain(viewer, zr7Lead));
+  clock.set(*parseIso("2026-12-26T00:30:00+01:00"));
+  EXPECT_EQ(purge(), 1u);
+  EXPECT_TRUE(getRunTrace(*store, "2026-11-20") == nullptr);
+  EXPECT_TRUE(getRun(*store, "2026-11-20") != nullptr);  // the run itself stays
+  try {
+    explain(viewer, zr7Lead);
+    ADD_FAILURE() << "a run without its trace was explained";
+  } catch (const kj::Exception& e) {
+    EXPECT_TRUE(std::string(e.getDescription().cStr()).find("kept no explanation") !=
+                std::string::npos)
+        << e.getDescription().cStr();
+  }
 }
 
 }  // namespace
