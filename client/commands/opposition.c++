@@ -3,6 +3,7 @@
 #include <kj/debug.h>
 
 #include <algorithm>
+#include <deque>
 #include <optional>
 #include <thread>
 #include <unordered_set>
@@ -18,17 +19,28 @@ namespace {
 std::pair<uint64_t, uint64_t> addToOpposition(Command& cmd, schema::Entity entity,
                                               const std::vector<std::string>& phones) {
   constexpr size_t CHUNK = 50000;  // ~1 MB per message, well under Cap'n Proto's limits
+  // A few chunks in flight: rdzd hashes the next one on its event loop while its writer stores
+  // the one before. Each chunk is its own atomic write; a failure stops the import (what was
+  // stored stays, and importing again is idempotent).
+  constexpr size_t IN_FLIGHT = 4;
   uint64_t added = 0, already = 0;
+  std::deque<kj::Promise<capnp::Response<schema::Admin::AddOppositionResults>>> pending;
+  auto collect = [&]() {
+    auto resp = pending.front().wait(cmd.wait());
+    pending.pop_front();
+    added += resp.getAdded();
+    already += resp.getAlready();
+  };
   for (size_t start = 0; start < phones.size(); start += CHUNK) {
     size_t n = std::min(CHUNK, phones.size() - start);
     auto req = cmd.connection().admin().addOppositionRequest();
     req.setEntity(entity);
     auto list = req.initTelephones(n);
     for (size_t i = 0; i < n; ++i) list.set(i, phones[start + i]);
-    auto resp = req.send().wait(cmd.wait());
-    added += resp.getAdded();
-    already += resp.getAlready();
+    pending.push_back(req.send());
+    if (pending.size() == IN_FLIGHT) collect();
   }
+  while (!pending.empty()) collect();
   return {added, already};
 }
 
