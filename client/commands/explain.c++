@@ -1,15 +1,15 @@
-#include "client/lead-explain.h"
-
+// rdzctl lead explain (SPEC §7.4): why the lead went where it went, or nowhere, in one run. With
+// --json the Explanation as it is ({"lead","date","resultat","commande","raisons":[…]});
+// otherwise a short French sentence, then one aligned line per reason.
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <array>
 #include <vector>
 
-#include "client/json.h"
+#include "client/command.h"
 
 namespace rdz {
-
 namespace {
 
 using Code = schema::Explanation::Raison::Code;
@@ -45,8 +45,7 @@ const char* phrase(Code code) {
   return "?";
 }
 
-}  // namespace
-
+// The French sentence that opens the text form. `dryRun`: the run has not happened.
 std::string explanationSentence(schema::Explanation::Reader x, bool dryRun) {
   std::string lead = x.getLead().cStr();
   std::string run = fmt::format("au run du {}{}", x.getDate().cStr(),
@@ -88,6 +87,7 @@ std::string explanationSentence(schema::Explanation::Reader x, bool dryRun) {
                      dryRun ? "ne serait livré" : "n'a été livré", raisons.size(), run, why);
 }
 
+// The sentence, then one aligned line per reason: passe, commande, client, raison, detail.
 void printExplanation(std::ostream& out, schema::Explanation::Reader x, bool dryRun) {
   out << explanationSentence(x, dryRun) << "\n";
   std::vector<std::array<std::string, 5>> rows = {{"passe", "commande", "client", "raison",
@@ -111,17 +111,38 @@ void printExplanation(std::ostream& out, schema::Explanation::Reader x, bool dry
   }
 }
 
-int runLeadExplain(Connection& connection, const ExplainArgs& args, std::ostream& out) {
-  auto req = connection.viewer().explainLeadRequest();
-  req.setId(args.id);
-  req.setDate(args.date);
-  auto resp = req.send().wait(connection.waitScope());
-  if (args.json) {
-    out << toJson(resp.getExplanation()) << "\n";
-  } else {
+int leadExplain(Command& cmd) {
+  auto req = cmd.connection().viewer().explainLeadRequest();
+  req.setId(cmd.get("id"));
+  req.setDate(cmd.get("date"));
+  auto resp = req.send().wait(cmd.wait());
+  cmd.print(resp.getExplanation(), [&](std::ostream& out) {
     printExplanation(out, resp.getExplanation(), resp.getDryRun());
-  }
-  return 0;
+  });
+  return EXIT_OK;
 }
 
+}  // namespace
+
+namespace commands {
+
+CommandGroup explain() {
+  return {{.noun = "lead",
+           .verb = "explain",
+           .usage = "lead explain ID [--date D]",
+           .about = "why the lead went where it went, or nowhere, in the run of date D\n"
+                    "(default: the run of its latest delivery, else the next run, computed\n"
+                    "as a dry run): a French sentence, then per commande of its produit the\n"
+                    "passe, commande, client, raison and detail. A run that happened is\n"
+                    "explained from what it recorded (kept 35 days), not today's settings",
+           .options =
+               [](po::options_description& o) {
+                 o.add_options()("id", po::value<std::string>()->required(), "lead id")(
+                     "date", po::value<std::string>(), "the run's date, AAAA-MM-JJ");
+               },
+           .positional = {"id"},
+           .run = leadExplain}};
+}
+
+}  // namespace commands
 }  // namespace rdz
