@@ -4,7 +4,9 @@
 //   and prints throughput and latency. Last line, for scripts:
 //   {"rdz":"ingest","clients":N,"tps":X,"p50_ms":…,"p99_ms":…}
 // - `rdz-bench plan` times the allocation of one run (the pure planner, in process) on
-//   synthetic pools: {"rdz":"plan","leads":N,"commandes":M,"ms":X,"assigned":K}
+//   synthetic pools: {"rdz":"plan","leads":N,"commandes":M,"ms":X,"assigned":K}; with --trace,
+//   the planner records what `lead explain` needs (as a run does) and the line adds the trace's
+//   size once encoded as stored and the encoding's time: …,"trace_bytes":B,"trace_encode_ms":E}
 // - `rdz-bench opposition` writes NUMBERS distinct French mobile numbers (national form with
 //   spaces, one per line) to a file and times `rdzctl opposition import` of it against a running
 //   rdzd (admin token): parsing, hashing and the writes.
@@ -31,6 +33,8 @@
 #include "client/synthetic.h"
 #include "daemon/domain/allocation.h"
 #include "daemon/domain/calendar.h"
+#include "daemon/domain/explain.h"
+#include "daemon/store/codec.h"
 #include "tools/store-check.h"
 
 namespace po = boost::program_options;
@@ -39,7 +43,7 @@ namespace {
 
 // One run over `leads` fresh/LB leads and `commandes` commandes spread over 3 produits and 96
 // departements, with a duplicate lookup that finds a past delivery for 1 lead in 10.
-int benchPlan(uint32_t leads, uint32_t commandes) {
+int benchPlan(uint32_t leads, uint32_t commandes, bool withTrace) {
   using namespace std::chrono;
   rdz::RunParams params;
   params.date = "2026-11-25";
@@ -79,14 +83,24 @@ int benchPlan(uint32_t leads, uint32_t commandes) {
     if (e164.back() == '7') return params.reference - hours(24);
     return std::nullopt;
   };
+  rdz::TraceRecorder trace(params.date);
   auto start = steady_clock::now();
-  rdz::RunPlan plan = rdz::planRun(params, pool, states, dup);
+  rdz::RunPlan plan = rdz::planRun(params, pool, states, dup, {}, withTrace ? &trace : nullptr);
   double ms = duration<double, std::milli>(steady_clock::now() - start).count();
+  std::string traced;
+  if (withTrace) {
+    trace.trace().committedAt = params.reference;
+    auto encodeStart = steady_clock::now();
+    size_t bytes = rdz::encode(trace.trace()).size();
+    double encodeMs = duration<double, std::milli>(steady_clock::now() - encodeStart).count();
+    traced = fmt::format(",\"trace_bytes\":{},\"trace_encode_ms\":{:.1f}", bytes, encodeMs);
+  }
   std::cerr << "rdz-bench: planned " << leads << " leads x " << commandes << " commandes: "
             << plan.assignments.size() << " assigned, " << plan.aging.size() << " aged, "
             << plan.duplicates.size() << " duplicates avoided\n";
   std::cout << "{\"rdz\":\"plan\",\"leads\":" << leads << ",\"commandes\":" << commandes
-            << ",\"ms\":" << ms << ",\"assigned\":" << plan.assignments.size() << "}\n";
+            << ",\"ms\":" << ms << ",\"assigned\":" << plan.assignments.size() << traced
+            << "}\n";
   return 0;
 }
 
@@ -150,6 +164,7 @@ int main(int argc, char** argv) {
       "numbers", po::value(&oppositionNumbers), "opposition: numbers to import (default 1000000)")(
       "leads", po::value(&planLeads), "plan: leads in the pools (default 100000)")(
       "commandes", po::value(&planCommandes), "plan: commandes (default 300)")(
+      "trace", "plan: record the run's trace for lead explain, as a run does")(
       "socket", po::value(&socket), "rdzd socket (default ./rdz-data/rdzd.sock)")(
       "token-file", po::value(&tokenFile), "token (default ./rdz-data/ingest-<entity>.token)")(
       "entity", po::value(&entityText), "zr7 or mdl")(
@@ -173,7 +188,9 @@ int main(int argc, char** argv) {
     std::cout << o << "\n";
     return vm.count("help") ? 0 : 2;
   }
-  if (mode == "plan") return benchPlan(planLeads, std::max<uint32_t>(planCommandes, 1));
+  if (mode == "plan") {
+    return benchPlan(planLeads, std::max<uint32_t>(planCommandes, 1), vm.count("trace") > 0);
+  }
   if (mode == "opposition") {
     // An admin token (the default: ./rdz-data/admin.token, as rdzctl).
     return benchOpposition(socket, tokenFile, oppositionNumbers,

@@ -2,6 +2,8 @@
 
 #include <kj/debug.h>
 
+#include <mutex>
+
 #include "daemon/domain/after-delivery.h"
 #include "daemon/domain/calendar.h"
 #include "daemon/store/records.h"
@@ -80,6 +82,10 @@ Explanation explainLeadInStore(Reader& reader, const RunSettings& settings,
     RunScope runScope = resolveRun(reader, asked);
     KJ_ASSERT(runScope.toRun.has_value(), "a date without a run of the lead's entity", date);
     TraceRecorder recorder(runId(runScope.toRun->date, runScope.toRun->onlyEntity));
+    // One dry run at a time: each plans the whole pool (seconds and a core on a large one), and
+    // any viewer may ask.
+    static std::mutex planning;
+    std::lock_guard<std::mutex> lock(planning);
     RunPlan plan = planRunFromStore(reader, *runScope.toRun, opposition, &recorder);
     trace = kj::mv(recorder.trace());
     decisions = decisionsInPlan(plan, lead.id);

@@ -2,6 +2,9 @@
 
 #include <kj/debug.h>
 
+#include <capnp/serialize-packed.h>
+#include <kj/io.h>
+
 #include <cstring>
 
 #include "daemon/domain/history.h"
@@ -648,9 +651,14 @@ std::string encode(const Delivery& v) { return encodeWith<schema::Delivery>(v); 
 std::string encode(const Batch& v) { return encodeWith<schema::Batch>(v); }
 std::string encode(const RunRecord& v) { return encodeWith<schema::RunSummary>(v); }
 std::string encode(const RunTrace& v) {
+  // Packed (zero bytes run-length encoded): a trace is mostly small counters and null pointers,
+  // and is written whole with every run.
   capnp::MallocMessageBuilder message(8192);
   toCapnp(v, message.initRoot<schema::RunTrace>());
-  return encodeMessage(message);
+  kj::VectorOutputStream out;
+  capnp::writePackedMessage(out, message);
+  auto bytes = out.getArray();
+  return std::string(reinterpret_cast<const char*>(bytes.begin()), bytes.size());
 }
 
 Lead decodeLead(std::string_view bytes) {
@@ -678,7 +686,13 @@ RunRecord decodeRun(std::string_view bytes) {
   return fromCapnp(StoredMessage(bytes).get<schema::RunSummary>());
 }
 RunTrace decodeRunTrace(std::string_view bytes) {
-  return fromCapnp(StoredMessage(bytes).get<schema::RunTrace>());
+  kj::ArrayInputStream in(kj::arrayPtr(reinterpret_cast<const kj::byte*>(bytes.data()),
+                                       bytes.size()));
+  // A trace has an entry per commande: more than the default traversal limit allows for 100,000.
+  capnp::ReaderOptions options;
+  options.traversalLimitInWords = uint64_t{1} << 30;
+  capnp::PackedMessageReader reader(in, options);
+  return fromCapnp(reader.getRoot<schema::RunTrace>());
 }
 
 }  // namespace rdz
