@@ -25,8 +25,7 @@ bool isMetricName(std::string_view name) {
 }
 
 bool isLabelName(std::string_view name) {
-  return isMetricName(name) && name.find(':') == std::string_view::npos &&
-         !name.starts_with("__");
+  return isMetricName(name) && name.find(':') == std::string_view::npos && !name.starts_with("__");
 }
 
 // HELP text escapes backslash and newline; a label value also escapes the double quote.
@@ -137,7 +136,8 @@ void MetricsText::series(std::string_view suffix, Labels labels, const Label* ex
 
 void MetricsText::sampleText(Labels labels, std::string_view value) {
   KJ_REQUIRE(!family_.empty(), "a sample before its family");
-  KJ_REQUIRE(type_ != MetricType::HISTOGRAM, "a histogram family takes histogram()", family_.c_str());
+  KJ_REQUIRE(type_ != MetricType::HISTOGRAM, "a histogram family takes histogram()",
+             family_.c_str());
   series("", labels, nullptr, value);
 }
 

@@ -43,8 +43,7 @@ class MetricsListener::Service final : public kj::HttpService {
   const kj::HttpHeaderTable& table_;
 };
 
-MetricsListener::MetricsListener(kj::AsyncIoContext& io, const std::string& address,
-                                 Store& store)
+MetricsListener::MetricsListener(kj::AsyncIoContext& io, const std::string& address, Store& store)
     : timer_(io.provider->getTimer()) {
   kj::HttpHeaderTable::Builder builder;
   service_ = kj::heap<Service>(builder, store);

@@ -16,9 +16,7 @@ constexpr std::string_view SEND_OUTCOMES[] = {"ok", "failed", "refused"};
 
 size_t scopeIndex(std::optional<Entity> scope) { return scope ? 1 + index(*scope) : 0; }
 
-uint64_t load(const std::atomic<uint64_t>& value) {
-  return value.load(std::memory_order_relaxed);
-}
+uint64_t load(const std::atomic<uint64_t>& value) { return value.load(std::memory_order_relaxed); }
 int64_t load(const std::atomic<int64_t>& value) { return value.load(std::memory_order_relaxed); }
 
 }  // namespace
@@ -51,8 +49,8 @@ void Metrics::observeCommit(size_t jobs, double seconds) {
 }
 
 void Metrics::countRun(std::optional<Entity> scope, RunOutcome outcome, double seconds) {
-  runs_[scopeIndex(scope) * 3 + static_cast<size_t>(outcome)].fetch_add(
-      1, std::memory_order_relaxed);
+  runs_[scopeIndex(scope) * 3 + static_cast<size_t>(outcome)].fetch_add(1,
+                                                                        std::memory_order_relaxed);
   if (outcome == RunOutcome::COMMITTED) runSeconds_.observe(seconds);
 }
 
@@ -111,7 +109,8 @@ std::string Metrics::render(const StoreSize& size) const {
   out.family("rdz_submissions_acknowledged_total", COUNTER,
              "Submissions answered with a stored lead after the synced commit (new leads and "
              "idempotent replays).");
-  for (Entity e : ALL_ENTITIES) out.sample({{"entity", entityName(e)}}, load(acknowledged_[index(e)]));
+  for (Entity e : ALL_ENTITIES)
+    out.sample({{"entity", entityName(e)}}, load(acknowledged_[index(e)]));
   out.family("rdz_submissions_refused_total", COUNTER,
              "Submissions refused outright (SPEC 3.2): nothing stored.");
   for (Entity e : ALL_ENTITIES) out.sample({{"entity", entityName(e)}}, load(refused_[index(e)]));
@@ -139,8 +138,9 @@ std::string Metrics::render(const StoreSize& size) const {
   out.family("rdz_batches", GAUGE, "Batches by entity and status.");
   for (Entity e : ALL_ENTITIES) {
     for (size_t s = 0; s < BATCH_STATUS_COUNT; ++s) {
-      out.sample({{"entity", entityName(e)}, {"status", batchStatusName(static_cast<BatchStatus>(s))}},
-                 load(batches_[index(e) * BATCH_STATUS_COUNT + s]));
+      out.sample(
+          {{"entity", entityName(e)}, {"status", batchStatusName(static_cast<BatchStatus>(s))}},
+          load(batches_[index(e) * BATCH_STATUS_COUNT + s]));
     }
   }
   out.family("rdz_send_attempts_total", COUNTER,
@@ -149,8 +149,9 @@ std::string Metrics::render(const StoreSize& size) const {
   for (Entity e : ALL_ENTITIES) {
     for (size_t m = 0; m < 2; ++m) {
       for (size_t o = 0; o < 3; ++o) {
-        out.sample({{"entity", entityName(e)}, {"methode", METHODES[m]}, {"outcome", SEND_OUTCOMES[o]}},
-                   load(sendAttempts_[(index(e) * 2 + m) * 3 + o]));
+        out.sample(
+            {{"entity", entityName(e)}, {"methode", METHODES[m]}, {"outcome", SEND_OUTCOMES[o]}},
+            load(sendAttempts_[(index(e) * 2 + m) * 3 + o]));
       }
     }
   }
@@ -195,10 +196,9 @@ void countRun(Txn& txn, std::optional<Entity> scope, bool alreadyDone,
   txn.afterCommit([scope, alreadyDone, started]() {
     double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    metrics().countRun(scope,
-                       alreadyDone ? Metrics::RunOutcome::ALREADY_DONE
-                                   : Metrics::RunOutcome::COMMITTED,
-                       seconds);
+    metrics().countRun(
+        scope, alreadyDone ? Metrics::RunOutcome::ALREADY_DONE : Metrics::RunOutcome::COMMITTED,
+        seconds);
   });
 }
 

@@ -76,16 +76,16 @@ class Metrics {
   template <size_t N>
   using Gauges = std::array<std::atomic<int64_t>, N>;
 
-  Counters<2 * STATUT_COUNT> leadsReceived_{};    // entity × statut
-  Counters<2> acknowledged_{};                    // entity
-  Counters<2> refused_{};                         // entity
+  Counters<2 * STATUT_COUNT> leadsReceived_{};  // entity × statut
+  Counters<2> acknowledged_{};                  // entity
+  Counters<2> refused_{};                       // entity
   std::atomic<uint64_t> writeQueueDepth_{0};
   Histogram commitGroupSize_;
   Histogram commitSeconds_;
-  Counters<3 * 3> runs_{};                        // scope (all, zr7, mdl) × outcome
+  Counters<3 * 3> runs_{};  // scope (all, zr7, mdl) × outcome
   Histogram runSeconds_;
-  Gauges<2 * BATCH_STATUS_COUNT> batches_{};      // entity × status
-  Counters<2 * 2 * 3> sendAttempts_{};            // entity × methode × outcome
+  Gauges<2 * BATCH_STATUS_COUNT> batches_{};  // entity × status
+  Counters<2 * 2 * 3> sendAttempts_{};        // entity × methode × outcome
   std::atomic<int64_t> idempotencyRecords_{0};
   std::atomic<double> startTime_{0};
 };

@@ -66,9 +66,9 @@ TEST(MetricsText, NumberForms) {
 
 TEST(MetricsText, HistogramCumulativeBucketsSumAndCount) {
   Histogram h({0.5, 1, 2.5});
-  h.observe(0.5);   // on a bound: counted in it (bounds are inclusive)
+  h.observe(0.5);  // on a bound: counted in it (bounds are inclusive)
   h.observe(0.75);
-  h.observe(3);     // above every bound: +Inf only
+  h.observe(3);  // above every bound: +Inf only
   EXPECT_EQ(h.counts(), (std::vector<uint64_t>{1, 1, 0, 1}));
   MetricsText out;
   out.family("rdz_wait_seconds", MetricType::HISTOGRAM, "Waits.");

@@ -45,7 +45,7 @@ double valueOf(const Values& values, const std::string& series) {
 }
 
 Args leadFields(const std::string& phone) {
-  return {"produit=PV",       "nom=Martin",       "prenom=Zoé", "telephone=" + phone,
+  return {"produit=PV",        "nom=Martin",       "prenom=Zoé",       "telephone=" + phone,
           "code_postal=33000", "consentement=oui", "proprietaire=oui", "type_logement=maison"};
 }
 
@@ -153,13 +153,13 @@ TEST_F(MetricsE2e, ScrapesCountWhatWasSubmittedAndDelivered) {
   auto smtp = test::PythonServer::mailbox(tmp_, zr7SmtpPort_, tmp_ / "mail-ZR7");
   ASSERT_TRUE(smtp->running());
   std::string text = scrapeText();
-  for (auto family : {"rdz_leads_received_total counter", "rdz_submissions_acknowledged_total counter",
-                      "rdz_submissions_refused_total counter", "rdz_write_queue_depth gauge",
-                      "rdz_commit_group_size histogram", "rdz_commit_sync_seconds histogram",
-                      "rdz_runs_total counter", "rdz_run_duration_seconds histogram",
-                      "rdz_batches gauge", "rdz_send_attempts_total counter",
-                      "rdz_idempotency_records gauge", "rdz_store_bytes gauge",
-                      "rdz_process_start_time_seconds gauge"}) {
+  for (auto family :
+       {"rdz_leads_received_total counter", "rdz_submissions_acknowledged_total counter",
+        "rdz_submissions_refused_total counter", "rdz_write_queue_depth gauge",
+        "rdz_commit_group_size histogram", "rdz_commit_sync_seconds histogram",
+        "rdz_runs_total counter", "rdz_run_duration_seconds histogram", "rdz_batches gauge",
+        "rdz_send_attempts_total counter", "rdz_idempotency_records gauge", "rdz_store_bytes gauge",
+        "rdz_process_start_time_seconds gauge"}) {
     EXPECT_NE(text.find(std::string("# TYPE ") + family + "\n"), std::string::npos) << family;
   }
   Values before = parseExposition(text);
@@ -213,8 +213,8 @@ TEST_F(MetricsE2e, ScrapesCountWhatWasSubmittedAndDelivered) {
   EXPECT_GT(valueOf(submitted, "rdz_store_bytes{kind=\"wal\"}"), 0);
 
   // A run a minute ahead, so that every lead above was received before it.
-  std::string at = formatIso(std::chrono::time_point_cast<Duration>(
-      std::chrono::system_clock::now() + 1min));
+  std::string at =
+      formatIso(std::chrono::time_point_cast<Duration>(std::chrono::system_clock::now() + 1min));
   RunResult run = ctl({"deliver", "--at", at, "--force", "--wait", "20"});
   ASSERT_EQ(run.exitCode, 0) << describe(run);
   test::waitForMaildirFiles(tmp_ / "mail-ZR7", 1, 10s);
@@ -225,8 +225,9 @@ TEST_F(MetricsE2e, ScrapesCountWhatWasSubmittedAndDelivered) {
   EXPECT_EQ(delta(delivered, PENDING_ZR7), 0);
   EXPECT_EQ(delta(delivered, FAILED_ZR7), 0);
   EXPECT_EQ(delta(delivered, ATTEMPTS_OK), 1);
-  EXPECT_EQ(delta(delivered, "rdz_send_attempts_total{entity=\"ZR7\",methode=\"email\","
-                             "outcome=\"failed\"}"),
+  EXPECT_EQ(delta(delivered,
+                  "rdz_send_attempts_total{entity=\"ZR7\",methode=\"email\","
+                  "outcome=\"failed\"}"),
             0);
   EXPECT_GT(delta(delivered, GROUPS), delta(submitted, GROUPS));  // the run and its outcome
   // Submissions did not move meanwhile.
@@ -294,7 +295,8 @@ TEST(MetricsConfigE2e, ABadAddressStopsRdzdWithTheReason) {
 TEST(MetricsConfigE2e, OffLoopbackIsServedAndSaidSo) {
   test::TempDir tmp;
   int port = test::freePort();
-  Daemon rdzd(tmp.path(), {"--data_dir", tmp / "data", "--metrics_listen", "0.0.0.0:" + std::to_string(port)},
+  Daemon rdzd(tmp.path(),
+              {"--data_dir", tmp / "data", "--metrics_listen", "0.0.0.0:" + std::to_string(port)},
               tmp / "data/rdzd.sock", tmp / "rdzd.log");
   rdzd.start();
   EXPECT_EQ(test::http("GET", "http://127.0.0.1:" + std::to_string(port) + "/metrics").code, 200);

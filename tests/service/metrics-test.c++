@@ -4,6 +4,8 @@
 //
 // The registry is the process's: these tests compare values before and after, never absolute
 // values (other tests in this binary count into it too).
+#include "daemon/service/metrics.h"
+
 #include <gtest/gtest.h>
 #include <kj/debug.h>
 
@@ -13,7 +15,6 @@
 #include "daemon/domain/clock.h"
 #include "daemon/domain/ids.h"
 #include "daemon/service/config.h"
-#include "daemon/service/metrics.h"
 #include "daemon/service/operations.h"
 #include "daemon/service/run.h"
 #include "daemon/service/sender.h"
@@ -43,8 +44,8 @@ std::map<std::string, double> parse(const std::string& text) {
 std::map<std::string, double> scrape() { return parse(metrics().render(StoreSize{})); }
 
 Submission lead(std::string phone) {
-  return {{"produit", "PV"},       {"nom", "Martin"},      {"prenom", "Zoé"},
-          {"telephone", phone},    {"code_postal", "33000"}, {"consentement", "oui"},
+  return {{"produit", "PV"},       {"nom", "Martin"},          {"prenom", "Zoé"},
+          {"telephone", phone},    {"code_postal", "33000"},   {"consentement", "oui"},
           {"proprietaire", "oui"}, {"type_logement", "maison"}};
 }
 
@@ -59,9 +60,9 @@ struct Env {
   SubmitAnswer ingest(Submission fields, std::string key = "") {
     SubmitAnswer answer;
     writes->runSync([&](Txn& txn) {
-      answer = ingestLead(txn, ids,
-                          {Entity::ZR7, kj::mv(fields), kj::mv(key), clock.now(), false, "test",
-                           "label:test"});
+      answer = ingestLead(
+          txn, ids,
+          {Entity::ZR7, kj::mv(fields), kj::mv(key), clock.now(), false, "test", "label:test"});
     });
     return answer;
   }
@@ -99,9 +100,9 @@ TEST(MetricsTest, SubmissionsCountOnceSyncedAndNeverForAnUndoneJob) {
 
   // A job that stores a lead and then fails is undone with everything it counted.
   EXPECT_THROW(env.writes->runSync([&](Txn& txn) {
-    ingestLead(txn, env.ids,
-               {Entity::ZR7, lead("0633333333"), "key-2", env.clock.now(), false, "test",
-                "label:test"});
+    ingestLead(
+        txn, env.ids,
+        {Entity::ZR7, lead("0633333333"), "key-2", env.clock.now(), false, "test", "label:test"});
     KJ_FAIL_REQUIRE("the job fails after storing");
   }),
                kj::Exception);
@@ -114,8 +115,7 @@ TEST(MetricsTest, SubmissionsCountOnceSyncedAndNeverForAnUndoneJob) {
   // Past retention the record is purged, and the gauge follows.
   env.clock.advance(24h * 9);
   size_t purged = 0;
-  env.writes->runSync(
-      [&](Txn& txn) { purged = purgeIdempotencyKeys(txn, env.clock.now(), 100); });
+  env.writes->runSync([&](Txn& txn) { purged = purgeIdempotencyKeys(txn, env.clock.now(), 100); });
   EXPECT_EQ(purged, 1u);
   EXPECT_EQ(delta(RECORDS), 0);
 }

@@ -755,7 +755,8 @@ std::string Gateway::metricsText() const {
   for (auto& [code, count] : m.requests) out.sample({{"code", std::to_string(code)}}, count);
   out.family("rdz_gateway_spool_depth", GAUGE, "Leads in the spool not yet acknowledged by rdzd.");
   out.sample({}, spool_.depth());
-  out.family("rdz_gateway_spool_bytes", GAUGE, "Bytes of the spool's segments not wholly replayed.");
+  out.family("rdz_gateway_spool_bytes", GAUGE,
+             "Bytes of the spool's segments not wholly replayed.");
   out.sample({}, spool_.bytes());
   out.family("rdz_gateway_spool_healthy", GAUGE,
              "0 after a failed spool write that could not be cut off (leads that must be spooled "
@@ -783,7 +784,9 @@ std::string Gateway::metricsText() const {
   out.sample({{"reason", "total"}}, m.refusedTotal);
   out.family("rdz_gateway_rdzd_up", GAUGE,
              "1 when the gateway holds an authenticated session with rdzd.");
-  for (auto& link : links_) out.sample({{"entity", entityName(link->entity())}}, link->up() ? 1 : 0);
+  for (auto& link : links_) {
+    out.sample({{"entity", entityName(link->entity())}}, link->up() ? 1 : 0);
+  }
   out.family("rdz_gateway_forward_seconds", HISTOGRAM,
              "Time from sending a lead to rdzd to its answer.");
   out.histogram({}, m.forward);
