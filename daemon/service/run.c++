@@ -12,6 +12,7 @@
 #include "daemon/domain/explain.h"
 #include "daemon/domain/history.h"
 #include "daemon/domain/time.h"
+#include "daemon/service/metrics.h"
 #include "daemon/store/records.h"
 
 namespace rdz {
@@ -173,6 +174,8 @@ RunScope resolveRun(Reader& reader, const RunParams& params) {
 RunOutcome executeRun(Txn& txn, IdGenerator& ids, const RunParams& asked, Timestamp now,
                       const OppositionKey* opposition) {
   faultPoint("run.before_commit");
+  auto started = std::chrono::steady_clock::now();
+  KJ_ON_SCOPE_FAILURE(metrics().countRun(asked.onlyEntity, Metrics::RunOutcome::FAILED, 0));
   RunOutcome outcome;
   RunScope scope = resolveRun(txn, asked);
   if (!scope.toRun) {
@@ -182,6 +185,7 @@ RunOutcome executeRun(Txn& txn, IdGenerator& ids, const RunParams& asked, Timest
       outcome.batches.insert(outcome.batches.end(), batches.begin(), batches.end());
     }
     outcome.alreadyDone = true;
+    countRun(txn, asked.onlyEntity, true, started);
     return outcome;
   }
   const RunParams& params = *scope.toRun;
@@ -253,7 +257,10 @@ RunOutcome executeRun(Txn& txn, IdGenerator& ids, const RunParams& asked, Timest
                         static_cast<int32_t>(served.count));
   }
   leads.writeAll();
-  for (auto& b : outcome.batches) putBatch(txn, b, nullptr);
+  for (auto& b : outcome.batches) {
+    putBatch(txn, b, nullptr);
+    countBatch(txn, nullptr, b);
+  }
 
   RunRecord& run = outcome.run;
   run.id = id;
@@ -272,6 +279,7 @@ RunOutcome executeRun(Txn& txn, IdGenerator& ids, const RunParams& asked, Timest
   putRun(txn, run);
   trace.trace().committedAt = now;
   putRunTrace(txn, trace.trace());
+  countRun(txn, asked.onlyEntity, false, started);
   return outcome;
 }
 

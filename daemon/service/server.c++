@@ -15,6 +15,7 @@
 #include "daemon/service/explain.h"
 #include "daemon/service/files.h"
 #include "daemon/service/log.h"
+#include "daemon/service/metrics.h"
 #include "daemon/service/operations.h"
 #include "daemon/store/codec.h"
 #include "daemon/store/records.h"
@@ -563,6 +564,7 @@ class AdminImpl final : public ViewerMethods<schema::Admin::Server> {
               updated.nextAttempt = now;
               updated.responses.push_back(formatIso(now) + " resend");
               putBatch(txn, updated, &*batch);
+              countBatch(txn, &*batch, updated);
               return;
             }
           }
