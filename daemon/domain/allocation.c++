@@ -415,9 +415,4 @@ RunPlan planRun(const RunParams& params, const std::vector<PoolLead>& leads,
   return Planner(params, leads, commandes, duplicates, opposed, trace).run();
 }
 
-std::optional<Closing> closingOf(const CommandeState& s, bool lb) {
-  return closingFrom(s.commande, s.deliveredThisWeek, s.lbDeliveredThisWeek, s.deliveredToday,
-                     s.replacementsOwed, s.replacementsServedThisWeek, lb);
-}
-
 }  // namespace rdz

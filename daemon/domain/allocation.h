@@ -122,10 +122,6 @@ struct Closing {
   uint32_t limit = 0;  // the quota (with replacements owed) / quota_jour / LB share it reached
   bool operator==(const Closing&) const = default;
 };
-// Why a commande that serves on the run's date has no room for a lead of a fresh pass (`lb`
-// false) or an LB pass, given its counters; nullopt when it has room.
-std::optional<Closing> closingOf(const CommandeState& state, bool lb);
-
 // Receives what a run decided beyond its plan, for `lead explain` (SPEC §7.4): the commandes as
 // the run saw them, and when each stopped taking leads. The plan itself holds the rest (who got
 // what, duplicate and opposition skips). Called on the planning thread, in decision order. A

@@ -8,9 +8,9 @@
 #include <type_traits>
 
 #include "daemon/domain/fault-point.h"
+#include "daemon/domain/history.h"
 #include "daemon/domain/time.h"
 #include "daemon/domain/validation.h"
-#include "daemon/domain/history.h"
 #include "daemon/service/after-delivery.h"
 #include "daemon/service/explain.h"
 #include "daemon/service/files.h"

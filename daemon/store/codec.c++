@@ -596,6 +596,15 @@ RunTrace fromCapnp(schema::RunTrace::Reader in) {
   return t;
 }
 
+// The domain's enums are the schema's, value for value.
+static_assert(static_cast<int>(Reason::HORS_RUN) ==
+              static_cast<int>(schema::Explanation::Raison::Code::HORS_RUN));
+static_assert(static_cast<int>(Reason::DEVANCE) ==
+              static_cast<int>(schema::Explanation::Raison::Code::DEVANCE));
+static_assert(static_cast<int>(Full::LB_MAX) == static_cast<int>(schema::Closure::Full::LB_MAX));
+static_assert(static_cast<int>(PassKind::LB_FALLBACK) ==
+              static_cast<int>(schema::PassKind::LB_FALLBACK));
+
 void toCapnp(const Explanation& x, schema::Explanation::Builder out) {
   out.setLead(x.lead);
   out.setDate(x.date);
