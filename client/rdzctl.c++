@@ -11,6 +11,7 @@
 #include <thread>
 #include <unordered_set>
 
+#include "client/commands/lead-consent.h"
 #include "client/connection.h"
 #include "client/import-rows.h"
 #include "client/json.h"
@@ -45,7 +46,9 @@ Global options:
 
 Commands:
   client add --entity E --nom N --email A[,B] [--id ID] [--cc A] [--methode email|api]
-             [--api-url URL] [--api-header 'K: V']
+             [--api-url URL] [--api-header 'K: V'] [--api-consent oui|non]
+                      --api-consent oui: each lead of the API's JSON carries its consent
+                      proof ("consentement"); CSV files never do
   client list [--entity E] [--limit N] [--after ID] | client show ID
   client set ID [same flags] [--actif oui|non]
   commande add --client ID --produit P --quota-semaine N [--quota-jour N]
@@ -58,6 +61,9 @@ Commands:
   lead submit --entity E [--idempotency-key K] champ=valeur ...
   lead import --entity E FILE.jsonl|FILE.csv   (admin; recu_le allowed; per-row results)
   lead show ID | lead find --phone P [--entity E]
+  lead consent ID     the lead's consent certificate, for a client who asks for the proof:
+                      text, time, page, IP, user agent, reception time, entity (and what
+                      the HTTP request said, for a lead from rdz-gateway)
   lead reject ID --reason R [--at T]
                       a client's rejection of the lead's latest delivery, within 7 x 24 h
                       of it; R: faux_numero injoignable hors_zone doublon hors_cible autre.
@@ -299,7 +305,9 @@ void clientFlags(po::options_description& o) {
       "cc", po::value<std::string>(), "copy addresses, comma-separated")(
       "methode", po::value<std::string>(), "email (default) or api")(
       "api-url", po::value<std::string>(), "URL for methode api")(
-      "api-header", po::value<std::string>(), "'Name: value' header for methode api");
+      "api-header", po::value<std::string>(), "'Name: value' header for methode api")(
+      "api-consent", po::value<std::string>(),
+      "oui: methode api leads carry their consent proof (default non)");
 }
 
 void applyClientFlags(Command& cmd, schema::Client::Builder c) {
@@ -314,6 +322,7 @@ void applyClientFlags(Command& cmd, schema::Client::Builder c) {
   }
   if (cmd.has("api-url")) c.setApiUrl(cmd.get("api-url"));
   if (cmd.has("api-header")) c.setApiHeader(cmd.get("api-header"));
+  if (cmd.has("api-consent")) c.setApiConsent(ouiNon("api-consent", cmd.get("api-consent")));
   if (cmd.has("actif")) c.setActif(ouiNon("actif", cmd.get("actif")));
 }
 
@@ -705,6 +714,17 @@ int leadShow(Command& cmd) {
     cmd.out() << "history:\n";
     for (auto h : resp.getHistory()) printLine(cmd.out(), h, {"at", "event", "detail"});
   }
+  return EXIT_OK;
+}
+
+int leadConsent(Command& cmd) {
+  po::options_description o("rdzctl lead consent ID");
+  o.add_options()("id", po::value<std::string>()->required(), "lead id");
+  if (!cmd.parse(o, {"id"})) return EXIT_OK;
+  auto req = cmd.connection().viewer().getLeadRequest();
+  req.setId(cmd.get("id"));
+  auto resp = req.send().wait(cmd.wait());
+  cmd.out() << (cmd.json() ? consentJson(resp.getLead()) : consentCertificate(resp.getLead()));
   return EXIT_OK;
 }
 
@@ -1148,6 +1168,7 @@ const std::map<std::string, Handler>& commands() {
       {"produit list", produitList},   {"produit add", produitAdd},
       {"lead submit", leadSubmit},     {"lead import", leadImport},
       {"lead show", leadShow},         {"lead find", leadFind},
+      {"lead consent", leadConsent},
       {"backup", backup},               {"deliver", deliver},
       {"run list", runList},           {"run show", runShow},
       {"batch list", batchList},       {"batch resend", batchResend},
