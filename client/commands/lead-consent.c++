@@ -61,10 +61,14 @@ const std::map<std::string, std::string>& labels() {
 
 std::string consentCertificate(schema::Lead::Reader lead) {
   auto proof = consentProof(proofFields(lead));
+  std::map<std::string, std::string> byName(proof.begin(), proof.end());
   std::string out = "Preuve de consentement\n";
   for (auto& [name, value] : proof) {
-    // The request's lines only for a lead that came through the gateway.
-    if (name.rfind("requete_", 0) == 0 && value.empty()) continue;
+    // What the HTTP request said, when it says something the lead's values do not (the form sent
+    // its own ip, user_agent or page_url).
+    if (name.rfind("requete_", 0) == 0 && (value.empty() || value == byName[name.substr(8)])) {
+      continue;
+    }
     if (name == "efface" && value == "non") continue;
     out += labels().at(name) + " : " + (value.empty() ? "(non renseigné)" : value) + "\n";
   }
