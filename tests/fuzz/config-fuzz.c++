@@ -34,5 +34,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (config->freshDays < 1 || config->lbDays < 1 || config->dedupDays < 1) {
     fuzz::fail("delivery window below one day accepted");
   }
+  if (config->spoolMaxAgeHours < 1) {
+    fuzz::fail("ingest.spool_max_age_hours below one accepted");
+  }
   return 0;
 }
