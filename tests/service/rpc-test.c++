@@ -304,6 +304,26 @@ TEST_F(GatewayIngestTest, AFilledHoneypotIsStoredInvalidAndBadRequestValuesAreRe
   EXPECT_EQ(leadCount(Entity::ZR7), 1u);
 }
 
+TEST(Auth, TheTokensFileKnowsTheGatewayRole) {
+  std::string hash = sha256Hex(GATEWAY_ZR7);
+  Auth auth = Auth::parse("# comment\ngateway zr7 " + hash + " passerelle\n");
+  Grant grant = KJ_ASSERT_NONNULL(auth.check(GATEWAY_ZR7));
+  EXPECT_EQ(grant.role, Role::GATEWAY);
+  EXPECT_EQ(grant.entity, Entity::ZR7);
+  EXPECT_EQ(grant.caller, "label:passerelle");
+  EXPECT_EQ(grantLine(grant, hash), "gateway zr7 " + hash + " passerelle");
+  // Like an ingest token, bound to one entity.
+  EXPECT_ANY_THROW(Auth::parse("gateway * " + hash + "\n"));
+}
+
+TEST_F(RpcTest, AGatewaySessionIsAnIngestSession) {
+  auto session = login(GATEWAY_ZR7).getSession();
+  EXPECT_EQ(session.getRole(), schema::Role::INGEST);
+  EXPECT_TRUE(session.hasIngest());
+  EXPECT_FALSE(session.hasViewer());
+  EXPECT_FALSE(session.hasAdmin());
+}
+
 TEST_F(RpcTest, InvalidLeadsAreStoredWithTheirProblems) {
   auto ingest = login(INGEST_ZR7).getSession().getIngest();
   kj::Maybe<capnp::Response<schema::SubmitOutcome>> keep;
