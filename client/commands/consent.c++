@@ -1,11 +1,12 @@
-#include "client/commands/lead-consent.h"
-
+// rdzctl lead consent ID [--json]: a lead's consent certificate (SPEC §3.1), the proof a broker
+// sends to a client who asks. The same members as the API delivery's "consentement" object
+// (daemon/domain/consent.h).
 #include <capnp/compat/json.h>
 #include <capnp/message.h>
 
 #include <map>
 
-#include "client/json.h"
+#include "client/command.h"
 #include "daemon/domain/consent.h"
 
 namespace rdz {
@@ -57,8 +58,7 @@ const std::map<std::string, std::string>& labels() {
   return table;
 }
 
-}  // namespace
-
+// The certificate in French, one "label : value" line per element of the proof.
 std::string consentCertificate(schema::Lead::Reader lead) {
   auto proof = consentProof(proofFields(lead));
   std::map<std::string, std::string> byName(proof.begin(), proof.end());
@@ -78,6 +78,7 @@ std::string consentCertificate(schema::Lead::Reader lead) {
   return out;
 }
 
+// The proof as one JSON object (consentProof's names, every value a string), with a newline.
 std::string consentJson(schema::Lead::Reader lead) {
   auto proof = consentProof(proofFields(lead));
   capnp::MallocMessageBuilder message;
@@ -90,4 +91,34 @@ std::string consentJson(schema::Lead::Reader lead) {
   return std::string(text.cStr(), text.size()) + "\n";
 }
 
+int leadConsent(Command& cmd) {
+  auto req = cmd.connection().viewer().getLeadRequest();
+  req.setId(cmd.get("id"));
+  auto resp = req.send().wait(cmd.wait());
+  cmd.out() << (cmd.json() ? consentJson(resp.getLead()) : consentCertificate(resp.getLead()));
+  return EXIT_OK;
+}
+
+}  // namespace
+
+namespace commands {
+
+CommandGroup consent() {
+  return {
+      {.noun = "lead",
+       .verb = "consent",
+       .usage = "lead consent ID",
+       .about = "the lead's consent certificate, for a client who asks for the proof:\n"
+                "text, time, page, IP, user agent, reception time, entity (and what the\n"
+                "HTTP request said, for a lead from rdz-gateway)",
+       .options =
+           [](po::options_description& o) {
+             o.add_options()("id", po::value<std::string>()->required(), "lead id");
+           },
+       .positional = {"id"},
+       .run = leadConsent},
+  };
+}
+
+}  // namespace commands
 }  // namespace rdz
