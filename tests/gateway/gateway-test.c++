@@ -880,6 +880,17 @@ TEST_F(GatewayFormTest, TheRequestIsTheProofWhereTheFormSaysNothing) {
   EXPECT_EQ(textAt(json.root(), "ip"), "192.0.2.8");
   EXPECT_EQ(textAt(json.root(), "recu_le"), textAt(shown.root(), "recu_le"));
   EXPECT_EQ(textAt(json.root(), "entite"), "ZR7");
+
+  // A client delivered by API may get the proof with every lead (poster-test checks the JSON).
+  ctlOk({"client", "add", "--entity", "ZR7", "--nom", "Api", "--email", "a@api.example", "--id",
+         "api", "--methode", "api", "--api-url", "https://api.example/leads", "--api-consent",
+         "oui"});
+  EXPECT_TRUE(boolAt(ctlJson({"client", "show", "api"}).root(), "api_consent"));
+  ctlOk({"client", "set", "api", "--nom", "Api SA"});  // kept when not given
+  EXPECT_TRUE(boolAt(ctlJson({"client", "show", "api"}).root(), "api_consent"));
+  ctlOk({"client", "set", "api", "--api-consent", "non"});
+  EXPECT_FALSE(boolAt(ctlJson({"client", "show", "api"}).root(), "api_consent"));
+  EXPECT_EQ(ctl({"client", "set", "api", "--api-consent", "peut-etre"}).exitCode, 2);
 }
 
 TEST_F(GatewayFormTest, ThankYouPagesOnTheAllowListOnlyAndAHoneypotAnsweredAsAccepted) {
