@@ -1,13 +1,14 @@
 // rdzctl lead consent ID [--json]: a lead's consent certificate (SPEC §3.1), the proof a broker
 // sends to a client who asks. The same members as the API delivery's "consentement" object
 // (daemon/domain/consent.h).
+#include "daemon/domain/consent.h"
+
 #include <capnp/compat/json.h>
 #include <capnp/message.h>
 
 #include <map>
 
 #include "client/command.h"
-#include "daemon/domain/consent.h"
 
 namespace rdz {
 

@@ -620,10 +620,9 @@ std::string applyRequestProof(Lead& lead, const HttpRequestProof& request) {
             quoted(lead.requeteUserAgent) + ", page_url " + quoted(lead.requetePageUrl);
   Problems problems;
   for (auto& code : lead.problemes) problems.add(code);
-  for (auto [id, target, value] :
-       {std::tuple{IP, &lead.ip, &lead.requeteIp},
-        std::tuple{USER_AGENT, &lead.userAgent, &lead.requeteUserAgent},
-        std::tuple{PAGE_URL, &lead.pageUrl, &lead.requetePageUrl}}) {
+  for (auto [id, target, value] : {std::tuple{IP, &lead.ip, &lead.requeteIp},
+                                   std::tuple{USER_AGENT, &lead.userAgent, &lead.requeteUserAgent},
+                                   std::tuple{PAGE_URL, &lead.pageUrl, &lead.requetePageUrl}}) {
     if (!target->empty() || value->empty()) continue;
     *target = *value;
     if (target->size() > FIELDS[id].maxBytes) problems.add(id, "too_long");

@@ -989,9 +989,10 @@ TEST(RequestProof, FillsWhatTheFormLeftEmptyAndKeepsWhatItSent) {
   EXPECT_EQ(lead.requetePageUrl, "https://landing.example/pac");
   EXPECT_EQ(lead.statut, Statut::NEW);
   EXPECT_TRUE(lead.problemes.empty());
-  EXPECT_EQ(detail,
-            "formulaire: ip \"\", user_agent \"\", page_url \"\"; requête: ip \"203.0.113.7\", "
-            "user_agent \"Mozilla/5.0 (X11) Chrome/120\", page_url \"https://landing.example/pac\"");
+  EXPECT_EQ(
+      detail,
+      "formulaire: ip \"\", user_agent \"\", page_url \"\"; requête: ip \"203.0.113.7\", "
+      "user_agent \"Mozilla/5.0 (X11) Chrome/120\", page_url \"https://landing.example/pac\"");
 
   Submission sent = good();
   sent.push_back({"ip", "198.51.100.2"});

@@ -7,8 +7,8 @@
 #include <fstream>
 #include <string>
 
-#include "tests/fuzz/fuzz-support.h"
 #include "daemon/domain/validation.h"
+#include "tests/fuzz/fuzz-support.h"
 #include "tools/gateway/config.h"
 #include "tools/gateway/thanks.h"
 

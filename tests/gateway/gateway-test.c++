@@ -27,12 +27,12 @@
 #include <set>
 #include <thread>
 
+#include "daemon/domain/time.h"
 #include "tests/e2e/harness.h"
 #include "tests/support/files.h"
 #include "tests/support/http.h"
 #include "tests/support/smtp.h"
 #include "tests/support/temp-dir.h"
-#include "daemon/domain/time.h"
 #include "tools/gateway/spool.h"
 #include "tools/gateway/thanks.h"
 
@@ -838,11 +838,10 @@ TEST_F(GatewayFormTest, TheRequestIsTheProofWhereTheFormSaysNothing) {
   // Behind a trusted reverse proxy: the client address is the one the proxy saw.
   startGateway({"--trusted_proxies", "127.0.0.1", "--honeypot_field", "site_web",
                 "--zr7.merci_urls", "https://landing.example/merci"});
-  auto r = post("zr7", form(40, "&merci_url=https%3A%2F%2Flanding.example%2Fmerci&site_web="),
-                FORM,
+  auto r = post("zr7", form(40, "&merci_url=https%3A%2F%2Flanding.example%2Fmerci&site_web="), FORM,
                 {"User-Agent: Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0",
-                 "Referer: https://landing.example/pac?utm_source=ete", "X-Forwarded-For: 198.51.100.23",
-                 "Origin: https://landing.example"});
+                 "Referer: https://landing.example/pac?utm_source=ete",
+                 "X-Forwarded-For: 198.51.100.23", "Origin: https://landing.example"});
   ASSERT_EQ(r.code, 201) << describe(r);  // not a browser (no Accept: text/html): its JSON
   EXPECT_EQ(textAt(Json(r.body).root(), "statut"), "new");
   auto shown = lead(phone(40));
@@ -931,9 +930,11 @@ TEST_F(GatewayFormTest, ThankYouPagesOnTheAllowListOnlyAndAHoneypotAnsweredAsAcc
   r = post("mdl", form(n++, "&merci_url=https%3A%2F%2Flanding.example%2Fmerci"), FORM, {BROWSER});
   EXPECT_EQ(r.code, 201) << describe(r);
   // JSON callers keep their JSON.
-  r = post("zr7", R"({"produit":"PV","nom":"Dupont","prenom":"Luc","telephone":")" + phone(n++) +
-                      R"(","code_postal":"33000","consentement":true,"merci_url":"https://landing.example/merci"})",
-           "application/json", {"Accept: text/html"});
+  r = post(
+      "zr7",
+      R"({"produit":"PV","nom":"Dupont","prenom":"Luc","telephone":")" + phone(n++) +
+          R"(","code_postal":"33000","consentement":true,"merci_url":"https://landing.example/merci"})",
+      "application/json", {"Accept: text/html"});
   EXPECT_EQ(r.code, 201) << describe(r);
   EXPECT_EQ(r.headers["content-type"], "application/json; charset=utf-8");
 
@@ -962,7 +963,8 @@ TEST_F(GatewayFormTest, ThankYouPagesOnTheAllowListOnlyAndAHoneypotAnsweredAsAcc
   waitSpoolDrained();
   EXPECT_EQ(textAt(lead(phone(72)).root(), "statut"), "new");
   EXPECT_EQ(textAt(lead(phone(73)).root(), "statut"), "invalid");
-  EXPECT_EQ(texts(at(lead(phone(73)).root(), "problemes")), std::vector<std::string>{"spam.honeypot"});
+  EXPECT_EQ(texts(at(lead(phone(73)).root(), "problemes")),
+            std::vector<std::string>{"spam.honeypot"});
 }
 
 TEST_F(GatewayFormTest, ASpooledLeadKeepsItsAcceptanceTimeAndJoinsTheRunAfterIt) {
@@ -973,7 +975,8 @@ TEST_F(GatewayFormTest, ASpooledLeadKeepsItsAcceptanceTimeAndJoinsTheRunAfterIt)
          "--departements", "33", "--jours", "lun,mar,mer,jeu,ven,sam,dim"});
   daemon_->stop();
   auto before = std::chrono::system_clock::now();
-  auto r = post("zr7", form(81), FORM, {"User-Agent: Spooled/1.0", "Referer: https://landing.example/x"});
+  auto r = post("zr7", form(81), FORM,
+                {"User-Agent: Spooled/1.0", "Referer: https://landing.example/x"});
   auto after = std::chrono::system_clock::now();
   ASSERT_EQ(r.code, 202) << describe(r);
   // The run's reference time T: after the gateway accepted the lead, before rdzd gets it back.
@@ -1040,10 +1043,9 @@ TEST_F(GatewayBrowserTest, ARealBrowserPostsTheLandingPagesForm) {
   options.timeout = std::chrono::seconds(180);
   auto browser = runProgram(
       "/usr/bin/python3",
-      {BROWSER_FORM_SCRIPT, "--gateway", gateway_->url(""), "--page-port",
-       std::to_string(pagePort), "--phones",
-       fmt::format("{},{},{},{}", phone(90), phone(91), phone(92), phone(93)), "--evil-url",
-       origin.substr(0, origin.rfind(':')) + ".evil.example/merci.html"},
+      {BROWSER_FORM_SCRIPT, "--gateway", gateway_->url(""), "--page-port", std::to_string(pagePort),
+       "--phones", fmt::format("{},{},{},{}", phone(90), phone(91), phone(92), phone(93)),
+       "--evil-url", origin.substr(0, origin.rfind(':')) + ".evil.example/merci.html"},
       options);
   ASSERT_EQ(browser.exitCode, 0) << describe(browser);
   Json result(browser.out);
@@ -1299,9 +1301,7 @@ TEST(GatewaySpool, VersionOneEntriesStillReplayBesideNewOnes) {
   std::filesystem::create_directories(dir);
   Submission fields = {{"nom", "Dupont"}, {"telephone", phone(1)}};
   std::string old = versionOneEntry(Entity::MDL, "gw-old", 1700000000123456, fields);
-  {
-    std::ofstream(dir + "/0000000000000001.seg", std::ios::binary) << old;
-  }
+  { std::ofstream(dir + "/0000000000000001.seg", std::ios::binary) << old; }
   Spool spool(dir);  // an upgraded gateway opens a spool a previous one left
   EXPECT_EQ(spool.depth(), 1u);
   spool.append(entry(0));
@@ -1767,25 +1767,36 @@ TEST(GatewayHelpers, WebAddressesAreParsedStrictly) {
             (WebAddress{"http", "landing.example", "8080", "/"}));
   EXPECT_EQ(parseWebAddress("https://[2001:db8::1]/m"),
             (WebAddress{"https", "[2001:db8::1]", "", "/m"}));
-  for (const char* bad : {
-           "//evil.example/merci",                         // no scheme: the page's own scheme
-           "/merci",                                       // relative
-           "javascript:alert(1)", "data:text/html,x", "ftp://landing.example/",
-           "https:evil.example", "https:/evil.example", "https:\\evil.example",
-           "https://landing.example@evil.example/",        // user info
-           "https://landing.example:443@evil.example/",
-           "https://user:pass@landing.example/",
-           "https://evil.example\\@landing.example/",      // backslash
-           "https://landing.example\\.evil.example/",
-           "https://landing.example%2eevil.example/",      // escaped host
-           "https://landing.example/merci\n", " https://landing.example/",
-           "https://landing.example/mé", "https://land ing.example/",
-           "https://landing.example//evil.example",        // a path that reads as a host
-           "https://landing.example/merci/../admin", "https://landing.example/merci/%2e%2e/x",
-           "https://landing.example/./merci", "https://landing.example:0/",
-           "https://landing.example:99999/", "https://landing.example:/",
-           "https://", "https:///merci", "https://-evil/", "https://landing.example/\"onload=x",
-           "https://landing.example/<script>"}) {
+  for (const char* bad : {"//evil.example/merci",  // no scheme: the page's own scheme
+                          "/merci",                // relative
+                          "javascript:alert(1)",
+                          "data:text/html,x",
+                          "ftp://landing.example/",
+                          "https:evil.example",
+                          "https:/evil.example",
+                          "https:\\evil.example",
+                          "https://landing.example@evil.example/",  // user info
+                          "https://landing.example:443@evil.example/",
+                          "https://user:pass@landing.example/",
+                          "https://evil.example\\@landing.example/",  // backslash
+                          "https://landing.example\\.evil.example/",
+                          "https://landing.example%2eevil.example/",  // escaped host
+                          "https://landing.example/merci\n",
+                          " https://landing.example/",
+                          "https://landing.example/mé",
+                          "https://land ing.example/",
+                          "https://landing.example//evil.example",  // a path that reads as a host
+                          "https://landing.example/merci/../admin",
+                          "https://landing.example/merci/%2e%2e/x",
+                          "https://landing.example/./merci",
+                          "https://landing.example:0/",
+                          "https://landing.example:99999/",
+                          "https://landing.example:/",
+                          "https://",
+                          "https:///merci",
+                          "https://-evil/",
+                          "https://landing.example/\"onload=x",
+                          "https://landing.example/<script>"}) {
     EXPECT_EQ(parseWebAddress(bad), std::nullopt) << bad;
   }
   EXPECT_EQ(parseWebAddress(std::string("https://landing.example/") + std::string(2000, 'a')),
@@ -1793,9 +1804,8 @@ TEST(GatewayHelpers, WebAddressesAreParsedStrictly) {
 }
 
 TEST(GatewayHelpers, ThankYouPagesAreAnAllowListNotAnOpenRedirect) {
-  gateway::ThanksPages pages(
-      {"https://landing.example/merci", "https://www.landing.example/merci/*",
-       "https://partner.example*"});
+  gateway::ThanksPages pages({"https://landing.example/merci",
+                              "https://www.landing.example/merci/*", "https://partner.example*"});
   for (const char* allowed :
        {"https://landing.example/merci", "HTTPS://LANDING.EXAMPLE/merci",
         "https://landing.example:443/merci", "https://www.landing.example/merci/",
@@ -1803,24 +1813,32 @@ TEST(GatewayHelpers, ThankYouPagesAreAnAllowListNotAnOpenRedirect) {
         "https://partner.example/anything?x=1"}) {
     EXPECT_TRUE(pages.allows(allowed)) << allowed;
   }
-  for (const char* refused : {
-           "", "https://landing.example/merci/",               // exact: nothing after it
-           "https://landing.example/merci?x=1", "https://landing.example/Merci",
-           "http://landing.example/merci",                      // another scheme
-           "https://landing.example:8443/merci",                // another port
-           "https://landing.example.evil.org/merci",            // a host that merely begins so
-           "https://evil.org/https://landing.example/merci",
-           "https://evil.org/?u=https://landing.example/merci",
-           "https://evil.org#https://landing.example/merci",
-           "//landing.example/merci", "//evil.org",
-           "https://landing.example@evil.org/merci", "https://evil.org@landing.example/merci",
-           "https://landing.example\\@evil.org/merci", "https://landing.example\\evil.org",
-           "https://www.landing.example/merci",                 // the prefix is /merci/
-           "https://www.landing.example/merci-evil",
-           "https://www.landing.example/merci/../../evil", "https://www.landing.example/merci/%2E%2E/x",
-           "https://partner.example.evil.org/", "https://evilpartner.example/",
-           "https://landing.example./merci",
-           "https://landing.example/merci\t", "javascript://landing.example/merci"}) {
+  for (const char* refused :
+       {"",
+        "https://landing.example/merci/",  // exact: nothing after it
+        "https://landing.example/merci?x=1",
+        "https://landing.example/Merci",
+        "http://landing.example/merci",            // another scheme
+        "https://landing.example:8443/merci",      // another port
+        "https://landing.example.evil.org/merci",  // a host that merely begins so
+        "https://evil.org/https://landing.example/merci",
+        "https://evil.org/?u=https://landing.example/merci",
+        "https://evil.org#https://landing.example/merci",
+        "//landing.example/merci",
+        "//evil.org",
+        "https://landing.example@evil.org/merci",
+        "https://evil.org@landing.example/merci",
+        "https://landing.example\\@evil.org/merci",
+        "https://landing.example\\evil.org",
+        "https://www.landing.example/merci",  // the prefix is /merci/
+        "https://www.landing.example/merci-evil",
+        "https://www.landing.example/merci/../../evil",
+        "https://www.landing.example/merci/%2E%2E/x",
+        "https://partner.example.evil.org/",
+        "https://evilpartner.example/",
+        "https://landing.example./merci",
+        "https://landing.example/merci\t",
+        "javascript://landing.example/merci"}) {
     EXPECT_FALSE(pages.allows(refused)) << refused;
   }
   EXPECT_FALSE(gateway::ThanksPages().allows("https://landing.example/merci"));

@@ -274,10 +274,11 @@ struct ApiEnv {
       k.quotaSemaine = 5;
       k.lbMaxPct = 100;
       commande = addCommande(t, k, clock.now());
-      IngestRequest first{Entity::ZR7, lead("0611111111", "O'Neil \"le\" Grand"), "",
-                          clock.now(), false, "test"};
+      IngestRequest first{
+          Entity::ZR7, lead("0611111111", "O'Neil \"le\" Grand"), "", clock.now(), false, "test"};
       if (consent) {
-        first.request = HttpRequestProof{"203.0.113.7", "Mozilla/5.0", "https://landing.example/pv"};
+        first.request =
+            HttpRequestProof{"203.0.113.7", "Mozilla/5.0", "https://landing.example/pv"};
       }
       fresh = ingestLead(t, ids, first).id;
       old = ingestLead(t, ids,
@@ -412,11 +413,10 @@ TEST(ApiDeliveryTest, AClientWithApiConsentGetsEachLeadsProof) {
     auto proof = textMembers(all.back().second);
     std::vector<std::string> names;
     for (auto& [name, value] : proof) names.push_back(name);
-    EXPECT_EQ(names, (std::vector<std::string>{"lead", "entite", "consentement",
-                                               "consentement_texte", "consentement_le",
-                                               "page_url", "ip", "user_agent", "recu_le",
-                                               "requete_ip", "requete_user_agent",
-                                               "requete_page_url", "efface"}));
+    EXPECT_EQ(names, (std::vector<std::string>{
+                         "lead", "entite", "consentement", "consentement_texte", "consentement_le",
+                         "page_url", "ip", "user_agent", "recu_le", "requete_ip",
+                         "requete_user_agent", "requete_page_url", "efface"}));
     EXPECT_EQ(proof[0].second, str(member(lead, "id")));
     EXPECT_EQ(proof[2].second, "oui");
     if (str(member(body.value, "type")) == "fresh") {

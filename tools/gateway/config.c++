@@ -121,8 +121,7 @@ std::optional<Config> parseConfig(int argc, const char* const* argv) {
   if (!c.honeypotField.empty() &&
       (isLeadField(c.honeypotField) || c.honeypotField == MERCI_FIELD ||
        c.honeypotField.size() > 64)) {
-    throw std::runtime_error("honeypot_field must not be a lead field or merci_url (at most 64 "
-                             "bytes)");
+    throw std::runtime_error("honeypot_field: at most 64 bytes, not a lead field nor merci_url");
   }
   if (!std::isfinite(c.rate) || c.rate < 0) throw std::runtime_error("rate must be >= 0");
   if (c.rate > 0 && c.burst < 1) throw std::runtime_error("burst must be at least 1");

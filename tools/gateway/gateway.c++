@@ -321,8 +321,7 @@ Submission submissionFromForm(std::string_view body) {
 
 struct Gateway::Headers {
   kj::HttpHeaderId accept, origin, idempotencyKey, forwardedFor, requestMethod, allowOrigin,
-      allowMethods, allowHeaders, maxAge, vary, retryAfter, allow, cacheControl, userAgent,
-      referer;
+      allowMethods, allowHeaders, maxAge, vary, retryAfter, allow, cacheControl, userAgent, referer;
   explicit Headers(kj::HttpHeaderTable::Builder& b)
       : accept(b.add("Accept")),
         origin(b.add("Origin")),
@@ -709,7 +708,7 @@ kj::Promise<void> Gateway::submitLead(kj::Own<Request> req, Entity entity, std::
   HttpRequestProof proof;
   proof.ip = headerProof(req->client, 64);
   proof.userAgent = headerProof(req->userAgent, 1000);
-  std::string page = !req->referer.empty() ? req->referer
+  std::string page = !req->referer.empty()   ? req->referer
                      : req->origin != "null" ? req->origin
                                              : std::string();
   proof.pageUrl = headerProof(page, 2000);
