@@ -88,6 +88,13 @@ struct Lead {
   nbLivraisons @27 :UInt32 $Json.name("nb_livraisons");
   derniereLivraison @28 :Int64 $time $Json.name("derniere_livraison");
   efface @29 :Bool;                          # RGPD erasure done: personal fields are wiped
+  # What the HTTP request the lead came in said (the gateway's view), whatever the form sent:
+  # the client address (through trusted proxies), User-Agent, Referer (else Origin). "" when the
+  # lead did not come through the gateway. ip, user_agent and page_url take these values when
+  # the form left them empty.
+  requeteIp @30 :Text $Json.name("requete_ip");
+  requeteUserAgent @31 :Text $Json.name("requete_user_agent");
+  requetePageUrl @32 :Text $Json.name("requete_page_url");
 }
 
 struct HistoryEvent {
@@ -96,8 +103,8 @@ struct HistoryEvent {
   # `legacy`); rdzd maps their name to the kind (daemon/domain/history.h). In replies rdzd sets
   # `event` to the event's name and `detail` to its French text, for every record.
   at @0 :Int64 $time;
-  event @1 :Text;      # recu, doublon, opposition, problemes, statut, livraison, doublon_evite,
-                       # envoi, rejet, effacement, retrait_lot
+  event @1 :Text;      # recu, transmis, preuve, doublon, opposition, problemes, statut,
+                       # livraison, doublon_evite, envoi, rejet, effacement, retrait_lot
   detail @2 :Text;
   union {
     legacy @3 :Void;
@@ -112,8 +119,11 @@ struct HistoryEvent {
     rejet @12 :Rejet;
     effacement @13 :Void;
     retraitLot @14 :RetraitLot $Json.name("retrait_lot");
+    transmis @15 :Transmis;
+    preuve @16 :Preuve;
   }
-  # Details hold ids, codes and times set by RDZ, never a value of the lead's personal fields.
+  # Details hold ids, codes and times set by RDZ, never a value of the lead's personal fields,
+  # except `preuve`'s (the request's ip, user agent, page), which an erasure wipes.
 
   struct Recu {
     via @0 :Text;              # ingest, admin, import
@@ -162,6 +172,26 @@ struct HistoryEvent {
     batch @1 :Text;
     commande @2 :Text;
     credit @3 :Text;
+  }
+  struct Transmis {
+    accepted @0 :Int64 $time;  # when the gateway accepted the lead (the event's `at`: rdzd got it)
+    verdict @1 :Verdict;
+    spooled @2 :Bool;          # replayed from the gateway's spool
+    enum Verdict {
+      used @0;                 # it is recu_le
+      notAGateway @1 $Json.name("not_a_gateway");   # ignored: the token has not the role
+      inFuture @2 $Json.name("in_future");          # ignored: after rdzd's time
+      tooOld @3 $Json.name("too_old");              # ignored: older than the spool's limit
+    }
+  }
+  struct Preuve {
+    form @0 :ProofValues;      # what the form sent
+    request @1 :ProofValues;   # what the HTTP request said
+  }
+  struct ProofValues {
+    ip @0 :Text;
+    userAgent @1 :Text $Json.name("user_agent");
+    pageUrl @2 :Text $Json.name("page_url");
   }
 }
 
@@ -216,6 +246,8 @@ struct Client {
   apiHeader @7 :Text $Json.name("api_header");   # "Name: value"; a secret, shown masked
   actif @8 :Bool = true;
   creeLe @9 :Int64 $time $Json.name("cree_le");
+  apiConsent @10 :Bool $Json.name("api_consent");
+  # methode api: each lead of the JSON carries its consent proof ("consentement" object).
 }
 
 struct Commande {
@@ -444,7 +476,20 @@ struct Session {
 interface Ingest {
   # Bound to one entity. Returns once the lead is durable (WAL synced). Validation problems are
   # data in the result; refusals (size, UTF-8, idempotency conflict) are exceptions.
-  submit @0 (fields :List(Field), idempotencyKey :Text) -> SubmitOutcome;
+  submit @0 (fields :List(Field), idempotencyKey :Text, request :HttpRequest) -> SubmitOutcome;
+  # `request`: what the gateway saw of the HTTP post (unset for other callers).
+}
+
+struct HttpRequest {
+  # The HTTP post a lead came in, as rdz-gateway saw it: the consent proof of the request
+  # (SPEC §3.1) and how the gateway handled it. Not part of the idempotency body hash.
+  ip @0 :Text;                   # the client address, through trusted proxies
+  userAgent @1 :Text;            # User-Agent
+  pageUrl @2 :Text;              # Referer, else Origin
+  acceptedAt @3 :Int64 $time;    # when the gateway accepted the post; 0: not given
+  # Becomes recu_le only for a gateway token (tokens file role `gateway`), within bounds.
+  spooled @4 :Bool;              # replayed from the gateway's spool
+  honeypot @5 :Bool;             # the form filled the hidden honeypot field: spam.honeypot
 }
 
 interface Viewer {

@@ -29,6 +29,21 @@ HistoryEvent received(Timestamp at, std::string_view via) {
   return e;
 }
 
+HistoryEvent forwarded(Timestamp at, Timestamp accepted, GatewayTime verdict, bool spooled) {
+  HistoryEvent e = event(at, HistoryKind::TRANSMIS);
+  e.time = accepted;
+  e.gatewayTime = verdict;
+  e.spooled = spooled;
+  return e;
+}
+
+HistoryEvent requestProof(Timestamp at, ProofValues form, ProofValues request) {
+  HistoryEvent e = event(at, HistoryKind::PREUVE);
+  e.form = std::move(form);
+  e.request = std::move(request);
+  return e;
+}
+
 HistoryEvent doubleSubmission(Timestamp at, std::string_view firstLead) {
   HistoryEvent e = event(at, HistoryKind::DOUBLON);
   e.lead = firstLead;
@@ -124,8 +139,10 @@ struct KindName {
   HistoryKind kind;
   std::string_view name;
 };
-constexpr std::array<KindName, 11> KIND_NAMES = {{
+constexpr std::array<KindName, 13> KIND_NAMES = {{
     {HistoryKind::RECU, "recu"},
+    {HistoryKind::TRANSMIS, "transmis"},
+    {HistoryKind::PREUVE, "preuve"},
     {HistoryKind::DOUBLON, "doublon"},
     {HistoryKind::OPPOSITION, "opposition"},
     {HistoryKind::PROBLEMES, "problemes"},
@@ -146,6 +163,12 @@ std::string joined(const std::vector<std::string>& values) {
 
 std::string dateOf(const std::optional<Timestamp>& t) { return t ? parisDate(*t) : "?"; }
 
+std::string proofText(const ProofValues& v) {
+  auto quoted = [](const std::string& s) { return "\"" + s + "\""; };
+  return "ip " + quoted(v.ip) + ", user_agent " + quoted(v.userAgent) + ", page_url " +
+         quoted(v.pageUrl);
+}
+
 }  // namespace
 
 std::string_view historyEventName(const HistoryEvent& e) {
@@ -163,6 +186,24 @@ std::string historyText(const HistoryEvent& e) {
       return e.legacyDetail;
     case HistoryKind::RECU:
       return fmt::format("reçu via {}", e.via);
+    case HistoryKind::TRANSMIS: {
+      std::string accepted = e.time ? formatIso(*e.time) : "?";
+      std::string ignored = "heure de la passerelle " + accepted + " ignorée : ";
+      switch (e.gatewayTime) {
+        case GatewayTime::USED:
+          return fmt::format("reçu par la passerelle le {}, transmis le {}{}", accepted,
+                             formatIso(e.at), e.spooled ? " (rejeu du spool)" : "");
+        case GatewayTime::NOT_A_GATEWAY:
+          return ignored + "le jeton n'a pas le rôle gateway";
+        case GatewayTime::IN_FUTURE:
+          return ignored + "postérieure à l'heure de rdzd";
+        case GatewayTime::TOO_OLD:
+          return ignored + "plus ancienne que la limite du spool";
+      }
+      return ignored;
+    }
+    case HistoryKind::PREUVE:
+      return "formulaire: " + proofText(e.form) + "; requête: " + proofText(e.request);
     case HistoryKind::DOUBLON:
       return fmt::format("double soumission du lead {}", e.lead);
     case HistoryKind::OPPOSITION:
@@ -236,10 +277,16 @@ HistoryEvent legacyHistoryEvent(Timestamp at, std::string event, std::string det
 }
 
 bool scrubHistory(HistoryEvent& event, const std::vector<std::string>& values) {
-  std::string clean = scrubbed(event.legacyDetail, values);
-  if (clean == event.legacyDetail) return false;
-  event.legacyDetail = std::move(clean);
-  return true;
+  bool changed = false;
+  for (std::string* text :
+       {&event.legacyDetail, &event.form.ip, &event.form.userAgent, &event.form.pageUrl,
+        &event.request.ip, &event.request.userAgent, &event.request.pageUrl}) {
+    std::string clean = scrubbed(*text, values);
+    if (clean == *text) continue;
+    *text = std::move(clean);
+    changed = true;
+  }
+  return changed;
 }
 
 }  // namespace rdz

@@ -12,8 +12,12 @@
 
 namespace rdz::history {
 
-// At reception (SPEC §3.2). `via`: ingest, admin or import.
+// At reception (SPEC §3.2). `via`: ingest, admin, import or gateway; `at`: recu_le.
 HistoryEvent received(Timestamp at, std::string_view via);
+// rdzd got at `at` a lead a gateway accepted at `accepted`; what it made of that time.
+HistoryEvent forwarded(Timestamp at, Timestamp accepted, GatewayTime verdict, bool spooled);
+// The HTTP request's proof: what the form sent, what the request said (personal values).
+HistoryEvent requestProof(Timestamp at, ProofValues form, ProofValues request);
 HistoryEvent doubleSubmission(Timestamp at, std::string_view firstLead);
 HistoryEvent opposedAtReception(Timestamp at, Entity list);
 HistoryEvent problems(Timestamp at, std::vector<std::string> problemes);
@@ -36,9 +40,9 @@ HistoryEvent droppedFromBatch(Timestamp at, const Delivery& delivery, std::strin
 
 namespace rdz {
 
-// The event's name, as rdzctl --json shows it beside the details: recu, doublon, opposition,
-// problemes, statut, livraison, doublon_evite, envoi, rejet, effacement, retrait_lot; a legacy
-// record keeps the name it was written with.
+// The event's name, as rdzctl --json shows it beside the details: recu, transmis, preuve,
+// doublon, opposition, problemes, statut, livraison, doublon_evite, envoi, rejet, effacement,
+// retrait_lot; a legacy record keeps the name it was written with.
 std::string_view historyEventName(const HistoryEvent& event);
 
 // One French line saying what happened, for people (rdzctl text, the console). A legacy record
@@ -46,14 +50,14 @@ std::string_view historyEventName(const HistoryEvent& event);
 std::string historyText(const HistoryEvent& event);
 
 // A record written before events were typed (only a name and a text): the kind its name maps to,
-// with the name and text kept. Every name ever written is known: recu, doublon, opposition,
-// problemes, statut, livraison, doublon_evite, envoi, rejet, effacement (and allocation, probleme,
-// which an early schema comment listed); another name gives LEGACY.
+// with the name and text kept. Every name ever written is known: recu, transmis, preuve, doublon,
+// opposition, problemes, statut, livraison, doublon_evite, envoi, rejet, effacement (and
+// allocation, probleme, which an early schema comment listed); another name gives LEGACY.
 HistoryEvent legacyHistoryEvent(Timestamp at, std::string event, std::string detail);
 
 // Wipes every occurrence of `values` (a lead's personal values, longest first) from the event's
-// free text — which only legacy records have; typed details hold no personal value. Returns
-// whether the event changed.
+// free text (legacy records) and from the request proof's values (PREUVE), the only personal
+// values a history holds. Returns whether the event changed.
 bool scrubHistory(HistoryEvent& event, const std::vector<std::string>& values);
 
 }  // namespace rdz

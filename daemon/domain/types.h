@@ -74,6 +74,11 @@ struct Lead {
   uint32_t nbLivraisons = 0;
   std::optional<Timestamp> derniereLivraison;
   bool efface = false;
+  // What the HTTP post said (rdz-gateway's view: client address, User-Agent, Referer else Origin),
+  // whatever the form sent; "" for a lead that did not come through the gateway.
+  std::string requeteIp;
+  std::string requeteUserAgent;
+  std::string requetePageUrl;
 
   bool operator==(const Lead&) const = default;
 };
@@ -93,11 +98,30 @@ enum class HistoryKind : uint8_t {
   REJET = 9,          // delivery rejected: reason, time, delivery, commande, client, run, credit
   EFFACEMENT = 10,    // personal data erased (RGPD)
   RETRAIT_LOT = 11,   // erased lead dropped from an unsent batch (delivery, commande, credit)
+  TRANSMIS = 12,      // a gateway's time for the lead (time): used, or why not (gatewayTime)
+  PREUVE = 13,        // the HTTP request's proof: what the form said, what the request said
+};
+
+// What rdzd made of the time a gateway accepted a lead at (TRANSMIS).
+enum class GatewayTime : uint8_t {
+  USED = 0,           // recu_le (the lead waited: spooled, or forwarded 1 s or more later)
+  NOT_A_GATEWAY = 1,  // ignored: the token has not the gateway role
+  IN_FUTURE = 2,      // ignored: after rdzd's time
+  TOO_OLD = 3,        // ignored: older than the spool's age limit
+};
+
+// Where a lead's consent proof came from (PREUVE): the form's values or the HTTP request's. These
+// are personal data: an erasure wipes them from the history as from the lead.
+struct ProofValues {
+  std::string ip;
+  std::string userAgent;
+  std::string pageUrl;
+  bool operator==(const ProofValues&) const = default;
 };
 
 // One event of a lead's history. Details are ids, codes and times set by RDZ — never a value of
-// the lead's personal fields — so an erasure has nothing to wipe in them; which are set depends
-// on `kind` (see HistoryKind).
+// the lead's personal fields, except the request proof's (PREUVE), which an erasure wipes; which
+// are set depends on `kind` (see HistoryKind).
 struct HistoryEvent {
   Timestamp at{};
   HistoryKind kind = HistoryKind::LEGACY;
@@ -112,9 +136,14 @@ struct HistoryEvent {
   std::string client;
   std::string batch;
   std::string delivery;
-  std::optional<Timestamp> time;  // DOUBLON_EVITE: the earlier delivery; REJET: the rejection
+  // DOUBLON_EVITE: the earlier delivery; REJET: the rejection; TRANSMIS: the gateway's time
+  std::optional<Timestamp> time;
   std::string reason;             // REJET: the reason code
   std::string credit;             // REJET, RETRAIT_LOT: "semaine" or "remplacement_du"
+  GatewayTime gatewayTime = GatewayTime::USED;  // TRANSMIS
+  bool spooled = false;                         // TRANSMIS: replayed from the gateway's spool
+  ProofValues form;                             // PREUVE: what the form sent
+  ProofValues request;                          // PREUVE: what the HTTP request said
   // Records written before events were typed: their name and text, kept as written (`kind` is
   // the kind their name maps to, LEGACY when none does).
   bool legacy = false;

@@ -111,17 +111,50 @@ SubmitAnswer ingestLead(Txn& txn, IdGenerator& ids, const IngestRequest& request
     }
   }
 
+  if (auto reason = refusalOf(request.fields)) return refused(*reason);
+  if (request.request) {
+    if (auto reason = requestRefusal(*request.request)) return refused(*reason);
+  }
+  const Timestamp at = request.receivedAt;
+  // recu_le: when rdzd receives the lead, or when the gateway accepted it (a spooled lead keeps
+  // the time its person submitted it), if rdzd believes that time.
+  Timestamp recuLe = at;
+  // What the history says of a gateway's time: that it was used (when the lead waited), or why
+  // not.
+  std::optional<HistoryEvent> forwarded;
+  if (request.acceptedAt) {
+    const Timestamp accepted = *request.acceptedAt;
+    AcceptedTime verdict = checkAcceptedTime(accepted, at, request.spoolMaxAge);
+    if (!request.trustAcceptedAt) {
+      forwarded = history::forwarded(at, accepted, GatewayTime::NOT_A_GATEWAY, request.spooled);
+    } else if (verdict == AcceptedTime::IN_FUTURE) {
+      forwarded = history::forwarded(at, accepted, GatewayTime::IN_FUTURE, request.spooled);
+    } else if (verdict == AcceptedTime::TOO_OLD) {
+      forwarded = history::forwarded(at, accepted, GatewayTime::TOO_OLD, request.spooled);
+    } else {
+      recuLe = accepted;
+      if (request.spooled || at - recuLe >= std::chrono::seconds(1)) {
+        forwarded = history::forwarded(at, accepted, GatewayTime::USED, request.spooled);
+      }
+    }
+  }
+
   ValidationContext context;
   context.entity = e;
   context.catalogue = catalogueCodes(txn, e);
-  context.receivedAt = request.receivedAt;
+  context.receivedAt = recuLe;
   context.allowRecuLe = request.allowRecuLe;
-  if (auto reason = refusalOf(request.fields)) return refused(*reason);
   Lead lead = validateSubmission(request.fields, context);
   lead.id = ids.next(request.receivedAt);
 
-  const Timestamp at = request.receivedAt;
-  addHistory(txn, e, lead.id, history::received(at, request.via));
+  addHistory(txn, e, lead.id, history::received(recuLe, request.via));
+  if (forwarded) addHistory(txn, e, lead.id, *forwarded);
+  if (request.request) {
+    ProofValues form = applyRequestProof(lead, *request.request);
+    addHistory(txn, e, lead.id,
+               history::requestProof(
+                   at, form, {lead.requeteIp, lead.requeteUserAgent, lead.requetePageUrl}));
+  }
 
   if (!lead.telephoneE164.empty() && !lead.produit.empty()) {
     KJ_IF_MAYBE(firstId, firstSubmissionSince(txn, e, lead.telephoneE164, lead.produit,

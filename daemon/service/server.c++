@@ -109,13 +109,23 @@ kj::Promise<SubmitAnswer> submit(ServiceContext& ctx, IngestRequest request) {
 
 class IngestImpl final : public schema::Ingest::Server {
  public:
-  IngestImpl(ServiceContext& ctx, Entity entity, std::string caller)
-      : ctx_(ctx), entity_(entity), caller_(kj::mv(caller)) {}
+  // `gateway`: the token's role is gateway, whose acceptance times are believed (within bounds).
+  IngestImpl(ServiceContext& ctx, Entity entity, std::string caller, bool gateway)
+      : ctx_(ctx), entity_(entity), caller_(kj::mv(caller)), gateway_(gateway) {}
 
   kj::Promise<void> submit(SubmitContext context) override {
     auto params = context.getParams();
     IngestRequest request{entity_, fromCapnp(params.getFields()), str(params.getIdempotencyKey()),
-                          ctx_.clock.now(), false, "ingest", caller_};
+                          ctx_.clock.now(), false, gateway_ ? "gateway" : "ingest", caller_};
+    if (params.hasRequest()) {
+      auto http = params.getRequest();
+      request.request = HttpRequestProof{str(http.getIp()), str(http.getUserAgent()),
+                                         str(http.getPageUrl()), http.getHoneypot()};
+      if (http.getAcceptedAt() != 0) request.acceptedAt = Timestamp(Duration(http.getAcceptedAt()));
+      request.trustAcceptedAt = gateway_;
+      request.spooled = http.getSpooled();
+      request.spoolMaxAge = ctx_.spoolMaxAge;
+    }
     return rdz::submit(ctx_, kj::mv(request)).then([context](SubmitAnswer answer) mutable {
       fillOutcome(answer, context.getResults());
     });
@@ -125,6 +135,7 @@ class IngestImpl final : public schema::Ingest::Server {
   ServiceContext& ctx_;
   Entity entity_;
   std::string caller_;
+  bool gateway_;
 };
 
 // Read-only operations, shared by the viewer and the admin capabilities.
@@ -283,21 +294,31 @@ class ViewerMethods : public Base {
     return kj::READY_NOW;
   }
 
-  // SPEC §7.4. On a worker thread: a dry run plans the whole run.
+  // SPEC §7.4. On a worker thread: a dry run plans the whole run. The job owns what the thread
+  // reads (the store and the settings outlive every session).
   kj::Promise<void> explainLead(ExplainLeadContext context) override {
+    struct Job {
+      Store& store;
+      RunSettings settings;
+      const OppositionKey* opposition;
+      EntityScope scope;
+      std::string id;
+      std::string date;
+      Timestamp now;
+      Explanation answer = {};
+    };
     auto params = context.getParams();
-    auto answer = kj::heap<Explanation>();
-    Explanation* out = answer.get();
-    return onWorkerThread([&store = ctx_.store, settings = ctx_.runSettings,
-                           opposition = ctx_.opposition, scope = scope_,
-                           id = str(params.getId()), date = str(params.getDate()),
-                           now = ctx_.clock.now(), out]() {
-             *out = explainLeadInStore(store, settings, opposition, scope, id, date, now);
+    auto job = kj::heap<Job>(Job{ctx_.store, ctx_.runSettings, ctx_.opposition, scope_,
+                                 str(params.getId()), str(params.getDate()), ctx_.clock.now()});
+    Job* j = job.get();
+    return onWorkerThread([j]() {
+             j->answer = explainLeadInStore(j->store, j->settings, j->opposition, j->scope, j->id,
+                                            j->date, j->now);
            })
-        .then([context, answer = kj::mv(answer)]() mutable {
+        .then([context, job = kj::mv(job)]() mutable {
           auto results = context.getResults();
-          toCapnp(*answer, results.initExplanation());
-          results.setDryRun(answer->dryRun);
+          toCapnp(job->answer, results.initExplanation());
+          results.setDryRun(job->answer.dryRun);
         });
   }
 
@@ -751,8 +772,10 @@ class BootstrapImpl final : public schema::Bootstrap::Server {
       }
       switch (grant->role) {
         case Role::INGEST:
+        case Role::GATEWAY:  // an ingest session whose acceptance times are believed
           session.setRole(schema::Role::INGEST);
-          session.setIngest(kj::heap<IngestImpl>(ctx_, *grant->entity, grant->caller));
+          session.setIngest(kj::heap<IngestImpl>(ctx_, *grant->entity, grant->caller,
+                                                 grant->role == Role::GATEWAY));
           break;
         case Role::VIEWER:
           session.setRole(schema::Role::VIEWER);

@@ -79,6 +79,9 @@ void toCapnp(const Lead& lead, schema::Lead::Builder out) {
   out.setNbLivraisons(lead.nbLivraisons);
   out.setDerniereLivraison(micros(lead.derniereLivraison));
   out.setEfface(lead.efface);
+  out.setRequeteIp(lead.requeteIp);
+  out.setRequeteUserAgent(lead.requeteUserAgent);
+  out.setRequetePageUrl(lead.requetePageUrl);
 }
 
 Lead fromCapnp(schema::Lead::Reader in) {
@@ -113,6 +116,9 @@ Lead fromCapnp(schema::Lead::Reader in) {
   lead.nbLivraisons = in.getNbLivraisons();
   lead.derniereLivraison = optionalTime(in.getDerniereLivraison());
   lead.efface = in.getEfface();
+  lead.requeteIp = str(in.getRequeteIp());
+  lead.requeteUserAgent = str(in.getRequeteUserAgent());
+  lead.requetePageUrl = str(in.getRequetePageUrl());
   return lead;
 }
 
@@ -199,6 +205,23 @@ void toCapnp(const HistoryEvent& e, schema::HistoryEvent::Builder out) {
       r.setCredit(e.credit);
       break;
     }
+    case HistoryKind::TRANSMIS: {
+      auto t = out.initTransmis();
+      t.setAccepted(micros(e.time));
+      t.setVerdict(static_cast<schema::HistoryEvent::Transmis::Verdict>(e.gatewayTime));
+      t.setSpooled(e.spooled);
+      break;
+    }
+    case HistoryKind::PREUVE: {
+      auto p = out.initPreuve();
+      for (auto [values, to] : {std::pair{&e.form, p.initForm()},
+                                std::pair{&e.request, p.initRequest()}}) {
+        to.setIp(values->ip);
+        to.setUserAgent(values->userAgent);
+        to.setPageUrl(values->pageUrl);
+      }
+      break;
+    }
   }
 }
 
@@ -282,6 +305,25 @@ HistoryEvent fromCapnp(schema::HistoryEvent::Reader in) {
       e.credit = str(r.getCredit());
       break;
     }
+    case W::TRANSMIS: {
+      auto t = in.getTransmis();
+      e.kind = HistoryKind::TRANSMIS;
+      e.time = optionalTime(t.getAccepted());
+      e.gatewayTime = static_cast<GatewayTime>(t.getVerdict());
+      e.spooled = t.getSpooled();
+      break;
+    }
+    case W::PREUVE: {
+      auto p = in.getPreuve();
+      e.kind = HistoryKind::PREUVE;
+      for (auto [from, values] : {std::pair{p.getForm(), &e.form},
+                                  std::pair{p.getRequest(), &e.request}}) {
+        values->ip = str(from.getIp());
+        values->userAgent = str(from.getUserAgent());
+        values->pageUrl = str(from.getPageUrl());
+      }
+      break;
+    }
     default:
       // A kind written by a newer rdzd: shown by its name and text, as a legacy record.
       return legacyHistoryEvent(at, str(in.getEvent()), str(in.getDetail()));
@@ -300,6 +342,7 @@ void toCapnp(const Client& client, schema::Client::Builder out) {
   out.setApiHeader(client.apiHeader);
   out.setActif(client.actif);
   out.setCreeLe(micros(client.creeLe));
+  out.setApiConsent(client.apiConsent);
 }
 
 Client fromCapnp(schema::Client::Reader in) {
@@ -314,6 +357,7 @@ Client fromCapnp(schema::Client::Reader in) {
   client.apiHeader = str(in.getApiHeader());
   client.actif = in.getActif();
   client.creeLe = optionalTime(in.getCreeLe());
+  client.apiConsent = in.getApiConsent();
   return client;
 }
 
@@ -602,6 +646,8 @@ static_assert(static_cast<int>(Reason::HORS_RUN) ==
 static_assert(static_cast<int>(Reason::DEVANCE) ==
               static_cast<int>(schema::Explanation::Raison::Code::DEVANCE));
 static_assert(static_cast<int>(Full::LB_MAX) == static_cast<int>(schema::Closure::Full::LB_MAX));
+static_assert(static_cast<int>(GatewayTime::TOO_OLD) ==
+              static_cast<int>(schema::HistoryEvent::Transmis::Verdict::TOO_OLD));
 static_assert(static_cast<int>(PassKind::LB_FALLBACK) ==
               static_cast<int>(schema::PassKind::LB_FALLBACK));
 

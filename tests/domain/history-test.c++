@@ -73,6 +73,44 @@ TEST(History, EveryKindHasItsNameAndFrenchText) {
             "livré à mdl-acme (commande C000003, passe lb), lot 0KX7ZC7G0000B, run 2026-11-25");
 }
 
+// The gateway's time and the request's proof (rdz-gateway): the texts people have been reading.
+TEST(History, GatewayTimeAndRequestProof) {
+  const Timestamp accepted = at(1795686000);  // 2026-11-26T10:40:00+01:00
+  const Timestamp got = at(1795686900);       // 15 minutes later
+  EXPECT_EQ(historyText(history::forwarded(got, accepted, GatewayTime::USED, true)),
+            "reçu par la passerelle le 2026-11-26T10:40:00+01:00, transmis le "
+            "2026-11-26T10:55:00+01:00 (rejeu du spool)");
+  EXPECT_EQ(historyText(history::forwarded(got, accepted, GatewayTime::USED, false)),
+            "reçu par la passerelle le 2026-11-26T10:40:00+01:00, transmis le "
+            "2026-11-26T10:55:00+01:00");
+  EXPECT_EQ(historyText(history::forwarded(got, accepted, GatewayTime::NOT_A_GATEWAY, true)),
+            "heure de la passerelle 2026-11-26T10:40:00+01:00 ignorée : le jeton n'a pas le rôle "
+            "gateway");
+  EXPECT_EQ(historyText(history::forwarded(got, accepted, GatewayTime::IN_FUTURE, false)),
+            "heure de la passerelle 2026-11-26T10:40:00+01:00 ignorée : postérieure à l'heure de "
+            "rdzd");
+  EXPECT_EQ(historyText(history::forwarded(got, accepted, GatewayTime::TOO_OLD, false)),
+            "heure de la passerelle 2026-11-26T10:40:00+01:00 ignorée : plus ancienne que la "
+            "limite du spool");
+  EXPECT_EQ(historyEventName(history::forwarded(got, accepted, GatewayTime::USED, true)),
+            "transmis");
+
+  HistoryEvent proof = history::requestProof(got, {"192.0.2.8", "", "https://landing.example/f"},
+                                             {"127.0.0.1", "curl/8", "https://other.example"});
+  EXPECT_EQ(historyEventName(proof), "preuve");
+  EXPECT_EQ(historyText(proof),
+            "formulaire: ip \"192.0.2.8\", user_agent \"\", page_url "
+            "\"https://landing.example/f\"; requête: ip \"127.0.0.1\", user_agent \"curl/8\", "
+            "page_url \"https://other.example\"");
+  // Personal values: an erasure wipes them.
+  EXPECT_TRUE(scrubHistory(proof, {"https://landing.example/f", "192.0.2.8", "127.0.0.1"}));
+  EXPECT_EQ(historyText(proof),
+            "formulaire: ip \"[efface]\", user_agent \"\", page_url \"[efface]\"; requête: ip "
+            "\"[efface]\", user_agent \"curl/8\", page_url \"https://other.example\"");
+  EXPECT_EQ(legacyHistoryEvent(got, "preuve", "formulaire: …").kind, HistoryKind::PREUVE);
+  EXPECT_EQ(legacyHistoryEvent(got, "transmis", "reçu par …").kind, HistoryKind::TRANSMIS);
+}
+
 TEST(History, LegacyRecordsKeepTheirNameAndText) {
   HistoryEvent e = legacyHistoryEvent(at(5), "rejet", "raison faux_numero le …");
   EXPECT_TRUE(e.legacy);

@@ -316,7 +316,9 @@ TEST(CodecTest, HistoryEventsRoundTripAndLegacyRecordsDecodeIntoTheirKind) {
         history::status(at(1), Statut::INVALID), history::aged(at(2), "2026-11-25"),
         history::delivered(at(3), d), history::duplicateSkipped(at(3), skip, "2026-11-25"),
         history::opposedInRun(at(3), Entity::ZR7, "2026-11-25/zr7"), history::erased(at(4)),
-        history::rejected(at(5), d, "semaine"), history::droppedFromBatch(at(6), d, "remplacement_du")}) {
+        history::rejected(at(5), d, "semaine"), history::droppedFromBatch(at(6), d, "remplacement_du"),
+        history::forwarded(at(7), at(6), GatewayTime::TOO_OLD, true),
+        history::requestProof(at(8), {"192.0.2.1", "UA", ""}, {"127.0.0.1", "", "https://x"})}) {
     EXPECT_EQ(decodeHistoryEvent(encode(e)), e) << historyText(e);
   }
 
