@@ -14,6 +14,7 @@
 #include "client/connection.h"
 #include "client/import-rows.h"
 #include "client/json.h"
+#include "client/stats-command.h"
 #include "daemon/domain/commerce.h"
 #include "daemon/domain/csv.h"
 #include "daemon/domain/time.h"
@@ -84,10 +85,16 @@ Commands:
   batch list [--status pending|sent|failed] [--limit N] [--after ID] | batch resend ID
                       listings come in pages of at most 1000 (--limit, default 1000); when
                       there is more, stderr says the --after of the next page (--json: "next")
+  stats [--entity E] [--from D] [--to D] [--produit P] [--client ID]
+                      daily counters per entity and Paris day (default: today): received,
+                      invalid by problem, delivered fresh / LB, fallback in / out,
+                      duplicates avoided, rejected, erased, LB stock and unsold fresh after
+                      the day's run; and each commande's current week (of --to). --produit /
+                      --client filter the delivery-side counters and the commandes
   backup DIR          online copy of the database into DIR (a path on rdzd's machine)
 
 Not available yet in this version (they answer with exit code 1):
-  stats, audit, lead explain
+  audit, lead explain
 
 Exit codes: 0 ok, 1 refused or failed, 2 usage, 3 cannot connect or not authenticated.
 )";
@@ -134,6 +141,7 @@ class Command {
     return true;
   }
 
+  const std::vector<std::string>& args() const { return args_; }
   bool has(const char* name) const { return vm_.count(name) > 0; }
   std::string get(const char* name) const {
     return has(name) ? vm_[name].as<std::string>() : std::string();
@@ -1137,6 +1145,11 @@ int oppositionCount(Command& cmd) {
   return EXIT_OK;
 }
 
+int stats(Command& cmd) {
+  return runStatsCommand(cmd.args(), cmd.json(), cmd.out(),
+                         [&cmd]() -> Connection& { return cmd.connection(); });
+}
+
 using Handler = std::function<int(Command&)>;
 
 const std::map<std::string, Handler>& commands() {
@@ -1155,12 +1168,13 @@ const std::map<std::string, Handler>& commands() {
       {"opposition add", oppositionAdd}, {"opposition import", oppositionImport},
       {"opposition remove", oppositionRemove}, {"opposition check", oppositionCheck},
       {"opposition count", oppositionCount},
+      {"stats", stats},
   };
   return table;
 }
 
 bool notYet(const std::string& noun, const std::string& verb) {
-  static const std::vector<std::string> later = {"stats", "audit"};
+  static const std::vector<std::string> later = {"audit"};
   if (std::find(later.begin(), later.end(), noun) != later.end()) return true;
   return noun == "lead" && verb == "explain";
 }

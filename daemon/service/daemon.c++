@@ -23,6 +23,7 @@
 #include "daemon/service/server.h"
 #include "daemon/service/tcp-transport.h"
 #include "daemon/service/write-queue.h"
+#include "daemon/store/stats.h"
 #include "daemon/store/store.h"
 
 namespace rdz {
@@ -137,6 +138,7 @@ int runDaemon(const Config& config, const Clock& clock) {
   auto store = Store::open(config.dataDir + "/db");
   IdGenerator ids(lastUsedIdValue(*store));
   logInfo("database open in {}/db", config.dataDir);
+  if (ensureStatsBuilt(*store)) logInfo("stats counters built from the stored records");
 
   auto io = kj::setupAsyncIo();
 

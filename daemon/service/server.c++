@@ -5,6 +5,7 @@
 #include <kj/thread.h>
 
 #include <algorithm>
+#include <memory>
 #include <type_traits>
 
 #include "daemon/domain/fault-point.h"
@@ -14,6 +15,7 @@
 #include "daemon/service/files.h"
 #include "daemon/service/log.h"
 #include "daemon/service/operations.h"
+#include "daemon/service/stats.h"
 #include "daemon/store/codec.h"
 #include "daemon/store/records.h"
 
@@ -150,6 +152,7 @@ class ViewerMethods : public Base {
   using typename Base::ListRunsContext;
   using typename Base::GetRunContext;
   using typename Base::ListBatchesContext;
+  using typename Base::StatsContext;
 
   kj::Promise<void> listClients(ListClientsContext context) override {
     auto params = context.getParams();
@@ -272,6 +275,22 @@ class ViewerMethods : public Base {
     context.getResults().setNext(takePage(batches, limit));
     fillBatches(batches, context.getResults());
     return kj::READY_NOW;
+  }
+
+  kj::Promise<void> stats(StatsContext context) override {
+    auto p = context.getParams();
+    StatsRequest request = resolveStatsRequest(
+        ctx_.store, entitiesIn(scope_, p.getEntity()), str(p.getFrom()), str(p.getTo()),
+        str(p.getProduit()), str(p.getClient()), ctx_.clock.now());
+    // Computed off the event loop (a year is a few thousand counter rows); the reply is filled
+    // back on it.
+    auto report = std::make_shared<StatsReportData>();
+    return onWorkerThread([&store = ctx_.store, request = kj::mv(request), report]() {
+             *report = computeStatsReport(store, request);
+           })
+        .then([context, report]() mutable {
+          fillStatsReport(*report, context.getResults().initReport());
+        });
   }
 
   kj::Promise<void> findLeads(FindLeadsContext context) override {

@@ -1,0 +1,177 @@
+#include "client/stats-command.h"
+
+#include <boost/program_options.hpp>
+#include <fmt/format.h>
+
+#include "client/json.h"
+#include "daemon/domain/calendar.h"
+#include "daemon/domain/commerce.h"
+
+namespace rdz {
+
+namespace po = boost::program_options;
+
+namespace {
+
+// Columns of text, numbers right-aligned, widths in characters (UTF-8 aware).
+class Table {
+ public:
+  explicit Table(std::vector<std::string> header) { rows_.push_back(kj::mv(header)); }
+  void add(std::vector<std::string> row) { rows_.push_back(kj::mv(row)); }
+
+  void print(std::ostream& out) const {
+    std::vector<size_t> widths;
+    for (auto& row : rows_) {
+      widths.resize(std::max(widths.size(), row.size()));
+      for (size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], length(row[i]));
+    }
+    for (auto& row : rows_) {
+      std::string line;
+      for (size_t i = 0; i < row.size(); ++i) {
+        std::string pad(widths[i] - length(row[i]), ' ');
+        if (i > 0) line += "  ";
+        line += i == 0 ? row[i] + pad : pad + row[i];  // first column left, the others right
+      }
+      while (!line.empty() && line.back() == ' ') line.pop_back();
+      out << line << "\n";
+    }
+  }
+
+ private:
+  static size_t length(const std::string& text) {
+    size_t n = 0;
+    for (unsigned char c : text) n += (c & 0xC0) != 0x80;
+    return n;
+  }
+  std::vector<std::vector<std::string>> rows_;
+};
+
+std::string snapshot(int64_t value) { return value < 0 ? "-" : std::to_string(value); }
+
+std::vector<std::string> counterCells(std::string first, schema::StatsDay::Reader d) {
+  uint64_t invalides = 0;
+  for (auto p : d.getInvalides()) invalides += p.getCount();
+  return {kj::mv(first),
+          std::to_string(d.getRecus()),
+          std::to_string(invalides),
+          std::to_string(d.getLivresFresh()),
+          std::to_string(d.getLivresLb()),
+          std::to_string(d.getFallbackEntrants()),
+          std::to_string(d.getFallbackSortants()),
+          std::to_string(d.getDoublonsEvites()),
+          std::to_string(d.getRejetes()),
+          std::to_string(d.getEffaces()),
+          snapshot(d.getStockLb()),
+          snapshot(d.getFreshInvendus())};
+}
+
+}  // namespace
+
+void printStatsReport(std::ostream& out, schema::StatsReport::Reader report,
+                      const std::string& produit, const std::string& client) {
+  std::string period = report.getFrom() == report.getTo()
+                           ? fmt::format("le {}", report.getFrom().cStr())
+                           : fmt::format("du {} au {}", report.getFrom().cStr(),
+                                         report.getTo().cStr());
+  std::string filter;
+  if (!produit.empty()) filter += "produit " + produit;
+  if (!client.empty()) filter += (filter.empty() ? "" : ", ") + std::string("client ") + client;
+  bool first = true;
+  for (auto entity : report.getEntities()) {
+    if (!first) out << "\n";
+    first = false;
+    out << "Statistiques " << entityName(static_cast<Entity>(entity.getEntity())) << " " << period << " (jours de Paris)\n";
+    if (!filter.empty()) {
+      out << "Filtre " << filter
+          << " : livraisons, fallback, doublons et rejets ; reçus, invalides, effacés et stocks "
+             "restent ceux de toute l'entité.\n";
+    }
+    Table days({"date", "reçus", "invalides", "livrés fresh", "livrés LB", "fallback entrants",
+                "fallback sortants", "doublons évités", "rejetés", "effacés", "stock LB",
+                "fresh invendus"});
+    for (auto d : entity.getDays()) days.add(counterCells(d.getDate().cStr(), d));
+    days.add(counterCells("total", entity.getTotal()));
+    days.print(out);
+    out << "(stock LB et fresh invendus : après le run du jour, « - » sans run ; au total, ceux "
+           "du dernier run)\n";
+
+    auto invalides = entity.getTotal().getInvalides();
+    if (invalides.size() > 0) {
+      std::string list;
+      for (auto p : invalides) {
+        list += fmt::format("{}{} {}", list.empty() ? "" : ", ", p.getCode().cStr(),
+                            p.getCount());
+      }
+      out << "Invalides par problème : " << list << "\n";
+    }
+
+    auto commandes = entity.getCommandes();
+    std::string week = isoWeekOf(report.getTo().cStr());
+    if (commandes.size() == 0) {
+      out << "Aucune commande" << (filter.empty() ? "" : " pour ce filtre") << ".\n";
+      continue;
+    }
+    out << "Commandes, semaine " << week << " :\n";
+    Table table({"commande", "client", "produit", "quota", "livrés", "dont LB",
+                 "remplacements dus", "complétion", "manque"});
+    for (auto c : commandes) {
+      table.add({c.getId().cStr(), c.getClient().cStr(), c.getProduit().cStr(),
+                 std::to_string(c.getQuotaSemaine()), std::to_string(c.getLivresSemaine()),
+                 std::to_string(c.getLbSemaine()), std::to_string(c.getRemplacementsDus()),
+                 std::to_string(c.getCompletionPct()) + " %", std::to_string(c.getManque())});
+    }
+    table.print(out);
+  }
+}
+
+int runStatsCommand(const std::vector<std::string>& args, bool json, std::ostream& out,
+                    kj::Function<Connection&()> connect) {
+  po::options_description o(
+      "rdzctl stats [--entity E] [--from D] [--to D] [--produit P] [--client ID]");
+  o.add_options()("help,h", "this help")("entity", po::value<std::string>(), "ZR7 or MDL")(
+      "from", po::value<std::string>(), "first day AAAA-MM-JJ (default: --to)")(
+      "to", po::value<std::string>(), "last day AAAA-MM-JJ (default: today, Paris)")(
+      "produit", po::value<std::string>(), "only this produit's deliveries and commandes")(
+      "client", po::value<std::string>(), "only this client's deliveries and commandes");
+  po::variables_map vm;
+  po::store(po::command_line_parser(args).options(o).run(), vm);
+  if (vm.count("help")) {
+    out << o << "\n";
+    return 0;
+  }
+  po::notify(vm);
+  auto get = [&](const char* name) {
+    return vm.count(name) ? vm[name].as<std::string>() : std::string();
+  };
+  for (const char* flag : {"from", "to"}) {
+    if (vm.count(flag) && !isIsoDate(get(flag))) {
+      throw po::error(fmt::format("--{} must be a date AAAA-MM-JJ", flag));
+    }
+  }
+  std::optional<Entity> entity;
+  if (vm.count("entity")) {
+    entity = parseEntity(get("entity"));
+    if (!entity) throw po::error("--entity must be ZR7 or MDL, not '" + get("entity") + "'");
+  }
+
+  Connection& connection = connect();
+  auto req = connection.viewer().statsRequest();
+  if (entity) {
+    req.initEntity().setOne(static_cast<schema::Entity>(*entity));
+  } else {
+    req.initEntity().setAll();
+  }
+  req.setFrom(get("from"));
+  req.setTo(get("to"));
+  req.setProduit(get("produit"));
+  req.setClient(get("client"));
+  auto resp = req.send().wait(connection.waitScope());
+  if (json) {
+    out << toJson(resp.getReport()) << "\n";
+  } else {
+    printStatsReport(out, resp.getReport(), get("produit"), get("client"));
+  }
+  return 0;
+}
+
+}  // namespace rdz
