@@ -13,10 +13,13 @@ namespace po = boost::program_options;
 
 namespace {
 
-// Columns of text, numbers right-aligned, widths in characters (UTF-8 aware).
+// Columns: the first `leftColumns` (text) left-aligned, the others (numbers) right-aligned;
+// widths in characters (UTF-8 aware).
 class Table {
  public:
-  explicit Table(std::vector<std::string> header) { rows_.push_back(kj::mv(header)); }
+  Table(size_t leftColumns, std::vector<std::string> header) : left_(leftColumns) {
+    rows_.push_back(kj::mv(header));
+  }
   void add(std::vector<std::string> row) { rows_.push_back(kj::mv(row)); }
 
   void print(std::ostream& out) const {
@@ -30,7 +33,7 @@ class Table {
       for (size_t i = 0; i < row.size(); ++i) {
         std::string pad(widths[i] - length(row[i]), ' ');
         if (i > 0) line += "  ";
-        line += i == 0 ? row[i] + pad : pad + row[i];  // first column left, the others right
+        line += i < left_ ? row[i] + pad : pad + row[i];
       }
       while (!line.empty() && line.back() == ' ') line.pop_back();
       out << line << "\n";
@@ -43,6 +46,7 @@ class Table {
     for (unsigned char c : text) n += (c & 0xC0) != 0x80;
     return n;
   }
+  size_t left_;
   std::vector<std::vector<std::string>> rows_;
 };
 
@@ -86,7 +90,7 @@ void printStatsReport(std::ostream& out, schema::StatsReport::Reader report,
           << " : livraisons, fallback, doublons et rejets ; reçus, invalides, effacés et stocks "
              "restent ceux de toute l'entité.\n";
     }
-    Table days({"date", "reçus", "invalides", "livrés fresh", "livrés LB", "fallback entrants",
+    Table days(1, {"date", "reçus", "invalides", "livrés fresh", "livrés LB", "fallback entrants",
                 "fallback sortants", "doublons évités", "rejetés", "effacés", "stock LB",
                 "fresh invendus"});
     for (auto d : entity.getDays()) days.add(counterCells(d.getDate().cStr(), d));
@@ -112,7 +116,7 @@ void printStatsReport(std::ostream& out, schema::StatsReport::Reader report,
       continue;
     }
     out << "Commandes, semaine " << week << " :\n";
-    Table table({"commande", "client", "produit", "quota", "livrés", "dont LB",
+    Table table(3, {"commande", "client", "produit", "quota", "livrés", "dont LB",
                  "remplacements dus", "complétion", "manque"});
     for (auto c : commandes) {
       table.add({c.getId().cStr(), c.getClient().cStr(), c.getProduit().cStr(),
