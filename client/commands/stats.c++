@@ -1,16 +1,12 @@
-#include "client/stats-command.h"
-
-#include <boost/program_options.hpp>
+// rdzctl stats (SPEC §7.3): the daily counters of a period and the commandes' week, as French
+// tables or (--json) the report's JSON.
 #include <fmt/format.h>
 
-#include "client/json.h"
+#include "client/command.h"
 #include "daemon/domain/calendar.h"
 #include "daemon/domain/commerce.h"
 
 namespace rdz {
-
-namespace po = boost::program_options;
-
 namespace {
 
 // Columns: the first `leftColumns` (text) left-aligned, the others (numbers) right-aligned;
@@ -69,8 +65,7 @@ std::vector<std::string> counterCells(std::string first, schema::StatsDay::Reade
           snapshot(d.getFreshInvendus())};
 }
 
-}  // namespace
-
+// The report as French tables, one per entity.
 void printStatsReport(std::ostream& out, schema::StatsReport::Reader report,
                       const std::string& produit, const std::string& client) {
   std::string period = report.getFrom() == report.getTo()
@@ -128,54 +123,53 @@ void printStatsReport(std::ostream& out, schema::StatsReport::Reader report,
   }
 }
 
-int runStatsCommand(const std::vector<std::string>& args, bool json, std::ostream& out,
-                    kj::Function<Connection&()> connect) {
-  po::options_description o(
-      "rdzctl stats [--entity E] [--from D] [--to D] [--produit P] [--client ID]");
-  o.add_options()("help,h", "this help")("entity", po::value<std::string>(), "ZR7 or MDL")(
-      "from", po::value<std::string>(), "first day AAAA-MM-JJ (default: --to)")(
-      "to", po::value<std::string>(), "last day AAAA-MM-JJ (default: today, Paris)")(
-      "produit", po::value<std::string>(), "only this produit's deliveries and commandes")(
-      "client", po::value<std::string>(), "only this client's deliveries and commandes");
-  po::variables_map vm;
-  po::store(po::command_line_parser(args).options(o).run(), vm);
-  if (vm.count("help")) {
-    out << o << "\n";
-    return 0;
-  }
-  po::notify(vm);
-  auto get = [&](const char* name) {
-    return vm.count(name) ? vm[name].as<std::string>() : std::string();
-  };
+int statsCommand(Command& cmd) {
   for (const char* flag : {"from", "to"}) {
-    if (vm.count(flag) && !isIsoDate(get(flag))) {
-      throw po::error(fmt::format("--{} must be a date AAAA-MM-JJ", flag));
+    if (cmd.has(flag) && !isIsoDate(cmd.get(flag))) {
+      throw UsageError(fmt::format("--{} must be a date AAAA-MM-JJ", flag));
     }
   }
-  std::optional<Entity> entity;
-  if (vm.count("entity")) {
-    entity = parseEntity(get("entity"));
-    if (!entity) throw po::error("--entity must be ZR7 or MDL, not '" + get("entity") + "'");
-  }
-
-  Connection& connection = connect();
-  auto req = connection.viewer().statsRequest();
-  if (entity) {
-    req.initEntity().setOne(static_cast<schema::Entity>(*entity));
+  auto req = cmd.connection().viewer().statsRequest();
+  if (cmd.has("entity")) {
+    req.initEntity().setOne(entityArg(cmd.get("entity")));
   } else {
     req.initEntity().setAll();
   }
-  req.setFrom(get("from"));
-  req.setTo(get("to"));
-  req.setProduit(get("produit"));
-  req.setClient(get("client"));
-  auto resp = req.send().wait(connection.waitScope());
-  if (json) {
-    out << toJson(resp.getReport()) << "\n";
-  } else {
-    printStatsReport(out, resp.getReport(), get("produit"), get("client"));
-  }
-  return 0;
+  req.setFrom(cmd.get("from"));
+  req.setTo(cmd.get("to"));
+  req.setProduit(cmd.get("produit"));
+  req.setClient(cmd.get("client"));
+  auto resp = req.send().wait(cmd.wait());
+  cmd.print(resp.getReport(), [&](std::ostream& out) {
+    printStatsReport(out, resp.getReport(), cmd.get("produit"), cmd.get("client"));
+  });
+  return EXIT_OK;
 }
 
+}  // namespace
+
+namespace commands {
+
+CommandGroup stats() {
+  return {{.noun = "stats",
+           .usage = "stats [--entity E] [--from D] [--to D] [--produit P] [--client ID]",
+           .about = "daily counters per entity and Paris day (default: today): received,\n"
+                    "invalid by problem, delivered fresh / LB, fallback in / out,\n"
+                    "duplicates avoided, rejected, erased, LB stock and unsold fresh after\n"
+                    "the day's run; and each commande's week (of --to). --produit /\n"
+                    "--client filter the delivery-side counters and the commandes",
+           .options =
+               [](po::options_description& o) {
+                 o.add_options()("entity", po::value<std::string>(), "ZR7 or MDL")(
+                     "from", po::value<std::string>(), "first day AAAA-MM-JJ (default: --to)")(
+                     "to", po::value<std::string>(), "last day AAAA-MM-JJ (default: today, Paris)")(
+                     "produit", po::value<std::string>(),
+                     "only this produit's deliveries and commandes")(
+                     "client", po::value<std::string>(),
+                     "only this client's deliveries and commandes");
+               },
+           .run = statsCommand}};
+}
+
+}  // namespace commands
 }  // namespace rdz
