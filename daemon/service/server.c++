@@ -14,6 +14,7 @@
 #include "daemon/service/after-delivery.h"
 #include "daemon/service/files.h"
 #include "daemon/service/log.h"
+#include "daemon/service/metrics.h"
 #include "daemon/service/operations.h"
 #include "daemon/service/stats.h"
 #include "daemon/store/codec.h"
@@ -556,6 +557,7 @@ class AdminImpl final : public ViewerMethods<schema::Admin::Server> {
               updated.nextAttempt = now;
               updated.responses.push_back(formatIso(now) + " resend");
               putBatch(txn, updated, &*batch);
+              countBatch(txn, &*batch, updated);
               return;
             }
           }

@@ -189,7 +189,7 @@ void applyStats(Txn& txn, const std::vector<StatsChange>& changes) {
   }
 }
 
-void countRun(Txn& txn, const RunCount& run) {
+void countRunStats(Txn& txn, const RunCount& run) {
   std::vector<StatsChange> changes;
   for (auto& [d, produit] : run.deliveries) {
     auto moved = statsOfDelivery(d, produit);

@@ -43,7 +43,7 @@ struct RunCount {
 // Counts a run in `txn`, after its leads are written: the deliveries, the duplicates avoided, and
 // the pools each entity of its scope is left with (read through `txn`); writes each entity's
 // RunStats record.
-void countRun(Txn& txn, const RunCount& run);
+void countRunStats(Txn& txn, const RunCount& run);
 
 // What `Viewer.stats` asks. Dates "AAAA-MM-JJ", from <= to; produit / client "" for any.
 struct StatsQuery {
