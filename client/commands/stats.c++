@@ -68,10 +68,10 @@ std::vector<std::string> counterCells(std::string first, schema::StatsDay::Reade
 // The report as French tables, one per entity.
 void printStatsReport(std::ostream& out, schema::StatsReport::Reader report,
                       const std::string& produit, const std::string& client) {
-  std::string period = report.getFrom() == report.getTo()
-                           ? fmt::format("le {}", report.getFrom().cStr())
-                           : fmt::format("du {} au {}", report.getFrom().cStr(),
-                                         report.getTo().cStr());
+  std::string period =
+      report.getFrom() == report.getTo()
+          ? fmt::format("le {}", report.getFrom().cStr())
+          : fmt::format("du {} au {}", report.getFrom().cStr(), report.getTo().cStr());
   std::string filter;
   if (!produit.empty()) filter += "produit " + produit;
   if (!client.empty()) filter += (filter.empty() ? "" : ", ") + std::string("client ") + client;
@@ -79,15 +79,16 @@ void printStatsReport(std::ostream& out, schema::StatsReport::Reader report,
   for (auto entity : report.getEntities()) {
     if (!first) out << "\n";
     first = false;
-    out << "Statistiques " << entityName(static_cast<Entity>(entity.getEntity())) << " " << period << " (jours de Paris)\n";
+    out << "Statistiques " << entityName(static_cast<Entity>(entity.getEntity())) << " " << period
+        << " (jours de Paris)\n";
     if (!filter.empty()) {
       out << "Filtre " << filter
           << " : livraisons, fallback, doublons et rejets ; reçus, invalides, effacés et stocks "
              "restent ceux de toute l'entité.\n";
     }
     Table days(1, {"date", "reçus", "invalides", "livrés fresh", "livrés LB", "fallback entrants",
-                "fallback sortants", "doublons évités", "rejetés", "effacés", "stock LB",
-                "fresh invendus"});
+                   "fallback sortants", "doublons évités", "rejetés", "effacés", "stock LB",
+                   "fresh invendus"});
     for (auto d : entity.getDays()) days.add(counterCells(d.getDate().cStr(), d));
     days.add(counterCells("total", entity.getTotal()));
     days.print(out);
@@ -98,8 +99,7 @@ void printStatsReport(std::ostream& out, schema::StatsReport::Reader report,
     if (invalides.size() > 0) {
       std::string list;
       for (auto p : invalides) {
-        list += fmt::format("{}{} {}", list.empty() ? "" : ", ", p.getCode().cStr(),
-                            p.getCount());
+        list += fmt::format("{}{} {}", list.empty() ? "" : ", ", p.getCode().cStr(), p.getCount());
       }
       out << "Invalides par problème : " << list << "\n";
     }
@@ -112,7 +112,7 @@ void printStatsReport(std::ostream& out, schema::StatsReport::Reader report,
     }
     out << "Commandes, semaine " << week << " :\n";
     Table table(3, {"commande", "client", "produit", "quota", "livrés", "dont LB",
-                 "remplacements dus", "complétion", "manque"});
+                    "remplacements dus", "complétion", "manque"});
     for (auto c : commandes) {
       table.add({c.getId().cStr(), c.getClient().cStr(), c.getProduit().cStr(),
                  std::to_string(c.getQuotaSemaine()), std::to_string(c.getLivresSemaine()),

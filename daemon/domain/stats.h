@@ -77,8 +77,7 @@ std::vector<StatsChange> statsOfReception(const Lead& lead);
 // unsent batch before the client had it: livres_fresh or livres_lb (+ fallback_entrants) of the
 // receiving entity, fallback_sortants of the lead's entity when it crossed; on the run's date.
 // `produit`: the lead's.
-std::vector<StatsChange> statsOfDelivery(const Delivery& d, std::string_view produit,
-                                         int sign = 1);
+std::vector<StatsChange> statsOfDelivery(const Delivery& d, std::string_view produit, int sign = 1);
 
 // A client's rejection of `d` (rejet and rejeteLe set): rejetes of the receiving entity, on the
 // date of the rejection.

@@ -1,10 +1,10 @@
 #include "daemon/store/stats.h"
 
+#include <fmt/format.h>
 #include <kj/debug.h>
 
 #include <algorithm>
 #include <array>
-#include <fmt/format.h>
 
 #include "daemon/domain/after-delivery.h"
 #include "daemon/domain/calendar.h"
@@ -46,8 +46,7 @@ bool isCounterRow(std::string_view key) {
 // The stats family rows of `e` whose key starts with `prefix` and whose date (at `dateAt` in the
 // key) is in [from, to], in key order; `visit(key, date, value)`.
 template <typename Visit>
-void scanDates(Reader& r, Entity e, const std::string& prefix, const StatsQuery& q,
-               Visit&& visit) {
+void scanDates(Reader& r, Entity e, const std::string& prefix, const StatsQuery& q, Visit&& visit) {
   // The keys after every key of the day before `from`: for a 'C' row the date is followed by
   // a produit code, which sorts below 0xff.
   std::string after = prefix + addDays(q.from, -1) + "\xff";

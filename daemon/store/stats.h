@@ -78,7 +78,7 @@ StatsTable recountStats(Reader& r);
 // One difference between two tables.
 struct StatsMismatch {
   Entity entity;
-  std::string key;     // readable: "2026-07-01", "2026-07-01 produit PV", "2026-07-01 client acme PV"
+  std::string key;  // readable: "2026-07-01", "2026-07-01 produit PV", "2026-07-01 client acme PV"
   std::string detail;  // "livres_fresh: stored 3, recounted 2"
 };
 // The rows where `stored` and `recounted` differ (a missing row counts as all zero), in key

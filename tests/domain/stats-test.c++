@@ -58,16 +58,16 @@ TEST(StatsRules, InvalidesCountBlockingProblemsOnly) {
   EXPECT_EQ(change.delta.recus, 1);
   EXPECT_EQ(change.delta.invalides,
             (std::map<std::string, int64_t>{{"code_postal.missing", 1}, {"telephone.invalid", 1}}));
-  EXPECT_TRUE(
-      statsOfReception(leadAt("2026-07-14T10:00:00Z", {"email.invalid"}))[0].delta.invalides.empty());
+  EXPECT_TRUE(statsOfReception(leadAt("2026-07-14T10:00:00Z", {"email.invalid"}))[0]
+                  .delta.invalides.empty());
   EXPECT_EQ(statsOfReception(leadAt("2026-07-14T10:00:00Z", {"doublon.soumission"}))[0]
                 .delta.invalides.at("doublon.soumission"),
             1);
 }
 
 TEST(StatsRules, ADeliveryCountsForTheReceivingEntityOnTheRunDate) {
-  auto own = statsOfDelivery(delivery(Entity::ZR7, Entity::ZR7, PassKind::FRESH, "2026-07-15"),
-                             "PV");
+  auto own =
+      statsOfDelivery(delivery(Entity::ZR7, Entity::ZR7, PassKind::FRESH, "2026-07-15"), "PV");
   ASSERT_EQ(own.size(), 1u);
   EXPECT_EQ(own[0].entity, Entity::ZR7);
   EXPECT_EQ(own[0].date, "2026-07-15");
@@ -78,8 +78,8 @@ TEST(StatsRules, ADeliveryCountsForTheReceivingEntityOnTheRunDate) {
   EXPECT_EQ(own[0].delta, fresh);
 
   // A one-entity run's id carries the entity: the date is its first 10 characters.
-  auto lb = statsOfDelivery(delivery(Entity::MDL, Entity::MDL, PassKind::LB, "2026-07-15/mdl"),
-                            "PAC");
+  auto lb =
+      statsOfDelivery(delivery(Entity::MDL, Entity::MDL, PassKind::LB, "2026-07-15/mdl"), "PAC");
   EXPECT_EQ(lb[0].date, "2026-07-15");
   EXPECT_EQ(lb[0].delta.livresLb, 1);
   EXPECT_EQ(lb[0].delta.livresFresh, 0);

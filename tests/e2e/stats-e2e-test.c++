@@ -17,8 +17,10 @@ std::vector<std::string> memberNames(capnp::JsonValue::Reader object) {
 }
 
 const std::vector<std::string> COUNTERS = {
-    "recus",     "invalides", "livres_fresh", "livres_lb", "fallback_entrants", "fallback_sortants",
-    "doublons_evites", "rejetes", "effaces", "stock_lb", "fresh_invendus"};
+    "recus",           "invalides",         "livres_fresh",
+    "livres_lb",       "fallback_entrants", "fallback_sortants",
+    "doublons_evites", "rejetes",           "effaces",
+    "stock_lb",        "fresh_invendus"};
 
 class StatsE2e : public E2eTest {
  protected:
@@ -29,8 +31,9 @@ class StatsE2e : public E2eTest {
   }
   static std::string lead(const std::string& produit, const std::string& phone,
                           const std::string& recuLe) {
-    return "{\"produit\":\"" + produit + "\",\"nom\":\"Nom\",\"prenom\":\"Prenom\",\"telephone\":\"" +
-           phone + "\",\"code_postal\":\"33000\",\"consentement\":\"oui\",\"recu_le\":\"" + recuLe +
+    return "{\"produit\":\"" + produit +
+           "\",\"nom\":\"Nom\",\"prenom\":\"Prenom\",\"telephone\":\"" + phone +
+           "\",\"code_postal\":\"33000\",\"consentement\":\"oui\",\"recu_le\":\"" + recuLe +
            "\"}\n";
   }
   int imports_ = 0;
@@ -95,10 +98,10 @@ TEST_F(StatsE2e, JsonHasTheShapeOfTheSpec) {
 
   auto commandes = array(at(zr7, "commandes"));
   ASSERT_EQ(commandes.size(), 1u);
-  EXPECT_EQ(memberNames(commandes[0]),
-            (std::vector<std::string>{"id", "client", "produit", "quota_semaine", "livres_semaine",
-                                      "lb_semaine", "remplacements_dus", "completion_pct",
-                                      "manque"}));
+  EXPECT_EQ(
+      memberNames(commandes[0]),
+      (std::vector<std::string>{"id", "client", "produit", "quota_semaine", "livres_semaine",
+                                "lb_semaine", "remplacements_dus", "completion_pct", "manque"}));
   EXPECT_EQ(textAt(commandes[0], "id"), commande);
   EXPECT_EQ(textAt(commandes[0], "client"), "alpha");
   EXPECT_EQ(textAt(commandes[0], "produit"), "PV");
@@ -115,8 +118,8 @@ TEST_F(StatsE2e, JsonHasTheShapeOfTheSpec) {
   EXPECT_EQ(numberAt(array(at(mdl, "days"))[1], "stock_lb"), 0);  // the full run ran MDL too
 
   // Filters and one entity.
-  Json filtered = ctlJson({"stats", "--entity", "zr7", "--from", "2026-07-15", "--to",
-                           "2026-07-15", "--produit", "ite"});
+  Json filtered = ctlJson({"stats", "--entity", "zr7", "--from", "2026-07-15", "--to", "2026-07-15",
+                           "--produit", "ite"});
   auto only = array(at(filtered.root(), "entities"));
   ASSERT_EQ(only.size(), 1u);
   EXPECT_EQ(numberAt(array(at(only[0], "days"))[0], "livres_fresh"), 0);
@@ -131,8 +134,8 @@ TEST_F(StatsE2e, JsonHasTheShapeOfTheSpec) {
 
 TEST_F(StatsE2e, TextIsAFrenchTable) {
   importLeads("MDL", lead("PAC", "0612000001", "2026-07-14T08:00:00Z"));
-  std::string text = ctlOk({"stats", "--entity", "MDL", "--from", "2026-07-13", "--to",
-                            "2026-07-14"});
+  std::string text =
+      ctlOk({"stats", "--entity", "MDL", "--from", "2026-07-13", "--to", "2026-07-14"});
   EXPECT_NE(text.find("Statistiques MDL du 2026-07-13 au 2026-07-14"), std::string::npos) << text;
   EXPECT_NE(text.find("reçus"), std::string::npos) << text;
   std::istringstream lines(text);

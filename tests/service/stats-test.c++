@@ -5,6 +5,8 @@
 // The scenario straddles the spring DST change of 2026 (Sunday 29 March, 01:00 UTC: Paris goes
 // from UTC+1 to UTC+2), so a lead received at 23:30 UTC on the 28th belongs to the 29th, and one
 // received at 22:30 UTC on the 29th to the 30th.
+#include "daemon/service/stats.h"
+
 #include <capnp/rpc-twoparty.h>
 #include <gtest/gtest.h>
 #include <kj/async-io.h>
@@ -22,7 +24,6 @@
 #include "daemon/service/opposition.h"
 #include "daemon/service/run.h"
 #include "daemon/service/server.h"
-#include "daemon/service/stats.h"
 #include "daemon/service/write-queue.h"
 #include "daemon/store/keys.h"
 #include "daemon/store/records.h"
@@ -67,12 +68,12 @@ class StatsTest : public testing::Test {
   // An admin import (recu_le given). `extra` overrides or adds fields; a value "" removes one.
   std::string lead(Entity e, const char* recuLe, std::string produit, std::string phone,
                    std::vector<Field> extra = {}) {
-    Submission fields = {{"produit", produit},   {"nom", "Nom"},
-                         {"prenom", "Prenom"},   {"telephone", phone},
-                         {"code_postal", "33000"}, {"consentement", "oui"},
+    Submission fields = {{"produit", produit}, {"nom", "Nom"},           {"prenom", "Prenom"},
+                         {"telephone", phone}, {"code_postal", "33000"}, {"consentement", "oui"},
                          {"recu_le", recuLe}};
     for (auto& f : extra) {
-      auto it = std::find_if(fields.begin(), fields.end(), [&](auto& g) { return g.name == f.name; });
+      auto it =
+          std::find_if(fields.begin(), fields.end(), [&](auto& g) { return g.name == f.name; });
       if (it != fields.end()) {
         if (f.value.empty()) {
           fields.erase(it);
@@ -85,8 +86,7 @@ class StatsTest : public testing::Test {
     }
     IngestRequest request{e, fields, "", env->clock.now(), true, "import", "test"};
     request.opposition = &env->opposition;
-    SubmitAnswer answer =
-        write([&](Txn& txn) { return ingestLead(txn, env->ids, request); });
+    SubmitAnswer answer = write([&](Txn& txn) { return ingestLead(txn, env->ids, request); });
     KJ_REQUIRE(answer.refused.empty(), answer.refused);
     return answer.id;
   }
@@ -168,17 +168,17 @@ class StatsTest : public testing::Test {
     // L1, with a warning (email.invalid) that does not make it invalid.
     lead(Entity::ZR7, "2026-03-27T10:00:00Z", "PV", "0612000001", {{"email", "pas-un-email"}});
     lead(Entity::ZR7, "2026-03-27T12:00:00Z", "PV", "0612000005",
-         {{"consentement", "non"}});                                  // L5 invalid
+         {{"consentement", "non"}});  // L5 invalid
     l9 = lead(Entity::ZR7, "2026-03-27T13:00:00Z", "PAC", "0612000009");
-    lead(Entity::ZR7, "2026-03-28T10:00:00Z", "ITE", "0612000010");  // L10: fresh, unsold
+    lead(Entity::ZR7, "2026-03-28T10:00:00Z", "ITE", "0612000010");      // L10: fresh, unsold
     l2 = lead(Entity::ZR7, "2026-03-28T23:30:00Z", "PV", "0612000002");  // Paris: 29th 00:30
-    lead(Entity::MDL, "2026-03-28T08:00:00Z", "PAC", "0612000006");  // L6
-    lead(Entity::MDL, "2026-03-28T08:05:00Z", "PAC", "0612000007");  // L7
-    lead(Entity::MDL, "2026-03-28T09:00:00Z", "XYZ", "0612000008");  // L8 produit.unknown
-    lead(Entity::ZR7, "2026-03-29T20:00:00Z", "PV", "0612000001");   // L13: P1 again
-    lead(Entity::ZR7, "2026-03-29T21:30:00Z", "PV", "0612000003");   // L3: Paris 29th 23:30
+    lead(Entity::MDL, "2026-03-28T08:00:00Z", "PAC", "0612000006");      // L6
+    lead(Entity::MDL, "2026-03-28T08:05:00Z", "PAC", "0612000007");      // L7
+    lead(Entity::MDL, "2026-03-28T09:00:00Z", "XYZ", "0612000008");      // L8 produit.unknown
+    lead(Entity::ZR7, "2026-03-29T20:00:00Z", "PV", "0612000001");       // L13: P1 again
+    lead(Entity::ZR7, "2026-03-29T21:30:00Z", "PV", "0612000003");       // L3: Paris 29th 23:30
     l4 = lead(Entity::ZR7, "2026-03-29T22:30:00Z", "PV", "123",
-              {{"code_postal", ""}});                                // L4: Paris 30th 00:30
+              {{"code_postal", ""}});  // L4: Paris 30th 00:30
 
     // Run of Sunday the 29th (T = 07:30 UTC): L11, L12 age to LB; fresh own: L1, L2 -> alpha,
     // L9 -> beta; fresh fallback: L6, L7 (MDL PAC) -> beta; LB own: L11 -> alpha.
@@ -205,17 +205,28 @@ DayCounters counters(std::initializer_list<std::pair<const char*, int64_t>> valu
   DayCounters c;
   for (auto& [name, v] : values) {
     std::string n = name;
-    if (n == "recus") c.recus = v;
-    else if (n == "livres_fresh") c.livresFresh = v;
-    else if (n == "livres_lb") c.livresLb = v;
-    else if (n == "fallback_entrants") c.fallbackEntrants = v;
-    else if (n == "fallback_sortants") c.fallbackSortants = v;
-    else if (n == "doublons_evites") c.doublonsEvites = v;
-    else if (n == "rejetes") c.rejetes = v;
-    else if (n == "effaces") c.effaces = v;
-    else if (n == "stock_lb") c.stockLb = v;
-    else if (n == "fresh_invendus") c.freshInvendus = v;
-    else ADD_FAILURE() << "no counter " << n;
+    if (n == "recus")
+      c.recus = v;
+    else if (n == "livres_fresh")
+      c.livresFresh = v;
+    else if (n == "livres_lb")
+      c.livresLb = v;
+    else if (n == "fallback_entrants")
+      c.fallbackEntrants = v;
+    else if (n == "fallback_sortants")
+      c.fallbackSortants = v;
+    else if (n == "doublons_evites")
+      c.doublonsEvites = v;
+    else if (n == "rejetes")
+      c.rejetes = v;
+    else if (n == "effaces")
+      c.effaces = v;
+    else if (n == "stock_lb")
+      c.stockLb = v;
+    else if (n == "fresh_invendus")
+      c.freshInvendus = v;
+    else
+      ADD_FAILURE() << "no counter " << n;
   }
   return c;
 }
@@ -314,8 +325,8 @@ TEST_F(StatsTest, FiltersApplyToTheDeliverySide) {
 TEST_F(StatsTest, CommandesShowTheWeekOfTo) {
   scenario();
   auto report = [&](const char* to) {
-    StatsRequest request = resolveStatsRequest(store, {Entity::ZR7, Entity::MDL}, "", to, "",
-                                               "", env->clock.now());
+    StatsRequest request =
+        resolveStatsRequest(store, {Entity::ZR7, Entity::MDL}, "", to, "", "", env->clock.now());
     return computeStatsReport(store, request);
   };
   // Week 14 (30 March – 5 April): alpha has L3; its L2 of week 13 rejected: a replacement owed.
@@ -358,8 +369,8 @@ TEST_F(StatsTest, CommandesShowTheWeekOfTo) {
 
 TEST_F(StatsTest, TotalsAddUpAndKeepTheLastRunsPools) {
   scenario();
-  StatsRequest request = resolveStatsRequest(store, {Entity::ZR7}, "2026-03-27", "2026-04-02",
-                                             "", "", env->clock.now());
+  StatsRequest request = resolveStatsRequest(store, {Entity::ZR7}, "2026-03-27", "2026-04-02", "",
+                                             "", env->clock.now());
   auto report = computeStatsReport(store, request);
   ASSERT_EQ(report.entities.size(), 1u);
   EXPECT_EQ(report.entities[0].days.size(), 7u);
@@ -381,8 +392,7 @@ TEST_F(StatsTest, QueriesAreChecked) {
   client(Entity::ZR7, "alpha");
   auto resolve = [&](std::string from, std::string to, std::string produit = "",
                      std::string clientId = "") {
-    return resolveStatsRequest(store, {Entity::ZR7}, from, to, produit, clientId,
-                               env->clock.now());
+    return resolveStatsRequest(store, {Entity::ZR7}, from, to, produit, clientId, env->clock.now());
   };
   // Default: today in Paris (12:00 UTC on the 31st).
   EXPECT_EQ(resolve("", "").from, "2026-03-31");
