@@ -27,6 +27,9 @@ enum class Credit : uint8_t { WEEK, REPLACEMENT };
 std::string_view creditName(Credit c);  // "semaine", "remplacement_du"
 Credit creditFor(const Delivery& delivery, Timestamp at);
 
+// The `rejet` of a delivery an erasure dropped from an unsent batch (SPEC §7.2).
+constexpr std::string_view REJET_EFFACE = "efface";
+
 // The run date ("AAAA-MM-JJ") of a delivery: its run id without the entity suffix.
 std::string runDateOf(const Delivery& delivery);
 

@@ -11,6 +11,7 @@
 #include "daemon/store/codec.h"
 #include "daemon/store/keys.h"
 #include "daemon/store/records.h"
+#include "daemon/store/stats.h"
 
 namespace rdz {
 
@@ -179,6 +180,7 @@ SubmitAnswer ingestLead(Txn& txn, IdGenerator& ids, const IngestRequest& request
   }
   addHistory(txn, e, lead.id, history::status(at, lead.statut));
   putLead(txn, lead, nullptr);
+  applyStats(txn, statsOfReception(lead));
 
   countSubmission(txn, e, Metrics::Submission::STORED, lead.statut);
   SubmitAnswer answer{"", lead.id, lead.statut, lead.problemes};

@@ -5,6 +5,7 @@
 #include <kj/thread.h>
 
 #include <algorithm>
+#include <memory>
 #include <type_traits>
 
 #include "daemon/domain/fault-point.h"
@@ -17,6 +18,7 @@
 #include "daemon/service/log.h"
 #include "daemon/service/metrics.h"
 #include "daemon/service/operations.h"
+#include "daemon/service/stats.h"
 #include "daemon/store/codec.h"
 #include "daemon/store/records.h"
 
@@ -165,6 +167,7 @@ class ViewerMethods : public Base {
   using typename Base::GetRunContext;
   using typename Base::ListBatchesContext;
   using typename Base::ExplainLeadContext;
+  using typename Base::StatsContext;
 
   kj::Promise<void> listClients(ListClientsContext context) override {
     auto params = context.getParams();
@@ -319,6 +322,22 @@ class ViewerMethods : public Base {
           auto results = context.getResults();
           toCapnp(job->answer, results.initExplanation());
           results.setDryRun(job->answer.dryRun);
+        });
+  }
+
+  kj::Promise<void> stats(StatsContext context) override {
+    auto p = context.getParams();
+    StatsRequest request = resolveStatsRequest(
+        ctx_.store, entitiesIn(scope_, p.getEntity()), str(p.getFrom()), str(p.getTo()),
+        str(p.getProduit()), str(p.getClient()), ctx_.clock.now());
+    // Computed off the event loop (a year is a few thousand counter rows); the reply is filled
+    // back on it.
+    auto report = std::make_shared<StatsReportData>();
+    return onWorkerThread([&store = ctx_.store, request = kj::mv(request), report]() {
+             *report = computeStatsReport(store, request);
+           })
+        .then([context, report]() mutable {
+          fillStatsReport(*report, context.getResults().initReport());
         });
   }
 

@@ -38,6 +38,11 @@ std::string encodeWith(const Value& value) {
   return encodeMessage(message);
 }
 
+uint32_t count32(int64_t n) {
+  KJ_REQUIRE(n >= 0 && n <= int64_t{UINT32_MAX}, "counter out of range", n);
+  return static_cast<uint32_t>(n);
+}
+
 }  // namespace
 
 schema::Entity toCapnp(Entity e) { return static_cast<schema::Entity>(e); }
@@ -682,6 +687,63 @@ Submission fromCapnp(capnp::List<schema::Field>::Reader in) {
   return fields;
 }
 
+void toCapnp(const DayCounters& c, schema::StatsDay::Builder out) {
+  out.setRecus(count32(c.recus));
+  auto invalides = out.initInvalides(c.invalides.size());
+  size_t i = 0;
+  for (auto& [code, n] : c.invalides) {
+    invalides[i].setCode(code);
+    invalides[i].setCount(count32(n));
+    ++i;
+  }
+  out.setLivresFresh(count32(c.livresFresh));
+  out.setLivresLb(count32(c.livresLb));
+  out.setFallbackEntrants(count32(c.fallbackEntrants));
+  out.setFallbackSortants(count32(c.fallbackSortants));
+  out.setDoublonsEvites(count32(c.doublonsEvites));
+  out.setRejetes(count32(c.rejetes));
+  out.setEffaces(count32(c.effaces));
+  out.setStockLb(c.stockLb ? int64_t{count32(*c.stockLb)} : int64_t{-1});
+  out.setFreshInvendus(c.freshInvendus ? int64_t{count32(*c.freshInvendus)} : int64_t{-1});
+}
+
+DayCounters fromCapnp(schema::StatsDay::Reader in) {
+  DayCounters c;
+  c.recus = in.getRecus();
+  for (auto p : in.getInvalides()) c.invalides[str(p.getCode())] = p.getCount();
+  c.livresFresh = in.getLivresFresh();
+  c.livresLb = in.getLivresLb();
+  c.fallbackEntrants = in.getFallbackEntrants();
+  c.fallbackSortants = in.getFallbackSortants();
+  c.doublonsEvites = in.getDoublonsEvites();
+  c.rejetes = in.getRejetes();
+  c.effaces = in.getEffaces();
+  if (in.getStockLb() >= 0) c.stockLb = in.getStockLb();
+  if (in.getFreshInvendus() >= 0) c.freshInvendus = in.getFreshInvendus();
+  return c;
+}
+
+void toCapnp(const RunStats& run, schema::RunStats::Builder out) {
+  out.setStockLb(run.stockLb ? int64_t{count32(*run.stockLb)} : int64_t{-1});
+  out.setFreshInvendus(run.freshInvendus ? int64_t{count32(*run.freshInvendus)} : int64_t{-1});
+  auto doublons = out.initDoublons(run.doublons.size());
+  for (size_t i = 0; i < run.doublons.size(); ++i) {
+    doublons[i].setProduit(run.doublons[i].produit);
+    doublons[i].setClient(run.doublons[i].client);
+    doublons[i].setCount(count32(run.doublons[i].count));
+  }
+}
+
+RunStats fromCapnp(schema::RunStats::Reader in) {
+  RunStats run;
+  if (in.getStockLb() >= 0) run.stockLb = in.getStockLb();
+  if (in.getFreshInvendus() >= 0) run.freshInvendus = in.getFreshInvendus();
+  for (auto d : in.getDoublons()) {
+    run.doublons.push_back({str(d.getProduit()), str(d.getClient()), d.getCount()});
+  }
+  return run;
+}
+
 std::string encodeMessage(capnp::MessageBuilder& message) {
   auto words = capnp::messageToFlatArray(message);
   auto bytes = words.asBytes();
@@ -705,6 +767,8 @@ std::string encode(const Produit& v) { return encodeWith<schema::Produit>(v); }
 std::string encode(const Delivery& v) { return encodeWith<schema::Delivery>(v); }
 std::string encode(const Batch& v) { return encodeWith<schema::Batch>(v); }
 std::string encode(const RunRecord& v) { return encodeWith<schema::RunSummary>(v); }
+std::string encode(const DayCounters& v) { return encodeWith<schema::StatsDay>(v); }
+std::string encode(const RunStats& v) { return encodeWith<schema::RunStats>(v); }
 std::string encode(const RunTrace& v) {
   // Packed (zero bytes run-length encoded): a trace is mostly small counters and null pointers,
   // and is written whole with every run.
@@ -748,6 +812,13 @@ RunTrace decodeRunTrace(std::string_view bytes) {
   options.traversalLimitInWords = uint64_t{1} << 30;
   capnp::PackedMessageReader reader(in, options);
   return fromCapnp(reader.getRoot<schema::RunTrace>());
+}
+
+DayCounters decodeDayCounters(std::string_view bytes) {
+  return fromCapnp(StoredMessage(bytes).get<schema::StatsDay>());
+}
+RunStats decodeRunStats(std::string_view bytes) {
+  return fromCapnp(StoredMessage(bytes).get<schema::RunStats>());
 }
 
 }  // namespace rdz

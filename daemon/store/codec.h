@@ -9,6 +9,7 @@
 #include "daemon/domain/commerce.h"
 #include "daemon/domain/explain.h"
 #include "daemon/domain/outbox.h"
+#include "daemon/domain/stats.h"
 #include "daemon/domain/types.h"
 #include "schema/rdz.capnp.h"
 
@@ -42,6 +43,11 @@ void toCapnp(const RunTrace& trace, schema::RunTrace::Builder out);
 RunTrace fromCapnp(schema::RunTrace::Reader in);
 // Replies only (never stored).
 void toCapnp(const Explanation& explanation, schema::Explanation::Builder out);
+// Counts must fit (KJ_REQUIRE: 0 ≤ count < 2^32); `date` is left unset.
+void toCapnp(const DayCounters& counters, schema::StatsDay::Builder out);
+DayCounters fromCapnp(schema::StatsDay::Reader in);
+void toCapnp(const RunStats& run, schema::RunStats::Builder out);
+RunStats fromCapnp(schema::RunStats::Reader in);
 void toCapnp(const Submission& fields, capnp::List<schema::Field>::Builder out);
 Submission fromCapnp(capnp::List<schema::Field>::Reader in);
 
@@ -55,6 +61,8 @@ std::string encode(const Delivery& value);
 std::string encode(const Batch& value);
 std::string encode(const RunRecord& value);
 std::string encode(const RunTrace& value);
+std::string encode(const DayCounters& value);
+std::string encode(const RunStats& value);
 Lead decodeLead(std::string_view bytes);
 HistoryEvent decodeHistoryEvent(std::string_view bytes);
 Client decodeClient(std::string_view bytes);
@@ -64,6 +72,8 @@ Delivery decodeDelivery(std::string_view bytes);
 Batch decodeBatch(std::string_view bytes);
 RunRecord decodeRun(std::string_view bytes);
 RunTrace decodeRunTrace(std::string_view bytes);
+DayCounters decodeDayCounters(std::string_view bytes);
+RunStats decodeRunStats(std::string_view bytes);
 
 // Generic helpers for schema structs stored as-is (idempotency records, runs, batches).
 std::string encodeMessage(capnp::MessageBuilder& message);

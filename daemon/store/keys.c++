@@ -100,6 +100,33 @@ std::string counterKey(std::string_view name) { return "Q" + std::string(name); 
 
 std::string runKey(std::string_view date) { return "R" + std::string(date); }
 
+std::string statsDayKey(std::string_view date) { return STATS_DAY_PREFIX + std::string(date); }
+
+std::string statsProduitPrefix(std::string_view produit) {
+  std::string key = "P";
+  key += produit;
+  key += '\0';
+  return key;
+}
+
+std::string statsProduitKey(std::string_view produit, std::string_view date) {
+  return statsProduitPrefix(produit) + std::string(date);
+}
+
+std::string statsClientPrefix(std::string_view client) {
+  std::string key = "C";
+  key += client;
+  key += '\0';
+  return key;
+}
+
+std::string statsClientKey(std::string_view client, std::string_view date,
+                           std::string_view produit) {
+  return statsClientPrefix(client) + std::string(date) + std::string(produit);
+}
+
+std::string runStatsKey(std::string_view runId) { return "r" + std::string(runId); }
+
 std::string runTraceKey(std::string_view runId) { return RUN_TRACE_PREFIX + std::string(runId); }
 
 }  // namespace rdz::keys

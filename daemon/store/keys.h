@@ -16,6 +16,10 @@
 //               commande 0 'R'                          -> replacements owed (SPEC §7.1)
 //   batches     id                                      -> Batch
 //   opposition  HMAC-SHA-256(secret, e164) (32 bytes)   -> added at(8)   (SPEC §7.2)
+//   stats       'T' date                                -> StatsDay: the entity's day (§7.3)
+//               'P' produit 0 date                      -> StatsDay: delivery side of a produit
+//               'C' client 0 date produit               -> StatsDay: delivery side of a client
+//               'r' run id                              -> RunStats: what the run counted
 // System family "system":
 //   'K' slug 0 len(4) caller key                         -> IdempotencyRecord
 //   'I' slug 0 key                                      -> IdempotencyRecord of before keys were
@@ -27,6 +31,7 @@
 //   'T' run id                                          -> RunTrace: what `lead explain` needs
 //                                                          of the run; purged 35 days after its
 //                                                          date (run ids start with the date)
+//   'Xstats'                                            -> "" the stats counters were built
 // Times are big-endian with the sign bit flipped, so byte order is time order.
 #pragma once
 
@@ -64,6 +69,17 @@ constexpr char IDEMPOTENCY_PREFIX[] = "K";  // the records, all entities and cal
 constexpr char IDEMPOTENCY_EXPIRY_PREFIX[] = "E";
 constexpr char LEGACY_IDEMPOTENCY_PREFIX[] = "I";  // before keys were per caller
 std::string counterKey(std::string_view name);
+
+// The stats family (daemon/store/stats.h). Dates are "AAAA-MM-JJ" (10 bytes).
+constexpr char STATS_DAY_PREFIX[] = "T";
+constexpr char STATS_BUILT_KEY[] = "Xstats";
+std::string statsDayKey(std::string_view date);
+std::string statsProduitPrefix(std::string_view produit);
+std::string statsProduitKey(std::string_view produit, std::string_view date);
+std::string statsClientPrefix(std::string_view client);
+std::string statsClientKey(std::string_view client, std::string_view date,
+                           std::string_view produit);
+std::string runStatsKey(std::string_view runId);
 std::string runKey(std::string_view date);
 std::string runTraceKey(std::string_view runId);
 constexpr char RUN_TRACE_PREFIX[] = "T";

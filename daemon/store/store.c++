@@ -18,7 +18,7 @@ namespace {
 
 constexpr std::string_view FAMILY_NAMES[FAMILY_COUNT] = {
     "leads", "index", "history", "clients", "commandes",
-    "produits", "deliveries", "dedup", "quotas", "batches", "opposition"};
+    "produits", "deliveries", "dedup", "quotas", "batches", "opposition", "stats"};
 constexpr std::string_view SYSTEM_FAMILY = "system";
 
 // The one place where a rocksdb::Status becomes an exception. OVERLOADED, not FAILED: the

@@ -32,8 +32,9 @@ enum class Family : uint8_t {
   QUOTAS,
   BATCHES,
   OPPOSITION,  // SPEC §7.2: keyed hashes of opposed phones
+  STATS,       // SPEC §7.3: daily counters (daemon/store/stats.h)
 };
-constexpr size_t FAMILY_COUNT = 11;
+constexpr size_t FAMILY_COUNT = 12;
 std::string_view familyName(Family f);  // "leads", "index", …
 
 using ScanFn = kj::FunctionParam<bool(std::string_view key, std::string_view value)>;
