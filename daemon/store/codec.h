@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "daemon/domain/audit.h"
 #include "daemon/domain/commerce.h"
 #include "daemon/domain/outbox.h"
 #include "daemon/domain/types.h"
@@ -38,6 +39,7 @@ Batch fromCapnp(schema::Batch::Reader in);
 void toCapnp(const RunRecord& run, schema::RunSummary::Builder out);
 RunRecord fromCapnp(schema::RunSummary::Reader in);
 void toCapnp(const Submission& fields, capnp::List<schema::Field>::Builder out);
+void toCapnp(const AuditReport& report, schema::AuditReport::Builder out);
 Submission fromCapnp(capnp::List<schema::Field>::Reader in);
 
 // Value bytes of a record. decode* throw (KJ_FAIL_ASSERT) on corrupt bytes.

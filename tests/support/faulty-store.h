@@ -52,6 +52,7 @@ class FaultyStore final : public Store {
     inner_->commit(txn, sync);
   }
   void checkpoint(const std::string& dir) override { inner_->checkpoint(dir); }
+  kj::Own<Reader> snapshot() override { return inner_->snapshot(); }
   void purgeOldVersions(const std::vector<KeyRange>& ranges) override {
     inner_->purgeOldVersions(ranges);
   }
