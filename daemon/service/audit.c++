@@ -144,11 +144,12 @@ class Auditor {
   }
 
   // A lead by id, or nullopt when it is missing or unreadable (the lead pass reports the latter
-  // for audited entities).
-  std::optional<Lead> leadAt(Entity e, std::string_view id) {
+  // as record.decode for audited entities; `unreadable` tells them apart).
+  std::optional<Lead> leadAt(Entity e, std::string_view id, bool* unreadable = nullptr) {
     std::optional<Lead> out;
     KJ_IF_MAYBE(bytes, r_.get(e, Family::LEADS, id)) {
       KJ_IF_MAYBE(error, kj::runCatchingExceptions([&]() { out = decodeLead(*bytes); })) {
+        if (unreadable != nullptr) *unreadable = true;
         return std::nullopt;
       }
     }
@@ -511,8 +512,10 @@ class Auditor {
     r_.scan(e, Family::INDEX, "", [&](std::string_view key, std::string_view) {
       tick();
       std::string where = auditKey(e, "index", key);
+      bool unreadable = false;  // the lead is there but reported as record.decode
       if (auto s = keys::parseStatusKey(key)) {
-        std::optional<Lead> lead = leadAt(e, s->id);
+        std::optional<Lead> lead = leadAt(e, s->id, &unreadable);
+        if (unreadable) return true;
         if (!lead) {
           report(inv::INDEX_ORPHAN, where, fmt::format("a status entry of no lead {}", s->id));
         } else if (static_cast<uint8_t>(lead->statut) != s->statut || lead->recuLe != s->recuLe) {
@@ -522,7 +525,8 @@ class Auditor {
                              s->id, statutName(lead->statut), formatIso(lead->recuLe)));
         }
       } else if (auto p = keys::parsePhoneKey(key)) {
-        std::optional<Lead> lead = leadAt(e, p->id);
+        std::optional<Lead> lead = leadAt(e, p->id, &unreadable);
+        if (unreadable) return true;
         if (!lead) {
           report(inv::INDEX_ORPHAN, where, fmt::format("a phone entry of no lead {}", p->id));
         } else if (lead->telephoneE164 != p->e164 || lead->produit != p->produit ||
