@@ -244,18 +244,7 @@ TEST_F(AfterDeliveryE2e, RejectionWindowCreditReplacementAndNeverAgain) {
 
 // ---- erasure --------------------------------------------------------------------------------
 
-// Every file under `dir` (recursively) holding `needle`.
-std::vector<std::string> filesContaining(const std::string& dir, const std::string& needle) {
-  std::vector<std::string> out;
-  for (auto& entry : std::filesystem::recursive_directory_iterator(dir)) {
-    if (!entry.is_regular_file()) continue;
-    std::ifstream in(entry.path(), std::ios::binary);
-    std::stringstream bytes;
-    bytes << in.rdbuf();
-    if (contains(bytes.str(), needle)) out.push_back(entry.path().string());
-  }
-  return out;
-}
+using test::filesContaining;
 
 TEST_F(AfterDeliveryE2e, ErasureLeavesNoPersonalValueInTheDataDirectory) {
   // ZR7's SMTP server is down at first: the batch stays unsent (failed, retried later).
