@@ -33,6 +33,11 @@ std::string runAt(const std::string& date) { return date + "T09:30:00+01:00"; }
 
 class AfterDeliveryE2e : public E2eTest {
  protected:
+  // Every scenario leaves data that passes the audit (SPEC §7.5).
+  void TearDown() override {
+    expectAuditClean();
+    E2eTest::TearDown();
+  }
   AfterDeliveryE2e() {
     while (mdlPort_ == zr7Port_) mdlPort_ = test::freePort();
   }
