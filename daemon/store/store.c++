@@ -49,6 +49,32 @@ std::string prefixEnd(std::string_view prefix) {
   return end;
 }
 
+// Read options bounded to the keys that start with `prefix`: an iterator then never walks past
+// the range, e.g. over the thousands of tombstones a run leaves in the `new` pool (the keys after
+// the phone index) until they are compacted, which made every ingestion's double-submission scan
+// of a phone sorting after all others slow.
+class PrefixReadOptions {
+ public:
+  PrefixReadOptions(const rocksdb::ReadOptions& base, std::string_view prefix)
+      : options_(base), lower_(prefix), upper_(prefixEnd(prefix)) {
+    if (!lower_.empty()) {
+      lowerSlice_ = slice(lower_);
+      options_.iterate_lower_bound = &lowerSlice_;
+    }
+    if (!upper_.empty()) {
+      upperSlice_ = slice(upper_);
+      options_.iterate_upper_bound = &upperSlice_;
+    }
+  }
+  KJ_DISALLOW_COPY(PrefixReadOptions);
+  const rocksdb::ReadOptions& get() const { return options_; }
+
+ private:
+  rocksdb::ReadOptions options_;
+  std::string lower_, upper_;
+  rocksdb::Slice lowerSlice_, upperSlice_;
+};
+
 // `after`: forward scans start past this key (the smallest key above it is after + '\0').
 void iterate(rocksdb::Iterator& it, std::string_view prefix, ScanFn& fn, bool reverse,
              std::string_view after = {}) {
@@ -230,21 +256,17 @@ class RocksStore final : public Store {
     return getFrom(system_, key);
   }
   void scan(Entity e, Family f, std::string_view prefix, ScanFn fn, bool reverse) override {
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), family(e, f)));
-    iterate(*it, prefix, fn, reverse);
+    scanFrom(family(e, f), prefix, fn, reverse);
   }
   void scanSystem(std::string_view prefix, ScanFn fn) override {
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), system_));
-    iterate(*it, prefix, fn, false);
+    scanFrom(system_, prefix, fn, false);
   }
   void scanAfter(Entity e, Family f, std::string_view prefix, std::string_view after,
                  ScanFn fn) override {
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), family(e, f)));
-    iterate(*it, prefix, fn, false, after);
+    scanFrom(family(e, f), prefix, fn, false, after);
   }
   void scanSystemAfter(std::string_view prefix, std::string_view after, ScanFn fn) override {
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), system_));
-    iterate(*it, prefix, fn, false, after);
+    scanFrom(system_, prefix, fn, false, after);
   }
 
   kj::Own<Txn> begin() override { return kj::heap<RocksTxn>(*this); }
@@ -337,6 +359,13 @@ class RocksStore final : public Store {
     return found(status, kj::mv(value), "get");
   }
 
+  void scanFrom(rocksdb::ColumnFamilyHandle* cf, std::string_view prefix, ScanFn& fn,
+                bool reverse, std::string_view after = {}) {
+    PrefixReadOptions options(rocksdb::ReadOptions(), prefix);
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(options.get(), cf));
+    iterate(*it, prefix, fn, reverse, after);
+  }
+
   std::mutex filesMutex_;  // purgeOldVersions and checkpoint, one at a time
   // The gate between snapshots and purges (Store::snapshot): open snapshots, and purges waiting
   // or running.
@@ -370,7 +399,8 @@ kj::Maybe<std::string> RocksSnapshot::getFrom(rocksdb::ColumnFamilyHandle* cf,
 
 void RocksSnapshot::scanFrom(rocksdb::ColumnFamilyHandle* cf, std::string_view prefix,
                              ScanFn& fn, std::string_view after) {
-  iterateInChunks([&] { return store_.db().NewIterator(options_, cf); }, prefix, fn, after);
+  PrefixReadOptions options(options_, prefix);
+  iterateInChunks([&] { return store_.db().NewIterator(options.get(), cf); }, prefix, fn, after);
 }
 
 kj::Maybe<std::string> RocksSnapshot::get(Entity e, Family f, std::string_view key) {
@@ -382,7 +412,9 @@ kj::Maybe<std::string> RocksSnapshot::getSystem(std::string_view key) {
 void RocksSnapshot::scan(Entity e, Family f, std::string_view prefix, ScanFn fn, bool reverse) {
   if (reverse) {
     // Reverse scans are short (the last key of a range): one iterator.
-    std::unique_ptr<rocksdb::Iterator> it(store_.db().NewIterator(options_, store_.family(e, f)));
+    PrefixReadOptions options(options_, prefix);
+    std::unique_ptr<rocksdb::Iterator> it(
+        store_.db().NewIterator(options.get(), store_.family(e, f)));
     iterate(*it, prefix, fn, true);
   } else {
     scanFrom(store_.family(e, f), prefix, fn);
@@ -411,8 +443,9 @@ kj::Maybe<std::string> RocksTxn::getFrom(rocksdb::ColumnFamilyHandle* cf, std::s
 void RocksTxn::scanFrom(rocksdb::ColumnFamilyHandle* cf, std::string_view prefix, ScanFn& fn,
                         bool reverse, std::string_view after) {
   // The batch iterator takes ownership of the base iterator.
+  PrefixReadOptions options(rocksdb::ReadOptions(), prefix);
   std::unique_ptr<rocksdb::Iterator> it(
-      batch_.NewIteratorWithBase(cf, store_.db().NewIterator(rocksdb::ReadOptions(), cf)));
+      batch_.NewIteratorWithBase(cf, store_.db().NewIterator(options.get(), cf)));
   iterate(*it, prefix, fn, reverse, after);
 }
 
