@@ -133,7 +133,7 @@ std::optional<PhoneIndexKey> parsePhoneKey(std::string_view key, size_t idLength
 }
 
 std::string idempotencyKey(Entity e, std::string_view caller, std::string_view key) {
-  std::string out = "K";
+  std::string out = IDEMPOTENCY_PREFIX;
   out += entitySlug(e);
   out += '\0';
   // Length-prefixed: no caller text, whatever its bytes, can run into the key.
