@@ -2,6 +2,8 @@
 
 #include <kj/debug.h>
 #include <kj/thread.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <fmt/format.h>
 
@@ -41,12 +43,18 @@ int64_t micros(Timestamp t) { return t.time_since_epoch().count(); }
 std::string iso(int64_t us) { return formatIso(Timestamp(Duration(us))); }
 std::string iso(std::optional<Timestamp> t) { return t ? formatIso(*t) : "none"; }
 
-// One delivery of an audited lead, for the lead pass (sorted by lead, then time).
+// One delivery of an audited lead, for the lead pass (sorted by lead, then time): its checks
+// that need the lead (the duplicate index, the duplicate rule) are made there, the leads being
+// read in id order, rather than by a random read of the lead per delivery.
 struct LeadDelivery {
   ShortId lead;
+  ShortId id;
   int64_t at;
+  uint32_t client;  // Auditor::clients_
   Entity leadEntity;
+  Entity entity;          // the receiving entity, where the delivery is stored
   bool rejectedByClient;  // rejected with a client's reason (not dropped by an erasure)
+  bool countOnly;         // stored in an entity not audited: counted in nb_livraisons only
 };
 
 // One delivery of a known person, for the duplicate rule: `person` hashes (receiving entity,
@@ -310,33 +318,53 @@ class Auditor {
     if (creditedAsReplacement(d)) st.replacementCredits[d.commande] += 1;
 
     auto leadId = shortId(d.lead);
+    auto id = shortId(d.id);
+    if (!leadId || !id) {
+      report(inv::DELIVERY_LEAD, where, fmt::format("its lead {} is not a lead id", d.lead));
+      return;
+    }
+    bool rejectedByClient = !d.rejet.empty() && !erasedFromBatch;
+    if (inScope(d.leadEntity)) {
+      // Checked when the lead pass reaches its lead.
+      byLead_.push_back({*leadId, *id, micros(d.at), clientIndex(d.client), d.leadEntity, e,
+                         rejectedByClient, false});
+      return;
+    }
+    // A fallback delivery of a lead of an entity not audited: its lead is read here.
     std::optional<Lead> lead = leadAt(d.leadEntity, d.lead);
-    if (!lead || !leadId) {
+    if (!lead) {
       report(inv::DELIVERY_LEAD, where,
              fmt::format("its lead {} of {} is missing", d.lead, entityName(d.leadEntity)));
       return;
     }
-    if (inScope(d.leadEntity)) {
-      byLead_.push_back({*leadId, micros(d.at), d.leadEntity,
-                         !d.rejet.empty() && !erasedFromBatch});
-    }
-    if (lead->efface || lead->telephoneE164.empty()) return;  // no number left to check
+    checkAgainstLead(e, *id, micros(d.at), d.client, *lead);
+  }
 
-    // The duplicate-index entry, at least as recent. An erasure deletes the entries of its
-    // number in the entities it erases, and puts the number on their opposition lists.
-    auto last = lastDeliveryTo(r_, e, lead->telephoneE164, lead->produit, d.client);
-    if ((!last || *last < d.at) && !opposed(e, lead->telephoneE164)) {
-      report(inv::DELIVERY_DEDUP, where,
+  uint32_t clientIndex(const std::string& client) {
+    auto [it, added] = clientIndex_.emplace(client, static_cast<uint32_t>(clients_.size()));
+    if (added) clients_.push_back(client);
+    return it->second;
+  }
+
+  // The checks of a delivery that need its lead: the duplicate-index entry, at least as recent,
+  // and the delivery's place in the duplicate rule. An erasure deletes the entries of its number
+  // in the entities it erases, and puts the number on their opposition lists.
+  void checkAgainstLead(Entity e, const ShortId& id, int64_t at, const std::string& client,
+                        const Lead& lead) {
+    if (lead.efface || lead.telephoneE164.empty()) return;  // no number left to check
+    Timestamp when{Duration(at)};
+    auto last = lastDeliveryTo(r_, e, lead.telephoneE164, lead.produit, client);
+    if ((!last || *last < when) && !opposed(e, lead.telephoneE164)) {
+      report(inv::DELIVERY_DEDUP, auditKey(e, "deliveries", keys::deliveryKey(view(id))),
              last ? fmt::format("the duplicate-index entry of client {} is at {}, before the "
                                 "delivery at {}",
-                                d.client, formatIso(*last), formatIso(d.at))
+                                client, formatIso(*last), formatIso(when))
                   : fmt::format("no duplicate-index entry for client {} (lead {}, produit {})",
-                                d.client, d.lead, lead->produit));
+                                client, lead.id, lead.produit));
     }
-    std::string person = fmt::format("{}\n{}\n{}\n{}", entitySlug(e), d.client, lead->produit,
-                                     lead->telephoneE164);
-    auto id = shortId(d.id);
-    if (id) byPerson_.push_back({hashBytes(person, 0x243f6a8885a308d3ull), micros(d.at), *id, e});
+    std::string person =
+        fmt::format("{}\n{}\n{}\n{}", entitySlug(e), client, lead.produit, lead.telephoneE164);
+    byPerson_.push_back({hashBytes(person, 0x243f6a8885a308d3ull), at, id, e});
   }
 
   bool opposed(Entity e, const std::string& e164) {
@@ -352,9 +380,10 @@ class Auditor {
         return true;  // the other entity's damage: its own audit reports it
       }
       auto lead = shortId(d->lead);
-      if (inScope(d->leadEntity) && lead) {
-        byLead_.push_back({*lead, micros(d->at), d->leadEntity,
-                           !d->rejet.empty() && d->rejet != "efface"});
+      auto id = shortId(d->id);
+      if (inScope(d->leadEntity) && lead && id) {
+        byLead_.push_back({*lead, *id, micros(d->at), 0, d->leadEntity, e,
+                           !d->rejet.empty() && d->rejet != "efface", true});
       }
       return true;
     });
@@ -411,17 +440,27 @@ class Auditor {
     auto end = std::upper_bound(
         next, byLead_.end(), e,
         [](Entity entity, const LeadDelivery& d) { return entity < d.leadEntity; });
+    // Deliveries of leads that sort before the one read have no lead.
+    auto leadless = [&](auto until) {
+      for (; next != end && until(*next); ++next) {
+        if (next->countOnly) continue;
+        report(inv::DELIVERY_LEAD,
+               auditKey(next->entity, "deliveries", keys::deliveryKey(view(next->id))),
+               fmt::format("its lead {} of {} is missing", view(next->lead),
+                           entityName(next->leadEntity)));
+      }
+    };
     r_.scan(e, Family::LEADS, "", [&](std::string_view key, std::string_view value) {
       tick();
       ++report_.checked.leads;
-      // Deliveries of leads that sort before this one have no lead: reported as delivery.lead.
-      while (next != end && view(next->lead) < key) ++next;
+      leadless([&](const LeadDelivery& d) { return view(d.lead) < key; });
       auto first = next;
       while (next != end && view(next->lead) == key) ++next;
       auto lead = decoded<Lead>(e, Family::LEADS, key, value, decodeLead);
       if (lead) checkLead(e, st, key, *lead, first, next);
       return true;
     });
+    leadless([](const LeadDelivery&) { return true; });
   }
 
   void checkLead(Entity e, EntityState& st, std::string_view key, const Lead& lead,
@@ -447,6 +486,9 @@ class Auditor {
         report(inv::LEAD_RUN_TWICE, where,
                fmt::format("two deliveries in the run of {}", iso(it->at)));
       }
+    }
+    for (auto it = first; it != last; ++it) {
+      if (!it->countOnly) checkAgainstLead(it->entity, it->id, it->at, clients_[it->client], lead);
     }
     if (lead.nbLivraisons != count) {
       report(inv::LEAD_NB_LIVRAISONS, where,
@@ -689,9 +731,13 @@ class Auditor {
   std::vector<LeadDelivery> byLead_;
   std::vector<PersonDelivery> byPerson_;
   std::unordered_map<std::string, std::string> weekOfDate_;
+  std::vector<std::string> clients_;  // the clients deliveries name, interned
+  std::unordered_map<std::string, uint32_t> clientIndex_;
   uint64_t visited_ = 0;
   AuditReport report_;
 };
+
+constexpr int AUDIT_NICE = 10;
 
 // One audit at a time in this process (rdzd has one store): a second would double the memory
 // and the reads for the same answer.
@@ -712,6 +758,12 @@ kj::Promise<kj::Own<AuditReport>> auditOnWorkerThread(Store& store, AuditOptions
   auto paf = kj::newPromiseAndCrossThreadFulfiller<kj::Own<AuditReport>>();
   auto thread = kj::heap<kj::Thread>([&store, options = kj::mv(options), cancelled,
                                       fulfiller = kj::mv(paf.fulfiller)]() mutable {
+    // Below the writer and the event loop when the cores are busy: ingestion and runs first, the
+    // audit takes what is left (Linux: a thread's own nice value).
+    if (setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), AUDIT_NICE) != 0) {
+      // Not fatal: the audit then competes as an equal.
+      KJ_LOG(WARNING, "audit: cannot lower the thread's priority", strerror(errno));
+    }
     kj::Own<AuditReport> report;
     auto error = kj::runCatchingExceptions([&]() {
       auto snapshot = store.snapshot();  // may wait for an erasure's purge (Store::snapshot)
