@@ -1,11 +1,11 @@
 #include "tools/bench-audit.h"
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <kj/debug.h>
 #include <signal.h>
 #include <sys/types.h>
 #include <sys/wait.h>
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -58,7 +58,8 @@ struct LoadedBatch {
 class Loader {
  public:
   Loader(Store& store, const AuditBenchOptions& options)
-      : store_(store), options_(options),
+      : store_(store),
+        options_(options),
         now_(std::chrono::duration_cast<Duration>(
             std::chrono::system_clock::now().time_since_epoch())) {}
 
@@ -120,8 +121,8 @@ class Loader {
 
   void addLead(Txn& txn, uint32_t i, Timestamp recu) {
     Entity e = i % 5 < 3 ? Entity::ZR7 : Entity::MDL;
-    IngestRequest request{e, syntheticLead(options_.seed, 50 + i / 1000000, i % 1000000), "",
-                          recu, false, "bench"};
+    IngestRequest request{
+        e, syntheticLead(options_.seed, 50 + i / 1000000, i % 1000000), "", recu, false, "bench"};
     SubmitAnswer answer = ingestLead(txn, ids_, request);
     if (!answer.refused.empty() || answer.statut != Statut::NEW) return;
     uint64_t h = mix(options_.seed ^ i);
@@ -174,8 +175,9 @@ class Loader {
     lead.nbLivraisons = 1;
     lead.derniereLivraison = T;
     addHistory(txn, lead.entity, lead.id,
-               {T, "livraison", fmt::format("commande {} client {} batch {} run {}", d.commande,
-                                            d.client, d.batch, date)});
+               {T, "livraison",
+                fmt::format("commande {} client {} batch {} run {}", d.commande, d.client, d.batch,
+                            date)});
     // One in 50 rejected the next day when that is in the same week (this week's counter goes
     // down: it never counts).
     Timestamp rejection = T + 24h;
@@ -230,7 +232,7 @@ class Loader {
   IdGenerator ids_;
   std::map<std::pair<Entity, std::string>, std::vector<Target>> own_, fallback_;
   std::map<std::pair<std::string, std::string>, LoadedBatch> batches_;  // (client, date)
-  std::map<std::string, std::vector<std::string>> runs_;                 // date -> batch ids
+  std::map<std::string, std::vector<std::string>> runs_;                // date -> batch ids
   std::map<std::tuple<Entity, std::string, std::string>, uint32_t> weeks_;
   std::map<std::tuple<Entity, std::string, std::string>, uint32_t> days_;
   uint64_t deliveries_ = 0;
@@ -298,8 +300,7 @@ int benchAudit(const AuditBenchOptions& options) {
     admin.token = readTokenFile(options.dataDir + "/admin.token");
   }
   Connection adminConnection(admin);
-  std::cerr << "rdz-bench: rdzd is up (pid " << pid << ", " << memoryMb(pid, "VmRSS:")
-            << " MiB)\n";
+  std::cerr << "rdz-bench: rdzd is up (pid " << pid << ", " << memoryMb(pid, "VmRSS:") << " MiB)\n";
 
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(options.baselineSeconds);
   IngestFigures before = ingestLoad(ingest, options.clients, options.seed, 0, [deadline] {
@@ -323,8 +324,7 @@ int benchAudit(const AuditBenchOptions& options) {
   });
   std::this_thread::sleep_for(1s);  // the clients are ingesting
   auto started = std::chrono::steady_clock::now();
-  auto response =
-      adminConnection.admin().auditRequest().send().wait(adminConnection.waitScope());
+  auto response = adminConnection.admin().auditRequest().send().wait(adminConnection.waitScope());
   double auditSeconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   auditDone = true;
@@ -343,9 +343,9 @@ int benchAudit(const AuditBenchOptions& options) {
       "{} violations; rdzd RSS {:.0f} MiB before, {:.0f} MiB peak during (high-water {:.0f} MiB)"
       "\nrdz-bench: ingest during the audit: {:.0f} leads/s, p99 {:.2f} ms (before: {:.0f} "
       "leads/s, p99 {:.2f} ms)\n",
-      checked.getLeads(), checked.getIndexEntries(), checked.getDeliveries(),
-      checked.getBatches(), auditSeconds, report.getViolationsTotal(), rssBefore, rssPeak.load(),
-      hwm, during.tps, during.p99Ms, before.tps, before.p99Ms);
+      checked.getLeads(), checked.getIndexEntries(), checked.getDeliveries(), checked.getBatches(),
+      auditSeconds, report.getViolationsTotal(), rssBefore, rssPeak.load(), hwm, during.tps,
+      during.p99Ms, before.tps, before.p99Ms);
   std::cout << fmt::format(
       "{{\"rdz\":\"audit\",\"leads\":{},\"deliveries\":{},\"audit_s\":{:.2f},"
       "\"rss_before_mb\":{:.0f},\"rss_peak_mb\":{:.0f},\"tps_before\":{:.0f},"

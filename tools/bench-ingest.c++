@@ -11,8 +11,8 @@
 
 namespace rdz {
 
-IngestFigures ingestLoad(const Endpoint& endpoint, int clients, uint64_t seed,
-                         uint32_t streamBase, const std::function<bool()>& keepGoing) {
+IngestFigures ingestLoad(const Endpoint& endpoint, int clients, uint64_t seed, uint32_t streamBase,
+                         const std::function<bool()>& keepGoing) {
   using Clock = std::chrono::steady_clock;
   std::atomic<uint64_t> errors{0};
   std::vector<std::vector<double>> latencies(clients);

@@ -20,7 +20,7 @@ struct IngestFigures {
 
 // Runs `clients` threads while `keepGoing()` (polled before each submission) says so; client t
 // sends syntheticLead(seed, streamBase + t, n) for n = 0, 1, …
-IngestFigures ingestLoad(const Endpoint& endpoint, int clients, uint64_t seed,
-                         uint32_t streamBase, const std::function<bool()>& keepGoing);
+IngestFigures ingestLoad(const Endpoint& endpoint, int clients, uint64_t seed, uint32_t streamBase,
+                         const std::function<bool()>& keepGoing);
 
 }  // namespace rdz

@@ -13,10 +13,9 @@ int runAudit(Command& cmd) {
   auto report = response.getReport();
   cmd.print(report, [&](std::ostream& out) {
     auto c = report.getChecked();
-    std::string checked =
-        fmt::format("{} leads, {} index entries, {} deliveries, {} batches, {} quota counters",
-                    c.getLeads(), c.getIndexEntries(), c.getDeliveries(), c.getBatches(),
-                    c.getQuotaCounters());
+    std::string checked = fmt::format(
+        "{} leads, {} index entries, {} deliveries, {} batches, {} quota counters", c.getLeads(),
+        c.getIndexEntries(), c.getDeliveries(), c.getBatches(), c.getQuotaCounters());
     if (report.getOk()) {
       out << "audit ok: " << checked << " checked, no violation\n";
       return;

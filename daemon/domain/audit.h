@@ -16,31 +16,31 @@ namespace rdz {
 // The invariants, by the stable name a violation carries (scripts match on them).
 namespace invariant {
 // Leads and their index entries (SPEC §3.3, §10).
-constexpr char RECORD_DECODE[] = "record.decode";      // a value that is not its record
-constexpr char LEAD_RECORD[] = "lead.record";          // key, id and entity disagree
-constexpr char INDEX_MISSING[] = "index.missing";      // a lead without its status/phone entry
-constexpr char INDEX_EXTRA[] = "index.extra";          // an entry not of its lead's state
-constexpr char INDEX_ORPHAN[] = "index.orphan";        // an entry of no lead
-constexpr char LEAD_STATUT[] = "lead.statut";          // statut against the deliveries
+constexpr char RECORD_DECODE[] = "record.decode";  // a value that is not its record
+constexpr char LEAD_RECORD[] = "lead.record";      // key, id and entity disagree
+constexpr char INDEX_MISSING[] = "index.missing";  // a lead without its status/phone entry
+constexpr char INDEX_EXTRA[] = "index.extra";      // an entry not of its lead's state
+constexpr char INDEX_ORPHAN[] = "index.orphan";    // an entry of no lead
+constexpr char LEAD_STATUT[] = "lead.statut";      // statut against the deliveries
 constexpr char LEAD_NB_LIVRAISONS[] = "lead.nb_livraisons";
 constexpr char LEAD_DERNIERE_LIVRAISON[] = "lead.derniere_livraison";
-constexpr char LEAD_EFFACE[] = "lead.efface";          // erased, yet a personal field is held
-constexpr char LEAD_RUN_TWICE[] = "lead.run_twice";    // two deliveries of one lead in one run
+constexpr char LEAD_EFFACE[] = "lead.efface";        // erased, yet a personal field is held
+constexpr char LEAD_RUN_TWICE[] = "lead.run_twice";  // two deliveries of one lead in one run
 // Deliveries (SPEC §5.7).
 constexpr char DELIVERY_RECORD[] = "delivery.record";
-constexpr char DELIVERY_LEAD[] = "delivery.lead";      // its lead is missing
-constexpr char DELIVERY_INDEX[] = "delivery.index";    // lead-to-delivery entry missing/orphan
-constexpr char DELIVERY_BATCH[] = "delivery.batch";    // its batch is missing or leaves it out
-constexpr char DELIVERY_DEDUP[] = "delivery.dedup";    // no duplicate-index entry as recent
-constexpr char CLIENT_DOUBLON[] = "client.doublon";    // one person twice to a client, < 30 d
+constexpr char DELIVERY_LEAD[] = "delivery.lead";    // its lead is missing
+constexpr char DELIVERY_INDEX[] = "delivery.index";  // lead-to-delivery entry missing/orphan
+constexpr char DELIVERY_BATCH[] = "delivery.batch";  // its batch is missing or leaves it out
+constexpr char DELIVERY_DEDUP[] = "delivery.dedup";  // no duplicate-index entry as recent
+constexpr char CLIENT_DOUBLON[] = "client.doublon";  // one person twice to a client, < 30 d
 // Quotas (SPEC §4, §7.1).
 constexpr char QUOTA_WEEK[] = "quota.week";
 constexpr char QUOTA_DAY[] = "quota.day";
 constexpr char QUOTA_REPLACEMENTS[] = "quota.replacements";
 // Batches and the outbox (SPEC §5.7).
 constexpr char BATCH_RECORD[] = "batch.record";
-constexpr char BATCH_DELIVERY[] = "batch.delivery";    // lists a delivery that is not its own
-constexpr char BATCH_OUTBOX[] = "batch.outbox";        // in the queue iff pending or failed
+constexpr char BATCH_DELIVERY[] = "batch.delivery";  // lists a delivery that is not its own
+constexpr char BATCH_OUTBOX[] = "batch.outbox";      // in the queue iff pending or failed
 }  // namespace invariant
 
 struct AuditViolation {

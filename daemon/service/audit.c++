@@ -1,11 +1,10 @@
 #include "daemon/service/audit.h"
 
+#include <fmt/format.h>
 #include <kj/debug.h>
 #include <kj/thread.h>
 #include <sys/resource.h>
 #include <unistd.h>
-
-#include <fmt/format.h>
 
 #include <algorithm>
 #include <array>
@@ -83,8 +82,8 @@ struct WeekRecount {
 // Per audited entity.
 struct EntityState {
   std::unordered_map<std::string, BatchState> batches;
-  std::map<std::string, WeekRecount> weeks;           // keys::weekKey -> recount
-  std::map<std::string, uint32_t> days;               // keys::dayKey -> recount
+  std::map<std::string, WeekRecount> weeks;            // keys::weekKey -> recount
+  std::map<std::string, uint32_t> days;                // keys::dayKey -> recount
   std::map<std::string, uint32_t> replacementCredits;  // commande -> rejections credited so
   KeySetFingerprint expectedIndex;
   KeySetFingerprint expectedLeadIndex;  // the 'L' entries the deliveries imply
@@ -143,7 +142,7 @@ class Auditor {
   std::optional<T> decoded(Entity e, Family f, std::string_view key, std::string_view value,
                            Decode decode) {
     std::optional<T> out;
-    KJ_IF_MAYBE(error, kj::runCatchingExceptions([&]() { out = decode(value); })) {
+    KJ_IF_MAYBE (error, kj::runCatchingExceptions([&]() { out = decode(value); })) {
       report(inv::RECORD_DECODE, auditKey(e, familyName(f), key),
              fmt::format("the value cannot be read as a record ({} bytes)", value.size()));
       return std::nullopt;
@@ -155,8 +154,8 @@ class Auditor {
   // as record.decode for audited entities; `unreadable` tells them apart).
   std::optional<Lead> leadAt(Entity e, std::string_view id, bool* unreadable = nullptr) {
     std::optional<Lead> out;
-    KJ_IF_MAYBE(bytes, r_.get(e, Family::LEADS, id)) {
-      KJ_IF_MAYBE(error, kj::runCatchingExceptions([&]() { out = decodeLead(*bytes); })) {
+    KJ_IF_MAYBE (bytes, r_.get(e, Family::LEADS, id)) {
+      KJ_IF_MAYBE (error, kj::runCatchingExceptions([&]() { out = decodeLead(*bytes); })) {
         if (unreadable != nullptr) *unreadable = true;
         return std::nullopt;
       }
@@ -181,9 +180,9 @@ class Auditor {
       if (!batch) return true;
       std::string where = auditKey(e, "batches", key);
       if (batch->id != key.substr(1) || batch->entity != e) {
-        report(inv::BATCH_RECORD, where,
-               fmt::format("the record holds batch {} of {}", batch->id,
-                           entityName(batch->entity)));
+        report(
+            inv::BATCH_RECORD, where,
+            fmt::format("the record holds batch {} of {}", batch->id, entityName(batch->entity)));
       }
       BatchState s;
       s.status = batch->status;
@@ -228,8 +227,8 @@ class Auditor {
       std::string_view status = batchStatusName(s.status);
       if (s.nextAttempt && !s.inOutbox) {
         report(inv::BATCH_OUTBOX, where,
-               fmt::format("{} batch with a next attempt at {} is not in the outbox queue",
-                           status, formatIso(*s.nextAttempt)));
+               fmt::format("{} batch with a next attempt at {} is not in the outbox queue", status,
+                           formatIso(*s.nextAttempt)));
       }
       // In the queue iff pending, or failed with retries left (SPEC §5.7; after three days of
       // retries a failed batch waits for `batch resend`).
@@ -292,10 +291,9 @@ class Auditor {
       report(inv::DELIVERY_BATCH, where, fmt::format("its batch {} is missing", d.batch));
     } else {
       auto& listed = batch->second.listed;
-      auto it = std::lower_bound(listed.begin(), listed.end(), d.id,
-                                 [](const auto& entry, const std::string& id) {
-                                   return entry.first < id;
-                                 });
+      auto it = std::lower_bound(
+          listed.begin(), listed.end(), d.id,
+          [](const auto& entry, const std::string& id) { return entry.first < id; });
       bool isListed = it != listed.end() && it->first == d.id;
       if (isListed) it->second = true;
       if (!isListed && !erasedFromBatch) {
@@ -376,7 +374,7 @@ class Auditor {
     r_.scan(e, Family::DELIVERIES, "D", [&](std::string_view, std::string_view value) {
       tick();
       std::optional<Delivery> d;
-      KJ_IF_MAYBE(error, kj::runCatchingExceptions([&]() { d = decodeDelivery(value); })) {
+      KJ_IF_MAYBE (error, kj::runCatchingExceptions([&]() { d = decodeDelivery(value); })) {
         return true;  // the other entity's damage: its own audit reports it
       }
       auto lead = shortId(d->lead);
@@ -405,8 +403,8 @@ class Auditor {
       std::string_view lead = key.substr(1, std::min<size_t>(ID_LENGTH, key.size() - 1));
       std::string_view id = key.size() > 1 + ID_LENGTH ? key.substr(1 + ID_LENGTH) : "";
       std::optional<Delivery> d;
-      KJ_IF_MAYBE(bytes, r_.get(e, Family::DELIVERIES, keys::deliveryKey(id))) {
-        KJ_IF_MAYBE(error, kj::runCatchingExceptions([&]() { d = decodeDelivery(*bytes); })) {
+      KJ_IF_MAYBE (bytes, r_.get(e, Family::DELIVERIES, keys::deliveryKey(id))) {
+        KJ_IF_MAYBE (error, kj::runCatchingExceptions([&]() { d = decodeDelivery(*bytes); })) {
         }
       }
       if (!d || d->lead != lead) {
@@ -418,7 +416,7 @@ class Auditor {
     r_.scan(e, Family::DELIVERIES, "D", [&](std::string_view key, std::string_view value) {
       tick();
       std::optional<Delivery> d;
-      KJ_IF_MAYBE(error, kj::runCatchingExceptions([&]() { d = decodeDelivery(value); })) {
+      KJ_IF_MAYBE (error, kj::runCatchingExceptions([&]() { d = decodeDelivery(value); })) {
         return true;  // reported as record.decode
       }
       if (r_.get(e, Family::DELIVERIES, keys::deliveryByLeadKey(d->lead, d->id)) == nullptr) {
@@ -429,7 +427,8 @@ class Auditor {
     });
   }
 
-  // ---- leads -------------------------------------------------------------------------------------
+  // ---- leads
+  // -------------------------------------------------------------------------------------
 
   void checkLeads(Entity e) {
     EntityState& st = state(e);
@@ -437,9 +436,9 @@ class Auditor {
     auto next = std::lower_bound(
         byLead_.begin(), byLead_.end(), e,
         [](const LeadDelivery& d, Entity entity) { return d.leadEntity < entity; });
-    auto end = std::upper_bound(
-        next, byLead_.end(), e,
-        [](Entity entity, const LeadDelivery& d) { return entity < d.leadEntity; });
+    auto end = std::upper_bound(next, byLead_.end(), e, [](Entity entity, const LeadDelivery& d) {
+      return entity < d.leadEntity;
+    });
     // Deliveries of leads that sort before the one read have no lead.
     auto leadless = [&](auto until) {
       for (; next != end && until(*next); ++next) {
@@ -491,9 +490,9 @@ class Auditor {
       if (!it->countOnly) checkAgainstLead(it->entity, it->id, it->at, clients_[it->client], lead);
     }
     if (lead.nbLivraisons != count) {
-      report(inv::LEAD_NB_LIVRAISONS, where,
-             fmt::format("nb_livraisons is {}, the lead has {} deliveries", lead.nbLivraisons,
-                         count));
+      report(
+          inv::LEAD_NB_LIVRAISONS, where,
+          fmt::format("nb_livraisons is {}, the lead has {} deliveries", lead.nbLivraisons, count));
     }
     if (lead.derniereLivraison != latest) {
       report(inv::LEAD_DERNIERE_LIVRAISON, where,
@@ -532,14 +531,14 @@ class Auditor {
     r_.scan(e, Family::LEADS, "", [&](std::string_view key, std::string_view value) {
       tick();
       std::optional<Lead> lead;
-      KJ_IF_MAYBE(error, kj::runCatchingExceptions([&]() { lead = decodeLead(value); })) {
+      KJ_IF_MAYBE (error, kj::runCatchingExceptions([&]() { lead = decodeLead(value); })) {
         return true;  // reported as record.decode
       }
       std::string status = keys::statusKey(lead->statut, lead->recuLe, lead->id);
       if (r_.get(e, Family::INDEX, status) == nullptr) {
-        report(inv::INDEX_MISSING, auditKey(e, "index", status),
-               fmt::format("lead {} ({}) is not in its status pool", key,
-                           statutName(lead->statut)));
+        report(
+            inv::INDEX_MISSING, auditKey(e, "index", status),
+            fmt::format("lead {} ({}) is not in its status pool", key, statutName(lead->statut)));
       }
       if (!lead->telephoneE164.empty()) {
         std::string phone =
@@ -585,7 +584,8 @@ class Auditor {
     });
   }
 
-  // ---- quotas ------------------------------------------------------------------------------------
+  // ---- quotas
+  // ------------------------------------------------------------------------------------
 
   void checkQuotas(Entity e) {
     EntityState& st = state(e);
@@ -624,8 +624,8 @@ class Auditor {
         }
         if (stored != expected) {
           report(inv::QUOTA_DAY, where,
-                 fmt::format("commande {} on {}: counter {}, the deliveries count {}",
-                             q->commande, q->period, stored, expected));
+                 fmt::format("commande {} on {}: counter {}, the deliveries count {}", q->commande,
+                             q->period, stored, expected));
         }
       } else {
         owed[q->commande] = decodeQuotaCount(value);
@@ -634,11 +634,11 @@ class Auditor {
     });
     for (auto& [key, expected] : st.weeks) {
       auto q = keys::parseQuotaKey(key);
-      report(inv::QUOTA_WEEK, auditKey(e, "quotas", key),
-             fmt::format("commande {} week {}: no counter; the deliveries count {} delivered, "
-                         "{} LB",
-                         q ? q->commande : "?", q ? q->period : "?", expected.delivered,
-                         expected.lb));
+      report(
+          inv::QUOTA_WEEK, auditKey(e, "quotas", key),
+          fmt::format("commande {} week {}: no counter; the deliveries count {} delivered, "
+                      "{} LB",
+                      q ? q->commande : "?", q ? q->period : "?", expected.delivered, expected.lb));
     }
     for (auto& [key, expected] : st.days) {
       auto q = keys::parseQuotaKey(key);
@@ -700,7 +700,7 @@ class Auditor {
     for (size_t i = begin; i < end; ++i) {
       tick();
       const PersonDelivery& p = byPerson_[i];
-      KJ_IF_MAYBE(d, getDelivery(r_, p.entity, view(p.id))) {
+      KJ_IF_MAYBE (d, getDelivery(r_, p.entity, view(p.id))) {
         std::optional<Lead> lead = leadAt(d->leadEntity, d->lead);
         if (!lead) continue;
         persons[{p.entity, {d->client, lead->produit, lead->telephoneE164}}].emplace_back(
@@ -712,13 +712,14 @@ class Auditor {
         auto& [at0, d0] = deliveries[i - 1];
         auto& [at1, d1] = deliveries[i];
         if (at1 - at0 >= options_.dedupWindow.count()) continue;
-        report(inv::CLIENT_DOUBLON, auditKey(person.first, "deliveries", keys::deliveryKey(d1.id)),
-               fmt::format("client {} received one person for produit {} twice within {} days: "
-                           "lead {} (delivery {}, run {}) and lead {} (delivery {}, run {})",
-                           d1.client, person.second.produit,
-                           std::chrono::duration_cast<std::chrono::hours>(options_.dedupWindow)
-                                   .count() / 24,
-                           d0.lead, d0.id, d0.run, d1.lead, d1.id, d1.run));
+        report(
+            inv::CLIENT_DOUBLON, auditKey(person.first, "deliveries", keys::deliveryKey(d1.id)),
+            fmt::format(
+                "client {} received one person for produit {} twice within {} days: "
+                "lead {} (delivery {}, run {}) and lead {} (delivery {}, run {})",
+                d1.client, person.second.produit,
+                std::chrono::duration_cast<std::chrono::hours>(options_.dedupWindow).count() / 24,
+                d0.lead, d0.id, d0.run, d1.lead, d1.id, d1.run));
       }
     }
   }
@@ -756,26 +757,26 @@ kj::Promise<kj::Own<AuditReport>> auditOnWorkerThread(Store& store, AuditOptions
              "an audit is already running; run it again once it is done");
   auto cancelled = std::make_shared<std::atomic<bool>>(false);
   auto paf = kj::newPromiseAndCrossThreadFulfiller<kj::Own<AuditReport>>();
-  auto thread = kj::heap<kj::Thread>([&store, options = kj::mv(options), cancelled,
-                                      fulfiller = kj::mv(paf.fulfiller)]() mutable {
-    // Below the writer and the event loop when the cores are busy: ingestion and runs first, the
-    // audit takes what is left (Linux: a thread's own nice value).
-    if (setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), AUDIT_NICE) != 0) {
-      // Not fatal: the audit then competes as an equal.
-      KJ_LOG(WARNING, "audit: cannot lower the thread's priority", strerror(errno));
-    }
-    kj::Own<AuditReport> report;
-    auto error = kj::runCatchingExceptions([&]() {
-      auto snapshot = store.snapshot();  // may wait for an erasure's purge (Store::snapshot)
-      report = kj::heap(auditStore(*snapshot, options, *cancelled));
-    });  // the snapshot is released here
-    auditRunning = false;
-    KJ_IF_MAYBE(e, error) {
-      fulfiller->reject(kj::mv(*e));
-    } else {
-      fulfiller->fulfill(kj::mv(report));
-    }
-  });
+  auto thread = kj::heap<kj::Thread>(
+      [&store, options = kj::mv(options), cancelled, fulfiller = kj::mv(paf.fulfiller)]() mutable {
+        // Below the writer and the event loop when the cores are busy: ingestion and runs first,
+        // the audit takes what is left (Linux: a thread's own nice value).
+        if (setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), AUDIT_NICE) != 0) {
+          // Not fatal: the audit then competes as an equal.
+          KJ_LOG(WARNING, "audit: cannot lower the thread's priority", strerror(errno));
+        }
+        kj::Own<AuditReport> report;
+        auto error = kj::runCatchingExceptions([&]() {
+          auto snapshot = store.snapshot();  // may wait for an erasure's purge (Store::snapshot)
+          report = kj::heap(auditStore(*snapshot, options, *cancelled));
+        });  // the snapshot is released here
+        auditRunning = false;
+        KJ_IF_MAYBE (e, error) {
+          fulfiller->reject(kj::mv(*e));
+        } else {
+          fulfiller->fulfill(kj::mv(report));
+        }
+      });
   // Dropped before the audit ends (the caller went away, rdzd stops): cancel it, then join.
   struct Worker {
     std::shared_ptr<std::atomic<bool>> cancelled;

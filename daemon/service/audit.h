@@ -24,9 +24,9 @@
 // Memory: leads are read one at a time. Held for the whole audit: about 120 bytes per delivery
 // (two sorted arrays and each batch's list of ids), the quota recount (commandes × weeks and
 // days) — never a set of leads. Deliveries are checked against their lead when the lead pass
-// reads it (both in lead id order), not by a random read per delivery. Index entries and lead-to-delivery entries are compared as 128-bit
-// fingerprints of key sets (KeySetFingerprint); only when they differ is the family read again,
-// entry by entry, to name the keys at fault.
+// reads it (both in lead id order), not by a random read per delivery. Index entries and
+// lead-to-delivery entries are compared as 128-bit fingerprints of key sets (KeySetFingerprint);
+// only when they differ is the family read again, entry by entry, to name the keys at fault.
 #pragma once
 
 #include <kj/async.h>

@@ -14,9 +14,9 @@ namespace {
 class AuditE2e : public E2eTest {
  protected:
   std::string submit(const std::string& phone) {
-    Json answer = ctlJson({"lead", "submit", "--entity", "ZR7", "produit=PV", "nom=Martin",
-                           "prenom=Zoé", "telephone=" + phone, "code_postal=33000",
-                           "consentement=oui"});
+    Json answer =
+        ctlJson({"lead", "submit", "--entity", "ZR7", "produit=PV", "nom=Martin", "prenom=Zoé",
+                 "telephone=" + phone, "code_postal=33000", "consentement=oui"});
     return textAt(answer.root(), "id");
   }
 };
@@ -41,8 +41,7 @@ TEST_F(AuditE2e, ExitZeroWhenCleanOneWithEachViolationNamed) {
   RunResult text = ctl({"audit"});
   EXPECT_EQ(text.exitCode, 1) << describe(text);
   EXPECT_NE(text.out.find("audit: 2 violation(s)"), std::string::npos) << text.out;
-  EXPECT_NE(text.out.find("lead.nb_livraisons  zr7.leads/" + first), std::string::npos)
-      << text.out;
+  EXPECT_NE(text.out.find("lead.nb_livraisons  zr7.leads/" + first), std::string::npos) << text.out;
 
   RunResult json = ctl({"--json", "audit"});
   EXPECT_EQ(json.exitCode, 1) << describe(json);

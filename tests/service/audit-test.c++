@@ -2,10 +2,11 @@
 // a fallback, sends, rejections with a week credit and a replacement, erasures of both kinds),
 // and each class of violation, written by tests/support/corrupt-store.h, found with its
 // invariant's name and the key of the record at fault.
-#include <gtest/gtest.h>
-#include <kj/debug.h>
+#include "daemon/service/audit.h"
 
 #include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <kj/debug.h>
 
 #include <algorithm>
 #include <atomic>
@@ -14,7 +15,6 @@
 #include "daemon/domain/ids.h"
 #include "daemon/domain/validation.h"
 #include "daemon/service/after-delivery.h"
-#include "daemon/service/audit.h"
 #include "daemon/service/operations.h"
 #include "daemon/service/run.h"
 #include "daemon/store/keys.h"
@@ -34,14 +34,13 @@ std::string describe(const AuditReport& report) {
 }
 
 bool has(const AuditReport& report, std::string_view invariant, const std::string& key) {
-  return std::any_of(report.violations.begin(), report.violations.end(), [&](auto& v) {
-    return v.invariant == invariant && v.key == key;
-  });
+  return std::any_of(report.violations.begin(), report.violations.end(),
+                     [&](auto& v) { return v.invariant == invariant && v.key == key; });
 }
 
 Submission lead(const std::string& phone, const std::string& produit = "PV") {
-  return {{"produit", produit},   {"nom", "Martin"},        {"prenom", "Élodie"},
-          {"telephone", phone},   {"code_postal", "33000"}, {"consentement", "oui"}};
+  return {{"produit", produit}, {"nom", "Martin"},        {"prenom", "Élodie"},
+          {"telephone", phone}, {"code_postal", "33000"}, {"consentement", "oui"}};
 }
 
 class AuditTest : public testing::Test {
@@ -123,7 +122,9 @@ class AuditTest : public testing::Test {
     return all[0];
   }
   Lead leadRecord(Entity e, const std::string& id) {
-    KJ_IF_MAYBE(l, getLead(*store, e, id)) { return *l; }
+    KJ_IF_MAYBE (l, getLead(*store, e, id)) {
+      return *l;
+    }
     KJ_FAIL_REQUIRE("no lead", id);
   }
 
@@ -139,8 +140,8 @@ class AuditTest : public testing::Test {
   // The store after the operations of SPEC §5 and §7.1–7.2, all through their real code.
   void SetUp() override {
     write([&](Txn& t) {
-      for (auto [id, entity] : {std::pair{"solaire", Entity::ZR7}, {"soleil", Entity::ZR7},
-                                {"thermo", Entity::MDL}}) {
+      for (auto [id, entity] :
+           {std::pair{"solaire", Entity::ZR7}, {"soleil", Entity::ZR7}, {"thermo", Entity::MDL}}) {
         Client c;
         c.id = id;
         c.entity = entity;

@@ -22,21 +22,21 @@ void write(Store& store, Fn fn) {
 }
 
 Lead leadOf(Reader& r, Entity e, const std::string& id) {
-  KJ_IF_MAYBE(lead, getLead(r, e, id)) {
+  KJ_IF_MAYBE (lead, getLead(r, e, id)) {
     return kj::mv(*lead);
   }
   KJ_FAIL_REQUIRE("no such lead", id);
 }
 
 Delivery deliveryOf(Reader& r, Entity receiving, const std::string& id) {
-  KJ_IF_MAYBE(d, getDelivery(r, receiving, id)) {
+  KJ_IF_MAYBE (d, getDelivery(r, receiving, id)) {
     return kj::mv(*d);
   }
   KJ_FAIL_REQUIRE("no such delivery", id);
 }
 
 Batch batchOf(Reader& r, Entity e, const std::string& id) {
-  KJ_IF_MAYBE(b, getBatch(r, e, id)) {
+  KJ_IF_MAYBE (b, getBatch(r, e, id)) {
     return kj::mv(*b);
   }
   KJ_FAIL_REQUIRE("no such batch", id);
@@ -117,8 +117,7 @@ void deleteLeadKeepingDeliveries(Store& store, Entity e, const std::string& lead
   });
 }
 
-std::string dropLeadToDeliveryEntry(Store& store, Entity receiving,
-                                    const std::string& deliveryId) {
+std::string dropLeadToDeliveryEntry(Store& store, Entity receiving, const std::string& deliveryId) {
   Delivery d = deliveryOf(store, receiving, deliveryId);
   write(store, [&](Txn& txn) {
     txn.del(receiving, Family::DELIVERIES, keys::deliveryByLeadKey(d.lead, d.id));
@@ -159,8 +158,8 @@ void dropOutboxEntry(Store& store, Entity e, const std::string& batchId) {
   });
 }
 
-void bumpWeekCounter(Store& store, Entity e, const std::string& commande,
-                     const std::string& week, int32_t delta) {
+void bumpWeekCounter(Store& store, Entity e, const std::string& commande, const std::string& week,
+                     int32_t delta) {
   write(store, [&](Txn& txn) { addWeekCount(txn, e, commande, week, delta, 0); });
 }
 

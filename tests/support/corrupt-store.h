@@ -41,8 +41,7 @@ void overwriteWithGarbage(Store& store, Entity e, Family f, const std::string& k
 // delivery.lead: deletes a lead's record and its index entries, not its deliveries.
 void deleteLeadKeepingDeliveries(Store& store, Entity e, const std::string& leadId);
 // delivery.index: deletes a delivery's lead-to-delivery entry. Returns the delivery's key.
-std::string dropLeadToDeliveryEntry(Store& store, Entity receiving,
-                                    const std::string& deliveryId);
+std::string dropLeadToDeliveryEntry(Store& store, Entity receiving, const std::string& deliveryId);
 // delivery.batch: takes the delivery out of its batch's list (the batch record only).
 void unlistFromBatch(Store& store, Entity receiving, const std::string& deliveryId);
 // delivery.dedup: deletes the duplicate-index entry (phone, produit, client) of a delivery.
@@ -55,8 +54,8 @@ void dropOutboxEntry(Store& store, Entity e, const std::string& batchId);
 
 // quota.week / quota.day / quota.replacements: a counter moved by `delta` with no delivery or
 // rejection behind it.
-void bumpWeekCounter(Store& store, Entity e, const std::string& commande,
-                     const std::string& week, int32_t delta);
+void bumpWeekCounter(Store& store, Entity e, const std::string& commande, const std::string& week,
+                     int32_t delta);
 void bumpDayCount(Store& store, Entity e, const std::string& commande, const std::string& date,
                   int32_t delta);
 void bumpReplacementsOwed(Store& store, Entity e, const std::string& commande, int32_t delta);
