@@ -75,6 +75,9 @@ void forEachPersonalField(L& lead, Visit visit) {
   visit("user_agent", lead.userAgent);
   visit("page_url", lead.pageUrl);
   visit("consentement_texte", lead.consentementTexte);
+  visit("requete_ip", lead.requeteIp);
+  visit("requete_user_agent", lead.requeteUserAgent);
+  visit("requete_page_url", lead.requetePageUrl);
 }
 
 }  // namespace

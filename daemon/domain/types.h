@@ -70,6 +70,11 @@ struct Lead {
   uint32_t nbLivraisons = 0;
   std::optional<Timestamp> derniereLivraison;
   bool efface = false;
+  // What the HTTP post said (rdz-gateway's view: client address, User-Agent, Referer else Origin),
+  // whatever the form sent; "" for a lead that did not come through the gateway.
+  std::string requeteIp;
+  std::string requeteUserAgent;
+  std::string requetePageUrl;
 
   bool operator==(const Lead&) const = default;
 };

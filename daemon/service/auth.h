@@ -4,7 +4,9 @@
 //
 // Tokens file, one grant per line ('#' comments allowed):
 //   <role> <entity> <sha256-hex> [label]
-// role: admin | viewer | ingest; entity: zr7 | mdl | * (ingest requires one entity).
+// role: admin | viewer | ingest | gateway; entity: zr7 | mdl | * (ingest and gateway require one
+// entity). A gateway token is an ingest token whose caller is believed when it says when it
+// accepted a lead (HttpRequest.acceptedAt, within bounds): rdz-gateway's, and only it.
 #pragma once
 
 #include <kj/common.h>
@@ -19,7 +21,8 @@
 
 namespace rdz {
 
-enum class Role : uint8_t { INGEST = 0, ADMIN = 1, VIEWER = 2 };
+// GATEWAY: an ingest session (its RPC role is ingest) that may state reception times.
+enum class Role : uint8_t { INGEST = 0, ADMIN = 1, VIEWER = 2, GATEWAY = 3 };
 
 struct Grant {
   Role role = Role::VIEWER;

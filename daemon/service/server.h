@@ -32,6 +32,9 @@ struct ServiceContext {
   const OppositionKey* opposition = nullptr;
   // Where `backup` copies the opposition secret beside the database copy ("" : not copied).
   std::string oppositionKeyFile = {};
+  // The spool's age limit (config ingest.spool_max_age_hours): how old a gateway's acceptance
+  // time may be and still become recu_le.
+  Duration spoolMaxAge = std::chrono::hours(168);
 };
 
 // The bootstrap capability: authenticates a token and hands out what its role allows.
