@@ -41,6 +41,8 @@ constexpr char QUOTA_REPLACEMENTS[] = "quota.replacements";
 constexpr char BATCH_RECORD[] = "batch.record";
 constexpr char BATCH_DELIVERY[] = "batch.delivery";  // lists a delivery that is not its own
 constexpr char BATCH_OUTBOX[] = "batch.outbox";      // in the queue iff pending or failed
+
+constexpr char STATS_COUNTER[] = "stats.counter";  // a stats row differs from the recount
 }  // namespace invariant
 
 struct AuditViolation {

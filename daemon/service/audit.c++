@@ -19,6 +19,7 @@
 #include "daemon/store/codec.h"
 #include "daemon/store/keys.h"
 #include "daemon/store/records.h"
+#include "daemon/store/stats.h"
 
 namespace rdz {
 
@@ -748,7 +749,25 @@ std::atomic<bool> auditRunning{false};
 
 AuditReport auditStore(Reader& snapshot, const AuditOptions& options,
                        const std::atomic<bool>& cancelled) {
-  return Auditor(snapshot, options, cancelled).run();
+  AuditReport report = Auditor(snapshot, options, cancelled).run();
+  // SPEC §7.5: the stats counters match a recount from the records. The recount covers both
+  // entities (a fallback delivery moves counters of both); only the audited ones are reported.
+  // The recount reads every lead and delivery: with a record that cannot be read (already
+  // reported as record.decode) it has nothing to compare, and is left out.
+  if (cancelled.load()) kj::throwFatalException(KJ_EXCEPTION(DISCONNECTED, "audit cancelled"));
+  bool unreadable = std::any_of(report.violations.begin(), report.violations.end(), [](auto& v) {
+    return v.invariant == invariant::RECORD_DECODE;
+  });
+  if (unreadable) return report;
+  for (const StatsMismatch& m : compareStats(storedStats(snapshot), recountStats(snapshot))) {
+    if (std::find(options.entities.begin(), options.entities.end(), m.entity) ==
+        options.entities.end()) {
+      continue;
+    }
+    report.add(invariant::STATS_COUNTER, fmt::format("{}.stats/{}", entitySlug(m.entity), m.key),
+               m.detail);
+  }
+  return report;
 }
 
 kj::Promise<kj::Own<AuditReport>> auditOnWorkerThread(Store& store, AuditOptions options) {

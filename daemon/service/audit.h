@@ -18,8 +18,8 @@
 //   rejections credited as replacements;
 // - batches: each listed delivery is the batch's own; a batch has an outbox entry iff it has a
 //   next attempt, at that time, which it has iff it is pending, or failed with retries left.
-// Not yet: "stats counters match a recount" — this version keeps no stats counters (SPEC §7.3 is
-// not built); the check belongs here once they exist.
+// - stats: every counter row of the audited entities equals the recount from the records
+//   (stats.counter; daemon/store/stats.h's compareStats(storedStats, recountStats)).
 //
 // Memory: leads are read one at a time. Held for the whole audit: about 120 bytes per delivery
 // (two sorted arrays and each batch's list of ids), the quota recount (commandes × weeks and

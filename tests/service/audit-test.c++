@@ -19,6 +19,7 @@
 #include "daemon/service/run.h"
 #include "daemon/store/keys.h"
 #include "daemon/store/records.h"
+#include "daemon/store/stats.h"
 #include "tests/support/corrupt-store.h"
 #include "tests/support/temp-dir.h"
 
@@ -203,6 +204,15 @@ class AuditTest : public testing::Test {
   Batch pendingBatch;        // of run 2, in the outbox
 };
 
+size_t countOutsideStats(const AuditReport& report) {
+  return std::count_if(report.violations.begin(), report.violations.end(),
+                       [](auto& v) { return v.invariant != invariant::STATS_COUNTER; });
+}
+bool hasInvariant(const AuditReport& report, std::string_view name) {
+  return std::any_of(report.violations.begin(), report.violations.end(),
+                     [&](auto& v) { return v.invariant == name; });
+}
+
 TEST_F(AuditTest, TheRealOperationsLeaveNoViolation) {
   AuditReport report = audit();
   EXPECT_TRUE(report.ok()) << describe(report);
@@ -289,7 +299,9 @@ TEST_F(AuditTest, ADeliveryWhoseLeadIsGone) {
   Delivery d = onlyDelivery(zr7[2]);
   test::deleteLeadKeepingDeliveries(*store, Entity::ZR7, zr7[2]);
   AuditReport report = audit();
-  EXPECT_EQ(report.violationsTotal, 1u) << describe(report);
+  // The stats counters never saw what was written behind the records' back: stats.counter too.
+  EXPECT_EQ(countOutsideStats(report), 1u) << describe(report);
+  EXPECT_TRUE(hasInvariant(report, invariant::STATS_COUNTER)) << describe(report);
   EXPECT_TRUE(has(report, invariant::DELIVERY_LEAD,
                   auditKey(d.entity, "deliveries", keys::deliveryKey(d.id))));
 }
@@ -339,7 +351,9 @@ TEST_F(AuditTest, OnePersonTwiceToOneClientWithin30Days) {
   d.at = *referenceTime("2026-11-25", "09:30");
   test::addDelivery(*store, d);
   AuditReport report = audit();
-  EXPECT_EQ(report.violationsTotal, 1u) << describe(report);
+  // The stats counters never saw what was written behind the records' back: stats.counter too.
+  EXPECT_EQ(countOutsideStats(report), 1u) << describe(report);
+  EXPECT_TRUE(hasInvariant(report, invariant::STATS_COUNTER)) << describe(report);
   EXPECT_TRUE(has(report, invariant::CLIENT_DOUBLON,
                   auditKey(d.entity, "deliveries", keys::deliveryKey(d.id))));
 }
@@ -355,7 +369,9 @@ TEST_F(AuditTest, OneLeadTwiceInOneRun) {
   }
   test::addDelivery(*store, d);
   AuditReport report = audit();
-  EXPECT_EQ(report.violationsTotal, 1u) << describe(report);
+  // The stats counters never saw what was written behind the records' back: stats.counter too.
+  EXPECT_EQ(countOutsideStats(report), 1u) << describe(report);
+  EXPECT_TRUE(hasInvariant(report, invariant::STATS_COUNTER)) << describe(report);
   EXPECT_TRUE(has(report, invariant::LEAD_RUN_TWICE, auditKey(Entity::ZR7, "leads", zr7[2])));
 }
 
@@ -372,6 +388,22 @@ TEST_F(AuditTest, QuotaCountersThatAreNotTheDeliveries) {
   EXPECT_TRUE(has(report, invariant::QUOTA_REPLACEMENTS,
                   auditKey(Entity::ZR7, "quotas", keys::owedKey(c1))));
   EXPECT_EQ(auditKey(Entity::ZR7, "quotas", keys::owedKey(c1)), "zr7.quotas/" + c1 + "\\x00R");
+}
+
+TEST_F(AuditTest, AStatsCounterThatIsNotTheRecount) {
+  auto stored = storedStats(*store);
+  auto row = std::find_if(stored.begin(), stored.end(),
+                          [](auto& r) { return r.first.first == Entity::ZR7 && r.second.recus > 0; });
+  ASSERT_NE(row, stored.end());
+  test::bumpStatsRecus(*store, Entity::ZR7, row->first.second);
+  AuditReport report = audit();
+  EXPECT_EQ(report.violationsTotal, 1u) << describe(report);
+  ASSERT_EQ(report.violations.size(), 1u);
+  EXPECT_EQ(report.violations[0].invariant, invariant::STATS_COUNTER);
+  EXPECT_EQ(report.violations[0].key.rfind("zr7.stats/", 0), 0u) << report.violations[0].key;
+  EXPECT_NE(report.violations[0].detail.find("recus"), std::string::npos)
+      << report.violations[0].detail;
+  EXPECT_TRUE(audit({Entity::MDL}).ok());  // not reported to the other entity
 }
 
 TEST_F(AuditTest, APendingBatchOutOfTheOutboxQueue) {

@@ -172,6 +172,17 @@ void bumpReplacementsOwed(Store& store, Entity e, const std::string& commande, i
   write(store, [&](Txn& txn) { addReplacementsOwed(txn, e, commande, delta); });
 }
 
+void bumpStatsRecus(Store& store, Entity e, const std::string& statsKey) {
+  write(store, [&](Txn& txn) {
+    DayCounters row;
+    KJ_IF_MAYBE (bytes, txn.get(e, Family::STATS, statsKey)) {
+      row = decodeDayCounters(*bytes);
+    }
+    row.recus += 1;
+    txn.put(e, Family::STATS, statsKey, encode(row));
+  });
+}
+
 void addDelivery(Store& store, const Delivery& d) {
   write(store, [&](Txn& txn) {
     Lead before = leadOf(txn, d.leadEntity, d.lead);

@@ -60,6 +60,10 @@ void bumpDayCount(Store& store, Entity e, const std::string& commande, const std
                   int32_t delta);
 void bumpReplacementsOwed(Store& store, Entity e, const std::string& commande, int32_t delta);
 
+// stats.counter: the `recus` of a stats row (its key in the entity's stats family) moved by one
+// with no lead behind it; the row is created when missing.
+void bumpStatsRecus(Store& store, Entity e, const std::string& statsKey);
+
 // A delivery written with every record a run writes with it: the lead delivered and counted,
 // its lead-to-delivery entry, its batch's list, the duplicate index, the quota counters. It
 // breaks only the rule it defies: two deliveries of one person to one client within 30 days
