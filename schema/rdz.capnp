@@ -556,6 +556,10 @@ interface Admin extends(Viewer) {
   checkOpposition @14 (telephone :Text) -> (entities :List(Entity));
   # The entities (among those the token may see) whose list holds the number.
   countOpposition @15 (entity :EntityFilter) -> (counts :List(OppositionCount));
+  audit @16 () -> (report :AuditReport);
+  # SPEC §7.5: every invariant checked on one consistent snapshot, on a worker thread, while
+  # ingestion and runs go on (seconds for a million leads). An entity-bound token audits its
+  # entity. One audit at a time: a second call while one runs is refused.
 }
 
 struct Rejection {
@@ -636,4 +640,28 @@ struct DoublonCount {
   produit @0 :Text;
   client @1 :Text;
   count @2 :UInt32;
+}
+
+struct AuditReport {
+  # The answer to audit (rdzctl audit --json).
+  ok @0 :Bool;                   # no violation
+  checked @1 :AuditCounts;
+  violations @2 :List(AuditViolation);
+  # The first 1000 violations found; violationsTotal counts them all.
+  violationsTotal @3 :UInt32 $Json.name("violations_total");
+}
+
+struct AuditCounts {
+  # What the audit read, in the entities audited.
+  leads @0 :UInt32;
+  indexEntries @1 :UInt32 $Json.name("index_entries");
+  deliveries @2 :UInt32;
+  batches @3 :UInt32;
+  quotaCounters @4 :UInt32 $Json.name("quota_counters");
+}
+
+struct AuditViolation {
+  invariant @0 :Text;            # a stable name: lead.nb_livraisons, index.missing, … (OPERATIONS.md)
+  key @1 :Text;                  # family/key of the record at fault; bytes outside ASCII as \xHH
+  detail @2 :Text;               # for a person: ids and counts, no personal data
 }

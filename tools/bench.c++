@@ -21,6 +21,10 @@
 // - `rdz-bench check --db DIR` checks a database's consistency (tools/store-check.h) — on a copy
 //   (`rdzctl backup`) or with rdzd stopped. One violation per line on stdout, then
 //   {"rdz":"check","leads":N,"deliveries":M,"batches":B,"violations":V}; exit 1 if V > 0.
+// - `rdz-bench audit --data-dir DIR` loads LEADS (default 1,000,000) leads with deliveries into a
+//   new data directory, starts rdzd on it and times `Admin.audit` while CLIENTS (default 8)
+//   clients ingest: audit time, rdzd's memory, ingest p99 before and during
+//   (tools/bench-audit.h).
 #include <boost/program_options.hpp>
 #include <fmt/format.h>
 #include <kj/async-io.h>
@@ -54,6 +58,9 @@
 #include "daemon/store/codec.h"
 #include "daemon/store/records.h"
 #include "daemon/store/stats.h"
+#include "tools/bench-audit.h"
+#include "tools/bench-ingest.h"
+
 #include "tools/store-check.h"
 
 namespace po = boost::program_options;
@@ -360,13 +367,15 @@ int checkDatabase(const std::string& dir, int dedupDays) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string mode = "ingest", socket, tokenFile, entityText = "zr7", db;
+  std::string mode = "ingest", socket, tokenFile, entityText = "zr7", db, dataDir, rdzd;
+  uint32_t deliveredPercent = 30;
   int clients = 16, seconds = 15, dedupDays = 30;
   uint32_t planLeads = 100000, planCommandes = 300, oppositionNumbers = 1000000;
   uint32_t statsDays = 365, statsCalls = 20;
   std::string statsData;
   uint64_t seed = static_cast<uint64_t>(std::chrono::system_clock::now().time_since_epoch().count());
-  po::options_description o("rdz-bench ingest|plan|opposition|stats|check [options]\n\nOptions");
+  po::options_description o("rdz-bench ingest|plan|opposition|stats|check|audit [options]\n\nOptions");
+
   o.add_options()("help,h", "this help")("mode", po::value(&mode),
                                          "ingest (default), plan, opposition, stats or check")(
       "days", po::value(&statsDays), "stats: days they span (default 365)")(
@@ -385,7 +394,11 @@ int main(int argc, char** argv) {
       "seconds", po::value(&seconds), "duration (default 15)")(
       "seed", po::value(&seed), "seed of the synthetic leads")(
       "db", po::value(&db), "check: the RocksDB directory (a backup, or DATA_DIR/db of a stopped rdzd)")(
-      "dedup-days", po::value(&dedupDays), "check: the duplicate window in days (default 30)");
+      "dedup-days", po::value(&dedupDays), "check: the duplicate window in days (default 30)")(
+      "data-dir", po::value(&dataDir), "audit: rdzd's data directory to create and load")(
+      "reuse", "audit: DATA_DIR was loaded by an earlier run; do not load it again")(
+      "delivered-pct", po::value(&deliveredPercent), "audit: share of leads delivered (default 30)")(
+      "rdzd", po::value(&rdzd), "audit: the rdzd binary (default: ../daemon/rdzd from rdz-bench)");
   po::positional_options_description pos;
   pos.add("mode", 1);
   po::variables_map vm;
@@ -398,7 +411,8 @@ int main(int argc, char** argv) {
   }
   if (vm.count("help") ||
       (mode != "ingest" && mode != "plan" && mode != "opposition" && mode != "stats" &&
-       mode != "check")) {
+       mode != "check" && mode != "audit")) {
+
     std::cout << o << "\n";
     return vm.count("help") ? 0 : 2;
   }
@@ -433,6 +447,33 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
+  if (mode == "audit") {
+    if (dataDir.empty()) {
+      std::cerr << "rdz-bench: audit needs --data-dir DIR\n";
+      return 2;
+    }
+    rdz::AuditBenchOptions options;
+    options.dataDir = std::filesystem::absolute(dataDir).string();
+    options.reuse = vm.count("reuse") > 0;
+    options.leads = vm.count("leads") ? planLeads : 1000000;
+    options.deliveredPercent = std::min<uint32_t>(deliveredPercent, 100);
+    options.clients = vm.count("clients") ? clients : 8;
+    options.baselineSeconds = vm.count("seconds") ? seconds : 10;
+    options.seed = seed;
+    options.rdzd = !rdzd.empty() ? rdzd
+                                 : (std::filesystem::canonical("/proc/self/exe").parent_path() /
+                                    "../daemon/rdzd")
+                                       .string();
+    try {
+      return rdz::benchAudit(options);
+    } catch (const kj::Exception& e) {
+      std::cerr << "rdz-bench: audit failed: " << e.getDescription().cStr() << "\n";
+      return 2;
+    } catch (const std::exception& e) {
+      std::cerr << "rdz-bench: audit failed: " << e.what() << "\n";
+      return 2;
+    }
+  }
   auto entity = rdz::parseEntity(entityText);
   if (!entity || clients < 1 || clients > 99 || seconds < 1) {
     std::cerr << "rdz-bench: bad --entity, --clients (1..99) or --seconds\n";
@@ -448,48 +489,13 @@ int main(int argc, char** argv) {
     return 3;
   }
 
-  std::atomic<bool> stop{false};
-  std::atomic<uint64_t> errors{0};
-  std::vector<std::vector<double>> latencies(clients);
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
-  std::vector<std::thread> threads;
-  auto started = std::chrono::steady_clock::now();
-  for (int t = 0; t < clients; ++t) {
-    threads.emplace_back([&, t]() {
-      try {
-        rdz::Connection conn(endpoint);
-        auto ingest = conn.ingest();
-        for (uint32_t n = 0; std::chrono::steady_clock::now() < deadline; ++n) {
-          auto fields = rdz::syntheticLead(seed, t, n);
-          auto req = ingest.submitRequest();
-          auto list = req.initFields(fields.size());
-          for (size_t i = 0; i < fields.size(); ++i) {
-            list[i].setName(fields[i].name);
-            list[i].setValue(fields[i].value);
-          }
-          req.setIdempotencyKey(rdz::syntheticKey(seed, t, n));
-          auto begin = std::chrono::steady_clock::now();
-          req.send().wait(conn.waitScope());
-          latencies[t].push_back(
-              std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - begin)
-                  .count());
-        }
-      } catch (const std::exception& e) {
-        if (errors.fetch_add(1) == 0) std::cerr << "rdz-bench: client failed: " << e.what() << "\n";
-      }
-    });
-  }
-  for (auto& th : threads) th.join();
-  double elapsed =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  std::vector<double> all;
-  for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
-  std::sort(all.begin(), all.end());
-  auto pct = [&](double p) { return all.empty() ? 0.0 : all[static_cast<size_t>(p * (all.size() - 1))]; };
-  double tps = all.size() / elapsed;
-  std::cerr << "rdz-bench: " << all.size() << " leads acknowledged (synced) in " << elapsed
-            << " s by " << clients << " clients, " << errors.load() << " failed clients\n";
-  std::cout << "{\"rdz\":\"ingest\",\"clients\":" << clients << ",\"tps\":" << tps
-            << ",\"p50_ms\":" << pct(0.5) << ",\"p99_ms\":" << pct(0.99) << "}\n";
-  return errors.load() == 0 ? 0 : 1;
+  rdz::IngestFigures f = rdz::ingestLoad(endpoint, clients, seed, 0, [deadline] {
+    return std::chrono::steady_clock::now() < deadline;
+  });
+  std::cerr << "rdz-bench: " << f.acknowledged << " leads acknowledged (synced) in " << f.seconds
+            << " s by " << clients << " clients, " << f.failedClients << " failed clients\n";
+  std::cout << "{\"rdz\":\"ingest\",\"clients\":" << clients << ",\"tps\":" << f.tps
+            << ",\"p50_ms\":" << f.p50Ms << ",\"p99_ms\":" << f.p99Ms << "}\n";
+  return f.failedClients == 0 ? 0 : 1;
 }

@@ -42,6 +42,10 @@ std::optional<Delivery> latestDelivery(const std::vector<Delivery>& deliveries);
 std::optional<std::string> rejectionRefusal(const Lead& lead, const std::optional<Delivery>& latest,
                                             std::string_view reason, Timestamp at);
 
+// The names (SPEC §3.1) of the personal fields of SPEC §7.2 that `lead` still holds (non-empty):
+// none once it is erased.
+std::vector<std::string_view> personalFieldsHeld(const Lead& lead);
+
 // The lead with every personal field of SPEC §7.2 wiped and `efface` set: nom, prenom,
 // telephone, telephone_e164, email, code_postal, ville, ip, user_agent, page_url,
 // consentement_texte, and what the HTTP request said (requete_ip, requete_user_agent,

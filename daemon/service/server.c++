@@ -13,6 +13,7 @@
 #include "daemon/domain/time.h"
 #include "daemon/domain/validation.h"
 #include "daemon/service/after-delivery.h"
+#include "daemon/service/audit.h"
 #include "daemon/service/explain.h"
 #include "daemon/service/files.h"
 #include "daemon/service/log.h"
@@ -744,6 +745,24 @@ class AdminImpl final : public ViewerMethods<schema::Admin::Server> {
     auto out = context.getResults().initEntities(on.size());
     for (size_t i = 0; i < on.size(); ++i) out.set(i, toCapnp(on[i]));
     return kj::READY_NOW;
+  }
+
+  kj::Promise<void> audit(AuditContext context) override {
+    AuditOptions options;
+    options.entities = entitiesIn(scope_);
+    options.dedupWindow = ctx_.runSettings.dedupWindow;
+    options.opposition = ctx_.opposition;
+    auto started = std::chrono::steady_clock::now();
+    return auditOnWorkerThread(ctx_.store, kj::mv(options))
+        .then([context, started](kj::Own<AuditReport> report) mutable {
+          // Counts only: keys and details may hold phones (index keys).
+          logInfo("audit: {} leads, {} deliveries checked in {:.1f} s, {} violations",
+                  report->checked.leads, report->checked.deliveries,
+                  std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
+                      .count(),
+                  report->violationsTotal);
+          toCapnp(*report, context.getResults().initReport());
+        });
   }
 
   kj::Promise<void> countOpposition(CountOppositionContext context) override {

@@ -1,11 +1,12 @@
 #include "daemon/store/codec.h"
 
-#include <kj/debug.h>
-
 #include <capnp/serialize-packed.h>
+#include <kj/debug.h>
 #include <kj/io.h>
 
+#include <algorithm>
 #include <cstring>
+#include <limits>
 
 #include "daemon/domain/history.h"
 
@@ -742,6 +743,27 @@ RunStats fromCapnp(schema::RunStats::Reader in) {
     run.doublons.push_back({str(d.getProduit()), str(d.getClient()), d.getCount()});
   }
   return run;
+}
+
+void toCapnp(const AuditReport& report, schema::AuditReport::Builder out) {
+  auto count = [](uint64_t n) {
+    return static_cast<uint32_t>(std::min<uint64_t>(n, std::numeric_limits<uint32_t>::max()));
+  };
+  out.setOk(report.ok());
+  auto checked = out.initChecked();
+  checked.setLeads(count(report.checked.leads));
+  checked.setIndexEntries(count(report.checked.indexEntries));
+  checked.setDeliveries(count(report.checked.deliveries));
+  checked.setBatches(count(report.checked.batches));
+  checked.setQuotaCounters(count(report.checked.quotaCounters));
+  auto violations = out.initViolations(report.violations.size());
+  for (size_t i = 0; i < report.violations.size(); ++i) {
+    violations[i].setInvariant(report.violations[i].invariant);
+    violations[i].setKey(report.violations[i].key);
+    violations[i].setDetail(report.violations[i].detail);
+  }
+  out.setViolationsTotal(count(report.violationsTotal));
+
 }
 
 std::string encodeMessage(capnp::MessageBuilder& message) {

@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "daemon/domain/audit.h"
 #include "daemon/domain/commerce.h"
 #include "daemon/domain/explain.h"
 #include "daemon/domain/outbox.h"
@@ -49,6 +50,7 @@ DayCounters fromCapnp(schema::StatsDay::Reader in);
 void toCapnp(const RunStats& run, schema::RunStats::Builder out);
 RunStats fromCapnp(schema::RunStats::Reader in);
 void toCapnp(const Submission& fields, capnp::List<schema::Field>::Builder out);
+void toCapnp(const AuditReport& report, schema::AuditReport::Builder out);
 Submission fromCapnp(capnp::List<schema::Field>::Reader in);
 
 // Value bytes of a record. decode* throw (KJ_FAIL_ASSERT) on corrupt bytes.

@@ -9,12 +9,14 @@
 //   clients     id                                      -> Client
 //   commandes   id                                      -> Commande
 //   produits    code                                    -> Produit
-//   deliveries  id                                      -> Delivery
+//   deliveries  'D' id                                  -> Delivery
+//               'L' lead-id delivery-id                 -> ""          a lead's deliveries
 //   dedup       e164 0 produit 0 client                 -> last delivery time(8)
 //   quotas      commande 0 'W' isoWeek("2026-W48")       -> delivered, lb, replacements served
 //               commande 0 'D' date                     -> delivered that day
 //               commande 0 'R'                          -> replacements owed (SPEC §7.1)
-//   batches     id                                      -> Batch
+//   batches     'B' id                                  -> Batch
+//               'O' next-attempt(8) id                  -> ""          the outbox queue
 //   opposition  HMAC-SHA-256(secret, e164) (32 bytes)   -> added at(8)   (SPEC §7.2)
 //   stats       'T' date                                -> StatsDay: the entity's day (§7.3)
 //               'P' produit 0 date                      -> StatsDay: delivery side of a produit
@@ -35,6 +37,7 @@
 // Times are big-endian with the sign bit flipped, so byte order is time order.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -59,6 +62,40 @@ std::string historyPrefix(std::string_view leadId);
 std::string historyKey(std::string_view leadId, Timestamp at, uint32_t seq);
 
 std::string dedupKey(std::string_view e164, std::string_view produit, std::string_view client);
+
+// deliveries: 'D' id -> Delivery; 'L' lead-id delivery-id -> "" (a lead's deliveries).
+std::string deliveryKey(std::string_view id);
+std::string deliveryByLeadKey(std::string_view leadId, std::string_view deliveryId);
+// batches: 'B' id -> Batch; 'O' due(8) id -> "" (the outbox queue, by next attempt).
+std::string batchKey(std::string_view id);
+std::string outboxKey(Timestamp due, std::string_view id);
+// quotas: commande 0 'W' iso-week / commande 0 'D' date / commande 0 'R'.
+std::string weekKey(std::string_view commande, std::string_view week);
+std::string dayKey(std::string_view commande, std::string_view date);
+std::string owedKey(std::string_view commande);
+struct QuotaKey {
+  std::string commande;
+  char kind = 0;       // 'W', 'D' or 'R'
+  std::string period;  // the ISO week, the date, or "" for 'R'
+};
+// nullopt when `key` is not one of the three forms.
+std::optional<QuotaKey> parseQuotaKey(std::string_view key);
+
+// The parts of a status index key ('S' statut(1) recu_le(8) id) or of a phone index key
+// ('P' e164 0 produit 0 recu_le(8) id); nullopt when malformed.
+struct StatusIndexKey {
+  uint8_t statut = 0;
+  Timestamp recuLe{};
+  std::string id;
+};
+std::optional<StatusIndexKey> parseStatusKey(std::string_view key);
+struct PhoneIndexKey {
+  std::string e164;
+  std::string produit;
+  Timestamp recuLe{};
+  std::string id;
+};
+std::optional<PhoneIndexKey> parsePhoneKey(std::string_view key, size_t idLength = 13);
 
 // An idempotency key belongs to (entity, caller, key): `caller` identifies the token that sent
 // it (Grant::caller), so one caller can neither claim nor read another's keys.
