@@ -65,7 +65,8 @@ struct Codec {
                         capnp::Schema::from<schema::ImportRow>(),
                         capnp::Schema::from<schema::Delivery>(),
                         capnp::Schema::from<schema::Batch>(),
-                        capnp::Schema::from<schema::RunSummary>()}) {
+                        capnp::Schema::from<schema::RunSummary>(),
+                        capnp::Schema::from<schema::User>()}) {
       codec.handleByAnnotation(schema);
       addTimeHandlers(codec, time, schema, seen);
     }

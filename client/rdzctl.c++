@@ -11,9 +11,11 @@
 #include <thread>
 #include <unordered_set>
 
+#include "client/commands/user.h"
 #include "client/connection.h"
 #include "client/import-rows.h"
 #include "client/json.h"
+#include "client/present.h"
 #include "daemon/domain/commerce.h"
 #include "daemon/domain/csv.h"
 #include "daemon/domain/time.h"
@@ -85,6 +87,11 @@ Commands:
                       listings come in pages of at most 1000 (--limit, default 1000); when
                       there is more, stderr says the --after of the next page (--json: "next")
   backup DIR          online copy of the database into DIR (a path on rdzd's machine)
+  user add NAME --role admin|viewer [--entity E] | user list
+  user set NAME [--password] [--actif oui|non] [--role admin|viewer] [--entity E|*]
+                      the people who log in to the web console (rdz-console); add and
+                      --password print a generated password once (rdzd keeps its scrypt
+                      hash only). Needs an admin token bound to no entity
 
 Not available yet in this version (they answer with exit code 1):
   stats, audit, lead explain
@@ -222,51 +229,10 @@ void setList(List list, const std::vector<std::string>& values) {
 
 // ---- printing ---------------------------------------------------------------------------------
 
-std::string plain(capnp::JsonValue::Reader v) {
-  switch (v.which()) {
-    case capnp::JsonValue::NULL_: return "";
-    case capnp::JsonValue::BOOLEAN: return v.getBoolean() ? "oui" : "non";
-    case capnp::JsonValue::NUMBER: {
-      auto text = rdzJson().encodeRaw(v);
-      return text.cStr();
-    }
-    case capnp::JsonValue::STRING: return v.getString().cStr();
-    case capnp::JsonValue::ARRAY: {
-      std::string out;
-      for (auto item : v.getArray()) out += (out.empty() ? "" : ",") + plain(item);
-      return out;
-    }
-    default: {
-      auto text = rdzJson().encodeRaw(v);
-      return text.cStr();
-    }
-  }
-}
-
-// "name: value" lines of a record, in schema order.
-template <typename Reader>
-void printRecord(std::ostream& out, Reader reader) {
-  capnp::MallocMessageBuilder message;
-  auto value = message.initRoot<capnp::JsonValue>();
-  rdzJson().encode(reader, value);
-  for (auto member : value.getObject()) {
-    out << member.getName().cStr() << ": " << plain(member.getValue()) << "\n";
-  }
-}
-
-// One line of chosen fields per record.
+// One line of chosen fields per record (client/present.h, shared with the console).
 template <typename Reader>
 void printLine(std::ostream& out, Reader reader, std::initializer_list<const char*> fields) {
-  capnp::MallocMessageBuilder message;
-  auto value = message.initRoot<capnp::JsonValue>();
-  rdzJson().encode(reader, value);
-  std::map<std::string, std::string> byName;
-  for (auto member : value.getObject()) {
-    byName[member.getName().cStr()] = plain(member.getValue());
-  }
-  std::string line;
-  for (auto f : fields) line += (line.empty() ? "" : "  ") + byName[f];
-  out << line << "\n";
+  out << textLine(reader, fields) << "\n";
 }
 
 std::string statutText(schema::Statut s) {
@@ -1213,6 +1179,11 @@ int runRdzctl(const std::vector<std::string>& args, std::ostream& out, std::ostr
       err << "rdzctl: '" << noun << (noun == "lead" ? " " + verb : "")
           << "' is not available yet in this version\n";
       return EXIT_FAILED;
+    }
+    if (noun == "user") {
+      Command cmd(globals, {}, out, err);
+      return userCommand(verb, std::vector<std::string>(words.begin() + std::min<size_t>(2, words.size()), words.end()),
+                         globals.json, [&cmd]() -> Connection& { return cmd.connection(); }, out);
     }
     auto& table = commands();
     auto it = table.find(noun + " " + verb);

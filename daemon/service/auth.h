@@ -19,8 +19,6 @@
 
 namespace rdz {
 
-enum class Role : uint8_t { INGEST = 0, ADMIN = 1, VIEWER = 2 };
-
 struct Grant {
   Role role = Role::VIEWER;
   std::optional<Entity> entity;  // nullopt: all entities

@@ -9,6 +9,7 @@
 #include "daemon/domain/commerce.h"
 #include "daemon/domain/outbox.h"
 #include "daemon/domain/types.h"
+#include "daemon/domain/users.h"
 #include "schema/rdz.capnp.h"
 
 #include <capnp/message.h>
@@ -37,6 +38,10 @@ void toCapnp(const Batch& batch, schema::Batch::Builder out);
 Batch fromCapnp(schema::Batch::Reader in);
 void toCapnp(const RunRecord& run, schema::RunSummary::Builder out);
 RunRecord fromCapnp(schema::RunSummary::Reader in);
+// A user as the RPC shows it: without its password hash.
+void toCapnp(const User& user, schema::User::Builder out);
+// name, role, entity, actif, cree_le; no password hash.
+User fromCapnp(schema::User::Reader in);
 void toCapnp(const Submission& fields, capnp::List<schema::Field>::Builder out);
 Submission fromCapnp(capnp::List<schema::Field>::Reader in);
 
@@ -57,6 +62,9 @@ Produit decodeProduit(std::string_view bytes);
 Delivery decodeDelivery(std::string_view bytes);
 Batch decodeBatch(std::string_view bytes);
 RunRecord decodeRun(std::string_view bytes);
+// A user with its password hash (schema::StoredUser).
+std::string encode(const User& value);
+User decodeUser(std::string_view bytes);
 
 // Generic helpers for schema structs stored as-is (idempotency records, runs, batches).
 std::string encodeMessage(capnp::MessageBuilder& message);

@@ -100,4 +100,6 @@ std::string counterKey(std::string_view name) { return "Q" + std::string(name); 
 
 std::string runKey(std::string_view date) { return "R" + std::string(date); }
 
+std::string userKey(std::string_view name) { return "U" + std::string(name); }
+
 }  // namespace rdz::keys

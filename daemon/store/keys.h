@@ -24,6 +24,7 @@
 //                                                          purge them oldest first
 //   'Q' name                                            -> counter(8) (commande ids, …)
 //   'R' date                                            -> RunSummary
+//   'U' name                                            -> StoredUser (console users, §8.4)
 // Times are big-endian with the sign bit flipped, so byte order is time order.
 #pragma once
 
@@ -61,5 +62,6 @@ constexpr char IDEMPOTENCY_EXPIRY_PREFIX[] = "E";
 constexpr char LEGACY_IDEMPOTENCY_PREFIX[] = "I";  // before keys were per caller
 std::string counterKey(std::string_view name);
 std::string runKey(std::string_view date);
+std::string userKey(std::string_view name);
 
 }  // namespace rdz::keys
