@@ -65,7 +65,9 @@ std::optional<Config> parseConfig(int argc, const char* const* argv) {
       start = comma + 1;
     }
   }
-  auto address = parseHostPort(c.listen);
+  // Port 0 (any free port, for tests) is checked as port 1.
+  bool anyPort = c.listen.size() > 2 && c.listen.compare(c.listen.size() - 2, 2, ":0") == 0;
+  auto address = parseHostPort(anyPort ? c.listen.substr(0, c.listen.size() - 1) + "1" : c.listen);
   if (!address) throw std::runtime_error("listen must be host:port, not '" + c.listen + "'");
   if (c.tlsCert.empty() != c.tlsKey.empty()) {
     throw std::runtime_error("tls_cert and tls_key go together: give both or neither");

@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -286,6 +287,7 @@ kj::Promise<void> Console::request(const std::string& peer, kj::HttpMethod metho
 }
 
 kj::Promise<Console::Reply> Console::route(Request& req) {
+  if (req.path == "/favicon.ico") return errorPage(nullptr, 404, "Introuvable", "Pas d'icône.");
   if (req.path.rfind("/static/", 0) == 0) {
     if (req.method != kj::HttpMethod::GET) return errorPage(nullptr, 405, "Méthode", "GET");
     return staticFile(req.path.substr(8));
@@ -345,7 +347,13 @@ kj::Promise<Console::Reply> Console::routeSession(Session& s, Request& req) {
 }
 
 kj::Promise<Console::Reply> Console::loginPage(Request& req, const std::string& error) {
-  std::string token = randomHex();
+  // The browser's token is kept while it has one: two login pages open (or a page and the
+  // browser's own requests) must not invalidate each other's forms.
+  auto existing = req.cookies.find(LOGIN_COOKIE);
+  bool reuse = existing != req.cookies.end() && existing->second.size() == 64 &&
+               std::all_of(existing->second.begin(), existing->second.end(),
+                           [](char c) { return hexDigit(c) >= 0; });
+  std::string token = reuse ? existing->second : randomHex();
   Html body;
   body.raw("<section class=\"connexion\"><h1>Connexion</h1>");
   if (!error.empty()) body.raw("<p class=\"erreur\" id=\"erreur\">").text(error).raw("</p>");

@@ -573,6 +573,7 @@ kj::Promise<Reply> leads(Session& s, const Request& req) {
   if (looksLikeLeadId(q)) return Reply::redirect(link("/leads/", q));
   Html h;
   h.raw("<h1>Leads</h1>");
+  flash(h, s);
   searchForm(h, q);
   if (s.isAdmin()) h.raw("<p><a href=\"/effacement\">Effacement RGPD d'une personne</a></p>");
   if (q.empty()) return page(s, "Leads", h, "leads");
@@ -619,7 +620,9 @@ kj::Promise<Reply> leadShow(Session& s, const std::string& id, std::string error
           .raw("\">");
       csrf(h, s);
       h.raw("<label>Raison <select name=\"raison\">");
-      for (auto r : REASONS) h.raw("<option>").text(r).raw("</option>");
+      for (auto r : REASONS) {
+        h.raw("<option value=\"").text(r).raw("\">").text(r).raw("</option>");
+      }
       h.raw("</select></label><button type=\"submit\" class=\"danger\">Rejeter</button></form>");
     }
     if (s.isAdmin() && !lead.getEfface() && lead.getTelephoneE164().size() > 0) {
@@ -992,6 +995,14 @@ std::string rest(const Request& req, size_t from) {
   return out;
 }
 
+Reply readOnly(Session& s) {
+  Html h;
+  h.raw("<h1>Lecture seule</h1><p>Votre compte (lecteur) ne crée ni ne modifie rien.</p>");
+  Reply r = page(s, "Lecture seule", h, "");
+  r.status = 403;
+  return r;
+}
+
 Reply notFound(Session& s) {
   Html h;
   h.raw("<h1>Page introuvable</h1><p><a href=\"/\">Tableau de bord</a></p>");
@@ -1009,7 +1020,9 @@ kj::Promise<Reply> servePage(Session& s, Request& req) {
   if (seg.empty() && !post) return dashboard(s);
   if (first == "commandes") {
     if (seg.size() == 1) return post ? commandeCreate(s, req) : commandes(s);
-    if (seg.size() == 2 && seg[1] == "nouvelle" && !post) return commandeNew(s, req, "");
+    if (seg.size() == 2 && seg[1] == "nouvelle" && !post) {
+      return s.isAdmin() ? commandeNew(s, req, "") : readOnly(s);
+    }
     if (seg.size() == 2) {
       return post ? commandeUpdate(s, req, seg[1], false) : commandeShow(s, req, seg[1], "");
     }
@@ -1017,7 +1030,9 @@ kj::Promise<Reply> servePage(Session& s, Request& req) {
   }
   if (first == "clients") {
     if (seg.size() == 1) return post ? clientCreate(s, req) : clients(s);
-    if (seg.size() == 2 && seg[1] == "nouveau" && !post) return clientNew(s, req, "");
+    if (seg.size() == 2 && seg[1] == "nouveau" && !post) {
+      return s.isAdmin() ? clientNew(s, req, "") : readOnly(s);
+    }
     if (seg.size() == 2) {
       return post ? clientUpdate(s, req, seg[1], false) : clientShow(s, req, seg[1], "");
     }
