@@ -13,8 +13,8 @@ namespace {
 
 class TimeHandler final : public capnp::JsonCodec::Handler<int64_t> {
  public:
-  void encode(const capnp::JsonCodec&, int64_t input, capnp::JsonValue::Builder output) const
-      override {
+  void encode(const capnp::JsonCodec&, int64_t input,
+              capnp::JsonValue::Builder output) const override {
     if (input == 0) {
       output.setNull();
     } else {
@@ -57,16 +57,13 @@ struct Codec {
   TimeHandler time;
   Codec() {
     std::vector<uint64_t> seen;
-    for (auto schema : {capnp::Schema::from<schema::Lead>(), capnp::Schema::from<schema::Client>(),
-                        capnp::Schema::from<schema::Commande>(),
-                        capnp::Schema::from<schema::Produit>(),
-                        capnp::Schema::from<schema::HistoryEvent>(),
-                        capnp::Schema::from<schema::SubmitResult>(),
-                        capnp::Schema::from<schema::ImportRow>(),
-                        capnp::Schema::from<schema::Delivery>(),
-                        capnp::Schema::from<schema::Batch>(),
-                        capnp::Schema::from<schema::RunSummary>(),
-                        capnp::Schema::from<schema::User>()}) {
+    for (auto schema :
+         {capnp::Schema::from<schema::Lead>(), capnp::Schema::from<schema::Client>(),
+          capnp::Schema::from<schema::Commande>(), capnp::Schema::from<schema::Produit>(),
+          capnp::Schema::from<schema::HistoryEvent>(), capnp::Schema::from<schema::SubmitResult>(),
+          capnp::Schema::from<schema::ImportRow>(), capnp::Schema::from<schema::Delivery>(),
+          capnp::Schema::from<schema::Batch>(), capnp::Schema::from<schema::RunSummary>(),
+          capnp::Schema::from<schema::User>()}) {
       codec.handleByAnnotation(schema);
       addTimeHandlers(codec, time, schema, seen);
     }
@@ -205,6 +202,50 @@ std::string jsonString(std::string_view text) {
   std::string copy(text);  // Text::Reader needs a NUL-terminated buffer
   value.setString(capnp::Text::Reader(copy.data(), copy.size()));  // a NUL inside is kept
   auto out = rdzJson().encodeRaw(value.asReader());
+  return std::string(out.cStr(), out.size());
+}
+
+capnp::JsonValue::Builder JsonObject::member(std::string_view name) {
+  members_.emplace_back(std::string(name), message_.getOrphanage().newOrphan<capnp::JsonValue>());
+  return members_.back().second.get();
+}
+
+JsonObject& JsonObject::addString(std::string_view name, std::string_view text) {
+  std::string copy(text);  // Text::Reader needs a NUL-terminated buffer
+  member(name).setString(capnp::Text::Reader(copy.data(), copy.size()));
+  return *this;
+}
+
+JsonObject& JsonObject::addNumber(std::string_view name, double number) {
+  member(name).setNumber(number);
+  return *this;
+}
+
+JsonObject& JsonObject::addBool(std::string_view name, bool value) {
+  member(name).setBoolean(value);
+  return *this;
+}
+
+JsonObject& JsonObject::addValue(std::string_view name, capnp::JsonValue::Reader value) {
+  members_.emplace_back(std::string(name), message_.getOrphanage().newOrphanCopy(value));
+  return *this;
+}
+
+JsonObject& JsonObject::addMembersOf(capnp::JsonValue::Reader object) {
+  KJ_REQUIRE(object.isObject(), "not a JSON object");
+  for (auto field : object.getObject()) addValue(field.getName().cStr(), field.getValue());
+  return *this;
+}
+
+std::string JsonObject::text() const {
+  capnp::MallocMessageBuilder message;
+  auto fields = message.initRoot<capnp::JsonValue>().initObject(members_.size());
+  for (size_t i = 0; i < members_.size(); ++i) {
+    auto& name = members_[i].first;
+    fields[i].setName(capnp::Text::Reader(name.c_str(), name.size()));
+    fields[i].setValue(members_[i].second.getReader());
+  }
+  auto out = rdzJson().encodeRaw(message.getRoot<capnp::JsonValue>().asReader());
   return std::string(out.cStr(), out.size());
 }
 

@@ -14,14 +14,16 @@ namespace {
 constexpr uint64_t TIME_ANNOTATION = 0xd3a1b6c0f3e2a901ull;  // $time in schema/rdz.capnp
 constexpr uint64_t JSON_NAME_ANNOTATION = 0xfa5b1fd61c2e7c3dull;  // $Json.name
 
-std::string plain(capnp::JsonValue::Reader v) {
+}  // namespace
+
+std::string plainText(capnp::JsonValue::Reader v) {
   switch (v.which()) {
     case capnp::JsonValue::NULL_: return "";
     case capnp::JsonValue::BOOLEAN: return v.getBoolean() ? "oui" : "non";
     case capnp::JsonValue::STRING: return v.getString().cStr();
     case capnp::JsonValue::ARRAY: {
       std::string out;
-      for (auto item : v.getArray()) out += (out.empty() ? "" : ",") + plain(item);
+      for (auto item : v.getArray()) out += (out.empty() ? "" : ",") + plainText(item);
       return out;
     }
     case capnp::JsonValue::OBJECT: {
@@ -29,7 +31,7 @@ std::string plain(capnp::JsonValue::Reader v) {
       // A union (EntityFilter): its one member's value, or its name when that is null.
       if (members.size() == 1) {
         auto only = members[0];
-        std::string value = plain(only.getValue());
+        std::string value = plainText(only.getValue());
         return value.empty() ? std::string(only.getName().cStr()) : value;
       }
       break;
@@ -40,6 +42,8 @@ std::string plain(capnp::JsonValue::Reader v) {
   auto text = rdzJson().encodeRaw(v);
   return text.cStr();
 }
+
+namespace {
 
 std::string jsonName(capnp::StructSchema::Field field) {
   for (auto a : field.getProto().getAnnotations()) {
@@ -68,7 +72,7 @@ Cells cellsOf(capnp::DynamicStruct::Reader record) {
     Cell cell;
     cell.name = member.getName().cStr();
     auto v = member.getValue();
-    cell.text = plain(v);
+    cell.text = plainText(v);
     auto field = fields.find(cell.name);
     if (field != fields.end() && isTime(field->second)) {
       cell.kind = Cell::Kind::TIME;
@@ -87,7 +91,7 @@ Cells cellsOf(capnp::DynamicStruct::Reader record) {
         case capnp::JsonValue::STRING: cell.kind = Cell::Kind::TEXT; break;
         case capnp::JsonValue::ARRAY:
           cell.kind = Cell::Kind::LIST;
-          for (auto item : v.getArray()) cell.items.push_back(plain(item));
+          for (auto item : v.getArray()) cell.items.push_back(plainText(item));
           break;
         default: cell.kind = Cell::Kind::OBJECT; break;
       }
@@ -103,22 +107,6 @@ const Cell& cellAt(const Cells& cells, std::string_view name) {
   }
   static const Cell EMPTY;
   return EMPTY;
-}
-
-void printRecord(std::ostream& out, capnp::DynamicStruct::Reader record) {
-  for (auto& cell : cellsOf(record)) out << cell.name << ": " << cell.text << "\n";
-}
-
-std::string textLine(capnp::DynamicStruct::Reader record,
-                     std::initializer_list<const char*> fields) {
-  Cells cells = cellsOf(record);
-  std::string line;
-  bool first = true;
-  for (auto f : fields) {
-    line += (first ? "" : "  ") + cellAt(cells, f).text;
-    first = false;
-  }
-  return line;
 }
 
 }  // namespace rdz

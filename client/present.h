@@ -1,9 +1,10 @@
-// How RDZ's records are shown as text, in one place: rdzctl's plain output and the console's
-// pages both read a record through cellsOf(), which takes the names and values of the JSON
-// encoding (client/json.h: the codec's snake_case names, enum names, times), so a field is called
-// and written the same way in `rdzctl --json`, `rdzctl` and the console.
+// How RDZ's records are shown as text, in one place: rdzctl's plain output (plainText) and the
+// console's pages (cellsOf) both take the names and values of the JSON encoding (client/json.h:
+// the codec's snake_case names, enum names, times), so a field is called and written the same way
+// in `rdzctl --json`, `rdzctl` and the console.
 #pragma once
 
+#include <capnp/compat/json.h>
 #include <capnp/dynamic.h>
 
 #include <initializer_list>
@@ -38,18 +39,9 @@ Cells cellsOf(Reader record) {
 // The cell named `name`, or an empty one.
 const Cell& cellAt(const Cells& cells, std::string_view name);
 
-// rdzctl's plain output: one "name: value" line per field, and chosen fields on one line
-// separated by two spaces.
-void printRecord(std::ostream& out, capnp::DynamicStruct::Reader record);
-template <typename Reader>
-void printRecord(std::ostream& out, Reader record) {
-  printRecord(out, capnp::DynamicStruct::Reader(capnp::toDynamic(record)));
-}
-std::string textLine(capnp::DynamicStruct::Reader record,
-                     std::initializer_list<const char*> fields);
-template <typename Reader>
-std::string textLine(Reader record, std::initializer_list<const char*> fields) {
-  return textLine(capnp::DynamicStruct::Reader(capnp::toDynamic(record)), fields);
-}
+// A JSON value as rdzctl writes it in text: strings bare, booleans oui/non, arrays comma-joined,
+// null "", a union's member, other objects as JSON. Used by rdzctl's printRecord/printLine
+// (client/command.h) and by cellsOf.
+std::string plainText(capnp::JsonValue::Reader value);
 
 }  // namespace rdz

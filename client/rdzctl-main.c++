@@ -1,4 +1,5 @@
-// rdzctl: the admin CLI. Everything is in client/rdzctl.c++.
+// rdzctl: the admin CLI. runRdzctl (client/rdzctl.c++) and the commands (client/commands/) are in
+// the client library.
 #include <iostream>
 
 #include "client/rdzctl.h"

@@ -300,6 +300,35 @@ std::optional<std::string> departementOf(std::string_view codePostal) {
   return std::string(prefix);
 }
 
+namespace {
+
+// The 9 national significant digits of the plain French forms that make up nearly every real
+// submission and import line ("0612345678", "06 12 34 56 78", "06.12.34.56.78", "+33612345678",
+// "0033 6 12 34 56 78"), or "" for any other text. For these forms libphonenumber's Parse (ICU
+// regexes, ~8 µs) learns nothing the digits don't say: country 33 and this NSN.
+std::string plainFrenchNsn(std::string_view text) {
+  std::string digits;
+  digits.reserve(16);
+  bool plus = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (c >= '0' && c <= '9') {
+      digits.push_back(c);
+    } else if (c == '+' && i == 0) {
+      plus = true;
+    } else if (c != ' ' && c != '.' && c != '-') {
+      return "";
+    }
+  }
+  std::string_view d = digits;
+  if (plus && d.size() == 11 && d.starts_with("33")) return std::string(d.substr(2));
+  if (!plus && d.size() == 13 && d.starts_with("0033")) return std::string(d.substr(4));
+  if (!plus && d.size() == 10 && d[0] == '0') return std::string(d.substr(1));
+  return "";
+}
+
+}  // namespace
+
 std::optional<std::string> normalizePhone(std::string_view raw) {
   std::string trimmed = trim(raw);
   if (trimmed.empty() || trimmed.size() > FIELDS[TELEPHONE].maxBytes) return std::nullopt;
@@ -320,6 +349,22 @@ std::optional<std::string> normalizePhone(std::string_view raw) {
     ++i;
   }
   const PhoneNumberUtil& util = *PhoneNumberUtil::GetInstance();
+
+  // Fast path, same answer as the general one below (tested on every French prefix): built
+  // from the digits, only a valid number is taken here; anything else goes the long way.
+  if (std::string nsn = plainFrenchNsn(text); nsn.size() == 9 && nsn[0] != '0') {
+    std::optional<PhoneNumber> number = overseasFromNational(nsn);
+    if (!number) {
+      PhoneNumber metropolitan;
+      metropolitan.set_country_code(33);
+      metropolitan.set_national_number(std::stoull(nsn));
+      if (util.IsValidNumber(metropolitan)) number = metropolitan;
+    }
+    if (number) {
+      return "+" + std::to_string(number->country_code()) +
+             std::to_string(number->national_number());
+    }
+  }
 
   std::optional<PhoneNumber> number;
   PhoneNumber parsed;

@@ -630,6 +630,9 @@ class AdminImpl final : public ViewerMethods<schema::Admin::Server> {
       KJ_REQUIRE(e164.has_value(), "not a valid French phone number: number", i + 1);
       hashes.push_back(key.hash(*e164));
     }
+    // In key order, the writer's lookups and inserts (its batch index, the memtable) walk their
+    // skip lists forward instead of jumping: half the job's time on a 50,000-number chunk.
+    std::sort(hashes.begin(), hashes.end());
     return ctx_.writes
         .run<std::pair<uint32_t, uint32_t>>(
             [e, hashes = kj::mv(hashes), now = ctx_.clock.now()](Txn& txn) {

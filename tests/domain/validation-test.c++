@@ -776,6 +776,26 @@ TEST(NormalizePhone, OverseasLineWrittenWithPlus33GetsItsOwnCode) {
   EXPECT_EQ(normalizePhone("+33 692 12 34 56"), "+262692123456");
 }
 
+// The plain forms ("0612345678", "+33…", "0033…", spaces, dots, dashes) take a fast path built
+// from the digits; slashes, which libphonenumber also reads as punctuation, take the general
+// path. Both must agree on every 4-digit national prefix, valid or not, metropolitan or overseas.
+TEST(NormalizePhone, FastPathAgreesWithTheGeneralPathOnEveryPrefix) {
+  int valid = 0;
+  for (int prefix = 1000; prefix <= 9999; ++prefix) {
+    for (const char* suffix : {"00000", "12345", "98765"}) {
+      std::string nsn = std::to_string(prefix) + suffix;
+      std::string slashed = "0" + nsn.substr(0, 1);
+      for (size_t i = 1; i < nsn.size(); i += 2) slashed += "/" + nsn.substr(i, 2);
+      auto general = normalizePhone(slashed);
+      ASSERT_EQ(normalizePhone("0" + nsn), general) << slashed;
+      ASSERT_EQ(normalizePhone("+33" + nsn), general) << slashed;
+      ASSERT_EQ(normalizePhone("0033 " + nsn), general) << slashed;
+      if (general) ++valid;
+    }
+  }
+  EXPECT_GT(valid, 5000);  // the comparison covered valid numbers, not only refusals
+}
+
 TEST(NormalizePhone, Invalid) {
   for (const char* raw : {"", "   ", "12345", "0000000000", "06 12 34 56", "06 12 34 56 78 9",
                           "abcdefghij", "06 12 AB CD EF", "0612345678 ext 12",

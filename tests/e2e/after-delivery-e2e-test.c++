@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "daemon/domain/digest.h"
 #include "daemon/domain/time.h"
 #include "tests/e2e/harness.h"
 #include "tests/support/smtp.h"
@@ -384,6 +385,90 @@ TEST_F(AfterDeliveryE2e, OppositionImportAndTheRunSkipsOwnAndFallbackLists) {
   EXPECT_EQ(statut(viaFallback), "delivered");
   EXPECT_EQ(ctlOk({"opposition", "check", "0644444444"}), "on no opposition list");
   (void)counts;
+}
+
+// SPEC §7.1–7.2 and §8.1: an admin bound to ZR7 rejects, erases and edits the opposition list of
+// ZR7 only. Every refusal exits 1 and leaves every listing byte-identical; an erasure without
+// --entity wipes the ZR7 lead of the number and not the MDL one.
+TEST_F(AfterDeliveryE2e, AnEntityBoundAdminActsOnItsOwnEntityOnly) {
+  auto zr7Smtp = mailbox("ZR7");
+  auto mdlSmtp = mailbox("MDL");
+  addClient("ZR7", "z-client");
+  addClient("MDL", "m-client");
+  addCommande("z-client", "PV", 10);
+  addCommande("m-client", "PV", 10);
+  const std::string recu = "2026-11-24T08:00:00+01:00";
+  std::string zr7Lead = importLead("ZR7", "0677000001", recu, {{"nom", "Zedbound"}});
+  std::string zr7Other = importLead("ZR7", "0677000002", recu);
+  std::string mdlLead = importLead("MDL", "0677000001", recu, {{"nom", "Emdebound"}});
+  ASSERT_EQ(deliver("2026-11-24").exitCode, 0);
+  ASSERT_EQ(statut(zr7Lead), "delivered");
+  ASSERT_EQ(statut(mdlLead), "delivered");
+  ASSERT_EQ(ctlOk({"opposition", "add", "--entity", "MDL", "0677000003"}),
+            "1 added, 0 already on the list");
+
+  // The ZR7-bound admin token: its hash in the tokens file, read when rdzd starts.
+  const std::string token = "5a7b0e1d9c3f4a6b8e2d1c0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b";
+  const std::string tokenFile = tmp_ / "zr7-admin.token";
+  test::writeFile(tokenFile, token + "\n");
+  {
+    std::ofstream tokens(dataDir() + "/tokens", std::ios::app);
+    tokens << "admin zr7 " << sha256Hex(token) << " zr7-admin\n";
+  }
+  daemon_->restart();
+
+  auto snapshot = [&]() {
+    std::string all;
+    for (const Args& args :
+         {Args{"lead", "show", mdlLead}, Args{"lead", "show", zr7Lead}, Args{"batch", "list"},
+          Args{"commande", "list"}, Args{"opposition", "count"}, Args{"run", "list"}}) {
+      Args json = {"--json"};
+      json.insert(json.end(), args.begin(), args.end());
+      all += ctlOk(json) + "\n";
+    }
+    return all;
+  };
+  const std::string before = snapshot();
+  const Args refused[] = {
+      {"lead", "reject", mdlLead, "--reason", "autre", "--at", "2026-11-25T10:00:00+01:00"},
+      {"lead", "erase", "--phone", "0677000001", "--entity", "MDL"},
+      {"opposition", "add", "--entity", "MDL", "0677000004"},
+      {"opposition", "remove", "--entity", "MDL", "0677000003"},
+  };
+  for (const Args& args : refused) {
+    RunResult r = ctlAs(tokenFile, args);
+    EXPECT_EQ(r.exitCode, 1) << args[0] << " " << args[1] << ": " << describe(r);
+    EXPECT_FALSE(r.err.empty()) << args[0] << " " << args[1];
+  }
+  std::string importFile = tmp_ / "mdl-list.txt";
+  test::writeFile(importFile, "0677000005\n");
+  RunResult import = ctlAs(tokenFile, {"opposition", "import", "--entity", "MDL", importFile});
+  EXPECT_EQ(import.exitCode, 1) << describe(import);
+  EXPECT_EQ(snapshot(), before);  // nothing written by any refusal
+
+  // What it sees of the lists: ZR7's only.
+  RunResult check = ctlAs(tokenFile, {"opposition", "check", "0677000003"});
+  EXPECT_EQ(check.exitCode, 0) << describe(check);
+  EXPECT_EQ(check.out, "on no opposition list\n");
+  RunResult count = ctlAs(tokenFile, {"opposition", "count"});
+  EXPECT_EQ(count.out, "ZR7 0\n") << describe(count);
+
+  // Its own entity: allowed.
+  RunResult rejected = ctlAs(tokenFile, {"--json", "lead", "reject", zr7Other, "--reason", "autre",
+                                         "--at", "2026-11-25T10:00:00+01:00"});
+  EXPECT_EQ(rejected.exitCode, 0) << describe(rejected);
+  EXPECT_EQ(statut(zr7Other), "rejected");
+  RunResult erased = ctlAs(tokenFile, {"--json", "lead", "erase", "--phone", "06 77 00 00 01"});
+  ASSERT_EQ(erased.exitCode, 0) << describe(erased);
+  EXPECT_EQ(numberAt(Json(erased.out).root(), "leads"), 1);
+  Json zr7Shown = ctlJson({"lead", "show", zr7Lead});
+  EXPECT_TRUE(boolAt(zr7Shown.root(), "efface"));
+  Json mdlShown = ctlJson({"lead", "show", mdlLead});
+  EXPECT_FALSE(boolAt(mdlShown.root(), "efface"));
+  EXPECT_EQ(textAt(mdlShown.root(), "nom"), "Emdebound");
+  EXPECT_EQ(textAt(mdlShown.root(), "statut"), "delivered");
+  // The number joined ZR7's list only.
+  EXPECT_EQ(ctlOk({"opposition", "check", "0677000001"}), "on the opposition list of ZR7");
 }
 
 }  // namespace
