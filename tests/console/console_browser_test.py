@@ -13,6 +13,7 @@ import re
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -333,6 +334,12 @@ class ConsoleInBrowser(unittest.TestCase):
             "return typeof Chart !== 'undefined' && Chart.getChart('graphique') !== undefined"),
             what="the chart")
         self.shot("tableau-de-bord")
+        # On a phone: the same page, narrow (kept beside the others, not 1280x800).
+        self.browser.set_window_size(390, 844)
+        self.browser.save_screenshot(os.path.join(ARTIFACTS, "telephone-tableau-de-bord.png"))
+        self.assertLessEqual(self.browser.execute_script(
+            "return document.documentElement.scrollWidth"), 390 + 1)
+        self.browser.set_window_size(1280, 800)
 
     def test_04_lead_timeline_and_script_name(self):
         self.open("/leads")
@@ -482,6 +489,47 @@ class ConsoleInBrowser(unittest.TestCase):
         status, headers, _ = self.http("GET", "/clients", cookie)
         self.assertEqual(status, 303)
         self.assertEqual(headers["Location"], "/connexion")
+    def test_12_tls_off_loopback(self):
+        # Off loopback without TLS: refused at start.
+        r = subprocess.run([CONSOLE, "--listen", "0.0.0.0:0", "--socket", self.env.socket],
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("without TLS", r.stderr)
+        # With a certificate: HTTPS, and the session cookie is Secure.
+        cert, key = (os.path.join(self.env.dir, n) for n in ("console.pem", "console.key"))
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
+                        "-out", cert, "-days", "1", "-subj", "/CN=127.0.0.1", "-addext",
+                        "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
+        self.env.start("console-tls", [CONSOLE, "--listen", "127.0.0.1:0", "--socket",
+                                       self.env.socket, "--tls_cert", cert, "--tls_key", key])
+        log = os.path.join(self.env.dir, "console-tls.log")
+
+        def listening():
+            with open(log) as f:
+                return re.search(r"listening on https://127\.0\.0\.1:(\d+)", f.read())
+        url = "https://127.0.0.1:" + wait_for(listening, what="the TLS console").group(1)
+        context = ssl.create_default_context(cafile=cert)
+        with urllib.request.urlopen(url + "/connexion", context=context) as resp:
+            page = resp.read().decode()
+            login_cookie = resp.headers["Set-Cookie"]
+        self.assertIn("Secure", login_cookie)
+        token = re.search(r'name="csrf" value="([0-9a-f]+)"', page).group(1)
+        body = urllib.parse.urlencode({"csrf": token, "nom": "marie",
+                                       "mot_de_passe": self.admin_password}).encode()
+        req = urllib.request.Request(url + "/connexion", data=body, method="POST")
+        req.add_header("Cookie", "rdz_login=" + token)
+        opener = urllib.request.build_opener(urllib.request.HTTPSHandler(context=context),
+                                             self._NoRedirect)
+        try:
+            opener.open(req)
+            self.fail("expected a redirect after the login")
+        except urllib.error.HTTPError as e:
+            self.assertEqual(e.code, 303)
+            session = [c for c in e.headers.get_all("Set-Cookie") if c.startswith("rdz_session=")]
+            self.assertEqual(len(session), 1)
+            for flag in ("HttpOnly", "SameSite=Strict", "Secure"):
+                self.assertIn(flag, session[0])
+
 
 if __name__ == "__main__":
     unittest.main(argv=[sys.argv[0], "-v"])
