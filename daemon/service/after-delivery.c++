@@ -8,6 +8,7 @@
 
 #include "daemon/domain/calendar.h"
 #include "daemon/domain/time.h"
+#include "daemon/service/metrics.h"
 #include "daemon/store/codec.h"
 #include "daemon/store/keys.h"
 #include "daemon/store/records.h"
@@ -122,6 +123,7 @@ ErasureOutcome eraseLeads(Txn& txn, const std::vector<Entity>& entities, const s
                                         " nothing left to send: every lead was erased (RGPD)");
           }
           putBatch(txn, updated, &*batch);
+          countBatch(txn, &*batch, updated);
           d.rejet = "efface";
           d.rejeteLe = now;
           putDelivery(txn, d);

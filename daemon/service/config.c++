@@ -5,11 +5,30 @@
 #include <fstream>
 #include <iostream>
 
+#include "daemon/domain/net-address.h"
 #include "daemon/service/tcp-transport.h"
 
 namespace rdz {
 
 namespace po = boost::program_options;
+
+namespace {
+
+// metrics_listen: "PORT" and ":PORT" are loopback; anything else must be host:port.
+std::string metricsAddress(const std::string& text) {
+  bool portOnly = !text.empty() && text.find(':') == std::string::npos;
+  std::string address = portOnly ? "127.0.0.1:" + text
+                        : text.starts_with(":") ? "127.0.0.1" + text
+                                                : text;
+  auto parsed = parseHostPort(address);
+  if (!parsed) {
+    throw std::runtime_error("metrics_listen must be PORT, :PORT or host:port (or [ipv6]:port), "
+                             "not '" + text + "'");
+  }
+  return parsed->toString();
+}
+
+}  // namespace
 
 std::optional<Config> parseConfig(int argc, const char* const* argv) {
   Config c;
@@ -32,6 +51,10 @@ std::optional<Config> parseConfig(int argc, const char* const* argv) {
       ("tls_key", po::value(&c.tlsKey), "TLS private key (PEM, unencrypted) for --listen")
       ("templates_dir", po::value(&c.templatesDir), "email templates directory")
       ("log_level", po::value(&c.logLevel)->default_value(c.logLevel), "info | debug")
+      ("metrics_listen", po::value(&c.metricsListen),
+       "serve Prometheus metrics on GET http://ADDRESS/metrics: PORT or :PORT (127.0.0.1), or "
+       "host:port; not loopback means no authentication for anyone who reaches it (default: no "
+       "metrics listener)")
       ("delivery.time", po::value(&c.deliveryTime)->default_value(c.deliveryTime),
        "run reference time, Europe/Paris")
       ("delivery.fresh_days", po::value(&c.freshDays)->default_value(c.freshDays),
@@ -103,6 +126,7 @@ std::optional<Config> parseConfig(int argc, const char* const* argv) {
     throw std::runtime_error("rpc.max_message_before_auth must be at least 1024 bytes");
   }
   checkListenConfig(c);
+  if (!c.metricsListen.empty()) c.metricsListen = metricsAddress(c.metricsListen);
   return c;
 }
 

@@ -48,6 +48,10 @@ struct Config {
   int maxUnauthenticatedPerPeer = 32;  // per uid on the Unix socket, per IP address over TCP
   int maxMessageBeforeAuth = 64 * 1024;  // bytes
   std::string logLevel = "info";
+  // The Prometheus metrics listener (SPEC §11), "host:port" once parsed: empty for none; a bare
+  // "PORT" or ":PORT" is made "127.0.0.1:PORT". Not loopback is allowed: then anyone who reaches
+  // the port reads the counters, without authentication.
+  std::string metricsListen;
 
   std::string socketPath() const { return socket.empty() ? dataDir + "/rdzd.sock" : socket; }
   std::string tokensPath() const { return tokensFile.empty() ? dataDir + "/tokens" : tokensFile; }

@@ -12,9 +12,12 @@
 #include <unistd.h>
 
 
+#include "daemon/domain/net-address.h"
 #include "daemon/service/auth.h"
 #include "daemon/service/files.h"
 #include "daemon/service/log.h"
+#include "daemon/service/metrics-http.h"
+#include "daemon/service/metrics.h"
 #include "daemon/service/operations.h"
 #include "daemon/service/opposition.h"
 #include "daemon/service/rpc-server.h"
@@ -124,6 +127,7 @@ int runDaemon(const Config& config, const Clock& clock) {
   // RocksDB reports, instead of killing rdzd with SIGXFSZ.
   ::signal(SIGXFSZ, SIG_IGN);
   logDebug = config.logLevel == "debug";
+  metrics().setStartTime(std::chrono::system_clock::now());
   ::umask(0007);
   makeDataDir(config.dataDir);
   if (config.tokensFile.empty() && provisionTokens(config.dataDir, config.tokensPath())) {
@@ -137,6 +141,15 @@ int runDaemon(const Config& config, const Clock& clock) {
   auto store = Store::open(config.dataDir + "/db");
   IdGenerator ids(lastUsedIdValue(*store));
   logInfo("database open in {}/db", config.dataDir);
+  if (!config.metricsListen.empty()) {
+    // Before any writer or Sender runs: from here on every change is counted as it commits.
+    auto started = std::chrono::steady_clock::now();
+    metrics().loadFromStore(*store);
+    logInfo("metrics: batches and idempotency records counted in {} ms",
+            std::chrono::duration_cast<std::chrono::milliseconds>(
+                std::chrono::steady_clock::now() - started)
+                .count());
+  }
 
   auto io = kj::setupAsyncIo();
 
@@ -173,6 +186,16 @@ int runDaemon(const Config& config, const Clock& clock) {
       tcp = kj::mv(transport);
     }
 
+    kj::Maybe<kj::Own<MetricsListener>> metricsListener;
+    if (!config.metricsListen.empty()) {
+      auto listener = kj::heap<MetricsListener>(io, config.metricsListen, *store);
+      bool loopback = isLoopbackHost(parseHostPort(config.metricsListen)->host);
+      logInfo("metrics on {}{}", listener->url(),
+              loopback ? "" : " (not loopback: anyone who reaches it reads the counters, "
+                              "without authentication)");
+      metricsListener = kj::mv(listener);
+    }
+
     std::string socketPath = config.socketPath();
     struct stat st;
     if (::lstat(socketPath.c_str(), &st) == 0) {
@@ -195,6 +218,9 @@ int runDaemon(const Config& config, const Clock& clock) {
     auto serving = serveUnix(server, *listener, io.provider->getTimer()).then([]() { return 0; });
     auto purging = purgeIdempotencyLoop(writes, clock, io.provider->getTimer(), 1 * kj::SECONDS)
                        .eagerlyEvaluate(nullptr);
+    KJ_IF_MAYBE(m, metricsListener) {
+      serving = serving.exclusiveJoin((*m)->run().then([]() { return 0; }));
+    }
     KJ_IF_MAYBE(t, tcp) {
       serving = serving.exclusiveJoin((*t)->run().then([]() { return 0; }, [](kj::Exception&& e) {
         logInfo("tcp listener failed: {}", e.getDescription().cStr());

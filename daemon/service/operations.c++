@@ -6,6 +6,7 @@
 
 #include "daemon/domain/validation.h"
 #include "daemon/service/auth.h"
+#include "daemon/service/metrics.h"
 #include "daemon/store/codec.h"
 #include "daemon/store/keys.h"
 #include "daemon/store/records.h"
@@ -64,6 +65,8 @@ void putIdempotency(Txn& txn, const IngestRequest& request, std::string_view bod
       keys::idempotencyKey(request.entity, request.caller, request.idempotencyKey);
   KJ_IF_MAYBE(old, expired) {
     txn.delSystem(keys::idempotencyExpiryKey(old->at, key));
+  } else {
+    countIdempotencyRecords(txn, 1);
   }
   txn.putSystem(keys::idempotencyExpiryKey(request.receivedAt, key), "");
   capnp::MallocMessageBuilder message;
@@ -83,7 +86,8 @@ void putIdempotency(Txn& txn, const IngestRequest& request, std::string_view bod
 
 SubmitAnswer ingestLead(Txn& txn, IdGenerator& ids, const IngestRequest& request) {
   // Refusals are decided before anything is written.
-  auto refused = [](std::string reason) {
+  auto refused = [&txn, &request](std::string reason) {
+    countSubmission(txn, request.entity, Metrics::Submission::REFUSED);
     SubmitAnswer answer;
     answer.refused = kj::mv(reason);
     return answer;
@@ -106,6 +110,7 @@ SubmitAnswer ingestLead(Txn& txn, IdGenerator& ids, const IngestRequest& request
         if (hit->bodyHash != bodyHash) {
           return refused("idempotency key already used with a different body");
         }
+        countSubmission(txn, e, Metrics::Submission::REPLAYED);
         return hit->answer;  // the first answer; nothing new stored
       }
     }
@@ -147,6 +152,7 @@ SubmitAnswer ingestLead(Txn& txn, IdGenerator& ids, const IngestRequest& request
   addHistory(txn, e, lead.id, {at, "statut", std::string(statutName(lead.statut))});
   putLead(txn, lead, nullptr);
 
+  countSubmission(txn, e, Metrics::Submission::STORED, lead.statut);
   SubmitAnswer answer{"", lead.id, lead.statut, lead.problemes};
   if (!request.idempotencyKey.empty()) {
     putIdempotency(txn, request, bodyHash, answer, expired);
@@ -170,12 +176,16 @@ size_t purgeIdempotencyKeys(Txn& txn, Timestamp now, size_t limit) {
     expired.push_back({std::string(key), std::string(key.substr(prefix.size() + 8)), at});
     return true;
   });
+  int64_t deleted = 0;
   for (auto& e : expired) {
     txn.delSystem(e.entry);
     // The record is deleted only if it is the one this entry indexes (a record rewritten since
     // has its own, younger entry).
     KJ_IF_MAYBE(bytes, txn.getSystem(e.record)) {
-      if (idempotencyRecordTime(*bytes) == e.at) txn.delSystem(e.record);
+      if (idempotencyRecordTime(*bytes) == e.at) {
+        txn.delSystem(e.record);
+        ++deleted;
+      }
     }
   }
   size_t purged = expired.size();
@@ -192,6 +202,7 @@ size_t purgeIdempotencyKeys(Txn& txn, Timestamp now, size_t limit) {
     return true;
   });
   for (auto& key : legacy) txn.delSystem(key);
+  countIdempotencyRecords(txn, -(deleted + static_cast<int64_t>(legacy.size())));
   return purged + legacy.size();
 }
 

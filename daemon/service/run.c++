@@ -10,6 +10,7 @@
 #include "daemon/domain/fault-point.h"
 #include "daemon/domain/calendar.h"
 #include "daemon/domain/time.h"
+#include "daemon/service/metrics.h"
 #include "daemon/store/records.h"
 
 namespace rdz {
@@ -171,6 +172,8 @@ RunScope resolveRun(Reader& reader, const RunParams& params) {
 RunOutcome executeRun(Txn& txn, IdGenerator& ids, const RunParams& asked, Timestamp now,
                       const OppositionKey* opposition) {
   faultPoint("run.before_commit");
+  auto started = std::chrono::steady_clock::now();
+  KJ_ON_SCOPE_FAILURE(metrics().countRun(asked.onlyEntity, Metrics::RunOutcome::FAILED, 0));
   RunOutcome outcome;
   RunScope scope = resolveRun(txn, asked);
   if (!scope.toRun) {
@@ -180,6 +183,7 @@ RunOutcome executeRun(Txn& txn, IdGenerator& ids, const RunParams& asked, Timest
       outcome.batches.insert(outcome.batches.end(), batches.begin(), batches.end());
     }
     outcome.alreadyDone = true;
+    countRun(txn, asked.onlyEntity, true, started);
     return outcome;
   }
   const RunParams& params = *scope.toRun;
@@ -266,7 +270,10 @@ RunOutcome executeRun(Txn& txn, IdGenerator& ids, const RunParams& asked, Timest
                         static_cast<int32_t>(served.count));
   }
   leads.writeAll();
-  for (auto& b : outcome.batches) putBatch(txn, b, nullptr);
+  for (auto& b : outcome.batches) {
+    putBatch(txn, b, nullptr);
+    countBatch(txn, nullptr, b);
+  }
 
   RunRecord& run = outcome.run;
   run.id = id;
@@ -283,6 +290,7 @@ RunOutcome executeRun(Txn& txn, IdGenerator& ids, const RunParams& asked, Timest
   for (auto& d : plan.duplicates) run.byEntity[d.leadEntity].doublonsEvites += 1;
   for (auto& b : outcome.batches) run.batches.push_back(b.id);
   putRun(txn, run);
+  countRun(txn, asked.onlyEntity, false, started);
   return outcome;
 }
 

@@ -15,6 +15,7 @@
 #include "daemon/service/api-delivery.h"
 #include "daemon/service/files.h"
 #include "daemon/service/log.h"
+#include "daemon/service/metrics.h"
 #include "daemon/store/records.h"
 
 namespace rdz {
@@ -193,6 +194,7 @@ void Sender::attempt(Entity entity, const std::string& batchId) {
     }
   }
 
+  metrics().countSendAttempt(entity, client.methode, result.ok, result.permanent);
   if (result.ok) faultPoint("sender.after_accept");  // 250 / 2xx, not yet recorded
   Timestamp now = clock_.now();
   logInfo("batch {} ({} {}, {} leads): {}", batch.id, entityName(entity), batch.client,
@@ -229,6 +231,7 @@ void Sender::attempt(Entity entity, const std::string& batchId) {
         }
       }
       putBatch(txn, updated, &*current);
+      countBatch(txn, &*current, updated);
       if (result.ok) {
         for (auto& deliveryId : updated.deliveries) {
           KJ_IF_MAYBE(d, getDelivery(txn, entity, deliveryId)) {

@@ -12,6 +12,7 @@
 #include "daemon/service/after-delivery.h"
 #include "daemon/service/files.h"
 #include "daemon/service/log.h"
+#include "daemon/service/metrics.h"
 #include "daemon/service/operations.h"
 #include "daemon/service/users.h"
 #include "daemon/service/worker-thread.h"
@@ -537,6 +538,7 @@ class AdminImpl final : public ViewerMethods<schema::Admin::Server> {
               updated.nextAttempt = now;
               updated.responses.push_back(formatIso(now) + " resend");
               putBatch(txn, updated, &*batch);
+              countBatch(txn, &*batch, updated);
               return;
             }
           }

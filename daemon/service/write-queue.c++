@@ -2,10 +2,12 @@
 
 #include <kj/debug.h>
 
+#include <chrono>
 #include <future>
 #include <vector>
 
 #include "daemon/domain/fault-point.h"
+#include "daemon/service/metrics.h"
 
 namespace rdz {
 
@@ -26,6 +28,7 @@ void WriteQueue::push(Job job) {
     kj::throwFatalException(KJ_EXCEPTION(DISCONNECTED, "rdzd is shutting down"));
   }
   lock->jobs.push_back(kj::mv(job));
+  metrics().setWriteQueueDepth(lock->jobs.size());
 }
 
 kj::Promise<void> WriteQueue::enqueue(kj::Function<void(Txn&)> fn) {
@@ -64,6 +67,7 @@ void WriteQueue::writerLoop() {
         group.push_back(kj::mv(lock->jobs.front()));
         lock->jobs.pop_front();
       }
+      metrics().setWriteQueueDepth(lock->jobs.size());
     }
 
     auto txn = store_.begin();
@@ -82,9 +86,15 @@ void WriteQueue::writerLoop() {
     kj::Maybe<kj::Exception> commitError;
     if (txn->size() > 0) {
       faultPoint("commit.before_sync");
+      auto started = std::chrono::steady_clock::now();
       commitError = kj::runCatchingExceptions([&]() { store_.commit(*txn, true); });
+      metrics().observeCommit(group.size(), std::chrono::duration<double>(
+                                                std::chrono::steady_clock::now() - started)
+                                                .count());
       commitCount_.fetch_add(1);
       faultPoint("commit.after_sync");  // synced (or failed); no job told yet
+    } else {
+      txn->committed();  // nothing to write: the jobs' afterCommit effects hold as they are
     }
     jobCount_.fetch_add(group.size());
 

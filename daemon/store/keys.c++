@@ -79,7 +79,7 @@ std::string dedupKey(std::string_view e164, std::string_view produit, std::strin
 }
 
 std::string idempotencyKey(Entity e, std::string_view caller, std::string_view key) {
-  std::string out = "K";
+  std::string out = IDEMPOTENCY_PREFIX;
   out += entitySlug(e);
   out += '\0';
   // Length-prefixed: no caller text, whatever its bytes, can run into the key.

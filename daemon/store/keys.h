@@ -58,6 +58,7 @@ std::string dedupKey(std::string_view e164, std::string_view produit, std::strin
 std::string idempotencyKey(Entity e, std::string_view caller, std::string_view key);
 // The idempotency record `recordKey` written at `at`, in time order.
 std::string idempotencyExpiryKey(Timestamp at, std::string_view recordKey);
+constexpr char IDEMPOTENCY_PREFIX[] = "K";  // the records, all entities and callers
 constexpr char IDEMPOTENCY_EXPIRY_PREFIX[] = "E";
 constexpr char LEGACY_IDEMPOTENCY_PREFIX[] = "I";  // before keys were per caller
 std::string counterKey(std::string_view name);

@@ -88,14 +88,16 @@ class RocksTxn final : public Txn {
   void del(Entity e, Family f, std::string_view key) override;
   void putSystem(std::string_view key, std::string_view value) override;
   void delSystem(std::string_view key) override;
-  void setSavePoint() override { batch_.SetSavePoint(); }
-  void rollbackToSavePoint() override {
-    check(batch_.RollbackToSavePoint(), "rollback to save point");
-  }
-  void popSavePoint() override { check(batch_.PopSavePoint(), "pop save point"); }
   size_t size() const override { return batch_.GetWriteBatch()->Count(); }
 
   rocksdb::WriteBatch* writeBatch() { return batch_.GetWriteBatch(); }
+
+ protected:
+  void setBatchSavePoint() override { batch_.SetSavePoint(); }
+  void rollbackBatchToSavePoint() override {
+    check(batch_.RollbackToSavePoint(), "rollback to save point");
+  }
+  void popBatchSavePoint() override { check(batch_.PopSavePoint(), "pop save point"); }
 
  private:
   kj::Maybe<std::string> getFrom(rocksdb::ColumnFamilyHandle* cf, std::string_view key);
@@ -205,6 +207,20 @@ class RocksStore final : public Store {
     rocksdb::WriteOptions options;
     options.sync = sync;
     check(db_->Write(options, static_cast<RocksTxn&>(txn).writeBatch()), "commit");
+    txn.committed();
+  }
+
+  StoreSize size() override {
+    StoreSize size;
+    // Summed over every column family; a property RocksDB does not know leaves 0.
+    if (!db_->GetAggregatedIntProperty(rocksdb::DB::Properties::kLiveSstFilesSize,
+                                       &size.liveSstBytes)) {
+      size.liveSstBytes = 0;
+    }
+    rocksdb::VectorLogPtr wals;
+    check(db_->GetSortedWalFiles(wals), "list WAL files");
+    for (auto& wal : wals) size.walBytes += wal->SizeFileBytes();
+    return size;
   }
 
   void checkpoint(const std::string& dir) override {
@@ -320,6 +336,34 @@ void RocksTxn::delSystem(std::string_view key) {
 }  // namespace
 
 std::string_view familyName(Family f) { return FAMILY_NAMES[static_cast<size_t>(f)]; }
+
+void Txn::setSavePoint() {
+  setBatchSavePoint();
+  savePoints_.push_back(afterCommit_.size());
+}
+
+void Txn::rollbackToSavePoint() {
+  KJ_REQUIRE(!savePoints_.empty(), "no save point to roll back to");
+  rollbackBatchToSavePoint();
+  afterCommit_.erase(afterCommit_.begin() + static_cast<ptrdiff_t>(savePoints_.back()),
+                     afterCommit_.end());
+  savePoints_.pop_back();
+}
+
+void Txn::popSavePoint() {
+  KJ_REQUIRE(!savePoints_.empty(), "no save point to pop");
+  popBatchSavePoint();
+  savePoints_.pop_back();
+}
+
+void Txn::afterCommit(kj::Function<void()> fn) { afterCommit_.push_back(kj::mv(fn)); }
+
+void Txn::committed() {
+  auto callbacks = kj::mv(afterCommit_);
+  afterCommit_.clear();
+  savePoints_.clear();
+  for (auto& fn : callbacks) fn();
+}
 
 std::unique_ptr<Store> Store::open(const std::string& dir) {
   return std::make_unique<RocksStore>(dir);

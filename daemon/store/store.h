@@ -64,11 +64,37 @@ class Txn : public Reader {
   virtual void del(Entity e, Family f, std::string_view key) = 0;
   virtual void putSystem(std::string_view key, std::string_view value) = 0;
   virtual void delSystem(std::string_view key) = 0;
-  // Nested undo points, so one failed job does not spoil a shared group commit.
-  virtual void setSavePoint() = 0;
-  virtual void rollbackToSavePoint() = 0;
-  virtual void popSavePoint() = 0;
   virtual size_t size() const = 0;  // number of writes
+
+  // Nested undo points, so one failed job does not spoil a shared group commit. A rollback also
+  // forgets the afterCommit() callbacks registered since its save point.
+  void setSavePoint();
+  void rollbackToSavePoint();
+  void popSavePoint();
+
+  // Runs `fn` once this transaction is committed (synced, when the commit asked for it), on the
+  // committing thread, in registration order: never when the commit fails, nor when a rollback
+  // undoes the part of the transaction that registered it. For what must follow only a write
+  // that really happened outside the database (the metrics). `fn` must not throw.
+  void afterCommit(kj::Function<void()> fn);
+  // For committers: runs the afterCommit() callbacks and forgets them. Store::commit() calls it
+  // once the write succeeded; a committer that skips an empty transaction calls it itself.
+  void committed();
+
+ protected:
+  virtual void setBatchSavePoint() = 0;
+  virtual void rollbackBatchToSavePoint() = 0;
+  virtual void popBatchSavePoint() = 0;
+
+ private:
+  std::vector<kj::Function<void()>> afterCommit_;
+  std::vector<size_t> savePoints_;  // afterCommit_.size() at each open save point
+};
+
+// The database's size on disk, from RocksDB's own accounting (no scan of the data).
+struct StoreSize {
+  uint64_t liveSstBytes = 0;  // SST files of the current version, every column family
+  uint64_t walBytes = 0;      // WAL files still kept (live and archived)
 };
 
 // A key range of one family, both ends included.
@@ -87,6 +113,8 @@ class Store : public Reader {
   // Applies every write of `txn` atomically. With `sync`, returns only once the WAL is synced
   // to disk. Throws on failure; then nothing of `txn` was applied.
   virtual void commit(Txn& txn, bool sync = true) = 0;
+  // Cheap (properties and the WAL file list, no data read): fit for the event loop.
+  virtual StoreSize size() = 0;
   // A consistent online copy of the database in `dir` (which must not exist yet).
   virtual void checkpoint(const std::string& dir) = 0;
   // Makes the values overwritten or deleted in `ranges` unrecoverable from the database's files

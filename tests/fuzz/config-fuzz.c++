@@ -7,6 +7,7 @@
 #include <fstream>
 #include <string>
 
+#include "daemon/domain/net-address.h"
 #include "daemon/service/config.h"
 #include "tests/fuzz/fuzz-support.h"
 
@@ -33,6 +34,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   if (config->freshDays < 1 || config->lbDays < 1 || config->dedupDays < 1) {
     fuzz::fail("delivery window below one day accepted");
+  }
+  // metrics_listen: none, or an address the listener can bind as given.
+  if (!config->metricsListen.empty() && !parseHostPort(config->metricsListen)) {
+    fuzz::fail("metrics_listen accepted that is not host:port", config->metricsListen);
   }
   return 0;
 }

@@ -5,7 +5,6 @@
 #include "tools/gateway/gateway.h"
 
 #include <arpa/inet.h>
-#include <curl/curl.h>
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -29,6 +28,7 @@
 
 #include "tests/e2e/harness.h"
 #include "tests/support/files.h"
+#include "tests/support/http.h"
 #include "tests/support/smtp.h"
 #include "tests/support/temp-dir.h"
 #include "tools/gateway/spool.h"
@@ -46,72 +46,10 @@ namespace {
 using namespace std::chrono_literals;
 using SteadyClock = std::chrono::steady_clock;
 
-// ---- an HTTP client (libcurl) ----------------------------------------------------------------
+// ---- HTTP: tests/support/http.h ----------------------------------------------------------------
 
-const bool curlReady = curl_global_init(CURL_GLOBAL_DEFAULT) == 0;
-
-struct HttpResult {
-  long code = 0;  // 0: no answer (connection refused, reset, timeout)
-  std::string body;
-  std::map<std::string, std::string> headers;  // names in lower case
-  std::string error;
-};
-
-size_t appendBody(char* data, size_t size, size_t count, void* out) {
-  static_cast<std::string*>(out)->append(data, size * count);
-  return size * count;
-}
-
-size_t appendHeader(char* data, size_t size, size_t count, void* out) {
-  std::string line(data, size * count);
-  size_t colon = line.find(':');
-  if (colon != std::string::npos) {
-    std::string name = line.substr(0, colon);
-    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    std::string value = line.substr(colon + 1);
-    size_t b = value.find_first_not_of(" \t");
-    size_t e = value.find_last_not_of(" \t\r\n");
-    (*static_cast<std::map<std::string, std::string>*>(out))[name] =
-        b == std::string::npos ? "" : value.substr(b, e - b + 1);
-  }
-  return size * count;
-}
-
-HttpResult http(const std::string& method, const std::string& url, const std::string& body = "",
-                const std::vector<std::string>& headers = {}, long timeoutMs = 15000) {
-  EXPECT_TRUE(curlReady);
-  HttpResult result;
-  CURL* curl = curl_easy_init();
-  curl_slist* list = curl_slist_append(nullptr, "Expect:");  // no 100-continue round trip
-  for (const std::string& h : headers) list = curl_slist_append(list, h.c_str());
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeoutMs);
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
-  if (method == "POST") {
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.data());
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
-  } else if (method != "GET") {
-    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
-  }
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, appendBody);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &result.body);
-  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, appendHeader);
-  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &result.headers);
-  CURLcode rc = curl_easy_perform(curl);
-  if (rc == CURLE_OK) {
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &result.code);
-  } else {
-    result.error = curl_easy_strerror(rc);
-  }
-  curl_slist_free_all(list);
-  curl_easy_cleanup(curl);
-  return result;
-}
-
-std::string describe(const HttpResult& r) {
-  return fmt::format("HTTP {} {}{}", r.code, r.body, r.error.empty() ? "" : " (" + r.error + ")");
-}
+using test::http;
+using test::HttpResult;
 
 // ---- raw TCP clients (slow ones) -------------------------------------------------------------
 

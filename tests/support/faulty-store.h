@@ -51,6 +51,7 @@ class FaultyStore final : public Store {
     }
     inner_->commit(txn, sync);
   }
+  StoreSize size() override { return inner_->size(); }
   void checkpoint(const std::string& dir) override { inner_->checkpoint(dir); }
   void purgeOldVersions(const std::vector<KeyRange>& ranges) override {
     inner_->purgeOldVersions(ranges);

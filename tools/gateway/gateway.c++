@@ -20,6 +20,7 @@
 #include "client/json.h"
 #include "daemon/domain/digest.h"
 #include "daemon/domain/fault-point.h"
+#include "daemon/domain/metrics-text.h"
 #include "daemon/domain/validation.h"
 #include "daemon/service/log.h"
 
@@ -31,8 +32,6 @@ constexpr size_t REPLAY_BATCH = 64;
 constexpr kj::Duration HEALTH_PROBE_TIMEOUT = 1 * kj::SECONDS;
 constexpr kj::Duration DRAIN_TIMEOUT = 10 * kj::SECONDS;
 constexpr size_t MAX_RATE_LIMITED_CLIENTS = 100000;
-constexpr std::array<double, 13> FORWARD_BUCKETS = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
-                                                    0.25,  0.5,    1,     2.5,  5,     10};
 
 std::string maybeText(kj::Maybe<kj::StringPtr> value) {
   KJ_IF_MAYBE(v, value) {
@@ -328,22 +327,12 @@ struct Gateway::Reply {
 
 struct Gateway::Metrics {
   std::map<unsigned, uint64_t> requests;  // by status code
-  std::array<uint64_t, FORWARD_BUCKETS.size()> forwardBuckets{};
-  uint64_t forwardCount = 0;
-  double forwardSum = 0;
+  Histogram forward{{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}};
   uint64_t spooled = 0;
   uint64_t replayed = 0;
   uint64_t refused = 0;  // dead letters: spooled leads rdzd refused on replay
   uint64_t refusedPerIp = 0;  // connections closed at once: over max_connections_per_ip
   uint64_t refusedTotal = 0;  // … over max_connections
-
-  void observeForward(double seconds) {
-    for (size_t i = 0; i < FORWARD_BUCKETS.size(); ++i) {
-      if (seconds <= FORWARD_BUCKETS[i]) ++forwardBuckets[i];
-    }
-    ++forwardCount;
-    forwardSum += seconds;
-  }
 };
 
 class Gateway::Service final : public kj::HttpService {
@@ -517,7 +506,7 @@ kj::Promise<void> Gateway::request(const std::string& peer, kj::HttpMethod metho
     }
     if (path == "/healthz") return healthz(kj::mv(req), response);
     Reply r;
-    r.contentType = "text/plain; version=0.0.4; charset=utf-8";
+    r.contentType = METRICS_CONTENT_TYPE;
     r.body = metricsText();
     return send(response, *req, kj::mv(r)).attach(kj::mv(req));
   }
@@ -729,7 +718,7 @@ kj::Promise<Forwarded> Gateway::forward(Entity entity, Submission fields, std::s
         // rdzd's answers only (stored or refused): time spent waiting for an absent rdzd is not
         // forwarding latency.
         if (f.outcome != Forwarded::Outcome::UNAVAILABLE) {
-          metrics_->observeForward(secondsSince(start));
+          metrics_->forward.observe(secondsSince(start));
         }
         return f;
       });
@@ -760,73 +749,48 @@ kj::Promise<void> Gateway::healthz(kj::Own<Request> req, kj::HttpService::Respon
 
 std::string Gateway::metricsText() const {
   const Metrics& m = *metrics_;
-  std::string out;
-  out +=
-      "# HELP rdz_gateway_requests_total HTTP requests answered, by status code.\n"
-      "# TYPE rdz_gateway_requests_total counter\n";
-  for (auto& [code, count] : m.requests) {
-    out += fmt::format("rdz_gateway_requests_total{{code=\"{}\"}} {}\n", code, count);
-  }
-  out += fmt::format(
-      "# HELP rdz_gateway_spool_depth Leads in the spool not yet acknowledged by rdzd.\n"
-      "# TYPE rdz_gateway_spool_depth gauge\n"
-      "rdz_gateway_spool_depth {}\n"
-      "# HELP rdz_gateway_spool_bytes Bytes of the spool's segments not wholly replayed.\n"
-      "# TYPE rdz_gateway_spool_bytes gauge\n"
-      "rdz_gateway_spool_bytes {}\n"
-      "# HELP rdz_gateway_spool_healthy 0 after a failed spool write that could not be cut off "
-      "(leads that must be spooled get 503).\n"
-      "# TYPE rdz_gateway_spool_healthy gauge\n"
-      "rdz_gateway_spool_healthy {}\n"
-      "# HELP rdz_gateway_spooled_total Leads spooled (answered 202).\n"
-      "# TYPE rdz_gateway_spooled_total counter\n"
-      "rdz_gateway_spooled_total {}\n"
-      "# HELP rdz_gateway_replayed_total Spooled leads acknowledged by rdzd on replay.\n"
-      "# TYPE rdz_gateway_replayed_total counter\n"
-      "rdz_gateway_replayed_total {}\n"
-      "# HELP rdz_gateway_spool_refused_total Spooled leads rdzd refused on replay (kept in "
-      "refused.seg).\n"
-      "# TYPE rdz_gateway_spool_refused_total counter\n"
-      "rdz_gateway_spool_refused_total {}\n"
-      "# HELP rdz_gateway_spool_quarantined_bytes_total Unreadable spool bytes copied to "
-      "quarantine/ (damage or a torn write).\n"
-      "# TYPE rdz_gateway_spool_quarantined_bytes_total counter\n"
-      "rdz_gateway_spool_quarantined_bytes_total {}\n"
-      "# HELP rdz_gateway_spool_quarantined_ranges_total Unreadable spool ranges copied to "
-      "quarantine/ (one file each).\n"
-      "# TYPE rdz_gateway_spool_quarantined_ranges_total counter\n"
-      "rdz_gateway_spool_quarantined_ranges_total {}\n"
-      "# HELP rdz_gateway_connections_open HTTP connections open.\n"
-      "# TYPE rdz_gateway_connections_open gauge\n"
-      "rdz_gateway_connections_open {}\n"
-      "# HELP rdz_gateway_connections_refused_total Connections closed at once, by the cap they "
-      "were over.\n"
-      "# TYPE rdz_gateway_connections_refused_total counter\n"
-      "rdz_gateway_connections_refused_total{{reason=\"per_ip\"}} {}\n"
-      "rdz_gateway_connections_refused_total{{reason=\"total\"}} {}\n",
-      spool_.depth(), spool_.bytes(), spool_.healthy() ? 1 : 0, m.spooled, m.replayed, m.refused,
-      spool_.quarantinedBytes(), spool_.quarantinedRanges(), openConnections_, m.refusedPerIp,
-      m.refusedTotal);
-  out +=
-      "# HELP rdz_gateway_rdzd_up 1 when the gateway holds an authenticated session with rdzd.\n"
-      "# TYPE rdz_gateway_rdzd_up gauge\n";
+  MetricsText out;
+  using enum MetricType;
+  out.family("rdz_gateway_requests_total", COUNTER, "HTTP requests answered, by status code.");
+  for (auto& [code, count] : m.requests) out.sample({{"code", std::to_string(code)}}, count);
+  out.family("rdz_gateway_spool_depth", GAUGE, "Leads in the spool not yet acknowledged by rdzd.");
+  out.sample({}, spool_.depth());
+  out.family("rdz_gateway_spool_bytes", GAUGE,
+             "Bytes of the spool's segments not wholly replayed.");
+  out.sample({}, spool_.bytes());
+  out.family("rdz_gateway_spool_healthy", GAUGE,
+             "0 after a failed spool write that could not be cut off (leads that must be spooled "
+             "get 503).");
+  out.sample({}, spool_.healthy() ? 1 : 0);
+  out.family("rdz_gateway_spooled_total", COUNTER, "Leads spooled (answered 202).");
+  out.sample({}, m.spooled);
+  out.family("rdz_gateway_replayed_total", COUNTER,
+             "Spooled leads acknowledged by rdzd on replay.");
+  out.sample({}, m.replayed);
+  out.family("rdz_gateway_spool_refused_total", COUNTER,
+             "Spooled leads rdzd refused on replay (kept in refused.seg).");
+  out.sample({}, m.refused);
+  out.family("rdz_gateway_spool_quarantined_bytes_total", COUNTER,
+             "Unreadable spool bytes copied to quarantine/ (damage or a torn write).");
+  out.sample({}, spool_.quarantinedBytes());
+  out.family("rdz_gateway_spool_quarantined_ranges_total", COUNTER,
+             "Unreadable spool ranges copied to quarantine/ (one file each).");
+  out.sample({}, spool_.quarantinedRanges());
+  out.family("rdz_gateway_connections_open", GAUGE, "HTTP connections open.");
+  out.sample({}, openConnections_);
+  out.family("rdz_gateway_connections_refused_total", COUNTER,
+             "Connections closed at once, by the cap they were over.");
+  out.sample({{"reason", "per_ip"}}, m.refusedPerIp);
+  out.sample({{"reason", "total"}}, m.refusedTotal);
+  out.family("rdz_gateway_rdzd_up", GAUGE,
+             "1 when the gateway holds an authenticated session with rdzd.");
   for (auto& link : links_) {
-    out += fmt::format("rdz_gateway_rdzd_up{{entity=\"{}\"}} {}\n", entityName(link->entity()),
-                       link->up() ? 1 : 0);
+    out.sample({{"entity", entityName(link->entity())}}, link->up() ? 1 : 0);
   }
-  out +=
-      "# HELP rdz_gateway_forward_seconds Time from sending a lead to rdzd to its answer.\n"
-      "# TYPE rdz_gateway_forward_seconds histogram\n";
-  for (size_t i = 0; i < FORWARD_BUCKETS.size(); ++i) {
-    out += fmt::format("rdz_gateway_forward_seconds_bucket{{le=\"{}\"}} {}\n", FORWARD_BUCKETS[i],
-                       m.forwardBuckets[i]);
-  }
-  out += fmt::format(
-      "rdz_gateway_forward_seconds_bucket{{le=\"+Inf\"}} {}\n"
-      "rdz_gateway_forward_seconds_sum {}\n"
-      "rdz_gateway_forward_seconds_count {}\n",
-      m.forwardCount, m.forwardSum, m.forwardCount);
-  return out;
+  out.family("rdz_gateway_forward_seconds", HISTOGRAM,
+             "Time from sending a lead to rdzd to its answer.");
+  out.histogram({}, m.forward);
+  return out.take();
 }
 
 // ---- spool replay ------------------------------------------------------------------------------
