@@ -333,7 +333,8 @@ kj::Promise<Console::Reply> Console::routeSession(Session& s, Request& req) {
     s.view = parseEntity(entite);  // "tout" (or anything else): both entities
   }
   std::string id = s.id;
-  return servePage(s, req).catch_([this, id, &req](kj::Exception&& e) -> Reply {
+  auto held = kj::addRef(s);
+  return servePage(s, req).attach(kj::mv(held)).catch_([this, id, &req](kj::Exception&& e) -> Reply {
     auto it = sessions_.find(id);
     std::string message = rdzdMessage(e);
     bool ended = e.getType() == kj::Exception::Type::DISCONNECTED ||
@@ -380,7 +381,7 @@ kj::Promise<Console::Reply> Console::login(Request& req) {
   std::string address = "ip:" + req.browser;
   return timer_.timeoutAfter(RDZD_TIMEOUT, openStream(network_, port_, rdzd_))
       .then([this, name, password, address](kj::Own<kj::AsyncIoStream> stream) {
-        auto session = kj::heap<Session>();
+        auto session = kj::refcounted<Session>();
         session->stream = kj::mv(stream);
         session->rpc = kj::heap<capnp::TwoPartyClient>(*session->stream);
         auto call = session->rpc->bootstrap().castAs<schema::Bootstrap>().loginRequest();

@@ -67,7 +67,11 @@ std::string label(std::string_view name) {
       {"lead", "Lead"}, {"lead_entity", "Entité du lead"}, {"commande", "Commande"},
       {"pass", "Passe"}, {"at", "Le"}, {"batch", "Lot"}, {"rejet", "Rejet"},
       {"rejete_le", "Rejeté le"}, {"event", "Événement"}, {"detail", "Détail"},
-      {"libelle", "Libellé"}, {"code", "Code"}};
+      {"libelle", "Libellé"}, {"code", "Code"}, {"recus", "Reçus"},
+      {"livres_fresh", "Livrés fresh"}, {"livres_lb", "Livrés LB"},
+      {"livres_semaine", "Livrés (semaine)"}, {"lb_semaine", "dont LB"},
+      {"completion_pct", "Complétion"}, {"manque", "Manque"}, {"passe", "Passe"},
+      {"raison", "Raison"}, {"resultat", "Résultat"}, {"name", "Nom"}, {"role", "Rôle"}};
   auto it = LABELS.find(name);
   if (it != LABELS.end()) return it->second;
   std::string out(name);

@@ -3,6 +3,7 @@
 
 #include <capnp/rpc-twoparty.h>
 #include <kj/async-io.h>
+#include <kj/refcount.h>
 
 #include <map>
 #include <optional>
@@ -16,8 +17,10 @@
 
 namespace rdz::console {
 
-// One logged-in browser: the RPC connection its login opened and the session rdzd gave.
-struct Console::Session {
+// One logged-in browser: the RPC connection its login opened and the session rdzd gave. Held by
+// the console's table and by each request in flight on it (a logout or the idle sweep while a
+// page is being made does not pull it from under that page).
+struct Console::Session : public kj::Refcounted {
   std::string id;    // the cookie's value (64 hex digits)
   std::string csrf;  // the forms' token (64 hex digits)
   std::string user;
