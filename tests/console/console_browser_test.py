@@ -179,6 +179,9 @@ class ConsoleInBrowser(unittest.TestCase):
         page = b.find_element(By.TAG_NAME, "html")
         element.click()
         WebDriverWait(b, 20).until(expected_conditions.staleness_of(page))
+        # A POST answered 303 loads a second page: wait until the last one is complete.
+        WebDriverWait(b, 20).until(lambda d: d.execute_script(
+            "return document.readyState") == "complete" and d.find_elements(By.TAG_NAME, "main"))
 
     def login(self, browser, name, password):
         browser.get(self.env.url + "/connexion")
