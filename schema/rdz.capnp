@@ -88,6 +88,13 @@ struct Lead {
   nbLivraisons @27 :UInt32 $Json.name("nb_livraisons");
   derniereLivraison @28 :Int64 $time $Json.name("derniere_livraison");
   efface @29 :Bool;                          # RGPD erasure done: personal fields are wiped
+  # What the HTTP request the lead came in said (the gateway's view), whatever the form sent:
+  # the client address (through trusted proxies), User-Agent, Referer (else Origin). "" when the
+  # lead did not come through the gateway. ip, user_agent and page_url take these values when
+  # the form left them empty.
+  requeteIp @30 :Text $Json.name("requete_ip");
+  requeteUserAgent @31 :Text $Json.name("requete_user_agent");
+  requetePageUrl @32 :Text $Json.name("requete_page_url");
 }
 
 struct HistoryEvent {
@@ -147,6 +154,9 @@ struct Client {
   apiHeader @7 :Text $Json.name("api_header");   # "Name: value"; a secret, shown masked
   actif @8 :Bool = true;
   creeLe @9 :Int64 $time $Json.name("cree_le");
+  reserved10 @10 :Void;          # an ordinal kept for another field
+  apiConsent @11 :Bool $Json.name("api_consent");
+  # methode api: each lead of the JSON carries its consent proof ("consentement" object).
 }
 
 struct Commande {
@@ -283,7 +293,20 @@ struct Session {
 interface Ingest {
   # Bound to one entity. Returns once the lead is durable (WAL synced). Validation problems are
   # data in the result; refusals (size, UTF-8, idempotency conflict) are exceptions.
-  submit @0 (fields :List(Field), idempotencyKey :Text) -> SubmitOutcome;
+  submit @0 (fields :List(Field), idempotencyKey :Text, request :HttpRequest) -> SubmitOutcome;
+  # `request`: what the gateway saw of the HTTP post (unset for other callers).
+}
+
+struct HttpRequest {
+  # The HTTP post a lead came in, as rdz-gateway saw it: the consent proof of the request
+  # (SPEC §3.1) and how the gateway handled it. Not part of the idempotency body hash.
+  ip @0 :Text;                   # the client address, through trusted proxies
+  userAgent @1 :Text;            # User-Agent
+  pageUrl @2 :Text;              # Referer, else Origin
+  acceptedAt @3 :Int64 $time;    # when the gateway accepted the post; 0: not given
+  # Becomes recu_le only for a gateway token (tokens file role `gateway`), within bounds.
+  spooled @4 :Bool;              # replayed from the gateway's spool
+  honeypot @5 :Bool;             # the form filled the hidden honeypot field: spam.honeypot
 }
 
 interface Viewer {

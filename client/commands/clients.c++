@@ -11,7 +11,9 @@ void clientFlags(po::options_description& o) {
       "cc", po::value<std::string>(), "copy addresses, comma-separated")(
       "methode", po::value<std::string>(), "email (default) or api")(
       "api-url", po::value<std::string>(), "URL for methode api")(
-      "api-header", po::value<std::string>(), "'Name: value' header for methode api");
+      "api-header", po::value<std::string>(), "'Name: value' header for methode api")(
+      "api-consent", po::value<std::string>(),
+      "oui: each lead of the API's JSON carries its consent proof (default non)");
 }
 
 void applyClientFlags(Command& cmd, schema::Client::Builder c) {
@@ -26,6 +28,7 @@ void applyClientFlags(Command& cmd, schema::Client::Builder c) {
   }
   if (cmd.has("api-url")) c.setApiUrl(cmd.get("api-url"));
   if (cmd.has("api-header")) c.setApiHeader(cmd.get("api-header"));
+  if (cmd.has("api-consent")) c.setApiConsent(ouiNon("api-consent", cmd.get("api-consent")));
   if (cmd.has("actif")) c.setActif(ouiNon("actif", cmd.get("actif")));
 }
 
@@ -93,7 +96,9 @@ CommandGroup clients() {
       {.noun = "client",
        .verb = "add",
        .usage = "client add --entity E --nom N --email A[,B] [--id ID] [--cc A] [--methode "
-                "email|api]\n[--api-url URL] [--api-header 'K: V']",
+                "email|api]\n[--api-url URL] [--api-header 'K: V'] [--api-consent oui|non]",
+       .about = "--api-consent oui: each lead of the API's JSON carries its consent proof\n"
+                "(\"consentement\"); CSV files never do",
        .options =
            [](po::options_description& o) {
              clientFlags(o);
@@ -122,7 +127,7 @@ CommandGroup clients() {
       {.noun = "client",
        .verb = "set",
        .usage = "client set ID [--nom N] [--email A[,B]] [--cc A] [--methode email|api]\n"
-                "[--api-url URL] [--api-header 'K: V'] [--actif oui|non]",
+                "[--api-url URL] [--api-header 'K: V'] [--api-consent oui|non] [--actif oui|non]",
        .options =
            [](po::options_description& o) {
              clientFlags(o);

@@ -62,7 +62,8 @@ std::optional<std::string> rejectionRefusal(const Lead& lead, const std::optiona
 Lead erased(Lead lead) {
   for (std::string* field : {&lead.nom, &lead.prenom, &lead.telephone, &lead.telephoneE164,
                              &lead.email, &lead.codePostal, &lead.ville, &lead.ip,
-                             &lead.userAgent, &lead.pageUrl, &lead.consentementTexte}) {
+                             &lead.userAgent, &lead.pageUrl, &lead.consentementTexte,
+                             &lead.requeteIp, &lead.requeteUserAgent, &lead.requetePageUrl}) {
     field->clear();
     field->shrink_to_fit();
   }
@@ -75,7 +76,8 @@ std::vector<std::string> personalValues(const Lead& lead) {
   for (const std::string* field :
        {&lead.nom, &lead.prenom, &lead.telephone, &lead.telephoneE164, &lead.email,
         &lead.codePostal, &lead.ville, &lead.ip, &lead.userAgent, &lead.pageUrl,
-        &lead.consentementTexte}) {
+        &lead.consentementTexte, &lead.requeteIp, &lead.requeteUserAgent,
+        &lead.requetePageUrl}) {
     if (!field->empty()) out.push_back(*field);
   }
   // Longest first, so a value that contains another is replaced whole.

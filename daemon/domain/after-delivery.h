@@ -41,7 +41,8 @@ std::optional<std::string> rejectionRefusal(const Lead& lead, const std::optiona
 
 // The lead with every personal field of SPEC §7.2 wiped and `efface` set: nom, prenom,
 // telephone, telephone_e164, email, code_postal, ville, ip, user_agent, page_url,
-// consentement_texte. Ids, entity, produit, departement, recu_le, statut and counts stay.
+// consentement_texte, and what the HTTP request said (requete_ip, requete_user_agent,
+// requete_page_url). Ids, entity, produit, departement, recu_le, statut and counts stay.
 Lead erased(Lead lead);
 
 // The personal values of `lead` (non-empty ones among the wiped fields), to find them in free

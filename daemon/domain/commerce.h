@@ -22,6 +22,7 @@ struct Client {
   std::string apiHeader;  // "Name: value"
   bool actif = true;
   std::optional<Timestamp> creeLe;
+  bool apiConsent = false;  // methode api: each lead carries its consent proof
   bool operator==(const Client&) const = default;
 };
 

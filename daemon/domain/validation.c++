@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <array>
+#include <tuple>
 
 #include "daemon/domain/time.h"
 
@@ -79,7 +80,7 @@ constexpr std::string_view BLOCKING_PROBLEMS[] = {
     "produit.missing",     "produit.unknown",     "nom.missing",         "nom.too_long",
     "prenom.missing",      "prenom.too_long",     "telephone.missing",   "telephone.invalid",
     "code_postal.missing", "code_postal.invalid", "consentement.absent", "consentement.invalid",
-    "doublon.soumission",  "telephone.oppose",
+    "doublon.soumission",  "telephone.oppose",    "spam.honeypot",
 };
 
 // Country calling codes of France and its overseas departments and collectivities (SPEC §3.1).
@@ -224,6 +225,8 @@ std::optional<std::string> refusalOf(const Submission& submission) {
   }
   return std::nullopt;
 }
+
+bool isLeadField(std::string_view name) { return findField(name).has_value(); }
 
 std::string trim(std::string_view text) {
   for (size_t n; (n = leadingSpace(text)) > 0;) text.remove_prefix(n);
@@ -589,6 +592,54 @@ void markOpposed(Lead& lead) {
   if (std::find(lead.problemes.begin(), lead.problemes.end(), CODE) == lead.problemes.end()) {
     lead.problemes.emplace_back(CODE);
   }
+}
+
+std::optional<std::string> requestRefusal(const HttpRequestProof& request) {
+  for (auto [id, value] : {std::pair{IP, &request.ip}, std::pair{USER_AGENT, &request.userAgent},
+                           std::pair{PAGE_URL, &request.pageUrl}}) {
+    std::string name(FIELDS[id].name);
+    if (!isValidUtf8(*value)) return "the request's " + name + " is not valid UTF-8";
+    if (value->find('\0') != std::string::npos) return "the request's " + name + " holds a NUL";
+    if (value->size() > FIELDS[id].maxBytes * REFUSAL_FACTOR) {
+      return "the request's " + name + " is over 4 times its bound (" +
+             std::to_string(value->size()) + " bytes, at most " +
+             std::to_string(FIELDS[id].maxBytes * REFUSAL_FACTOR) + ")";
+    }
+  }
+  return std::nullopt;
+}
+
+std::string applyRequestProof(Lead& lead, const HttpRequestProof& request) {
+  auto quoted = [](const std::string& v) { return "\"" + v + "\""; };
+  std::string detail = "formulaire: ip " + quoted(lead.ip) + ", user_agent " +
+                       quoted(lead.userAgent) + ", page_url " + quoted(lead.pageUrl);
+  lead.requeteIp = trim(request.ip);
+  lead.requeteUserAgent = trim(request.userAgent);
+  lead.requetePageUrl = trim(request.pageUrl);
+  detail += "; requête: ip " + quoted(lead.requeteIp) + ", user_agent " +
+            quoted(lead.requeteUserAgent) + ", page_url " + quoted(lead.requetePageUrl);
+  Problems problems;
+  for (auto& code : lead.problemes) problems.add(code);
+  for (auto [id, target, value] : {std::tuple{IP, &lead.ip, &lead.requeteIp},
+                                   std::tuple{USER_AGENT, &lead.userAgent, &lead.requeteUserAgent},
+                                   std::tuple{PAGE_URL, &lead.pageUrl, &lead.requetePageUrl}}) {
+    if (!target->empty() || value->empty()) continue;
+    *target = *value;
+    if (target->size() > FIELDS[id].maxBytes) problems.add(id, "too_long");
+  }
+  if (request.honeypot) problems.add("spam.honeypot");
+  lead.problemes = problems.take();
+  if (std::any_of(lead.problemes.begin(), lead.problemes.end(),
+                  [](const std::string& code) { return isBlockingProblem(code); })) {
+    lead.statut = Statut::INVALID;
+  }
+  return detail;
+}
+
+AcceptedTime checkAcceptedTime(Timestamp accepted, Timestamp now, Duration maxAge) {
+  if (accepted > now) return AcceptedTime::IN_FUTURE;
+  if (accepted < now - maxAge) return AcceptedTime::TOO_OLD;
+  return AcceptedTime::BELIEVED;
 }
 
 std::string canonicalSubmission(const Submission& submission) {

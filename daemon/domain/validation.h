@@ -35,6 +35,9 @@ struct ValidationContext {
 // names the field and the limit, never the value (it goes back to the caller and into logs).
 std::optional<std::string> refusalOf(const Submission& submission);
 
+// True when `name` is a field of SPEC §3.1 (`nom`, `recu_le`, …).
+bool isLeadField(std::string_view name);
+
 // Returns the lead, id left empty. A refused submission (refusalOf) is a caller's bug here:
 // KJ_FAIL_REQUIRE with the reason.
 Lead validateSubmission(const Submission& submission, const ValidationContext& context);
@@ -79,6 +82,32 @@ void markDoubleSubmission(Lead& lead, std::string_view firstId);
 // Marks `lead` as opposed (SPEC §7.2): its phone is on its entity's opposition list. Statut
 // invalid, problem `telephone.oppose`.
 void markOpposed(Lead& lead);
+
+// The HTTP post a lead came in, as rdz-gateway saw it (schema HttpRequest, less its times).
+struct HttpRequestProof {
+  std::string ip;         // the client address, through trusted proxies
+  std::string userAgent;  // User-Agent
+  std::string pageUrl;    // Referer, else Origin
+  bool honeypot = false;  // the form filled its hidden honeypot field
+  bool operator==(const HttpRequestProof&) const = default;
+};
+
+// Why SPEC §3.2 refuses `request` outright (a value that is not UTF-8, holds a NUL, or is over
+// 4 × the bound of its field ip, user_agent or page_url), or nullopt.
+std::optional<std::string> requestRefusal(const HttpRequestProof& request);
+
+// Applies what the request proves to a validated lead: requete_ip, requete_user_agent and
+// requete_page_url are the request's values; ip, user_agent and page_url take them where the form
+// left them empty (what the form sent is kept as sent), with the `.too_long` warning of a form
+// value; a filled honeypot makes the lead invalid with `spam.honeypot`. Returns the history
+// detail: what the form said, then what the request said.
+std::string applyRequestProof(Lead& lead, const HttpRequestProof& request);
+
+// Whether rdzd believes a gateway's acceptance time `accepted` for a lead it receives at `now`:
+// not after `now`, not more than `maxAge` before it (the spool's age limit). Otherwise the lead
+// gets rdzd's own time and the history says why.
+enum class AcceptedTime { BELIEVED, IN_FUTURE, TOO_OLD };
+AcceptedTime checkAcceptedTime(Timestamp accepted, Timestamp now, Duration maxAge);
 
 // A canonical byte string of a submission (field order kept), used to hash bodies for
 // idempotency: the same key with the same body gives the same answer.

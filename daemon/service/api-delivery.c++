@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <map>
 
+#include "daemon/domain/consent.h"
 #include "daemon/domain/delivery-format.h"
 #include "daemon/store/records.h"
 
@@ -50,7 +51,7 @@ std::vector<BatchPart> batchParts(Reader& store, Entity entity, const Batch& bat
 }
 
 std::string apiBody(Entity receiving, const std::string& client, const std::string& date,
-                    const BatchPart& part) {
+                    const BatchPart& part, bool consent) {
   capnp::MallocMessageBuilder message;
   auto root = message.initRoot<capnp::JsonValue>();
   auto members = root.initObject(7);
@@ -64,10 +65,19 @@ std::string apiBody(Entity receiving, const std::string& client, const std::stri
   auto leads = members[6].initValue().initArray(part.leads.size());
   for (size_t i = 0; i < part.leads.size(); ++i) {
     auto columns = csvColumns(receiving, part.leads[i]);
-    auto fields = leads[i].initObject(columns.size() + 1);
+    auto fields = leads[i].initObject(columns.size() + 1 + (consent ? 1 : 0));
     setMember(fields[0], "id", part.leads[i].id);
     for (size_t c = 0; c < columns.size(); ++c) {
       setMember(fields[c + 1], columns[c].first.c_str(), columns[c].second);
+    }
+    if (consent) {
+      auto proof = consentProof(part.leads[i]);
+      auto member = fields[columns.size() + 1];
+      member.setName("consentement");
+      auto values = member.initValue().initObject(proof.size());
+      for (size_t p = 0; p < proof.size(); ++p) {
+        setMember(values[p], proof[p].first.c_str(), proof[p].second);
+      }
     }
   }
   capnp::JsonCodec codec;
@@ -82,7 +92,9 @@ ApiOutcome sendByApi(Reader& store, Entity entity, const Batch& batch, const Cli
   // Every body is built before the first POST: a part that cannot be built fails the attempt
   // before anything reached the client.
   std::vector<std::string> bodies;
-  for (auto& part : parts) bodies.push_back(apiBody(entity, client.id, date, part));
+  for (auto& part : parts) {
+    bodies.push_back(apiBody(entity, client.id, date, part, client.apiConsent));
+  }
 
   ApiOutcome outcome;
   outcome.result.ok = true;

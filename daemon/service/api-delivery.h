@@ -41,8 +41,10 @@ std::vector<BatchPart> batchParts(Reader& store, Entity entity, const Batch& bat
 // The JSON document of one part:
 //   {"entite","client","commande","produit","date","type":"fresh"|"lb",
 //    "leads":[{"id", then the receiving entity's CSV columns, as strings}]}
+// With `consent` (the client's api_consent), each lead also carries "consentement": the object of
+// its consent proof (daemon/domain/consent.h), every value a string.
 std::string apiBody(Entity receiving, const std::string& client, const std::string& date,
-                    const BatchPart& part);
+                    const BatchPart& part, bool consent = false);
 
 struct ApiOutcome {
   SendResult result;               // ok once every part is accepted (now or earlier)

@@ -34,6 +34,7 @@ std::string_view roleName(Role r) {
     case Role::INGEST: return "ingest";
     case Role::ADMIN: return "admin";
     case Role::VIEWER: return "viewer";
+    case Role::GATEWAY: return "gateway";
   }
   return "?";
 }
@@ -77,16 +78,19 @@ Auth Auth::parse(std::string_view text) {
       grant.role = Role::VIEWER;
     } else if (role == "ingest") {
       grant.role = Role::INGEST;
+    } else if (role == "gateway") {
+      grant.role = Role::GATEWAY;
     } else {
-      KJ_FAIL_REQUIRE("tokens file: unknown role (admin, viewer, ingest)", number);
+      KJ_FAIL_REQUIRE("tokens file: unknown role (admin, viewer, ingest, gateway)", number);
     }
     if (entity != "*") {
       auto e = parseEntity(entity);
       KJ_REQUIRE(e.has_value(), "tokens file: entity must be zr7, mdl or *", number);
       grant.entity = *e;
     }
-    KJ_REQUIRE(grant.role != Role::INGEST || grant.entity.has_value(),
-               "tokens file: an ingest token must be bound to one entity", number);
+    KJ_REQUIRE((grant.role != Role::INGEST && grant.role != Role::GATEWAY) ||
+                   grant.entity.has_value(),
+               "tokens file: an ingest or gateway token must be bound to one entity", number);
     auth.add(kj::mv(grant), hash);
   }
   return auth;

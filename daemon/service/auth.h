@@ -4,7 +4,9 @@
 //
 // Tokens file, one grant per line ('#' comments allowed):
 //   <role> <entity> <sha256-hex> [label]
-// role: admin | viewer | ingest; entity: zr7 | mdl | * (ingest requires one entity).
+// role: admin | viewer | ingest | gateway; entity: zr7 | mdl | * (ingest and gateway require one
+// entity). A gateway token is an ingest token whose caller is believed when it says when it
+// accepted a lead (HttpRequest.acceptedAt, within bounds): rdz-gateway's, and only it.
 #pragma once
 
 #include <kj/common.h>

@@ -75,7 +75,11 @@ std::optional<Config> parseConfig(int argc, const char* const* argv) {
       ("rpc.max_message_before_auth",
        po::value(&c.maxMessageBeforeAuth)->default_value(c.maxMessageBeforeAuth),
        "largest RPC message, in bytes, before a token is accepted; a larger one closes the "
-       "connection");
+       "connection")
+      ("ingest.spool_max_age_hours",
+       po::value(&c.spoolMaxAgeHours)->default_value(c.spoolMaxAgeHours),
+       "a lead from a gateway token keeps the time the gateway accepted it (recu_le) if that "
+       "is at most this many hours before rdzd receives it (a spooled lead's wait)");
   for (Entity e : ALL_ENTITIES) {
     std::string s = std::string(entitySlug(e)) + ".smtp.";
     SmtpConfig& m = c.smtp[static_cast<int>(e)];
@@ -122,6 +126,7 @@ std::optional<Config> parseConfig(int argc, const char* const* argv) {
   if (c.authTimeoutMs < 1 || c.maxUnauthenticated < 1 || c.maxUnauthenticatedPerPeer < 1) {
     throw std::runtime_error("rpc limits must be at least 1");
   }
+  if (c.spoolMaxAgeHours < 1) throw std::runtime_error("ingest.spool_max_age_hours must be >= 1");
   if (c.maxMessageBeforeAuth < 1024) {
     throw std::runtime_error("rpc.max_message_before_auth must be at least 1024 bytes");
   }

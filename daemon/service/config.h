@@ -47,6 +47,9 @@ struct Config {
   int maxUnauthenticated = 256;
   int maxUnauthenticatedPerPeer = 32;  // per uid on the Unix socket, per IP address over TCP
   int maxMessageBeforeAuth = 64 * 1024;  // bytes
+  // The spool's age limit: a gateway's acceptance time older than this (or in rdzd's future) is
+  // not taken as recu_le; rdzd's own time is, and the history says why.
+  int spoolMaxAgeHours = 168;
   std::string logLevel = "info";
   // The Prometheus metrics listener (SPEC §11), "host:port" once parsed: empty for none; a bare
   // "PORT" or ":PORT" is made "127.0.0.1:PORT". Not loopback is allowed: then anyone who reaches

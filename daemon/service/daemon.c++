@@ -111,8 +111,10 @@ bool provisionTokens(const std::string& dataDir, const std::string& tokensPath) 
     lines += grantLine(grant, sha256Hex(token)) + "\n";
   };
   issue({Role::ADMIN, std::nullopt, "admin.token"}, "admin.token");
-  issue({Role::INGEST, Entity::ZR7, "ingest-zr7.token"}, "ingest-zr7.token");
-  issue({Role::INGEST, Entity::MDL, "ingest-mdl.token"}, "ingest-mdl.token");
+  // The ingest tokens of the embedded default are rdz-gateway's (SPEC §9): gateway grants, so a
+  // lead it spooled keeps the time the gateway accepted it.
+  issue({Role::GATEWAY, Entity::ZR7, "ingest-zr7.token"}, "ingest-zr7.token");
+  issue({Role::GATEWAY, Entity::MDL, "ingest-mdl.token"}, "ingest-mdl.token");
   writeFileSecure(tokensPath, lines, 0600);
   return true;
 }
@@ -174,6 +176,7 @@ int runDaemon(const Config& config, const Clock& clock) {
                              mdl.wake();
                            }};
     context.opposition = &opposition;
+    context.spoolMaxAge = std::chrono::hours(config.spoolMaxAgeHours);
     context.oppositionKeyFile = config.dataDir + "/" + OPPOSITION_KEY_FILE;
     RpcServer server(context, io.provider->getTimer(), connectionLimits(config));
 

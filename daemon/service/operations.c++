@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "daemon/domain/time.h"
 #include "daemon/domain/validation.h"
 #include "daemon/service/auth.h"
 #include "daemon/service/metrics.h"
@@ -116,17 +117,48 @@ SubmitAnswer ingestLead(Txn& txn, IdGenerator& ids, const IngestRequest& request
     }
   }
 
+  if (auto reason = refusalOf(request.fields)) return refused(*reason);
+  if (request.request) {
+    if (auto reason = requestRefusal(*request.request)) return refused(*reason);
+  }
+  const Timestamp at = request.receivedAt;
+  // recu_le: when rdzd receives the lead, or when the gateway accepted it (a spooled lead keeps
+  // the time its person submitted it), if rdzd believes that time.
+  Timestamp recuLe = at;
+  std::string transmitted;  // the history of a gateway's time: when rdzd got it, or why not used
+  if (request.acceptedAt) {
+    const Timestamp accepted = *request.acceptedAt;
+    std::string claimed = "heure de la passerelle " + formatIso(accepted) + " ignorée : ";
+    AcceptedTime verdict = checkAcceptedTime(accepted, at, request.spoolMaxAge);
+    if (!request.trustAcceptedAt) {
+      transmitted = claimed + "le jeton n'a pas le rôle gateway";
+    } else if (verdict == AcceptedTime::IN_FUTURE) {
+      transmitted = claimed + "postérieure à l'heure de rdzd";
+    } else if (verdict == AcceptedTime::TOO_OLD) {
+      transmitted = claimed + "plus ancienne que la limite du spool";
+    } else {
+      recuLe = accepted;
+      if (request.spooled || at - recuLe >= std::chrono::seconds(1)) {
+        transmitted = fmt::format("reçu par la passerelle le {}, transmis le {}{}",
+                                  formatIso(recuLe), formatIso(at),
+                                  request.spooled ? " (rejeu du spool)" : "");
+      }
+    }
+  }
+
   ValidationContext context;
   context.entity = e;
   context.catalogue = catalogueCodes(txn, e);
-  context.receivedAt = request.receivedAt;
+  context.receivedAt = recuLe;
   context.allowRecuLe = request.allowRecuLe;
-  if (auto reason = refusalOf(request.fields)) return refused(*reason);
   Lead lead = validateSubmission(request.fields, context);
   lead.id = ids.next(request.receivedAt);
 
-  const Timestamp at = request.receivedAt;
-  addHistory(txn, e, lead.id, {at, "recu", fmt::format("via {}", request.via)});
+  addHistory(txn, e, lead.id, {recuLe, "recu", fmt::format("via {}", request.via)});
+  if (!transmitted.empty()) addHistory(txn, e, lead.id, {at, "transmis", transmitted});
+  if (request.request) {
+    addHistory(txn, e, lead.id, {at, "preuve", applyRequestProof(lead, *request.request)});
+  }
 
   if (!lead.telephoneE164.empty() && !lead.produit.empty()) {
     KJ_IF_MAYBE(firstId, firstSubmissionSince(txn, e, lead.telephoneE164, lead.produit,

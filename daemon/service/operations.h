@@ -9,6 +9,7 @@
 #include "daemon/domain/commerce.h"
 #include "daemon/domain/ids.h"
 #include "daemon/domain/types.h"
+#include "daemon/domain/validation.h"
 #include "daemon/service/opposition.h"
 #include "daemon/store/store.h"
 
@@ -35,6 +36,16 @@ struct IngestRequest {
   // The opposition list's hash (SPEC §7.2): a lead whose phone is on its entity's list is stored
   // invalid / telephone.oppose. Null: no list is checked.
   const OppositionKey* opposition = nullptr;
+  // Through rdz-gateway (Ingest.submit's `request`): what the HTTP post proves (ip, user agent,
+  // page, honeypot). nullopt for other callers.
+  std::optional<HttpRequestProof> request = {};
+  // When the gateway says it accepted the post. It becomes recu_le (instead of receivedAt) only
+  // when `trustAcceptedAt` (a gateway token) and within `spoolMaxAge` before receivedAt, never
+  // after it; the history says when it was not believed, and when rdzd received the lead.
+  std::optional<Timestamp> acceptedAt = {};
+  bool trustAcceptedAt = false;
+  bool spooled = false;  // replayed from the gateway's spool (said in the history)
+  Duration spoolMaxAge = std::chrono::hours(168);
 };
 
 // The windows of SPEC §3.2.

@@ -91,13 +91,23 @@ kj::Promise<SubmitAnswer> submit(ServiceContext& ctx, IngestRequest request) {
 
 class IngestImpl final : public schema::Ingest::Server {
  public:
-  IngestImpl(ServiceContext& ctx, Entity entity, std::string caller)
-      : ctx_(ctx), entity_(entity), caller_(kj::mv(caller)) {}
+  // `gateway`: the token's role is gateway, whose acceptance times are believed (within bounds).
+  IngestImpl(ServiceContext& ctx, Entity entity, std::string caller, bool gateway)
+      : ctx_(ctx), entity_(entity), caller_(kj::mv(caller)), gateway_(gateway) {}
 
   kj::Promise<void> submit(SubmitContext context) override {
     auto params = context.getParams();
     IngestRequest request{entity_, fromCapnp(params.getFields()), str(params.getIdempotencyKey()),
-                          ctx_.clock.now(), false, "ingest", caller_};
+                          ctx_.clock.now(), false, gateway_ ? "gateway" : "ingest", caller_};
+    if (params.hasRequest()) {
+      auto http = params.getRequest();
+      request.request = HttpRequestProof{str(http.getIp()), str(http.getUserAgent()),
+                                         str(http.getPageUrl()), http.getHoneypot()};
+      if (http.getAcceptedAt() != 0) request.acceptedAt = Timestamp(Duration(http.getAcceptedAt()));
+      request.trustAcceptedAt = gateway_;
+      request.spooled = http.getSpooled();
+      request.spoolMaxAge = ctx_.spoolMaxAge;
+    }
     return rdz::submit(ctx_, kj::mv(request)).then([context](SubmitAnswer answer) mutable {
       fillOutcome(answer, context.getResults());
     });
@@ -107,6 +117,7 @@ class IngestImpl final : public schema::Ingest::Server {
   ServiceContext& ctx_;
   Entity entity_;
   std::string caller_;
+  bool gateway_;
 };
 
 // Read-only operations, shared by the viewer and the admin capabilities.
@@ -787,8 +798,9 @@ class BootstrapImpl final : public schema::Bootstrap::Server {
     }
     switch (role) {
       case Role::INGEST:
+      case Role::GATEWAY:  // an ingest session whose acceptance times are believed
         session.setRole(schema::Role::INGEST);
-        session.setIngest(kj::heap<IngestImpl>(ctx_, *scope, caller));
+        session.setIngest(kj::heap<IngestImpl>(ctx_, *scope, caller, role == Role::GATEWAY));
         break;
       case Role::VIEWER: {
         session.setRole(schema::Role::VIEWER);

@@ -33,6 +33,9 @@ struct ServiceContext {
   const OppositionKey* opposition = nullptr;
   // Where `backup` copies the opposition secret beside the database copy ("" : not copied).
   std::string oppositionKeyFile = {};
+  // The spool's age limit (config ingest.spool_max_age_hours): how old a gateway's acceptance
+  // time may be and still become recu_le.
+  Duration spoolMaxAge = std::chrono::hours(168);
   // Console logins (SPEC §8.4, users.h): failures slowed per name and address; how many password
   // checks run now (each on a worker thread; bounded so a flood cannot exhaust memory).
   LoginThrottle loginThrottle = {};

@@ -74,6 +74,9 @@ void toCapnp(const Lead& lead, schema::Lead::Builder out) {
   out.setNbLivraisons(lead.nbLivraisons);
   out.setDerniereLivraison(micros(lead.derniereLivraison));
   out.setEfface(lead.efface);
+  out.setRequeteIp(lead.requeteIp);
+  out.setRequeteUserAgent(lead.requeteUserAgent);
+  out.setRequetePageUrl(lead.requetePageUrl);
 }
 
 Lead fromCapnp(schema::Lead::Reader in) {
@@ -108,6 +111,9 @@ Lead fromCapnp(schema::Lead::Reader in) {
   lead.nbLivraisons = in.getNbLivraisons();
   lead.derniereLivraison = optionalTime(in.getDerniereLivraison());
   lead.efface = in.getEfface();
+  lead.requeteIp = str(in.getRequeteIp());
+  lead.requeteUserAgent = str(in.getRequeteUserAgent());
+  lead.requetePageUrl = str(in.getRequetePageUrl());
   return lead;
 }
 
@@ -132,6 +138,7 @@ void toCapnp(const Client& client, schema::Client::Builder out) {
   out.setApiHeader(client.apiHeader);
   out.setActif(client.actif);
   out.setCreeLe(micros(client.creeLe));
+  out.setApiConsent(client.apiConsent);
 }
 
 Client fromCapnp(schema::Client::Reader in) {
@@ -146,6 +153,7 @@ Client fromCapnp(schema::Client::Reader in) {
   client.apiHeader = str(in.getApiHeader());
   client.actif = in.getActif();
   client.creeLe = optionalTime(in.getCreeLe());
+  client.apiConsent = in.getApiConsent();
   return client;
 }
 

@@ -178,9 +178,9 @@ class ConsoleInBrowser(unittest.TestCase):
         b = browser or self.browser
         page = b.find_element(By.TAG_NAME, "html")
         element.click()
-        WebDriverWait(b, 20).until(expected_conditions.staleness_of(page))
+        WebDriverWait(b, 60).until(expected_conditions.staleness_of(page))
         # A POST answered 303 loads a second page: wait until the last one is complete.
-        WebDriverWait(b, 20).until(lambda d: d.execute_script(
+        WebDriverWait(b, 60).until(lambda d: d.execute_script(
             "return document.readyState") == "complete" and d.find_elements(By.TAG_NAME, "main"))
 
     def login(self, browser, name, password):
@@ -532,6 +532,22 @@ class ConsoleInBrowser(unittest.TestCase):
             self.assertEqual(len(session), 1)
             for flag in ("HttpOnly", "SameSite=Strict", "Secure"):
                 self.assertIn(flag, session[0])
+
+    def test_13_failed_logins_are_slowed(self):
+        # Last: it slows this browser's address for a few seconds.
+        intruder = new_browser()
+        try:
+            seen = []
+            for _ in range(8):
+                self.login(intruder, "intrus", "devine")
+                seen.append(intruder.find_element(By.ID, "erreur").text)
+                if "Trop de tentatives" in seen[-1]:
+                    break
+            self.assertEqual(seen[0], "Nom ou mot de passe incorrect.")
+            self.assertRegex(seen[-1], r"^Trop de tentatives échouées : réessayez dans \d+ s\.$")
+            self.shot("connexion-ralentie", intruder)
+        finally:
+            intruder.quit()
 
 
 if __name__ == "__main__":

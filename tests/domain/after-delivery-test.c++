@@ -89,12 +89,16 @@ TEST(Erasure, WipesEveryPersonalFieldAndKeepsTheRest) {
   l.userAgent = "UA";
   l.pageUrl = "https://x";
   l.consentementTexte = "oui je veux";
+  l.requeteIp = "203.0.113.9";
+  l.requeteUserAgent = "Mozilla/5.0";
+  l.requetePageUrl = "https://landing.example/a";
   l.statut = Statut::DELIVERED;
   l.nbLivraisons = 2;
   Lead e = erased(l);
   EXPECT_TRUE(e.efface);
   for (auto* f : {&e.nom, &e.prenom, &e.telephone, &e.telephoneE164, &e.email, &e.codePostal,
-                  &e.ville, &e.ip, &e.userAgent, &e.pageUrl, &e.consentementTexte}) {
+                  &e.ville, &e.ip, &e.userAgent, &e.pageUrl, &e.consentementTexte, &e.requeteIp,
+                  &e.requeteUserAgent, &e.requetePageUrl}) {
     EXPECT_EQ(*f, "");
   }
   EXPECT_EQ(e.id, "L1");
@@ -105,6 +109,9 @@ TEST(Erasure, WipesEveryPersonalFieldAndKeepsTheRest) {
   EXPECT_EQ(e.nbLivraisons, 2u);
   EXPECT_EQ(scrubbed("appel de Jeanne Dupont au 06 12 34 56 78", personalValues(l)),
             "appel de [efface] [efface] au [efface]");
+  // What the request said (the history's "preuve" detail holds it) is wiped from history too.
+  EXPECT_EQ(scrubbed("requête: ip \"203.0.113.9\", user_agent \"Mozilla/5.0\"", personalValues(l)),
+            "requête: ip \"[efface]\", user_agent \"[efface]\"");
 }
 
 }  // namespace

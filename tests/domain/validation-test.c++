@@ -972,6 +972,78 @@ TEST(Types, StatutNames) {
   EXPECT_EQ(statutName(Statut::REJECTED), "rejected");
 }
 
+// ---- the HTTP request's proof (rdz-gateway) -------------------------------------------------
+
+HttpRequestProof browser() {
+  return {"203.0.113.7", "Mozilla/5.0 (X11) Chrome/120", "https://landing.example/pac", false};
+}
+
+TEST(RequestProof, FillsWhatTheFormLeftEmptyAndKeepsWhatItSent) {
+  Lead lead = validateSubmission(good(), context());
+  std::string detail = applyRequestProof(lead, browser());
+  EXPECT_EQ(lead.ip, "203.0.113.7");
+  EXPECT_EQ(lead.userAgent, "Mozilla/5.0 (X11) Chrome/120");
+  EXPECT_EQ(lead.pageUrl, "https://landing.example/pac");
+  EXPECT_EQ(lead.requeteIp, "203.0.113.7");
+  EXPECT_EQ(lead.requeteUserAgent, "Mozilla/5.0 (X11) Chrome/120");
+  EXPECT_EQ(lead.requetePageUrl, "https://landing.example/pac");
+  EXPECT_EQ(lead.statut, Statut::NEW);
+  EXPECT_TRUE(lead.problemes.empty());
+  EXPECT_EQ(
+      detail,
+      "formulaire: ip \"\", user_agent \"\", page_url \"\"; requête: ip \"203.0.113.7\", "
+      "user_agent \"Mozilla/5.0 (X11) Chrome/120\", page_url \"https://landing.example/pac\"");
+
+  Submission sent = good();
+  sent.push_back({"ip", "198.51.100.2"});
+  sent.push_back({"user_agent", "Server-side form"});
+  Lead own = validateSubmission(sent, context());
+  applyRequestProof(own, browser());
+  EXPECT_EQ(own.ip, "198.51.100.2");
+  EXPECT_EQ(own.userAgent, "Server-side form");
+  EXPECT_EQ(own.pageUrl, "https://landing.example/pac");  // the form sent none
+  EXPECT_EQ(own.requeteIp, "203.0.113.7");
+
+  // A request value over its field's bound is kept, with the field's warning.
+  HttpRequestProof longAgent = browser();
+  longAgent.userAgent = std::string(1001, 'a');
+  Lead warned = validateSubmission(good(), context());
+  applyRequestProof(warned, longAgent);
+  EXPECT_EQ(warned.userAgent.size(), 1001u);
+  EXPECT_EQ(warned.problemes, std::vector<std::string>{"user_agent.too_long"});
+  EXPECT_EQ(warned.statut, Statut::NEW);
+}
+
+TEST(RequestProof, AFilledHoneypotBlocks) {
+  HttpRequestProof bot = browser();
+  bot.honeypot = true;
+  Lead lead = validateSubmission(good(), context());
+  applyRequestProof(lead, bot);
+  EXPECT_EQ(lead.statut, Statut::INVALID);
+  EXPECT_EQ(lead.problemes, std::vector<std::string>{"spam.honeypot"});
+  EXPECT_TRUE(isBlockingProblem("spam.honeypot"));
+}
+
+TEST(RequestProof, RefusalsAndAcceptedTimes) {
+  EXPECT_EQ(requestRefusal(browser()), std::nullopt);
+  HttpRequestProof bad = browser();
+  bad.pageUrl = std::string(8001, 'p');
+  EXPECT_NE(requestRefusal(bad), std::nullopt);
+  bad = browser();
+  bad.ip = "\xc3";
+  EXPECT_NE(requestRefusal(bad), std::nullopt);
+  bad = browser();
+  bad.userAgent = std::string("a\0b", 3);
+  EXPECT_NE(requestRefusal(bad), std::nullopt);
+
+  const auto maxAge = hours(168);
+  EXPECT_EQ(checkAcceptedTime(RECEIVED, RECEIVED, maxAge), AcceptedTime::BELIEVED);
+  EXPECT_EQ(checkAcceptedTime(RECEIVED - maxAge, RECEIVED, maxAge), AcceptedTime::BELIEVED);
+  EXPECT_EQ(checkAcceptedTime(RECEIVED - maxAge - Duration(1), RECEIVED, maxAge),
+            AcceptedTime::TOO_OLD);
+  EXPECT_EQ(checkAcceptedTime(RECEIVED + Duration(1), RECEIVED, maxAge), AcceptedTime::IN_FUTURE);
+}
+
 TEST(Clock, SystemClockIsNowInMicroseconds) {
   auto before = std::chrono::floor<Duration>(std::chrono::system_clock::now());
   Timestamp t = SystemClock().now();

@@ -39,5 +39,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!config->metricsListen.empty() && !parseHostPort(config->metricsListen)) {
     fuzz::fail("metrics_listen accepted that is not host:port", config->metricsListen);
   }
+  if (config->spoolMaxAgeHours < 1) {
+    fuzz::fail("ingest.spool_max_age_hours below one accepted");
+  }
   return 0;
 }

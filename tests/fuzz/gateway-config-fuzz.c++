@@ -7,8 +7,10 @@
 #include <fstream>
 #include <string>
 
+#include "daemon/domain/validation.h"
 #include "tests/fuzz/fuzz-support.h"
 #include "tools/gateway/config.h"
+#include "tools/gateway/thanks.h"
 
 using namespace rdz;
 
@@ -34,6 +36,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   for (const std::string& o : config->corsOrigins) {
     if (o.empty()) fuzz::fail("empty CORS origin in the list");
+  }
+  for (auto& list : config->merciUrls) {
+    try {
+      gateway::ThanksPages pages(list);  // every accepted entry is a URL or a prefix
+      for (const std::string& entry : list) {
+        if (entry.back() != '*' && !pages.allows(entry)) fuzz::fail("a thank-you URL not allowed");
+      }
+    } catch (const std::exception&) {
+      fuzz::fail("merci_urls accepted with an entry ThanksPages refuses");
+    }
+  }
+  if (!config->honeypotField.empty() &&
+      (isLeadField(config->honeypotField) || config->honeypotField == gateway::MERCI_FIELD)) {
+    fuzz::fail("a lead field accepted as the honeypot");
   }
   return 0;
 }

@@ -123,6 +123,13 @@ int main(int argc, char** argv) {
       1795000001000000,
       {{"produit", "PAC"}, {"nom", "Dupont"}, {"ville", "Saint-Denis \xe2\x80\xaf"}, {"", ""}}};
   SpoolEntry empty{Entity::ZR7, "k", 0, {}};
+  // Version 1 entries (written before the request's proof was kept): a spool may still hold them.
+  for (SpoolEntry* e : {&lead, &mdl, &empty}) e->version = 1;
+  write("v1-three-entries.seg", Spool::encode(lead) + Spool::encode(mdl) + Spool::encode(empty));
+  for (SpoolEntry* e : {&lead, &mdl, &empty}) e->version = 2;
+  lead.request = {"203.0.113.7", "Mozilla/5.0 (X11; Linux x86_64) Chrome/120",
+                  "https://landing.example/pac?utm_source=ete", false};
+  mdl.request = {"2001:db8::1", "", "https://landing.example", true};  // a honeypot caught it
   write("one-entry.seg", Spool::encode(lead));
   write("three-entries.seg", Spool::encode(lead) + Spool::encode(mdl) + Spool::encode(empty));
   std::string torn = Spool::encode(lead) + Spool::encode(mdl);

@@ -20,18 +20,21 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <set>
 #include <thread>
 
+#include "daemon/domain/time.h"
 #include "tests/e2e/harness.h"
 #include "tests/support/files.h"
 #include "tests/support/http.h"
 #include "tests/support/smtp.h"
 #include "tests/support/temp-dir.h"
 #include "tools/gateway/spool.h"
+#include "tools/gateway/thanks.h"
 
 extern char** environ;
 
@@ -802,6 +805,289 @@ TEST_F(GatewayTest, SpoolSurvivesGatewayRestartWhileRdzdIsDown) {
 
 // rdzd reached over TCP with TLS (SPEC §8.1): the gateway trusts only the CA it is given, and a
 // lead posted while it cannot verify rdzd is spooled, not lost, and stored once it can.
+// ---- the public form: consent proof, reception time, thank-you page, honeypot ------------------
+
+class GatewayFormTest : public GatewayTest {
+ protected:
+  Json lead(const std::string& tel) {
+    auto ids = idsWithPhone(tel);
+    if (ids.size() != 1) throw std::runtime_error(fmt::format("{} leads of {}", ids.size(), tel));
+    return ctlJson({"lead", "show", ids[0]});
+  }
+  static std::vector<std::string> events(const Json& shown, const std::string& name) {
+    std::vector<std::string> details;
+    for (auto h : array(at(shown.root(), "history"))) {
+      if (textAt(h, "event") == name) details.push_back(textAt(h, "detail"));
+    }
+    return details;
+  }
+  static Timestamp timeAt(const Json& shown, const std::string& name) {
+    auto t = parseIso(textAt(shown.root(), name));
+    if (!t) throw std::runtime_error(name + " is not a time");
+    return *t;
+  }
+  static std::string form(int n, const std::string& extra = "") {
+    return "produit=PV&nom=Lef%C3%A8vre&prenom=Ana%C3%AFs&telephone=" + phone(n) +
+           "&code_postal=33000&consentement=oui" + extra;
+  }
+  static constexpr const char* BROWSER = "Accept: text/html,application/xhtml+xml,*/*;q=0.8";
+  static constexpr const char* FORM = "application/x-www-form-urlencoded";
+};
+
+TEST_F(GatewayFormTest, TheRequestIsTheProofWhereTheFormSaysNothing) {
+  // Behind a trusted reverse proxy: the client address is the one the proxy saw.
+  startGateway({"--trusted_proxies", "127.0.0.1", "--honeypot_field", "site_web",
+                "--zr7.merci_urls", "https://landing.example/merci"});
+  auto r = post("zr7", form(40, "&merci_url=https%3A%2F%2Flanding.example%2Fmerci&site_web="), FORM,
+                {"User-Agent: Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0",
+                 "Referer: https://landing.example/pac?utm_source=ete",
+                 "X-Forwarded-For: 198.51.100.23", "Origin: https://landing.example"});
+  ASSERT_EQ(r.code, 201) << describe(r);  // not a browser (no Accept: text/html): its JSON
+  EXPECT_EQ(textAt(Json(r.body).root(), "statut"), "new");
+  auto shown = lead(phone(40));
+  EXPECT_EQ(textAt(shown.root(), "ip"), "198.51.100.23");
+  EXPECT_EQ(textAt(shown.root(), "user_agent"), "Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0");
+  EXPECT_EQ(textAt(shown.root(), "page_url"), "https://landing.example/pac?utm_source=ete");
+  EXPECT_EQ(textAt(shown.root(), "requete_ip"), "198.51.100.23");
+  // The gateway's own fields are never lead fields (no ".unexpected" either).
+  EXPECT_TRUE(texts(at(shown.root(), "problemes")).empty()) << r.body;
+  ASSERT_EQ(events(shown, "preuve").size(), 1u);
+  EXPECT_NE(events(shown, "preuve")[0].find("requête: ip \"198.51.100.23\""), std::string::npos);
+
+  // What the page sent itself is kept; the request's values stay beside it. Without a Referer,
+  // the Origin names the page.
+  r = post("zr7", form(41, "&ip=192.0.2.8&page_url=https%3A%2F%2Flanding.example%2Fform"), FORM,
+           {"User-Agent: curl/8", "Origin: https://other.example"});
+  ASSERT_EQ(r.code, 201) << describe(r);
+  shown = lead(phone(41));
+  EXPECT_EQ(textAt(shown.root(), "ip"), "192.0.2.8");
+  EXPECT_EQ(textAt(shown.root(), "page_url"), "https://landing.example/form");
+  EXPECT_EQ(textAt(shown.root(), "user_agent"), "curl/8");
+  EXPECT_EQ(textAt(shown.root(), "requete_ip"), "127.0.0.1");  // no X-Forwarded-For: the proxy
+  EXPECT_EQ(textAt(shown.root(), "requete_page_url"), "https://other.example");
+  EXPECT_EQ(events(shown, "preuve")[0],
+            "formulaire: ip \"192.0.2.8\", user_agent \"\", page_url "
+            "\"https://landing.example/form\"; requête: ip \"127.0.0.1\", user_agent \"curl/8\", "
+            "page_url \"https://other.example\"");
+
+  // The certificate a broker sends.
+  auto text = ctlOk({"lead", "consent", idsWithPhone(phone(41))[0]});
+  EXPECT_NE(text.find("Adresse IP : 192.0.2.8"), std::string::npos) << text;
+  EXPECT_NE(text.find("Requête HTTP : adresse IP : 127.0.0.1"), std::string::npos) << text;
+  EXPECT_NE(text.find("Entité : ZR7"), std::string::npos) << text;
+  auto json = ctlJson({"lead", "consent", idsWithPhone(phone(41))[0]});
+  EXPECT_EQ(textAt(json.root(), "ip"), "192.0.2.8");
+  EXPECT_EQ(textAt(json.root(), "recu_le"), textAt(shown.root(), "recu_le"));
+  EXPECT_EQ(textAt(json.root(), "entite"), "ZR7");
+
+  // A client delivered by API may get the proof with every lead (poster-test checks the JSON).
+  ctlOk({"client", "add", "--entity", "ZR7", "--nom", "Api", "--email", "a@api.example", "--id",
+         "api", "--methode", "api", "--api-url", "https://api.example/leads", "--api-consent",
+         "oui"});
+  EXPECT_TRUE(boolAt(ctlJson({"client", "show", "api"}).root(), "api_consent"));
+  ctlOk({"client", "set", "api", "--nom", "Api SA"});  // kept when not given
+  EXPECT_TRUE(boolAt(ctlJson({"client", "show", "api"}).root(), "api_consent"));
+  ctlOk({"client", "set", "api", "--api-consent", "non"});
+  EXPECT_FALSE(boolAt(ctlJson({"client", "show", "api"}).root(), "api_consent"));
+  EXPECT_EQ(ctl({"client", "set", "api", "--api-consent", "peut-etre"}).exitCode, 2);
+}
+
+TEST_F(GatewayFormTest, ThankYouPagesOnTheAllowListOnlyAndAHoneypotAnsweredAsAccepted) {
+  startGateway({"--honeypot_field", "site_web", "--zr7.merci_urls",
+                "https://landing.example/merci, https://landing.example/fin/*"});
+  // A browser's form naming an allowed page: 303 to it.
+  auto r = post("zr7", form(50, "&merci_url=https%3A%2F%2Flanding.example%2Ffin%2Fpac%3Fx%3D1"),
+                FORM, {BROWSER, "Referer: https://landing.example/pac"});
+  EXPECT_EQ(r.code, 303) << describe(r);
+  EXPECT_EQ(r.headers["location"], "https://landing.example/fin/pac?x=1");
+  EXPECT_EQ(idsWithPhone(phone(50)).size(), 1u);
+
+  // Anything else is ignored: the gateway's page, with a link back to the page (escaped).
+  int n = 51;
+  for (const char* evil :
+       {"https://landing.example.evil.org/merci", "//evil.org/merci",
+        "https://landing.example@evil.org/merci", "https://evil.org\\@landing.example/merci",
+        "https://landing.example/fin/../../evil", "javascript:alert(1)",
+        "https://landing.example/merci/other"}) {
+    std::string encoded;
+    for (unsigned char c : std::string(evil)) encoded += fmt::format("%{:02X}", c);
+    r = post("zr7", form(n, "&merci_url=" + encoded), FORM,
+             {BROWSER, "Referer: https://landing.example/pac?a=1&b=\"2\""});
+    EXPECT_EQ(r.code, 201) << evil << ": " << describe(r);
+    EXPECT_EQ(r.headers.count("location"), 0u) << evil;
+    EXPECT_EQ(r.headers["content-type"], "text/html; charset=utf-8");
+    EXPECT_EQ(idsWithPhone(phone(n)).size(), 1u) << evil;
+    ++n;
+  }
+  EXPECT_EQ(r.body.find("Retour au site"), std::string::npos) << "a Referer with \" gets no link";
+  r = post("zr7", form(n++), FORM, {BROWSER, "Referer: https://landing.example/pac?a=1&b=2"});
+  EXPECT_EQ(r.code, 201);
+  EXPECT_NE(r.body.find("<a href=\"https://landing.example/pac?a=1&amp;b=2\">Retour au site</a>"),
+            std::string::npos)
+      << r.body;
+  EXPECT_NE(r.body.find("Merci"), std::string::npos);
+  // The other entity's list is its own.
+  r = post("mdl", form(n++, "&merci_url=https%3A%2F%2Flanding.example%2Fmerci"), FORM, {BROWSER});
+  EXPECT_EQ(r.code, 201) << describe(r);
+  // JSON callers keep their JSON.
+  r = post(
+      "zr7",
+      R"({"produit":"PV","nom":"Dupont","prenom":"Luc","telephone":")" + phone(n++) +
+          R"(","code_postal":"33000","consentement":true,"merci_url":"https://landing.example/merci"})",
+      "application/json", {"Accept: text/html"});
+  EXPECT_EQ(r.code, 201) << describe(r);
+  EXPECT_EQ(r.headers["content-type"], "application/json; charset=utf-8");
+
+  // The honeypot: stored invalid (collect 100%), answered as any accepted lead.
+  r = post("zr7", form(70, "&site_web=http%3A%2F%2Fspam.example"), FORM);
+  ASSERT_EQ(r.code, 201) << describe(r);
+  Json answer(r.body);
+  EXPECT_EQ(textAt(answer.root(), "statut"), "new");
+  EXPECT_TRUE(texts(at(answer.root(), "problemes")).empty());
+  auto shown = lead(phone(70));
+  EXPECT_EQ(textAt(shown.root(), "id"), textAt(answer.root(), "id"));
+  EXPECT_EQ(textAt(shown.root(), "statut"), "invalid");
+  EXPECT_EQ(texts(at(shown.root(), "problemes")), std::vector<std::string>{"spam.honeypot"});
+  r = post("zr7", form(71, "&site_web=x&merci_url=https%3A%2F%2Flanding.example%2Fmerci"), FORM,
+           {BROWSER});
+  EXPECT_EQ(r.code, 303) << describe(r);
+  EXPECT_EQ(textAt(lead(phone(71)).root(), "statut"), "invalid");
+
+  // While rdzd is away: the 202 redirects the same way, and the honeypot mark is spooled.
+  daemon_->stop();
+  r = post("zr7", form(72, "&merci_url=https%3A%2F%2Flanding.example%2Fmerci"), FORM, {BROWSER});
+  EXPECT_EQ(r.code, 303) << describe(r);
+  r = post("zr7", form(73, "&site_web=1"), FORM);
+  EXPECT_EQ(r.code, 202) << describe(r);
+  daemon_->start();
+  waitSpoolDrained();
+  EXPECT_EQ(textAt(lead(phone(72)).root(), "statut"), "new");
+  EXPECT_EQ(textAt(lead(phone(73)).root(), "statut"), "invalid");
+  EXPECT_EQ(texts(at(lead(phone(73)).root(), "problemes")),
+            std::vector<std::string>{"spam.honeypot"});
+}
+
+TEST_F(GatewayFormTest, ASpooledLeadKeepsItsAcceptanceTimeAndJoinsTheRunAfterIt) {
+  ASSERT_EQ(post("zr7", form(80), FORM).code, 201);  // connected first: then rdzd goes
+  ctlOk({"client", "add", "--entity", "ZR7", "--nom", "Soleil", "--email", "achat@soleil.example",
+         "--id", "soleil"});
+  ctlOk({"commande", "add", "--client", "soleil", "--produit", "PV", "--quota-semaine", "100",
+         "--departements", "33", "--jours", "lun,mar,mer,jeu,ven,sam,dim"});
+  daemon_->stop();
+  auto before = std::chrono::system_clock::now();
+  auto r = post("zr7", form(81), FORM,
+                {"User-Agent: Spooled/1.0", "Referer: https://landing.example/x"});
+  auto after = std::chrono::system_clock::now();
+  ASSERT_EQ(r.code, 202) << describe(r);
+  // The run's reference time T: after the gateway accepted the lead, before rdzd gets it back.
+  Timestamp T = std::chrono::ceil<std::chrono::seconds>(
+      std::chrono::time_point_cast<Duration>(after) + std::chrono::milliseconds(500));
+  std::this_thread::sleep_until(T + std::chrono::seconds(2));
+  daemon_->start();
+  waitSpoolDrained();
+  ASSERT_EQ(post("zr7", form(82), FORM).code, 201);  // received after T: not part of T's run
+
+  auto shown = lead(phone(81));
+  Timestamp recu = timeAt(shown, "recu_le");
+  // The gateway's acceptance time, to the second (not the replay, 2 s or more later).
+  EXPECT_GE(recu, std::chrono::floor<std::chrono::seconds>(
+                      std::chrono::time_point_cast<Duration>(before)));
+  EXPECT_LE(recu, std::chrono::time_point_cast<Duration>(after));
+  EXPECT_LT(recu, T);
+  EXPECT_EQ(textAt(shown.root(), "consentement_le"), textAt(shown.root(), "recu_le"));
+  EXPECT_EQ(textAt(shown.root(), "user_agent"), "Spooled/1.0");  // the proof travelled too
+  EXPECT_EQ(textAt(shown.root(), "page_url"), "https://landing.example/x");
+  auto transmitted = events(shown, "transmis");
+  ASSERT_EQ(transmitted.size(), 1u);
+  EXPECT_NE(transmitted[0].find("rejeu du spool"), std::string::npos) << transmitted[0];
+  for (auto h : array(at(shown.root(), "history"))) {
+    if (textAt(h, "event") != "transmis") continue;
+    Timestamp replayed = *parseIso(textAt(h, "at"));
+    EXPECT_GE(replayed - recu, std::chrono::seconds(2));  // the replay time, kept apart
+  }
+
+  // The run of T takes it; the lead received after T waits for the next run.
+  auto run = ctlJson({"deliver", "--at", formatIso(T), "--wait", "0"});
+  EXPECT_EQ(numberAt(at(run.root(), "run"), "assigned"), 2) << formatIso(T);
+  EXPECT_EQ(textAt(lead(phone(81)).root(), "statut"), "delivered");
+  EXPECT_EQ(textAt(lead(phone(80)).root(), "statut"), "delivered");
+  EXPECT_EQ(textAt(lead(phone(82)).root(), "statut"), "new");
+}
+
+class GatewayBrowserTest : public GatewayFormTest {
+ protected:
+  // A free TCP port on 127.0.0.1 (the landing pages' server is told it before it starts).
+  static int freePort() {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    ::inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
+    socklen_t length = sizeof addr;
+    EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &length);
+    ::close(fd);
+    return ntohs(addr.sin_port);
+  }
+};
+
+TEST_F(GatewayBrowserTest, ARealBrowserPostsTheLandingPagesForm) {
+  for (const char* program : {"/usr/bin/chromium", "/usr/bin/chromedriver"}) {
+    if (!std::filesystem::exists(program)) {
+      GTEST_SKIP() << program << " is missing: tools/install-deps.sh installs it";
+    }
+  }
+  int pagePort = freePort();
+  std::string origin = fmt::format("http://127.0.0.1:{}", pagePort);
+  startGateway({"--honeypot_field", "site_web", "--zr7.merci_urls", origin + "/merci*"});
+  RunOptions options;
+  options.timeout = std::chrono::seconds(180);
+  auto browser = runProgram(
+      "/usr/bin/python3",
+      {BROWSER_FORM_SCRIPT, "--gateway", gateway_->url(""), "--page-port", std::to_string(pagePort),
+       "--phones", fmt::format("{},{},{},{}", phone(90), phone(91), phone(92), phone(93)),
+       "--evil-url", origin.substr(0, origin.rfind(':')) + ".evil.example/merci.html"},
+      options);
+  ASSERT_EQ(browser.exitCode, 0) << describe(browser);
+  Json result(browser.out);
+  std::string userAgent = textAt(result.root(), "user_agent");
+  EXPECT_NE(userAgent.find("Chrome/"), std::string::npos) << userAgent;
+  auto cases = at(result.root(), "cases");
+
+  // The allowed thank-you page: the visitor stays on the landing page's site.
+  auto merci = at(cases, "merci");
+  EXPECT_EQ(textAt(merci, "final"), origin + "/merci.html");
+  auto shown = lead(phone(90));
+  EXPECT_EQ(textAt(shown.root(), "statut"), "new");
+  EXPECT_TRUE(texts(at(shown.root(), "problemes")).empty());
+  EXPECT_EQ(textAt(shown.root(), "nom"), "Lefèvre");
+  EXPECT_EQ(textAt(shown.root(), "ip"), "127.0.0.1");
+  EXPECT_EQ(textAt(shown.root(), "user_agent"), userAgent);
+  EXPECT_EQ(textAt(shown.root(), "page_url"), textAt(merci, "page"));
+  EXPECT_EQ(textAt(shown.root(), "consentement_texte"),
+            "J'accepte d'être rappelé au sujet de mon projet.");
+
+  // A page not on the list is ignored: the gateway's "Merci", with the way back.
+  auto evil = at(cases, "evil");
+  EXPECT_EQ(textAt(evil, "final"), gateway_->url("/v1/leads/zr7"));
+  EXPECT_EQ(textAt(evil, "title"), "Merci");
+  EXPECT_EQ(textAt(evil, "back"), textAt(evil, "page"));
+  EXPECT_EQ(textAt(lead(phone(91)).root(), "statut"), "new");
+
+  // The robot that filled the hidden field sees what a person sees; its lead is invalid.
+  auto bot = at(cases, "bot");
+  EXPECT_EQ(textAt(bot, "final"), origin + "/merci.html");
+  auto robot = lead(phone(92));
+  EXPECT_EQ(textAt(robot.root(), "statut"), "invalid");
+  EXPECT_EQ(texts(at(robot.root(), "problemes")), std::vector<std::string>{"spam.honeypot"});
+
+  // Without a referrer policy a browser sends only the page's origin: that is what is proven.
+  auto plain = at(cases, "plain");
+  EXPECT_EQ(textAt(plain, "final"), gateway_->url("/v1/leads/zr7"));
+  EXPECT_EQ(textAt(lead(phone(93)).root(), "page_url"), origin + "/");
+  EXPECT_EQ(textAt(plain, "back"), origin + "/");
+  EXPECT_EQ(textAt(lead(phone(93)).root(), "user_agent"), userAgent);
+}
+
 class GatewayOverTlsTest : public GatewayTest {
  protected:
   GatewayOverTlsTest() {
@@ -910,10 +1196,14 @@ using gateway::SpoolEntry;
 using gateway::SpoolQueue;
 
 SpoolEntry entry(int n) {
-  return {n % 2 ? Entity::MDL : Entity::ZR7,
-          "key-" + std::to_string(n),
-          1700000000000000 + n,
-          {{"nom", "Dupont" + std::to_string(n)}, {"telephone", phone(n)}, {"vide", ""}}};
+  SpoolEntry e{n % 2 ? Entity::MDL : Entity::ZR7,
+               "key-" + std::to_string(n),
+               1700000000000000 + n,
+               {{"nom", "Dupont" + std::to_string(n)}, {"telephone", phone(n)}, {"vide", ""}}};
+  // The request's proof, as a browser's post gives it (same size for every n: tests compare sizes).
+  e.request = {fmt::format("203.0.113.{:03}", n % 250), fmt::format("Mozilla/5.0 n{:03}", n),
+               fmt::format("https://landing.example/p{:03}", n), n % 3 == 1};
+  return e;
 }
 
 gateway::SpoolOptions segmentsOf(size_t bytes) {
@@ -972,6 +1262,64 @@ TEST(GatewaySpool, AppendSyncReplayMarkDoneAndReopen) {
   auto pending = spool.readPending(10);
   ASSERT_EQ(pending.size(), 1u);
   EXPECT_EQ(pending[0].entry, entry(7));
+}
+
+// An entry in the spool's first format (version 1: no request), byte for byte as gateways wrote
+// it before the request's proof was kept.
+std::string versionOneEntry(Entity entity, const std::string& key, int64_t acceptedAt,
+                            const Submission& fields) {
+  auto u32 = [](std::string& out, uint32_t v) {
+    for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+  };
+  auto text = [&](std::string& out, const std::string& s) {
+    u32(out, static_cast<uint32_t>(s.size()));
+    out += s;
+  };
+  std::string payload;
+  payload.push_back(1);
+  payload.push_back(static_cast<char>(entity));
+  u32(payload, static_cast<uint32_t>(acceptedAt));
+  u32(payload, static_cast<uint32_t>(static_cast<uint64_t>(acceptedAt) >> 32));
+  text(payload, key);
+  u32(payload, static_cast<uint32_t>(fields.size()));
+  for (auto& f : fields) {
+    text(payload, f.name);
+    text(payload, f.value);
+  }
+  std::string length;
+  u32(length, static_cast<uint32_t>(payload.size()));
+  std::string out;
+  u32(out, 0x315a4452);
+  out += length;
+  u32(out, gateway::crc32c(payload.data(), payload.size(), gateway::crc32c(length.data(), 4)));
+  return out + payload;
+}
+
+TEST(GatewaySpool, VersionOneEntriesStillReplayBesideNewOnes) {
+  test::TempDir tmp;
+  std::string dir = tmp / "spool";
+  std::filesystem::create_directories(dir);
+  Submission fields = {{"nom", "Dupont"}, {"telephone", phone(1)}};
+  std::string old = versionOneEntry(Entity::MDL, "gw-old", 1700000000123456, fields);
+  { std::ofstream(dir + "/0000000000000001.seg", std::ios::binary) << old; }
+  Spool spool(dir);  // an upgraded gateway opens a spool a previous one left
+  EXPECT_EQ(spool.depth(), 1u);
+  spool.append(entry(0));
+  spool.sync();
+  auto pending = spool.readPending(10);
+  ASSERT_EQ(pending.size(), 2u);
+  SpoolEntry expected{Entity::MDL, "gw-old", 1700000000123456, fields};
+  expected.version = 1;
+  EXPECT_EQ(pending[0].entry, expected);
+  EXPECT_EQ(pending[0].entry.request, HttpRequestProof{});
+  EXPECT_EQ(Spool::encode(pending[0].entry), old);  // re-encoded (refused.seg) as it was
+  EXPECT_EQ(pending[1].entry, entry(0));
+  EXPECT_EQ(pending[1].entry.version, 2);
+  EXPECT_FALSE(pending[1].entry.request.ip.empty());
+  // A version 1 entry cannot carry a request.
+  SpoolEntry mixed = entry(0);
+  mixed.version = 1;
+  EXPECT_ANY_THROW(Spool::encode(mixed));
 }
 
 TEST(GatewaySpool, TornLastWriteIsCutOffAndAppendsContinue) {
@@ -1408,6 +1756,96 @@ TEST(GatewayHelpers, ClientAddressTrustsOnlyConfiguredProxies) {
             "198.51.100.4");
   EXPECT_EQ(gateway::clientAddress("127.0.0.1", nullptr, proxies), "127.0.0.1");
   EXPECT_EQ(gateway::clientAddress("127.0.0.1", spoofed, {}), "127.0.0.1");
+}
+
+TEST(GatewayHelpers, WebAddressesAreParsedStrictly) {
+  using gateway::parseWebAddress;
+  using gateway::WebAddress;
+  EXPECT_EQ(parseWebAddress("HTTPS://Landing.Example:443/Merci?x=1#a"),
+            (WebAddress{"https", "landing.example", "", "/Merci?x=1#a"}));
+  EXPECT_EQ(parseWebAddress("http://landing.example:8080"),
+            (WebAddress{"http", "landing.example", "8080", "/"}));
+  EXPECT_EQ(parseWebAddress("https://[2001:db8::1]/m"),
+            (WebAddress{"https", "[2001:db8::1]", "", "/m"}));
+  for (const char* bad : {"//evil.example/merci",  // no scheme: the page's own scheme
+                          "/merci",                // relative
+                          "javascript:alert(1)",
+                          "data:text/html,x",
+                          "ftp://landing.example/",
+                          "https:evil.example",
+                          "https:/evil.example",
+                          "https:\\evil.example",
+                          "https://landing.example@evil.example/",  // user info
+                          "https://landing.example:443@evil.example/",
+                          "https://user:pass@landing.example/",
+                          "https://evil.example\\@landing.example/",  // backslash
+                          "https://landing.example\\.evil.example/",
+                          "https://landing.example%2eevil.example/",  // escaped host
+                          "https://landing.example/merci\n",
+                          " https://landing.example/",
+                          "https://landing.example/mé",
+                          "https://land ing.example/",
+                          "https://landing.example//evil.example",  // a path that reads as a host
+                          "https://landing.example/merci/../admin",
+                          "https://landing.example/merci/%2e%2e/x",
+                          "https://landing.example/./merci",
+                          "https://landing.example:0/",
+                          "https://landing.example:99999/",
+                          "https://landing.example:/",
+                          "https://",
+                          "https:///merci",
+                          "https://-evil/",
+                          "https://landing.example/\"onload=x",
+                          "https://landing.example/<script>"}) {
+    EXPECT_EQ(parseWebAddress(bad), std::nullopt) << bad;
+  }
+  EXPECT_EQ(parseWebAddress(std::string("https://landing.example/") + std::string(2000, 'a')),
+            std::nullopt);
+}
+
+TEST(GatewayHelpers, ThankYouPagesAreAnAllowListNotAnOpenRedirect) {
+  gateway::ThanksPages pages({"https://landing.example/merci",
+                              "https://www.landing.example/merci/*", "https://partner.example*"});
+  for (const char* allowed :
+       {"https://landing.example/merci", "HTTPS://LANDING.EXAMPLE/merci",
+        "https://landing.example:443/merci", "https://www.landing.example/merci/",
+        "https://www.landing.example/merci/pac?campagne=ete#haut", "https://partner.example",
+        "https://partner.example/anything?x=1"}) {
+    EXPECT_TRUE(pages.allows(allowed)) << allowed;
+  }
+  for (const char* refused :
+       {"",
+        "https://landing.example/merci/",  // exact: nothing after it
+        "https://landing.example/merci?x=1",
+        "https://landing.example/Merci",
+        "http://landing.example/merci",            // another scheme
+        "https://landing.example:8443/merci",      // another port
+        "https://landing.example.evil.org/merci",  // a host that merely begins so
+        "https://evil.org/https://landing.example/merci",
+        "https://evil.org/?u=https://landing.example/merci",
+        "https://evil.org#https://landing.example/merci",
+        "//landing.example/merci",
+        "//evil.org",
+        "https://landing.example@evil.org/merci",
+        "https://evil.org@landing.example/merci",
+        "https://landing.example\\@evil.org/merci",
+        "https://landing.example\\evil.org",
+        "https://www.landing.example/merci",  // the prefix is /merci/
+        "https://www.landing.example/merci-evil",
+        "https://www.landing.example/merci/../../evil",
+        "https://www.landing.example/merci/%2E%2E/x",
+        "https://partner.example.evil.org/",
+        "https://evilpartner.example/",
+        "https://landing.example./merci",
+        "https://landing.example/merci\t",
+        "javascript://landing.example/merci"}) {
+    EXPECT_FALSE(pages.allows(refused)) << refused;
+  }
+  EXPECT_FALSE(gateway::ThanksPages().allows("https://landing.example/merci"));
+  for (const char* badEntry : {"landing.example/merci", "https://a.example/*/x", "//a.example/",
+                               "https://a.example\\b/", "*"}) {
+    EXPECT_THROW(gateway::ThanksPages({badEntry}), std::runtime_error) << badEntry;
+  }
 }
 
 TEST(GatewayHelpers, FormDecoding) {

@@ -14,6 +14,7 @@
 
 #include "daemon/domain/clock.h"
 #include "daemon/domain/ids.h"
+#include "daemon/domain/time.h"
 #include "daemon/service/api-delivery.h"
 #include "daemon/service/operations.h"
 #include "daemon/service/run.h"
@@ -254,9 +255,11 @@ Submission lead(std::string phone, std::string nom = "Martin") {
 // One ZR7 client with methode api and one commande that takes fresh and LB leads; one fresh
 // lead and one old enough to be LB: a run gives the client a batch of two parts.
 struct ApiEnv {
-  explicit ApiEnv(const std::string& url) {
+  // `consent`: the client's api_consent; the fresh lead then came through the gateway (request).
+  explicit ApiEnv(const std::string& url, bool consent = false) {
     write([&](Txn& t) {
       Client c;
+      c.apiConsent = consent;
       c.id = "api-solaire";
       c.entity = Entity::ZR7;
       c.nom = "API Solaire";
@@ -271,10 +274,13 @@ struct ApiEnv {
       k.quotaSemaine = 5;
       k.lbMaxPct = 100;
       commande = addCommande(t, k, clock.now());
-      fresh = ingestLead(t, ids,
-                         {Entity::ZR7, lead("0611111111", "O'Neil \"le\" Grand"), "", clock.now(),
-                          false, "test"})
-                  .id;
+      IngestRequest first{
+          Entity::ZR7, lead("0611111111", "O'Neil \"le\" Grand"), "", clock.now(), false, "test"};
+      if (consent) {
+        first.request =
+            HttpRequestProof{"203.0.113.7", "Mozilla/5.0", "https://landing.example/pv"};
+      }
+      fresh = ingestLead(t, ids, first).id;
       old = ingestLead(t, ids,
                        {Entity::ZR7, lead("0622222222"), "", clock.now() - 240h, false, "test"})
                 .id;
@@ -386,6 +392,42 @@ TEST(ApiDeliveryTest, ABatchGoesOutAsOneJsonPerCommandeAndKind) {
   }
   std::sort(types.begin(), types.end());
   EXPECT_EQ(types, (std::vector<std::string>{"fresh", "lb"}));
+}
+
+TEST(ApiDeliveryTest, AClientWithApiConsentGetsEachLeadsProof) {
+  test::TempDir dir;
+  HttpReceiver receiver(dir, "201");
+  ASSERT_TRUE(receiver.running()) << receiver.log();
+  ApiEnv env(receiver.url("/rdz/leads"), true);
+  Batch batch = env.run();
+  EXPECT_EQ(env.sender->sendDue(), 1u);
+  EXPECT_EQ(env.batch(batch.id).status, BatchStatus::SENT);
+  auto requests = receiver.requests();
+  ASSERT_EQ(requests.size(), 2u);
+  for (const Request& r : requests) {
+    Json body(r.body);
+    auto lead = member(body.value, "leads").getArray()[0];
+    auto all = members(lead);
+    ASSERT_EQ(all.size(), 9u);  // id, the 7 columns of ZR7, then the proof
+    EXPECT_EQ(all.back().first, "consentement");
+    auto proof = textMembers(all.back().second);
+    std::vector<std::string> names;
+    for (auto& [name, value] : proof) names.push_back(name);
+    EXPECT_EQ(names, (std::vector<std::string>{
+                         "lead", "entite", "consentement", "consentement_texte", "consentement_le",
+                         "page_url", "ip", "user_agent", "recu_le", "requete_ip",
+                         "requete_user_agent", "requete_page_url", "efface"}));
+    EXPECT_EQ(proof[0].second, str(member(lead, "id")));
+    EXPECT_EQ(proof[2].second, "oui");
+    if (str(member(body.value, "type")) == "fresh") {
+      EXPECT_EQ(proof[5].second, "https://landing.example/pv");
+      EXPECT_EQ(proof[6].second, "203.0.113.7");
+      EXPECT_EQ(proof[9].second, "203.0.113.7");
+      EXPECT_EQ(proof[8].second, formatIso(env.clock.now()));
+    } else {
+      EXPECT_EQ(proof[6].second, "");  // not through the gateway
+    }
+  }
 }
 
 TEST(ApiDeliveryTest, RetriesPostOnlyThePartsNotYetAcceptedWithTheSameKeys) {

@@ -29,6 +29,7 @@ constexpr char ADMIN_MDL[] = "admin-mdl-token";
 constexpr char VIEWER[] = "viewer-token";
 constexpr char INGEST_ZR7[] = "ingest-zr7-token";
 constexpr char PARTNER_ZR7[] = "partner-zr7-token";  // a second ingest token of the same entity
+constexpr char GATEWAY_ZR7[] = "gateway-zr7-token";  // rdz-gateway's: its times are believed
 
 Auth testAuth() {
   Auth auth;
@@ -37,6 +38,7 @@ Auth testAuth() {
   auth.add({Role::VIEWER, std::nullopt, "viewer"}, sha256Hex(VIEWER));
   auth.add({Role::INGEST, Entity::ZR7, "ingest-zr7"}, sha256Hex(INGEST_ZR7));
   auth.add({Role::INGEST, Entity::ZR7, "partner-zr7"}, sha256Hex(PARTNER_ZR7));
+  auth.add({Role::GATEWAY, Entity::ZR7, "gateway-zr7"}, sha256Hex(GATEWAY_ZR7));
   return auth;
 }
 
@@ -161,6 +163,165 @@ TEST_F(RpcTest, IngestStoresInItsOwnEntityOnly) {
   ASSERT_FALSE(history.empty());
   EXPECT_EQ(history[0].event, "recu");
   EXPECT_EQ(history[0].at, clock.now());
+}
+
+// What rdz-gateway sends with a lead (schema HttpRequest).
+struct Post {
+  std::string ip = "203.0.113.7";
+  std::string userAgent = "Mozilla/5.0 (X11; Linux x86_64) Chrome/120";
+  std::string pageUrl = "https://landing.example/pac?utm=1";
+  int64_t acceptedAt = 0;  // µs; 0: not given
+  bool spooled = false;
+  bool honeypot = false;
+};
+
+class GatewayIngestTest : public RpcTest {
+ protected:
+  // Submits `fields` with `post` through `token`'s ingest session; the stored lead and its history.
+  std::pair<Lead, std::vector<HistoryEvent>> post(const char* token, const Submission& fields,
+                                                  const Post& post) {
+    auto ingest = login(token).getSession().getIngest();
+    auto req = ingest.submitRequest();
+    setFields(req.initFields(fields.size()), fields);
+    auto http = req.initRequest();
+    http.setIp(post.ip);
+    http.setUserAgent(post.userAgent);
+    http.setPageUrl(post.pageUrl);
+    http.setAcceptedAt(post.acceptedAt);
+    http.setSpooled(post.spooled);
+    http.setHoneypot(post.honeypot);
+    auto answer = req.send().wait(io.waitScope);
+    KJ_REQUIRE(answer.isStored(), "refused", answer.getRefused());
+    std::string id = answer.getStored().getId().cStr();
+    Lead lead = KJ_ASSERT_NONNULL(getLead(*store, Entity::ZR7, id));
+    return {lead, getHistory(*store, Entity::ZR7, id)};
+  }
+  static int64_t micros(Timestamp t) { return t.time_since_epoch().count(); }
+  static const HistoryEvent* find(const std::vector<HistoryEvent>& history, std::string_view e) {
+    for (auto& h : history) {
+      if (h.event == e) return &h;
+    }
+    return nullptr;
+  }
+};
+
+TEST_F(GatewayIngestTest, TheRequestFillsWhatTheFormLeftEmptyAndBothAreInTheHistory) {
+  auto [lead, history] = post(GATEWAY_ZR7, validLead(), Post{});
+  EXPECT_EQ(lead.ip, "203.0.113.7");
+  EXPECT_EQ(lead.userAgent, "Mozilla/5.0 (X11; Linux x86_64) Chrome/120");
+  EXPECT_EQ(lead.pageUrl, "https://landing.example/pac?utm=1");
+  EXPECT_EQ(lead.requeteIp, lead.ip);
+  EXPECT_EQ(lead.statut, Statut::NEW);
+  EXPECT_TRUE(lead.problemes.empty());
+  EXPECT_EQ(history[0].event, "recu");
+  EXPECT_EQ(history[0].detail, "via gateway");
+  EXPECT_EQ(find(history, "transmis"), nullptr);  // forwarded at once: nothing to say
+
+  // What the form sent is kept as sent; the request's values are kept beside it.
+  Submission explicitProof = validLead("06 12 34 56 79");
+  explicitProof.push_back({"ip", "198.51.100.1"});
+  explicitProof.push_back({"page_url", "https://landing.example/form"});
+  auto [kept, keptHistory] = post(GATEWAY_ZR7, explicitProof, Post{});
+  EXPECT_EQ(kept.ip, "198.51.100.1");
+  EXPECT_EQ(kept.pageUrl, "https://landing.example/form");
+  EXPECT_EQ(kept.userAgent, "Mozilla/5.0 (X11; Linux x86_64) Chrome/120");  // the form had none
+  EXPECT_EQ(kept.requeteIp, "203.0.113.7");
+  EXPECT_EQ(kept.requetePageUrl, "https://landing.example/pac?utm=1");
+  const HistoryEvent* proof = find(keptHistory, "preuve");
+  ASSERT_NE(proof, nullptr);
+  EXPECT_EQ(proof->detail,
+            "formulaire: ip \"198.51.100.1\", user_agent \"\", page_url "
+            "\"https://landing.example/form\"; requête: ip \"203.0.113.7\", user_agent "
+            "\"Mozilla/5.0 (X11; Linux x86_64) Chrome/120\", page_url "
+            "\"https://landing.example/pac?utm=1\"");
+}
+
+TEST_F(GatewayIngestTest, AGatewayTokensAcceptanceTimeIsRecuLeWithinBounds) {
+  const Timestamp now = clock.now();
+  // Spooled during an outage: accepted 15 minutes ago, replayed now.
+  Post spooled;
+  spooled.acceptedAt = micros(now - 15min);
+  spooled.spooled = true;
+  auto [lead, history] = post(GATEWAY_ZR7, validLead(), spooled);
+  EXPECT_EQ(lead.recuLe, now - 15min);
+  EXPECT_EQ(lead.consentementLe, now - 15min);  // the submission's time, not the replay's
+  EXPECT_EQ(history[0].event, "recu");
+  EXPECT_EQ(history[0].at, now - 15min);
+  const HistoryEvent* transmis = find(history, "transmis");
+  ASSERT_NE(transmis, nullptr);
+  EXPECT_EQ(transmis->at, now);  // the replay time, separately
+  EXPECT_NE(transmis->detail.find("rejeu du spool"), std::string::npos) << transmis->detail;
+  // The pools see the true reception time.
+  auto fresh = leadIdsByStatus(*store, Entity::ZR7, Statut::NEW);
+  EXPECT_EQ(fresh.size(), 1u);
+
+  // In rdzd's future: rdzd's time, and the history says why.
+  Post future;
+  future.acceptedAt = micros(now + 1h);
+  auto [ahead, aheadHistory] = post(GATEWAY_ZR7, validLead("06 12 34 56 71"), future);
+  EXPECT_EQ(ahead.recuLe, now);
+  ASSERT_NE(find(aheadHistory, "transmis"), nullptr);
+  EXPECT_NE(find(aheadHistory, "transmis")->detail.find("postérieure"), std::string::npos);
+
+  // Older than the spool's age limit (7 days by default): rdzd's time.
+  Post old;
+  old.acceptedAt = micros(now - std::chrono::hours(24 * 7) - 1s);
+  auto [late, lateHistory] = post(GATEWAY_ZR7, validLead("06 12 34 56 72"), old);
+  EXPECT_EQ(late.recuLe, now);
+  ASSERT_NE(find(lateHistory, "transmis"), nullptr);
+  EXPECT_NE(find(lateHistory, "transmis")->detail.find("plus ancienne"), std::string::npos);
+  // Just inside the limit it is believed.
+  old.acceptedAt = micros(now - std::chrono::hours(24 * 7));
+  EXPECT_EQ(post(GATEWAY_ZR7, validLead("06 12 34 56 73"), old).first.recuLe,
+            now - std::chrono::hours(24 * 7));
+
+  // A plain ingest token cannot set recu_le (SPEC §3.1): its time is noted, not used.
+  auto [plain, plainHistory] = post(INGEST_ZR7, validLead("06 12 34 56 74"), spooled);
+  EXPECT_EQ(plain.recuLe, now);
+  EXPECT_EQ(plainHistory[0].detail, "via ingest");
+  ASSERT_NE(find(plainHistory, "transmis"), nullptr);
+  EXPECT_NE(find(plainHistory, "transmis")->detail.find("rôle gateway"), std::string::npos);
+}
+
+TEST_F(GatewayIngestTest, AFilledHoneypotIsStoredInvalidAndBadRequestValuesAreRefused) {
+  Post bot;
+  bot.honeypot = true;
+  auto [lead, history] = post(GATEWAY_ZR7, validLead(), bot);
+  EXPECT_EQ(lead.statut, Statut::INVALID);
+  EXPECT_EQ(lead.problemes, std::vector<std::string>{"spam.honeypot"});
+  EXPECT_EQ(leadIdsByStatus(*store, Entity::ZR7, Statut::INVALID).size(), 1u);
+
+  // A request value over 4 × its field's bound, or not UTF-8: refused, nothing stored.
+  auto ingest = login(GATEWAY_ZR7).getSession().getIngest();
+  for (std::string ua : {std::string(4001, 'u'), std::string("\xff\xfe")}) {
+    auto req = ingest.submitRequest();
+    Submission fields = validLead("06 12 34 56 75");
+    setFields(req.initFields(fields.size()), fields);
+    req.initRequest().setUserAgent(ua);
+    auto answer = req.send().wait(io.waitScope);
+    EXPECT_TRUE(answer.isRefused());
+  }
+  EXPECT_EQ(leadCount(Entity::ZR7), 1u);
+}
+
+TEST(Auth, TheTokensFileKnowsTheGatewayRole) {
+  std::string hash = sha256Hex(GATEWAY_ZR7);
+  Auth auth = Auth::parse("# comment\ngateway zr7 " + hash + " passerelle\n");
+  Grant grant = KJ_ASSERT_NONNULL(auth.check(GATEWAY_ZR7));
+  EXPECT_EQ(grant.role, Role::GATEWAY);
+  EXPECT_EQ(grant.entity, Entity::ZR7);
+  EXPECT_EQ(grant.caller, "label:passerelle");
+  EXPECT_EQ(grantLine(grant, hash), "gateway zr7 " + hash + " passerelle");
+  // Like an ingest token, bound to one entity.
+  EXPECT_ANY_THROW(Auth::parse("gateway * " + hash + "\n"));
+}
+
+TEST_F(RpcTest, AGatewaySessionIsAnIngestSession) {
+  auto session = login(GATEWAY_ZR7).getSession();
+  EXPECT_EQ(session.getRole(), schema::Role::INGEST);
+  EXPECT_TRUE(session.hasIngest());
+  EXPECT_FALSE(session.hasViewer());
+  EXPECT_FALSE(session.hasAdmin());
 }
 
 TEST_F(RpcTest, InvalidLeadsAreStoredWithTheirProblems) {

@@ -6,6 +6,9 @@
 #include <fstream>
 #include <iostream>
 
+#include "daemon/domain/validation.h"
+#include "tools/gateway/thanks.h"
+
 namespace rdz::gateway {
 
 namespace po = boost::program_options;
@@ -37,6 +40,7 @@ std::optional<Config> parseConfig(int argc, const char* const* argv) {
   std::string configFile;
   std::vector<std::string> cors;
   std::vector<std::string> proxies;
+  std::vector<std::string> merci[2];
   po::options_description general(
       "rdz-gateway — the public ingestion gateway of RDZ: HTTP lead posts in, RPC to rdzd out,\n"
       "a durable spool while rdzd is away.\n\n"
@@ -86,7 +90,14 @@ std::optional<Config> parseConfig(int argc, const char* const* argv) {
       "replay_interval_ms", po::value(&c.replayIntervalMs)->default_value(c.replayIntervalMs),
       "how often the spool is replayed while rdzd is away")(
       "log_level", po::value(&c.logLevel)->default_value(c.logLevel),
-      "info | debug (debug: one line per request: method, path, status)");
+      "info | debug (debug: one line per request: method, path, status)")(
+      "honeypot_field", po::value(&c.honeypotField),
+      "name of the forms' hidden field robots fill: a post that fills it is stored invalid "
+      "(spam.honeypot) and answered as if accepted (default: none)")(
+      "zr7.merci_urls", po::value(&merci[0])->composing(),
+      "ZR7 thank-you pages a form may name in its merci_url field (303 after the post): URLs, "
+      "or prefixes ending in *, comma-separated or repeated (default: none)")(
+      "mdl.merci_urls", po::value(&merci[1])->composing(), "the same for MDL");
 
   po::variables_map vm;
   po::store(po::parse_command_line(argc, argv, general), vm);
@@ -103,6 +114,15 @@ std::optional<Config> parseConfig(int argc, const char* const* argv) {
   po::notify(vm);
   c.corsOrigins = splitList(cors);
   c.trustedProxies = splitList(proxies);
+  for (int e = 0; e < 2; ++e) {
+    c.merciUrls[e] = splitList(merci[e]);
+    ThanksPages check(c.merciUrls[e]);  // throws naming a bad entry
+  }
+  if (!c.honeypotField.empty() &&
+      (isLeadField(c.honeypotField) || c.honeypotField == MERCI_FIELD ||
+       c.honeypotField.size() > 64)) {
+    throw std::runtime_error("honeypot_field: at most 64 bytes, not a lead field nor merci_url");
+  }
   if (!std::isfinite(c.rate) || c.rate < 0) throw std::runtime_error("rate must be >= 0");
   if (c.rate > 0 && c.burst < 1) throw std::runtime_error("burst must be at least 1");
   for (unsigned value :

@@ -14,6 +14,9 @@
 
 namespace rdz::gateway {
 
+// The form field naming the thank-you page (never stored as a lead field).
+constexpr const char* MERCI_FIELD = "merci_url";
+
 struct Config {
   std::string listen = "127.0.0.1:8080";  // host:port; port 0 picks a free one (logged)
   std::string socket = "rdz-data/rdzd.sock";
@@ -46,8 +49,17 @@ struct Config {
   unsigned forwardTimeoutMs = 5000;  // a submission rdzd has not answered by then is spooled
   unsigned replayIntervalMs = 1000;  // how often the spool is retried while rdzd is away
   std::string logLevel = "info";     // info | debug
+  // The hidden field of the landing pages' forms that people leave empty and robots fill: a post
+  // that fills it is stored invalid (spam.honeypot) and answered as if accepted. "": none.
+  std::string honeypotField;
+  // Per entity, the thank-you pages a form may send its visitor to with a `merci_url` field
+  // (thanks.h: URLs, or prefixes ending in '*'). Empty: the gateway's own "Merci" page.
+  std::vector<std::string> merciUrls[2];  // indexed by Entity
 
   const std::string& tokenFileOf(Entity e) const { return tokenFile[static_cast<int>(e)]; }
+  const std::vector<std::string>& merciUrlsOf(Entity e) const {
+    return merciUrls[static_cast<int>(e)];
+  }
 };
 
 // Parses argv (and the file named by --config). Returns nullopt after printing --help to stdout;

@@ -23,6 +23,7 @@
 #include "daemon/domain/metrics-text.h"
 #include "daemon/domain/validation.h"
 #include "daemon/service/log.h"
+#include "tools/gateway/thanks.h"
 
 namespace rdz::gateway {
 
@@ -50,6 +51,8 @@ kj::StringPtr statusText(unsigned code) {
       return "Accepted";
     case 204:
       return "No Content";
+    case 303:
+      return "See Other";
     case 400:
       return "Bad Request";
     case 403:
@@ -118,6 +121,35 @@ std::string htmlPage(const std::string& title, const std::string& message) {
   return "<!doctype html>\n<html lang=\"fr\"><head><meta charset=\"utf-8\"><title>" +
          htmlEscape(title) + "</title></head>\n<body><p>" + htmlEscape(message) +
          "</p></body></html>\n";
+}
+
+// The "Merci" page of a browser's post, with a link back to the page the form was on (its
+// Referer) when that is a plain http(s) URL.
+std::string thanksPage(const std::string& message, const std::string& referer) {
+  std::string back;
+  if (parseWebAddress(referer)) {
+    back = "\n<p><a href=\"" + htmlEscape(referer) + "\">Retour au site</a></p>";
+  }
+  return "<!doctype html>\n<html lang=\"fr\"><head><meta charset=\"utf-8\"><title>Merci</title>"
+         "</head>\n<body><p>" +
+         htmlEscape(message) + "</p>" + back + "</body></html>\n";
+}
+
+// A request header's value as proof text: the bytes that are not UTF-8 (a header may hold
+// Latin-1) and control characters become '?', cut at `maxBytes` on a character boundary.
+std::string headerProof(const std::string& value, size_t maxBytes) {
+  std::string out;
+  bool utf8 = isValidUtf8(value);
+  for (char c : value) {
+    unsigned char u = static_cast<unsigned char>(c);
+    out.push_back(u < 0x20 || u == 0x7f || (!utf8 && u >= 0x80) ? '?' : c);
+  }
+  if (out.size() > maxBytes) {
+    size_t cut = maxBytes;
+    while (cut > 0 && (static_cast<unsigned char>(out[cut]) & 0xC0) == 0x80) --cut;
+    out.resize(cut);
+  }
+  return out;
 }
 
 // True when a string of the JSON text holds a \u0000 escape (or the text a raw NUL): the decoder
@@ -289,7 +321,7 @@ Submission submissionFromForm(std::string_view body) {
 
 struct Gateway::Headers {
   kj::HttpHeaderId accept, origin, idempotencyKey, forwardedFor, requestMethod, allowOrigin,
-      allowMethods, allowHeaders, maxAge, vary, retryAfter, allow, cacheControl;
+      allowMethods, allowHeaders, maxAge, vary, retryAfter, allow, cacheControl, userAgent, referer;
   explicit Headers(kj::HttpHeaderTable::Builder& b)
       : accept(b.add("Accept")),
         origin(b.add("Origin")),
@@ -303,7 +335,9 @@ struct Gateway::Headers {
         vary(b.add("Vary")),
         retryAfter(b.add("Retry-After")),
         allow(b.add("Allow")),
-        cacheControl(b.add("Cache-Control")) {}
+        cacheControl(b.add("Cache-Control")),
+        userAgent(b.add("User-Agent")),
+        referer(b.add("Referer")) {}
 };
 
 // What a handler needs of the request once the body is being read (kj invalidates the url and
@@ -313,6 +347,8 @@ struct Gateway::Request {
   std::string origin;
   std::string contentType;  // lower case, parameters dropped
   std::string idempotencyKey;
+  std::string userAgent;  // the consent proof of the request (SPEC §3.1), as sent
+  std::string referer;
   bool html = false;   // a browser's form post: answer with a page, not JSON
   std::string method;  // for the debug log
   std::string path;
@@ -398,6 +434,7 @@ Gateway::Gateway(const Config& config, kj::Timer& timer, kj::Network& network,
         kj::heap<IngestLink>(network, port, timer, rdzd, config.tokenFileOf(e), e);
   }
   serverErrors_ = kj::heap<ServerErrors>(*this);
+  for (Entity e : ALL_ENTITIES) thanks_[static_cast<int>(e)] = ThanksPages(config.merciUrlsOf(e));
 }
 
 Gateway::~Gateway() noexcept(false) = default;
@@ -489,6 +526,8 @@ kj::Promise<void> Gateway::request(const std::string& peer, kj::HttpMethod metho
   auto req = kj::heap<Request>();
   req->client = clientAddress(peer, headers.get(ids_->forwardedFor), config_.trustedProxies);
   req->origin = maybeText(headers.get(ids_->origin));
+  req->userAgent = maybeText(headers.get(ids_->userAgent));
+  req->referer = maybeText(headers.get(ids_->referer));
   std::string contentType = asciiLower(maybeText(headers.get(kj::HttpHeaderId::CONTENT_TYPE)));
   req->contentType = trim(contentType.substr(0, contentType.find(';')));
   req->html = req->contentType == "application/x-www-form-urlencoded" &&
@@ -649,27 +688,54 @@ kj::Promise<void> Gateway::submitLead(kj::Own<Request> req, Entity entity, std::
     return promise.attach(kj::mv(req));
   }
 
+  // Fields for the gateway, not for the lead: the thank-you page and the honeypot.
+  std::string merciUrl;
+  bool honeypot = false;
+  std::erase_if(fields, [&](const Field& f) {
+    std::string name = trim(f.name);
+    if (name == MERCI_FIELD) {
+      merciUrl = trim(f.value);
+      return true;
+    }
+    if (!config_.honeypotField.empty() && name == config_.honeypotField) {
+      honeypot = honeypot || !trim(f.value).empty();
+      return true;
+    }
+    return false;
+  });
+  // The proof of the request, bounded like the lead fields it may fill (ip 64, user_agent 1000,
+  // page_url 2000 bytes). The Origin "null" of sandboxed pages names no page.
+  HttpRequestProof proof;
+  proof.ip = headerProof(req->client, 64);
+  proof.userAgent = headerProof(req->userAgent, 1000);
+  std::string page = !req->referer.empty()   ? req->referer
+                     : req->origin != "null" ? req->origin
+                                             : std::string();
+  proof.pageUrl = headerProof(page, 2000);
+  proof.honeypot = honeypot;
+  // Only a page of the entity's allow-list: anything else is ignored (no open redirect).
+  std::string redirect =
+      req->html && thanks_[static_cast<int>(entity)].allows(merciUrl) ? merciUrl : "";
+
   std::string key = req->idempotencyKey.empty() ? generatedKey()
                                                 : sourceKey(req->client, req->idempotencyKey);
   SpoolEntry entry{entity, key,
                    std::chrono::duration_cast<std::chrono::microseconds>(
                        std::chrono::system_clock::now().time_since_epoch())
                        .count(),
-                   fields};
-  auto forwarded = forward(entity, kj::mv(fields), kj::mv(key));
-  return forwarded.then([this, req = kj::mv(req), entry = kj::mv(entry),
+                   fields, proof};
+  auto forwarded =
+      forward(entity, kj::mv(fields), kj::mv(key), {proof, entry.receivedAtMicros, false});
+  return forwarded.then([this, req = kj::mv(req), entry = kj::mv(entry), redirect, honeypot,
                          &response](Forwarded f) mutable -> kj::Promise<void> {
     Request& r = *req;
     switch (f.outcome) {
       case Forwarded::Outcome::STORED: {
         if (spool_.depth() > 0) kickReplay();  // rdzd is back: the spool goes next
-        Reply reply;
-        reply.code = 201;
-        if (r.html) {
-          reply.contentType = "text/html; charset=utf-8";
-          reply.body = htmlPage("Merci", "Merci ! Votre demande a bien été enregistrée.");
-        } else {
-          reply.body = kj::mv(f.json);
+        Reply reply = accepted(r, 201, redirect);
+        if (reply.body.empty() && redirect.empty()) {
+          // Answered as if accepted: a robot must not learn that its post was caught.
+          reply.body = honeypot ? acceptedJson(f.id) : kj::mv(f.json);
         }
         return send(response, r, kj::mv(reply)).attach(kj::mv(req));
       }
@@ -687,16 +753,12 @@ kj::Promise<void> Gateway::submitLead(kj::Own<Request> req, Entity entity, std::
     Entity entity = entry.entity;
     return spool_.append(kj::mv(entry))
         .then(
-            [this, &r, &response, entity, why](std::string id) {
+            [this, &r, &response, entity, why, redirect](std::string id) {
               faultPoint("spool.after_sync");  // durable, 202 not yet answered
               ++metrics_->spooled;
               logInfo("spooled {} lead {}: {}", entityName(entity), id, why);
-              Reply reply;
-              reply.code = 202;
-              if (r.html) {
-                reply.contentType = "text/html; charset=utf-8";
-                reply.body = htmlPage("Merci", "Merci ! Votre demande a bien été reçue.");
-              } else {
+              Reply reply = accepted(r, 202, redirect);
+              if (reply.body.empty() && redirect.empty()) {
                 reply.body = "{\"spool_id\":" + jsonString(id) + "}";
               }
               return send(response, r, kj::mv(reply));
@@ -710,10 +772,41 @@ kj::Promise<void> Gateway::submitLead(kj::Own<Request> req, Entity entity, std::
   });
 }
 
-kj::Promise<Forwarded> Gateway::forward(Entity entity, Submission fields, std::string key) {
+Gateway::Reply Gateway::accepted(const Request& req, unsigned code,
+                                 const std::string& redirect) const {
+  Reply reply;
+  if (!redirect.empty()) {
+    // 303: the browser follows with a GET, whatever the post's answer was (201 or 202).
+    reply.code = 303;
+    reply.contentType = "";
+    reply.headers.push_back({kj::HttpHeaderId::LOCATION, redirect});
+    return reply;
+  }
+  reply.code = code;
+  if (req.html) {
+    reply.contentType = "text/html; charset=utf-8";
+    reply.body = thanksPage(code == 201 ? "Merci ! Votre demande a bien été enregistrée."
+                                        : "Merci ! Votre demande a bien été reçue.",
+                            req.referer);
+  }
+  return reply;
+}
+
+std::string Gateway::acceptedJson(const std::string& id) {
+  capnp::MallocMessageBuilder message;
+  auto result = message.initRoot<schema::SubmitResult>();
+  result.setId(id);
+  result.setStatut(schema::Statut::NEW);
+  result.initProblemes(0);
+  return toJson(result.asReader());
+}
+
+kj::Promise<Forwarded> Gateway::forward(Entity entity, Submission fields, std::string key,
+                                        PostContext post) {
   auto start = std::chrono::steady_clock::now();
   return links_[static_cast<int>(entity)]
-      ->submit(kj::mv(fields), kj::mv(key), config_.forwardTimeoutMs * kj::MILLISECONDS)
+      ->submit(kj::mv(fields), kj::mv(key), kj::mv(post),
+               config_.forwardTimeoutMs * kj::MILLISECONDS)
       .then([this, start](Forwarded f) {
         // rdzd's answers only (stored or refused): time spent waiting for an absent rdzd is not
         // forwarding latency.
@@ -834,7 +927,8 @@ kj::Promise<bool> Gateway::replayBatch() {
 kj::Promise<bool> Gateway::replayFrom(std::vector<SpooledEntry>& batch, size_t i) {
   if (i == batch.size()) return !batch.empty();
   const SpooledEntry& e = batch[i];
-  return forward(e.entry.entity, e.entry.fields, e.entry.idempotencyKey)
+  return forward(e.entry.entity, e.entry.fields, e.entry.idempotencyKey,
+                 {e.entry.request, e.entry.receivedAtMicros, true})
       .then([this, &batch, i](Forwarded f) -> kj::Promise<bool> {
         const SpooledEntry& e = batch[i];
         switch (f.outcome) {

@@ -5,6 +5,8 @@
 //                              optional Idempotency-Key (≤ 128 bytes)
 //     201 {"id","statut","problemes"}  stored by rdzd (an invalid lead too: SPEC §3.2)
 //     202 {"spool_id"}                 rdzd away; the lead is in the spool, synced to disk
+//     303 Location: merci_url          instead of 201/202, for a browser's form post naming an
+//                                      allowed thank-you page (config <entity>.merci_urls)
 //     400 malformed / not UTF-8 / not an object, 404 unknown entity or path, 405 method,
 //     408 body not received within body_timeout_ms (the connection is then closed),
 //     413 body over 16 KiB, 415 other content types, 422 refused by rdzd {"error"},
@@ -13,6 +15,13 @@
 //   GET /healthz   200 "ok", whether rdzd is reachable (per entity), the spool's health and depth;
 //                  never paths or error details (it is public: those go to the log)
 //   GET /metrics   Prometheus text
+//
+// With every lead goes what the request proves (client address, User-Agent, Referer else Origin)
+// and when the gateway accepted it, also on replay from the spool; rdzd fills the lead's ip,
+// user_agent and page_url from them when the form did not, and takes the time as recu_le for a
+// gateway token. The `merci_url` field and the honeypot field (config honeypot_field) are the
+// gateway's, never forwarded as lead fields; a post that fills the honeypot is forwarded marked
+// so (stored invalid, spam.honeypot) and answered as if accepted.
 //
 // Every lead is sent to rdzd with an idempotency key (the client's, or "gw-" + 128 random bits),
 // so a lead whose answer was lost (timeout, disconnect) and is then spooled and replayed is stored
@@ -32,6 +41,7 @@
 #include "tools/gateway/config.h"
 #include "tools/gateway/rdzd-link.h"
 #include "tools/gateway/spool.h"
+#include "tools/gateway/thanks.h"
 
 namespace rdz::gateway {
 
@@ -132,7 +142,14 @@ class Gateway {
   Reply error(const Request& req, unsigned code, const std::string& message) const;
   bool originAllowed(const std::string& origin) const;
 
-  kj::Promise<Forwarded> forward(Entity entity, Submission fields, std::string key);
+  kj::Promise<Forwarded> forward(Entity entity, Submission fields, std::string key,
+                                 PostContext post);
+  // The answer to a post rdzd stored (201) or the spool took (202): a 303 to `redirect` when it
+  // is set (an allowed thank-you page), else for a browser the "Merci" page; else no body yet
+  // (the caller puts its JSON).
+  Reply accepted(const Request& req, unsigned code, const std::string& redirect) const;
+  // {"id","statut":"new","problemes":[]}: what a post caught by the honeypot is answered.
+  static std::string acceptedJson(const std::string& id);
   void kickReplay();
   kj::Promise<bool> replayBatch();
   kj::Promise<bool> replayFrom(std::vector<SpooledEntry>& batch, size_t i);
@@ -145,6 +162,7 @@ class Gateway {
   kj::Own<kj::HttpHeaderTable> table_;
   std::unique_ptr<Headers> ids_;
   kj::Own<IngestLink> links_[2];  // indexed by Entity
+  ThanksPages thanks_[2];         // indexed by Entity
   RateLimiter limiter_;
   std::unique_ptr<Metrics> metrics_;
   kj::Own<ServerErrors> serverErrors_;

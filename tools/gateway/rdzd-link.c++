@@ -160,11 +160,11 @@ schema::Ingest::Client IngestLink::ingest(uint64_t generation) {
 }
 
 kj::Promise<Forwarded> IngestLink::submit(Submission fields, std::string idempotencyKey,
-                                          kj::Duration timeout) {
+                                          PostContext post, kj::Duration timeout) {
   auto generation = std::make_shared<uint64_t>(0);  // 0 until a session carried the request
   auto call = session()
                   .then([this, fields = kj::mv(fields), key = kj::mv(idempotencyKey),
-                         generation](uint64_t session) mutable {
+                         post = kj::mv(post), generation](uint64_t session) mutable {
                     *generation = session;
                     auto request = ingest(session).submitRequest();
                     auto list = request.initFields(static_cast<unsigned>(fields.size()));
@@ -173,6 +173,13 @@ kj::Promise<Forwarded> IngestLink::submit(Submission fields, std::string idempot
                       list[i].setValue(fields[i].value);
                     }
                     request.setIdempotencyKey(key);
+                    auto http = request.initRequest();
+                    http.setIp(post.request.ip);
+                    http.setUserAgent(post.request.userAgent);
+                    http.setPageUrl(post.request.pageUrl);
+                    http.setHoneypot(post.request.honeypot);
+                    http.setAcceptedAt(post.acceptedAtMicros);
+                    http.setSpooled(post.spooled);
                     return request.send();
                   })
                   .then([](capnp::Response<schema::SubmitOutcome>&& response) {

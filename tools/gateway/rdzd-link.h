@@ -17,6 +17,7 @@
 
 #include "client/connection.h"
 #include "daemon/domain/types.h"
+#include "daemon/domain/validation.h"
 #include "schema/rdz.capnp.h"
 
 namespace rdz::gateway {
@@ -35,6 +36,13 @@ struct Forwarded {
   std::string error;
 };
 
+// What the gateway tells rdzd of a post beyond its fields (schema HttpRequest).
+struct PostContext {
+  HttpRequestProof request;
+  int64_t acceptedAtMicros = 0;  // when the gateway accepted the post
+  bool spooled = false;          // replayed from the spool
+};
+
 class IngestLink {
  public:
   // `rdzd`: where rdzd is (its socket, or TCP/TLS); its token is read from `tokenFile`.
@@ -47,7 +55,7 @@ class IngestLink {
   // whole exchange (connecting and authenticating included); a submission that times out is
   // UNAVAILABLE although rdzd may still store it, which is why callers always send an idempotency
   // key: a later replay then gets rdzd's first answer instead of a second lead.
-  kj::Promise<Forwarded> submit(Submission fields, std::string idempotencyKey,
+  kj::Promise<Forwarded> submit(Submission fields, std::string idempotencyKey, PostContext post,
                                 kj::Duration timeout);
   // Connects and authenticates when needed; true when a session is up within `timeout`.
   kj::Promise<bool> probe(kj::Duration timeout);

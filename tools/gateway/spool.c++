@@ -23,7 +23,8 @@ namespace {
 
 constexpr uint32_t ENTRY_MAGIC = 0x315a4452;  // "RDZ1" little-endian
 constexpr size_t HEADER_BYTES = 12;
-constexpr uint8_t PAYLOAD_VERSION = 1;
+constexpr uint8_t PAYLOAD_VERSION = 2;  // 1: without the request; still read
+constexpr uint8_t HONEYPOT_FLAG = 1;
 
 void putU32(std::string& out, uint32_t v) {
   for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
@@ -80,8 +81,9 @@ class PayloadReader {
 SpoolEntry decodePayload(std::string_view payload) {
   PayloadReader in(payload);
   uint8_t version = in.u8();
-  KJ_REQUIRE(version == PAYLOAD_VERSION, "unknown spool entry version", version);
+  KJ_REQUIRE(version == 1 || version == PAYLOAD_VERSION, "unknown spool entry version", version);
   SpoolEntry entry;
+  entry.version = version;
   uint8_t entity = in.u8();
   KJ_REQUIRE(entity <= 1, "bad entity in spool entry", entity);
   entry.entity = static_cast<Entity>(entity);
@@ -93,6 +95,14 @@ SpoolEntry decodePayload(std::string_view payload) {
     std::string name = in.string();
     std::string value = in.string();
     entry.fields.push_back({std::move(name), std::move(value)});
+  }
+  if (version >= 2) {
+    entry.request.ip = in.string();
+    entry.request.userAgent = in.string();
+    entry.request.pageUrl = in.string();
+    uint8_t flags = in.u8();
+    KJ_REQUIRE((flags & ~HONEYPOT_FLAG) == 0, "unknown flags in spool entry", flags);
+    entry.request.honeypot = (flags & HONEYPOT_FLAG) != 0;
   }
   KJ_REQUIRE(in.atEnd(), "trailing bytes in spool entry");
   return entry;
@@ -251,8 +261,12 @@ uint32_t crc32c(const void* data, size_t size, uint32_t crc) {
 }
 
 std::string Spool::encode(const SpoolEntry& entry) {
+  KJ_REQUIRE(entry.version == 1 || entry.version == PAYLOAD_VERSION, "unknown spool entry version",
+             entry.version);
+  KJ_REQUIRE(entry.version >= 2 || entry.request == HttpRequestProof{},
+             "a version 1 spool entry has no request");
   std::string payload;
-  payload.push_back(static_cast<char>(PAYLOAD_VERSION));
+  payload.push_back(static_cast<char>(entry.version));
   payload.push_back(static_cast<char>(entry.entity));
   putU64(payload, static_cast<uint64_t>(entry.receivedAtMicros));
   putString(payload, entry.idempotencyKey);
@@ -260,6 +274,12 @@ std::string Spool::encode(const SpoolEntry& entry) {
   for (const Field& f : entry.fields) {
     putString(payload, f.name);
     putString(payload, f.value);
+  }
+  if (entry.version >= 2) {
+    putString(payload, entry.request.ip);
+    putString(payload, entry.request.userAgent);
+    putString(payload, entry.request.pageUrl);
+    payload.push_back(static_cast<char>(entry.request.honeypot ? HONEYPOT_FLAG : 0));
   }
   KJ_REQUIRE(payload.size() <= MAX_PAYLOAD_BYTES, "lead too large for the spool", payload.size());
   uint32_t length = static_cast<uint32_t>(payload.size());

@@ -4,6 +4,9 @@
 // On disk, in one directory (mode 0700, files 0600, locked by one gateway at a time):
 // - segment files `<16 digits>.seg`, append-only, each a sequence of entries
 //     magic u32 | payload length u32 | CRC-32C u32 of (length, payload) | payload
+//   where payload = version u8 (1 or 2) | entity u8 | accepted-at µs u64 | key | field count u32 |
+//   (name, value)… and, in version 2, request ip | user agent | page url | flags u8 (bit 0:
+//   honeypot); strings are length u32 | bytes, integers little-endian;
 //   so that damage is detected (short, bad magic, bad length or bad checksum). Unreadable bytes
 //   are copied to `quarantine/<segment>-<offset>.bin` (synced) and skipped: readers resync at the
 //   next readable entry, so damage costs the entries it touches and never the ones after it. Only
@@ -35,14 +38,20 @@
 #include <vector>
 
 #include "daemon/domain/types.h"
+#include "daemon/domain/validation.h"
 
 namespace rdz::gateway {
 
 struct SpoolEntry {
   Entity entity = Entity::ZR7;
   std::string idempotencyKey;    // never empty: the gateway generates one when the client gave none
-  int64_t receivedAtMicros = 0;  // when the gateway accepted it (for the logs; rdzd sets recu_le)
+  // When the gateway accepted it: sent to rdzd, whose recu_le it becomes (gateway token).
+  int64_t receivedAtMicros = 0;
   Submission fields;
+  HttpRequestProof request = {};  // what the HTTP post proved; empty in version 1 entries
+  // The payload version the entry is encoded in: 2 (with `request`); entries written in version 1
+  // (before the request was kept) still decode, replay and re-encode as they were.
+  uint8_t version = 2;
   bool operator==(const SpoolEntry&) const = default;
 };
 
