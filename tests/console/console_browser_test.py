@@ -24,10 +24,9 @@ import urllib.parse
 import urllib.request
 
 from selenium import webdriver
-from selenium.common.exceptions import NoAlertPresentException
+from selenium.common.exceptions import NoAlertPresentException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 RDZD, RDZCTL, CONSOLE, ARTIFACTS = (os.path.abspath(a) for a in sys.argv[1:5])
@@ -67,7 +66,11 @@ class Env:
 
     def setup(self):
         self.zr7_port = free_port()
-        self.mdl_port = free_port()
+        # MDL's SMTP server is down until test_06: its port stays bound here (connections are
+        # refused) so that no other program (chromedriver picks free ports) takes it meanwhile.
+        self.mdl_hold = socket.socket()
+        self.mdl_hold.bind(("127.0.0.1", 0))
+        self.mdl_port = self.mdl_hold.getsockname()[1]
         self.start_sink("zr7", self.zr7_port)
         self.start("rdzd", [RDZD, "--data_dir", self.data, "--zr7.smtp.port", str(self.zr7_port),
                             "--mdl.smtp.port", str(self.mdl_port)])
@@ -88,6 +91,8 @@ class Env:
                                                 stdin=subprocess.DEVNULL)
 
     def start_sink(self, name, port):
+        if name == "mdl":
+            self.mdl_hold.close()
         self.start("smtp-" + name, [PYTHON, "-m", "aiosmtpd", "-n", "-l", "127.0.0.1:%d" % port,
                                     "-c", "aiosmtpd.handlers.Mailbox",
                                     os.path.join(self.dir, "mail-" + name)])
@@ -178,7 +183,14 @@ class ConsoleInBrowser(unittest.TestCase):
         b = browser or self.browser
         page = b.find_element(By.TAG_NAME, "html")
         element.click()
-        WebDriverWait(b, 60).until(expected_conditions.staleness_of(page))
+
+        def replaced(_):
+            try:
+                page.tag_name
+                return False
+            except WebDriverException:  # stale, or "does not belong to the document"
+                return True
+        WebDriverWait(b, 60).until(replaced)
         # A POST answered 303 loads a second page: wait until the last one is complete.
         WebDriverWait(b, 60).until(lambda d: d.execute_script(
             "return document.readyState") == "complete" and d.find_elements(By.TAG_NAME, "main"))
