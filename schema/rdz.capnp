@@ -154,8 +154,7 @@ struct Client {
   apiHeader @7 :Text $Json.name("api_header");   # "Name: value"; a secret, shown masked
   actif @8 :Bool = true;
   creeLe @9 :Int64 $time $Json.name("cree_le");
-  reserved10 @10 :Void;          # an ordinal kept for another field
-  apiConsent @11 :Bool $Json.name("api_consent");
+  apiConsent @10 :Bool $Json.name("api_consent");
   # methode api: each lead of the JSON carries its consent proof ("consentement" object).
 }
 
