@@ -30,24 +30,71 @@ class TimeHandler final : public capnp::JsonCodec::Handler<int64_t> {
   }
 };
 
-// Registers the time handler on every $time field reachable from `schema`.
-void addTimeHandlers(capnp::JsonCodec& codec, TimeHandler& handler, capnp::StructSchema schema,
-                     std::vector<uint64_t>& seen) {
+// A count that may have no value ($nullable): negative is none, shown as null.
+class NullableHandler final : public capnp::JsonCodec::Handler<int64_t> {
+ public:
+  void encode(const capnp::JsonCodec&, int64_t input, capnp::JsonValue::Builder output) const
+      override {
+    if (input < 0) {
+      output.setNull();
+    } else {
+      output.setNumber(static_cast<double>(input));
+    }
+  }
+  int64_t decode(const capnp::JsonCodec&, capnp::JsonValue::Reader input) const override {
+    if (input.isNull()) return -1;
+    KJ_REQUIRE(input.isNumber(), "a count must be a number or null");
+    return static_cast<int64_t>(input.getNumber());
+  }
+};
+
+// SPEC §7.3's `invalides`: one object, problem code -> count, not a list of pairs.
+class ProblemCountsHandler final
+    : public capnp::JsonCodec::Handler<capnp::List<schema::ProblemCount>> {
+ public:
+  void encode(const capnp::JsonCodec&, capnp::List<schema::ProblemCount>::Reader input,
+              capnp::JsonValue::Builder output) const override {
+    auto members = output.initObject(input.size());
+    for (uint32_t i = 0; i < input.size(); ++i) {
+      members[i].setName(input[i].getCode());
+      members[i].initValue().setNumber(input[i].getCount());
+    }
+  }
+  capnp::Orphan<capnp::List<schema::ProblemCount>> decode(
+      const capnp::JsonCodec&, capnp::JsonValue::Reader input,
+      capnp::Orphanage orphanage) const override {
+    KJ_REQUIRE(input.isObject(), "invalides must be an object");
+    auto members = input.getObject();
+    auto out = orphanage.newOrphan<capnp::List<schema::ProblemCount>>(members.size());
+    for (uint32_t i = 0; i < members.size(); ++i) {
+      KJ_REQUIRE(members[i].getValue().isNumber(), "a count must be a number");
+      out.get()[i].setCode(members[i].getName());
+      out.get()[i].setCount(static_cast<uint32_t>(members[i].getValue().getNumber()));
+    }
+    return out;
+  }
+};
+
+constexpr uint64_t TIME_ANNOTATION = 0xd3a1b6c0f3e2a901ull;      // $time in schema/rdz.capnp
+constexpr uint64_t NULLABLE_ANNOTATION = 0xad5113fac98c0d2eull;  // $nullable
+
+// Registers the time and nullable handlers on every field so annotated reachable from `schema`.
+void addFieldHandlers(capnp::JsonCodec& codec, TimeHandler& time, NullableHandler& nullable,
+                      capnp::StructSchema schema, std::vector<uint64_t>& seen) {
   for (auto id : seen) {
     if (id == schema.getProto().getId()) return;
   }
   seen.push_back(schema.getProto().getId());
   for (auto field : schema.getFields()) {
     for (auto annotation : field.getProto().getAnnotations()) {
-      if (annotation.getId() == 0xd3a1b6c0f3e2a901ull) {  // $time in schema/rdz.capnp
-        codec.addFieldHandler(field, handler);
-      }
+      if (annotation.getId() == TIME_ANNOTATION) codec.addFieldHandler(field, time);
+      if (annotation.getId() == NULLABLE_ANNOTATION) codec.addFieldHandler(field, nullable);
     }
     auto type = field.getType();
     if (type.isStruct()) {
-      addTimeHandlers(codec, handler, type.asStruct(), seen);
+      addFieldHandlers(codec, time, nullable, type.asStruct(), seen);
     } else if (type.isList() && type.asList().getElementType().isStruct()) {
-      addTimeHandlers(codec, handler, type.asList().getElementType().asStruct(), seen);
+      addFieldHandlers(codec, time, nullable, type.asList().getElementType().asStruct(), seen);
     }
   }
 }
@@ -55,6 +102,8 @@ void addTimeHandlers(capnp::JsonCodec& codec, TimeHandler& handler, capnp::Struc
 struct Codec {
   capnp::JsonCodec codec;
   TimeHandler time;
+  NullableHandler nullable;
+  ProblemCountsHandler problemCounts;
   Codec() {
     std::vector<uint64_t> seen;
     for (auto schema :
@@ -63,10 +112,13 @@ struct Codec {
           capnp::Schema::from<schema::HistoryEvent>(), capnp::Schema::from<schema::SubmitResult>(),
           capnp::Schema::from<schema::ImportRow>(), capnp::Schema::from<schema::Delivery>(),
           capnp::Schema::from<schema::Batch>(), capnp::Schema::from<schema::RunSummary>(),
+          capnp::Schema::from<schema::StatsReport>(), capnp::Schema::from<schema::AuditReport>(),
           capnp::Schema::from<schema::User>()}) {
       codec.handleByAnnotation(schema);
-      addTimeHandlers(codec, time, schema, seen);
+      addFieldHandlers(codec, time, nullable, schema, seen);
     }
+    codec.addFieldHandler(
+        capnp::Schema::from<schema::StatsDay>().getFieldByName("invalides"), problemCounts);
   }
 };
 

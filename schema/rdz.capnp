@@ -15,6 +15,9 @@ $Cxx.namespace("rdz::schema");
 annotation time @0xd3a1b6c0f3e2a901 (field) :Void;
 # The field holds a time (µs since epoch); JSON shows it as ISO 8601.
 
+annotation nullable @0xad5113fac98c0d2e (field) :Void;
+# An Int64 count that may have no value: negative means none, and JSON shows it as null.
+
 enum Entity {
   zr7 @0 $Json.name("ZR7");
   mdl @1 $Json.name("MDL");
@@ -323,6 +326,12 @@ interface Viewer {
   listRuns @7 (limit :UInt32, after :Text) -> (runs :List(RunSummary), next :Text);
   getRun @8 (id :Text) -> (run :RunSummary, batches :List(Batch));
   listBatches @9 (status :Text, limit :UInt32, after :Text) -> (batches :List(Batch), next :Text);
+  stats @10 (entity :EntityFilter, from :Text, to :Text, produit :Text, client :Text)
+      -> (report :StatsReport);
+  # SPEC §7.3: the daily counters of the entities asked (all the token may see when `all`), every
+  # day from `from` to `to` (AAAA-MM-JJ, Europe/Paris; "": today, and `from` "" is `to`), at most
+  # 1000 days. `produit` / `client` ("": any) filter the delivery-side counters and the commandes.
+  # Reads counters kept in step with every change: no lead is read.
 }
 
 interface Admin extends(Viewer) {
@@ -355,8 +364,10 @@ interface Admin extends(Viewer) {
   checkOpposition @14 (telephone :Text) -> (entities :List(Entity));
   # The entities (among those the token may see) whose list holds the number.
   countOpposition @15 (entity :EntityFilter) -> (counts :List(OppositionCount));
-  reserved16 @16 ();
-  # Ordinal held for another Admin method; answers "unimplemented".
+  audit @16 () -> (report :AuditReport);
+  # SPEC §7.5: every invariant checked on one consistent snapshot, on a worker thread, while
+  # ingestion and runs go on (seconds for a million leads). An entity-bound token audits its
+  # entity. One audit at a time: a second call while one runs is refused.
   addUser @17 (user :User) -> (password :Text);
   # SPEC §8.4: a person of the console. rdzd generates the password and returns it once (only its
   # scrypt hash is stored). Users are managed by an admin bound to no entity only.
@@ -399,4 +410,94 @@ struct Rejection {
 struct OppositionCount {
   entity @0 :Entity;
   count @1 :UInt32;
+}
+
+# ---------------------------------------------------------------------------------------------
+# Stats (SPEC §7.3)
+
+struct ProblemCount {
+  code @0 :Text;
+  count @1 :UInt32;
+}
+
+struct StatsDay {
+  # The counters of one entity and one Europe/Paris day, or of a period (a total: no date). Also
+  # the value of a counter row of the `stats` family (no date: the key has it). What a day is and
+  # whose counter each one is: daemon/domain/stats.h.
+  date @0 :Text;
+  recus @1 :UInt32;                  # leads received (recu_le), valid or not
+  invalides @2 :List(ProblemCount);  # blocking problem code -> leads; JSON: one object
+  livresFresh @3 :UInt32 $Json.name("livres_fresh");
+  livresLb @4 :UInt32 $Json.name("livres_lb");
+  fallbackEntrants @5 :UInt32 $Json.name("fallback_entrants");   # the other entity's leads, to ours
+  fallbackSortants @6 :UInt32 $Json.name("fallback_sortants");   # our leads, to the other's clients
+  doublonsEvites @7 :UInt32 $Json.name("doublons_evites");
+  rejetes @8 :UInt32;                # by rejection date
+  effaces @9 :UInt32;                # by erasure date
+  stockLb @10 :Int64 = -1 $nullable $Json.name("stock_lb");      # after the day's run; null without
+  freshInvendus @11 :Int64 = -1 $nullable $Json.name("fresh_invendus");
+}
+
+struct StatsCommande {
+  # A commande's figures for the ISO week of the report's `to`.
+  id @0 :Text;
+  client @1 :Text;
+  produit @2 :Text;
+  quotaSemaine @3 :UInt32 $Json.name("quota_semaine");
+  livresSemaine @4 :UInt32 $Json.name("livres_semaine");
+  lbSemaine @5 :UInt32 $Json.name("lb_semaine");
+  remplacementsDus @6 :UInt32 $Json.name("remplacements_dus");
+  completionPct @7 :UInt32 $Json.name("completion_pct");   # floor(100 x livres / quota)
+  manque @8 :UInt32;                 # quota - livres, 0 once met
+}
+
+struct StatsEntity {
+  entity @0 :Entity;
+  days @1 :List(StatsDay);           # every day from `from` to `to`, in order
+  total @2 :StatsDay;                # the period: sums; stock_lb, fresh_invendus of its last run
+  commandes @3 :List(StatsCommande);
+}
+
+struct StatsReport {
+  from @0 :Text;
+  to @1 :Text;
+  entities @2 :List(StatsEntity);
+}
+
+struct RunStats {
+  # What a run counted for one entity, kept in that entity's `stats` family (key `r` run id): the
+  # record the counters of a run are recounted from (the pools it left cannot be recounted later).
+  stockLb @0 :Int64 = -1;
+  freshInvendus @1 :Int64 = -1;
+  doublons @2 :List(DoublonCount);   # this entity's leads passed over, per produit and client
+}
+
+struct DoublonCount {
+  produit @0 :Text;
+  client @1 :Text;
+  count @2 :UInt32;
+}
+
+struct AuditReport {
+  # The answer to audit (rdzctl audit --json).
+  ok @0 :Bool;                   # no violation
+  checked @1 :AuditCounts;
+  violations @2 :List(AuditViolation);
+  # The first 1000 violations found; violationsTotal counts them all.
+  violationsTotal @3 :UInt32 $Json.name("violations_total");
+}
+
+struct AuditCounts {
+  # What the audit read, in the entities audited.
+  leads @0 :UInt32;
+  indexEntries @1 :UInt32 $Json.name("index_entries");
+  deliveries @2 :UInt32;
+  batches @3 :UInt32;
+  quotaCounters @4 :UInt32 $Json.name("quota_counters");
+}
+
+struct AuditViolation {
+  invariant @0 :Text;            # a stable name: lead.nb_livraisons, index.missing, … (OPERATIONS.md)
+  key @1 :Text;                  # family/key of the record at fault; bytes outside ASCII as \xHH
+  detail @2 :Text;               # for a person: ids and counts, no personal data
 }

@@ -9,18 +9,33 @@
 //   spaces, one per line) to a file and times `rdzctl opposition import` of it against a running
 //   rdzd (admin token): parsing, hashing and the writes.
 //   {"rdz":"opposition","numbers":N,"seconds":X,"added":K}
+// - `rdz-bench stats` stores LEADS (default 1000000) leads over DAYS days in both entities straight through the
+//   store layer (40 % delivered, some across entities, some rejected; 10 % invalid), rebuilds the
+//   stats counters from them (the startup rebuild), serves the real RPC server on a Unix socket
+//   and times CALLS `Viewer.stats` calls over the whole period: all entities, then --client,
+//   then --produit. {"rdz":"stats","leads":N,"days":D,"load_s":…,"rebuild_s":…,
+//   "median_ms":…,"max_ms":…,"client_median_ms":…,"client_max_ms":…,"produit_median_ms":…,
+//   "produit_max_ms":…}
 // - `rdz-bench check --db DIR` checks a database's consistency (tools/store-check.h) — on a copy
 //   (`rdzctl backup`) or with rdzd stopped. One violation per line on stdout, then
 //   {"rdz":"check","leads":N,"deliveries":M,"batches":B,"violations":V}; exit 1 if V > 0.
+// - `rdz-bench audit --data-dir DIR` loads LEADS (default 1,000,000) leads with deliveries into a
+//   new data directory, starts rdzd on it and times `Admin.audit` while CLIENTS (default 8)
+//   clients ingest: audit time, rdzd's memory, ingest p99 before and during
+//   (tools/bench-audit.h).
 #include <boost/program_options.hpp>
 #include <fmt/format.h>
+#include <kj/async-io.h>
 #include <kj/debug.h>
+#include <stdlib.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
+#include <future>
 #include <iostream>
 #include <sstream>
 #include <thread>
@@ -31,6 +46,17 @@
 #include "client/synthetic.h"
 #include "daemon/domain/allocation.h"
 #include "daemon/domain/calendar.h"
+#include "daemon/domain/clock.h"
+#include "daemon/domain/digest.h"
+#include "daemon/domain/ids.h"
+#include "daemon/service/auth.h"
+#include "daemon/service/rpc-server.h"
+#include "daemon/service/write-queue.h"
+#include "daemon/store/records.h"
+#include "daemon/store/stats.h"
+#include "tools/bench-audit.h"
+#include "tools/bench-ingest.h"
+
 #include "tools/store-check.h"
 
 namespace po = boost::program_options;
@@ -127,6 +153,193 @@ int benchOpposition(const std::string& socket, const std::string& tokenFile, uin
   return 0;
 }
 
+// Stores `leads` leads over `days` days from 2025-07-01, both entities, 20 clients each with one
+// commande per produit; no history, batches or runs (the counters do not read them).
+void loadStatsData(rdz::Store& store, uint32_t leads, uint32_t days) {
+  using namespace std::chrono;
+  static const char* PRODUITS[] = {"PV", "PAC", "ITE"};
+  constexpr uint32_t CLIENTS = 20;
+  const std::string first = "2025-07-01";
+  auto txn = store.begin();
+  for (rdz::Entity e : rdz::ALL_ENTITIES) {
+    for (uint32_t k = 0; k < CLIENTS; ++k) {
+      rdz::Client c;
+      c.entity = e;
+      c.id = fmt::format("client-{}-{}", rdz::entitySlug(e), k);
+      c.nom = c.id;
+      c.emails = {c.id + "@example.fr"};
+      rdz::putClient(*txn, c);
+      for (auto* produit : PRODUITS) {
+        rdz::Commande commande;
+        commande.entity = e;
+        commande.id = fmt::format("C{:06}", rdz::nextCounter(*txn, "commande"));
+        commande.client = c.id;
+        commande.produit = produit;
+        commande.departements = {"*"};
+        commande.quotaSemaine = 100;
+        rdz::putCommande(*txn, commande);
+      }
+    }
+  }
+  store.commit(*txn, false);
+
+  rdz::IdGenerator ids;
+  rdz::Timestamp start = *rdz::referenceTime(first, "00:00");
+  rdz::Timestamp end = *rdz::referenceTime(rdz::addDays(first, static_cast<int>(days)), "00:00");
+  const auto step = (end - start) / leads;
+  txn = store.begin();
+  for (uint32_t i = 0; i < leads; ++i) {
+    rdz::Lead lead;
+    lead.recuLe = start + step * i;
+    lead.id = ids.next(lead.recuLe);
+    lead.entity = i % 2 ? rdz::Entity::MDL : rdz::Entity::ZR7;
+    lead.produit = PRODUITS[(i / 2) % 3];
+    lead.nom = "Nom";
+    lead.prenom = "Prenom";
+    lead.telephone = fmt::format("06{:08}", i);
+    lead.telephoneE164 = fmt::format("+336{:08}", i);
+    lead.codePostal = "33000";
+    lead.departement = "33";
+    lead.consentement = true;
+    bool recent = end - lead.recuLe < hours(24 * 8);
+    lead.statut = recent ? rdz::Statut::NEW : rdz::Statut::LB;
+    if (i % 10 == 9) {
+      lead.statut = rdz::Statut::INVALID;
+      lead.problemes = {"telephone.invalid"};
+      lead.telephoneE164.clear();
+    } else if (i % 5 < 2) {
+      // Delivered by the next day's run: to a client of its entity, 1 in 25 to the other's.
+      rdz::Delivery d;
+      d.leadEntity = lead.entity;
+      d.entity = i % 25 == 0 ? (i % 2 ? rdz::Entity::ZR7 : rdz::Entity::MDL) : lead.entity;
+      d.lead = lead.id;
+      d.client = fmt::format("client-{}-{}", rdz::entitySlug(d.entity), (i / 6) % CLIENTS);
+      d.commande = "C000001";
+      d.run = rdz::addDays(rdz::parisDate(lead.recuLe), 1);
+      d.at = *rdz::referenceTime(d.run, "09:30");
+      d.id = ids.next(lead.recuLe);
+      d.pass = i % 10 == 1 ? rdz::PassKind::LB : rdz::PassKind::FRESH;
+      if (d.entity != d.leadEntity) d.pass = rdz::PassKind::FRESH_FALLBACK;
+      lead.statut = rdz::Statut::DELIVERED;
+      if (i % 20 == 0) {
+        d.rejet = "faux_numero";
+        d.rejeteLe = d.at + hours(30);
+        lead.statut = rdz::Statut::REJECTED;
+      }
+      lead.nbLivraisons = 1;
+      lead.derniereLivraison = d.at;
+      rdz::putDelivery(*txn, d);
+    }
+    rdz::putLead(*txn, lead, nullptr);
+    if (i % 20000 == 19999) {
+      store.commit(*txn, false);
+      txn = store.begin();
+    }
+  }
+  store.commit(*txn, false);
+}
+
+struct Latencies {
+  double median = 0;
+  double max = 0;
+};
+
+// `calls` stats calls over [from, to] (after one to warm up), in milliseconds.
+Latencies timeStats(rdz::Connection& conn, const std::string& from, const std::string& to,
+                    const std::string& produit, const std::string& client, uint32_t calls) {
+  std::vector<double> ms;
+  for (uint32_t i = 0; i <= calls; ++i) {
+    auto req = conn.viewer().statsRequest();
+    req.initEntity().setAll();
+    req.setFrom(from);
+    req.setTo(to);
+    req.setProduit(produit);
+    req.setClient(client);
+    auto begin = std::chrono::steady_clock::now();
+    auto resp = req.send().wait(conn.waitScope());
+    double elapsed =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - begin).count();
+    KJ_ASSERT(resp.getReport().getEntities().size() == 2);
+    if (i > 0) ms.push_back(elapsed);
+  }
+  std::sort(ms.begin(), ms.end());
+  return {ms[ms.size() / 2], ms.back()};
+}
+
+int benchStats(uint32_t leads, uint32_t days, uint32_t calls, std::string dataDir) {
+  using namespace std::chrono;
+  bool temporary = dataDir.empty();
+  if (temporary) {
+    char pattern[] = "/tmp/rdz-bench-stats-XXXXXX";
+    if (::mkdtemp(pattern) == nullptr) KJ_FAIL_SYSCALL("mkdtemp", errno);
+    dataDir = pattern;
+  }
+  KJ_REQUIRE(!std::filesystem::exists(dataDir + "/db"), "--data: a directory without a db");
+  std::filesystem::create_directories(dataDir);
+  auto store = rdz::Store::open(dataDir + "/db");
+
+  auto t0 = steady_clock::now();
+  loadStatsData(*store, leads, days);
+  double loadSeconds = duration<double>(steady_clock::now() - t0).count();
+  t0 = steady_clock::now();
+  rdz::rebuildStats(*store);
+  double rebuildSeconds = duration<double>(steady_clock::now() - t0).count();
+  std::cerr << "rdz-bench: stored " << leads << " leads over " << days << " days in "
+            << loadSeconds << " s; counters rebuilt from them in " << rebuildSeconds << " s\n";
+
+  // The real RPC server (rdzd's) on its own thread and event loop.
+  const std::string token = "bench-viewer-token";
+  const std::string socket = dataDir + "/rdzd.sock";
+  rdz::Auth auth;
+  auth.add({rdz::Role::VIEWER, std::nullopt, "bench"}, rdz::sha256Hex(token));
+  std::promise<kj::Own<kj::CrossThreadPromiseFulfiller<void>>> ready;
+  std::thread server([&]() {
+    auto io = kj::setupAsyncIo();
+    rdz::SystemClock clock;
+    rdz::IdGenerator ids;
+    rdz::WriteQueue writes(*store);
+    rdz::ServiceContext context{*store, writes, ids, clock, auth, rdz::RunSettings{}};
+    rdz::RpcServer rpc(context, io.provider->getTimer(), rdz::ConnectionLimits{});
+    auto listener = io.provider->getNetwork()
+                        .parseAddress(kj::str("unix:", socket.c_str()))
+                        .wait(io.waitScope)
+                        ->listen();
+    auto stop = kj::newPromiseAndCrossThreadFulfiller<void>();
+    ready.set_value(kj::mv(stop.fulfiller));
+    stop.promise.exclusiveJoin(rpc.listenLocal(*listener)).wait(io.waitScope);
+  });
+  auto stop = ready.get_future().get();
+
+  const std::string from = "2025-07-01";
+  const std::string to = rdz::addDays(from, static_cast<int>(days) - 1);
+  Latencies all, client, produit;
+  {
+    rdz::Endpoint endpoint;
+    endpoint.socket = socket;
+    endpoint.token = token;
+    rdz::Connection conn(endpoint);
+    all = timeStats(conn, from, to, "", "", calls);
+    client = timeStats(conn, from, to, "", "client-zr7-3", calls);
+    produit = timeStats(conn, from, to, "PV", "", calls);
+  }
+  stop->fulfill();
+  server.join();
+  store = nullptr;
+  if (temporary) std::filesystem::remove_all(dataDir);
+
+  std::cerr << "rdz-bench: stats over " << days << " days, both entities (median / max of "
+            << calls << " calls): " << all.median << " / " << all.max << " ms; --client "
+            << client.median << " / " << client.max << " ms; --produit " << produit.median
+            << " / " << produit.max << " ms\n";
+  std::cout << fmt::format(
+      "{{\"rdz\":\"stats\",\"leads\":{},\"days\":{},\"load_s\":{:.1f},\"rebuild_s\":{:.1f},"
+      "\"median_ms\":{:.2f},\"max_ms\":{:.2f},\"client_median_ms\":{:.2f},"
+      "\"client_max_ms\":{:.2f},\"produit_median_ms\":{:.2f},\"produit_max_ms\":{:.2f}}}\n",
+      leads, days, loadSeconds, rebuildSeconds, all.median, all.max, client.median, client.max,
+      produit.median, produit.max);
+  return 0;
+}
+
 int checkDatabase(const std::string& dir, int dedupDays) {
   auto store = rdz::Store::open(dir);
   rdz::StoreCheckReport report = rdz::checkStore(*store, dedupDays);
@@ -140,15 +353,24 @@ int checkDatabase(const std::string& dir, int dedupDays) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string mode = "ingest", socket, tokenFile, entityText = "zr7", db;
+  std::string mode = "ingest", socket, tokenFile, entityText = "zr7", db, dataDir, rdzd;
+  uint32_t deliveredPercent = 30;
   int clients = 16, seconds = 15, dedupDays = 30;
   uint32_t planLeads = 100000, planCommandes = 300, oppositionNumbers = 1000000;
+  uint32_t statsDays = 365, statsCalls = 20;
+  std::string statsData;
   uint64_t seed = static_cast<uint64_t>(std::chrono::system_clock::now().time_since_epoch().count());
-  po::options_description o("rdz-bench ingest|plan|opposition|check [options]\n\nOptions");
+  po::options_description o("rdz-bench ingest|plan|opposition|stats|check|audit [options]\n\nOptions");
+
   o.add_options()("help,h", "this help")("mode", po::value(&mode),
-                                         "ingest (default), plan, opposition or check")(
+                                         "ingest (default), plan, opposition, stats or check")(
+      "days", po::value(&statsDays), "stats: days they span (default 365)")(
+      "calls", po::value(&statsCalls), "stats: timed calls per query (default 20)")(
+      "data", po::value(&statsData), "stats: directory to build the database in (default: a "
+                                     "temporary one, removed after)")(
       "numbers", po::value(&oppositionNumbers), "opposition: numbers to import (default 1000000)")(
-      "leads", po::value(&planLeads), "plan: leads in the pools (default 100000)")(
+      "leads", po::value(&planLeads),
+      "plan: leads in the pools (default 100000); stats: leads stored (default 1000000)")(
       "commandes", po::value(&planCommandes), "plan: commandes (default 300)")(
       "socket", po::value(&socket), "rdzd socket (default ./rdz-data/rdzd.sock)")(
       "token-file", po::value(&tokenFile), "token (default ./rdz-data/ingest-<entity>.token)")(
@@ -157,7 +379,11 @@ int main(int argc, char** argv) {
       "seconds", po::value(&seconds), "duration (default 15)")(
       "seed", po::value(&seed), "seed of the synthetic leads")(
       "db", po::value(&db), "check: the RocksDB directory (a backup, or DATA_DIR/db of a stopped rdzd)")(
-      "dedup-days", po::value(&dedupDays), "check: the duplicate window in days (default 30)");
+      "dedup-days", po::value(&dedupDays), "check: the duplicate window in days (default 30)")(
+      "data-dir", po::value(&dataDir), "audit: rdzd's data directory to create and load")(
+      "reuse", "audit: DATA_DIR was loaded by an earlier run; do not load it again")(
+      "delivered-pct", po::value(&deliveredPercent), "audit: share of leads delivered (default 30)")(
+      "rdzd", po::value(&rdzd), "audit: the rdzd binary (default: ../daemon/rdzd from rdz-bench)");
   po::positional_options_description pos;
   pos.add("mode", 1);
   po::variables_map vm;
@@ -169,11 +395,21 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (vm.count("help") ||
-      (mode != "ingest" && mode != "plan" && mode != "opposition" && mode != "check")) {
+      (mode != "ingest" && mode != "plan" && mode != "opposition" && mode != "stats" &&
+       mode != "check" && mode != "audit")) {
+
     std::cout << o << "\n";
     return vm.count("help") ? 0 : 2;
   }
   if (mode == "plan") return benchPlan(planLeads, std::max<uint32_t>(planCommandes, 1));
+  if (mode == "stats") {
+    uint32_t leads = vm.count("leads") ? planLeads : 1000000;
+    if (leads < 1 || statsDays < 1 || statsDays > 1000 || statsCalls < 1) {
+      std::cerr << "rdz-bench: --leads, --calls >= 1 and --days 1..1000\n";
+      return 2;
+    }
+    return benchStats(leads, statsDays, statsCalls, statsData);
+  }
   if (mode == "opposition") {
     // An admin token (the default: ./rdz-data/admin.token, as rdzctl).
     return benchOpposition(socket, tokenFile, oppositionNumbers,
@@ -194,6 +430,33 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
+  if (mode == "audit") {
+    if (dataDir.empty()) {
+      std::cerr << "rdz-bench: audit needs --data-dir DIR\n";
+      return 2;
+    }
+    rdz::AuditBenchOptions options;
+    options.dataDir = std::filesystem::absolute(dataDir).string();
+    options.reuse = vm.count("reuse") > 0;
+    options.leads = vm.count("leads") ? planLeads : 1000000;
+    options.deliveredPercent = std::min<uint32_t>(deliveredPercent, 100);
+    options.clients = vm.count("clients") ? clients : 8;
+    options.baselineSeconds = vm.count("seconds") ? seconds : 10;
+    options.seed = seed;
+    options.rdzd = !rdzd.empty() ? rdzd
+                                 : (std::filesystem::canonical("/proc/self/exe").parent_path() /
+                                    "../daemon/rdzd")
+                                       .string();
+    try {
+      return rdz::benchAudit(options);
+    } catch (const kj::Exception& e) {
+      std::cerr << "rdz-bench: audit failed: " << e.getDescription().cStr() << "\n";
+      return 2;
+    } catch (const std::exception& e) {
+      std::cerr << "rdz-bench: audit failed: " << e.what() << "\n";
+      return 2;
+    }
+  }
   auto entity = rdz::parseEntity(entityText);
   if (!entity || clients < 1 || clients > 99 || seconds < 1) {
     std::cerr << "rdz-bench: bad --entity, --clients (1..99) or --seconds\n";
@@ -209,48 +472,13 @@ int main(int argc, char** argv) {
     return 3;
   }
 
-  std::atomic<bool> stop{false};
-  std::atomic<uint64_t> errors{0};
-  std::vector<std::vector<double>> latencies(clients);
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
-  std::vector<std::thread> threads;
-  auto started = std::chrono::steady_clock::now();
-  for (int t = 0; t < clients; ++t) {
-    threads.emplace_back([&, t]() {
-      try {
-        rdz::Connection conn(endpoint);
-        auto ingest = conn.ingest();
-        for (uint32_t n = 0; std::chrono::steady_clock::now() < deadline; ++n) {
-          auto fields = rdz::syntheticLead(seed, t, n);
-          auto req = ingest.submitRequest();
-          auto list = req.initFields(fields.size());
-          for (size_t i = 0; i < fields.size(); ++i) {
-            list[i].setName(fields[i].name);
-            list[i].setValue(fields[i].value);
-          }
-          req.setIdempotencyKey(rdz::syntheticKey(seed, t, n));
-          auto begin = std::chrono::steady_clock::now();
-          req.send().wait(conn.waitScope());
-          latencies[t].push_back(
-              std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - begin)
-                  .count());
-        }
-      } catch (const std::exception& e) {
-        if (errors.fetch_add(1) == 0) std::cerr << "rdz-bench: client failed: " << e.what() << "\n";
-      }
-    });
-  }
-  for (auto& th : threads) th.join();
-  double elapsed =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  std::vector<double> all;
-  for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
-  std::sort(all.begin(), all.end());
-  auto pct = [&](double p) { return all.empty() ? 0.0 : all[static_cast<size_t>(p * (all.size() - 1))]; };
-  double tps = all.size() / elapsed;
-  std::cerr << "rdz-bench: " << all.size() << " leads acknowledged (synced) in " << elapsed
-            << " s by " << clients << " clients, " << errors.load() << " failed clients\n";
-  std::cout << "{\"rdz\":\"ingest\",\"clients\":" << clients << ",\"tps\":" << tps
-            << ",\"p50_ms\":" << pct(0.5) << ",\"p99_ms\":" << pct(0.99) << "}\n";
-  return errors.load() == 0 ? 0 : 1;
+  rdz::IngestFigures f = rdz::ingestLoad(endpoint, clients, seed, 0, [deadline] {
+    return std::chrono::steady_clock::now() < deadline;
+  });
+  std::cerr << "rdz-bench: " << f.acknowledged << " leads acknowledged (synced) in " << f.seconds
+            << " s by " << clients << " clients, " << f.failedClients << " failed clients\n";
+  std::cout << "{\"rdz\":\"ingest\",\"clients\":" << clients << ",\"tps\":" << f.tps
+            << ",\"p50_ms\":" << f.p50Ms << ",\"p99_ms\":" << f.p99Ms << "}\n";
+  return f.failedClients == 0 ? 0 : 1;
 }

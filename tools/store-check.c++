@@ -11,6 +11,7 @@
 #include "daemon/store/codec.h"
 #include "daemon/store/keys.h"
 #include "daemon/store/records.h"
+#include "daemon/store/stats.h"
 
 namespace rdz {
 
@@ -158,6 +159,13 @@ StoreCheckReport checkStore(Store& store, int dedupDays) {
       } else {
         violation("batch " + ref + " lists a missing delivery " + id);
       }
+    }
+  }
+  // The stats counters were written in the same atomic writes as the changes they count.
+  if (store.getSystem(keys::STATS_BUILT_KEY) != nullptr) {
+    for (auto& m : compareStats(storedStats(store), recountStats(store))) {
+      violation(fmt::format("stats counters of {} {} differ from a recount: {}",
+                            entityName(m.entity), m.key, m.detail));
     }
   }
   return report;

@@ -28,7 +28,8 @@ struct StoreCheckReport {
 // - the duplicate index has each delivery's (phone, produit, client) at a time >= the delivery's;
 // - no lead is delivered twice in one run, and no client receives one (phone, produit) twice
 //   within `dedupDays` (rejected deliveries included: the client has seen the person);
-// - every batch's deliveries exist and name that batch.
+// - every batch's deliveries exist and name that batch;
+// - the stats counters (SPEC §7.3), once rdzd has built them, match a recount from the records.
 StoreCheckReport checkStore(Store& store, int dedupDays = 30);
 
 }  // namespace rdz

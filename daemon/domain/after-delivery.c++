@@ -59,27 +59,51 @@ std::optional<std::string> rejectionRefusal(const Lead& lead, const std::optiona
   return std::nullopt;
 }
 
+namespace {
+
+// The personal fields of SPEC §7.2 with their names: the one list erasure and the audit use.
+template <typename L, typename Visit>
+void forEachPersonalField(L& lead, Visit visit) {
+  visit("nom", lead.nom);
+  visit("prenom", lead.prenom);
+  visit("telephone", lead.telephone);
+  visit("telephone_e164", lead.telephoneE164);
+  visit("email", lead.email);
+  visit("code_postal", lead.codePostal);
+  visit("ville", lead.ville);
+  visit("ip", lead.ip);
+  visit("user_agent", lead.userAgent);
+  visit("page_url", lead.pageUrl);
+  visit("consentement_texte", lead.consentementTexte);
+  visit("requete_ip", lead.requeteIp);
+  visit("requete_user_agent", lead.requeteUserAgent);
+  visit("requete_page_url", lead.requetePageUrl);
+}
+
+}  // namespace
+
+std::vector<std::string_view> personalFieldsHeld(const Lead& lead) {
+  std::vector<std::string_view> out;
+  forEachPersonalField(lead, [&](std::string_view name, const std::string& value) {
+    if (!value.empty()) out.push_back(name);
+  });
+  return out;
+}
+
 Lead erased(Lead lead) {
-  for (std::string* field : {&lead.nom, &lead.prenom, &lead.telephone, &lead.telephoneE164,
-                             &lead.email, &lead.codePostal, &lead.ville, &lead.ip,
-                             &lead.userAgent, &lead.pageUrl, &lead.consentementTexte,
-                             &lead.requeteIp, &lead.requeteUserAgent, &lead.requetePageUrl}) {
-    field->clear();
-    field->shrink_to_fit();
-  }
+  forEachPersonalField(lead, [](std::string_view, std::string& value) {
+    value.clear();
+    value.shrink_to_fit();
+  });
   lead.efface = true;
   return lead;
 }
 
 std::vector<std::string> personalValues(const Lead& lead) {
   std::vector<std::string> out;
-  for (const std::string* field :
-       {&lead.nom, &lead.prenom, &lead.telephone, &lead.telephoneE164, &lead.email,
-        &lead.codePostal, &lead.ville, &lead.ip, &lead.userAgent, &lead.pageUrl,
-        &lead.consentementTexte, &lead.requeteIp, &lead.requeteUserAgent,
-        &lead.requetePageUrl}) {
-    if (!field->empty()) out.push_back(*field);
-  }
+  forEachPersonalField(lead, [&](std::string_view, const std::string& value) {
+    if (!value.empty()) out.push_back(value);
+  });
   // Longest first, so a value that contains another is replaced whole.
   std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.size() > b.size(); });
   return out;

@@ -27,6 +27,9 @@ enum class Credit : uint8_t { WEEK, REPLACEMENT };
 std::string_view creditName(Credit c);  // "semaine", "remplacement_du"
 Credit creditFor(const Delivery& delivery, Timestamp at);
 
+// The `rejet` of a delivery an erasure dropped from an unsent batch (SPEC §7.2).
+constexpr std::string_view REJET_EFFACE = "efface";
+
 // The run date ("AAAA-MM-JJ") of a delivery: its run id without the entity suffix.
 std::string runDateOf(const Delivery& delivery);
 
@@ -38,6 +41,10 @@ std::optional<Delivery> latestDelivery(const std::vector<Delivery>& deliveries);
 // nullopt when it is allowed. The message is for the admin (rdzctl prints it).
 std::optional<std::string> rejectionRefusal(const Lead& lead, const std::optional<Delivery>& latest,
                                             std::string_view reason, Timestamp at);
+
+// The names (SPEC §3.1) of the personal fields of SPEC §7.2 that `lead` still holds (non-empty):
+// none once it is erased.
+std::vector<std::string_view> personalFieldsHeld(const Lead& lead);
 
 // The lead with every personal field of SPEC §7.2 wiped and `efface` set: nom, prenom,
 // telephone, telephone_e164, email, code_postal, ville, ip, user_agent, page_url,

@@ -86,6 +86,16 @@ std::string isoWeekOf(std::string_view date) {
   return std::string(buffer, static_cast<size_t>(n));
 }
 
+std::string addDays(std::string_view date, int days) {
+  auto ymd = parseDate(date);
+  if (!ymd) return "";
+  date::year_month_day next{date::sys_days(*ymd) + date::days(days)};
+  char buffer[16];
+  int n = std::snprintf(buffer, sizeof(buffer), "%04d-%02u-%02u", static_cast<int>(next.year()),
+                        static_cast<unsigned>(next.month()), static_cast<unsigned>(next.day()));
+  return std::string(buffer, static_cast<size_t>(n));
+}
+
 std::string weekdayOf(std::string_view date) {
   auto ymd = parseDate(date);
   if (!ymd) return "";

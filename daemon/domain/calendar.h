@@ -20,9 +20,11 @@ std::string parisDate(Timestamp t);
 // ISO week of a calendar date, "2026-W48" (ISO 8601 week-numbering year). "" if malformed.
 std::string isoWeekOf(std::string_view date);
 
+// The calendar date `days` days after `date` (before it when negative). "" if malformed.
+std::string addDays(std::string_view date, int days);
+
 // Weekday of a calendar date as the commande `jours` word: lun mar mer jeu ven sam dim.
 // "" if malformed.
 std::string weekdayOf(std::string_view date);
-
 
 }  // namespace rdz

@@ -12,6 +12,7 @@
 #include "daemon/store/codec.h"
 #include "daemon/store/keys.h"
 #include "daemon/store/records.h"
+#include "daemon/store/stats.h"
 
 namespace rdz {
 
@@ -73,6 +74,7 @@ RejectAnswer rejectLead(Txn& txn, std::optional<Entity> scope, const std::string
   d.rejeteLe = at;
   putDelivery(txn, d);
   Credit credit = creditCommande(txn, d, at);
+  applyStats(txn, {statsOfRejection(d, lead.produit)});
 
   Lead rejected = lead;
   rejected.statut = Statut::REJECTED;
@@ -124,16 +126,18 @@ ErasureOutcome eraseLeads(Txn& txn, const std::vector<Entity>& entities, const s
           }
           putBatch(txn, updated, &*batch);
           countBatch(txn, &*batch, updated);
-          d.rejet = "efface";
+          d.rejet = std::string(REJET_EFFACE);
           d.rejeteLe = now;
           putDelivery(txn, d);
           Credit credit = creditCommande(txn, d, now);
+          applyStats(txn, statsOfDelivery(d, lead.produit, -1));  // never reached the client
           dropped.push_back(fmt::format("retiré du lot {} (commande {}, crédit {})", d.batch,
                                         d.commande, creditName(credit)));
         }
       }
 
       putLead(txn, erased(lead), &lead);
+      applyStats(txn, {statsOfErasure(e, now)});
       std::string detail = "données personnelles effacées (RGPD)";
       for (auto& line : dropped) detail += "; " + line;
       addHistory(txn, e, lead.id, {now, "effacement", detail});

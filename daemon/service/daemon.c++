@@ -26,6 +26,7 @@
 #include "daemon/service/server.h"
 #include "daemon/service/tcp-transport.h"
 #include "daemon/service/write-queue.h"
+#include "daemon/store/stats.h"
 #include "daemon/store/store.h"
 
 namespace rdz {
@@ -143,6 +144,7 @@ int runDaemon(const Config& config, const Clock& clock) {
   auto store = Store::open(config.dataDir + "/db");
   IdGenerator ids(lastUsedIdValue(*store));
   logInfo("database open in {}/db", config.dataDir);
+  if (ensureStatsBuilt(*store)) logInfo("stats counters built from the stored records");
   if (!config.metricsListen.empty()) {
     // Before any writer or Sender runs: from here on every change is counted as it commits.
     auto started = std::chrono::steady_clock::now();

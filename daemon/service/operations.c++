@@ -11,6 +11,7 @@
 #include "daemon/store/codec.h"
 #include "daemon/store/keys.h"
 #include "daemon/store/records.h"
+#include "daemon/store/stats.h"
 
 namespace rdz {
 
@@ -183,6 +184,7 @@ SubmitAnswer ingestLead(Txn& txn, IdGenerator& ids, const IngestRequest& request
   }
   addHistory(txn, e, lead.id, {at, "statut", std::string(statutName(lead.statut))});
   putLead(txn, lead, nullptr);
+  applyStats(txn, statsOfReception(lead));
 
   countSubmission(txn, e, Metrics::Submission::STORED, lead.statut);
   SubmitAnswer answer{"", lead.id, lead.statut, lead.problemes};

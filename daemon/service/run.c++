@@ -12,6 +12,7 @@
 #include "daemon/domain/time.h"
 #include "daemon/service/metrics.h"
 #include "daemon/store/records.h"
+#include "daemon/store/stats.h"
 
 namespace rdz {
 
@@ -193,6 +194,7 @@ RunOutcome executeRun(Txn& txn, IdGenerator& ids, const RunParams& asked, Timest
   std::string week = isoWeekOf(params.date);
   const Timestamp T = params.reference;
   TouchedLeads leads(txn);
+  RunCount counted{id, params.date, T, scopeOf(params), {}, {}};
 
   for (auto& aging : plan.aging) {
     Lead& lead = leads.get(aging.entity, aging.leadId);
@@ -232,6 +234,7 @@ RunOutcome executeRun(Txn& txn, IdGenerator& ids, const RunParams& asked, Timest
     d.batch = batch.id;
     putDelivery(txn, d);
     batch.deliveries.push_back(d.id);
+    counted.deliveries.emplace_back(d, lead.produit);
 
     bool fromLb = a.pass == PassKind::LB || a.pass == PassKind::LB_FALLBACK;
     putLastDelivery(txn, a.commandeEntity, lead.telephoneE164, lead.produit, a.client, T);
@@ -270,6 +273,8 @@ RunOutcome executeRun(Txn& txn, IdGenerator& ids, const RunParams& asked, Timest
                         static_cast<int32_t>(served.count));
   }
   leads.writeAll();
+  counted.duplicates = plan.duplicates;
+  countRunStats(txn, counted);  // after the leads: it counts the pools they leave
   for (auto& b : outcome.batches) {
     putBatch(txn, b, nullptr);
     countBatch(txn, nullptr, b);

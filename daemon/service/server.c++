@@ -4,18 +4,21 @@
 
 
 #include <algorithm>
+#include <memory>
 #include <type_traits>
 
 #include "daemon/domain/fault-point.h"
 #include "daemon/domain/time.h"
 #include "daemon/domain/validation.h"
 #include "daemon/service/after-delivery.h"
+#include "daemon/service/audit.h"
 #include "daemon/service/files.h"
 #include "daemon/service/log.h"
 #include "daemon/service/metrics.h"
 #include "daemon/service/operations.h"
 #include "daemon/service/users.h"
 #include "daemon/service/worker-thread.h"
+#include "daemon/service/stats.h"
 #include "daemon/store/codec.h"
 #include "daemon/store/records.h"
 
@@ -160,6 +163,7 @@ class ViewerMethods : public Base {
   using typename Base::ListRunsContext;
   using typename Base::GetRunContext;
   using typename Base::ListBatchesContext;
+  using typename Base::StatsContext;
 
   kj::Promise<void> listClients(ListClientsContext context) override {
     auto params = context.getParams();
@@ -282,6 +286,22 @@ class ViewerMethods : public Base {
     context.getResults().setNext(takePage(batches, limit));
     fillBatches(batches, context.getResults());
     return kj::READY_NOW;
+  }
+
+  kj::Promise<void> stats(StatsContext context) override {
+    auto p = context.getParams();
+    StatsRequest request = resolveStatsRequest(
+        ctx_.store, entitiesIn(scope_, p.getEntity()), str(p.getFrom()), str(p.getTo()),
+        str(p.getProduit()), str(p.getClient()), ctx_.clock.now());
+    // Computed off the event loop (a year is a few thousand counter rows); the reply is filled
+    // back on it.
+    auto report = std::make_shared<StatsReportData>();
+    return onWorkerThread([&store = ctx_.store, request = kj::mv(request), report]() {
+             *report = computeStatsReport(store, request);
+           })
+        .then([context, report]() mutable {
+          fillStatsReport(*report, context.getResults().initReport());
+        });
   }
 
   kj::Promise<void> findLeads(FindLeadsContext context) override {
@@ -723,6 +743,24 @@ class AdminImpl final : public ViewerMethods<schema::Admin::Server> {
     return rdz::setUser(ctx_, fromCapnp(params.getUser()), params.getNewPassword())
         .then([context](std::string password) mutable {
           context.getResults().setPassword(password);
+        });
+  }
+
+  kj::Promise<void> audit(AuditContext context) override {
+    AuditOptions options;
+    options.entities = entitiesIn(scope_);
+    options.dedupWindow = ctx_.runSettings.dedupWindow;
+    options.opposition = ctx_.opposition;
+    auto started = std::chrono::steady_clock::now();
+    return auditOnWorkerThread(ctx_.store, kj::mv(options))
+        .then([context, started](kj::Own<AuditReport> report) mutable {
+          // Counts only: keys and details may hold phones (index keys).
+          logInfo("audit: {} leads, {} deliveries checked in {:.1f} s, {} violations",
+                  report->checked.leads, report->checked.deliveries,
+                  std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
+                      .count(),
+                  report->violationsTotal);
+          toCapnp(*report, context.getResults().initReport());
         });
   }
 

@@ -2,7 +2,9 @@
 
 #include <kj/debug.h>
 
+#include <algorithm>
 #include <cstring>
+#include <limits>
 
 namespace rdz {
 
@@ -31,6 +33,11 @@ std::string encodeWith(const Value& value) {
   capnp::MallocMessageBuilder message(256);
   toCapnp(value, message.initRoot<T>());
   return encodeMessage(message);
+}
+
+uint32_t count32(int64_t n) {
+  KJ_REQUIRE(n >= 0 && n <= int64_t{UINT32_MAX}, "counter out of range", n);
+  return static_cast<uint32_t>(n);
 }
 
 }  // namespace
@@ -387,6 +394,83 @@ User decodeUser(std::string_view bytes) {
   return u;
 }
 
+void toCapnp(const DayCounters& c, schema::StatsDay::Builder out) {
+  out.setRecus(count32(c.recus));
+  auto invalides = out.initInvalides(c.invalides.size());
+  size_t i = 0;
+  for (auto& [code, n] : c.invalides) {
+    invalides[i].setCode(code);
+    invalides[i].setCount(count32(n));
+    ++i;
+  }
+  out.setLivresFresh(count32(c.livresFresh));
+  out.setLivresLb(count32(c.livresLb));
+  out.setFallbackEntrants(count32(c.fallbackEntrants));
+  out.setFallbackSortants(count32(c.fallbackSortants));
+  out.setDoublonsEvites(count32(c.doublonsEvites));
+  out.setRejetes(count32(c.rejetes));
+  out.setEffaces(count32(c.effaces));
+  out.setStockLb(c.stockLb ? int64_t{count32(*c.stockLb)} : int64_t{-1});
+  out.setFreshInvendus(c.freshInvendus ? int64_t{count32(*c.freshInvendus)} : int64_t{-1});
+}
+
+DayCounters fromCapnp(schema::StatsDay::Reader in) {
+  DayCounters c;
+  c.recus = in.getRecus();
+  for (auto p : in.getInvalides()) c.invalides[str(p.getCode())] = p.getCount();
+  c.livresFresh = in.getLivresFresh();
+  c.livresLb = in.getLivresLb();
+  c.fallbackEntrants = in.getFallbackEntrants();
+  c.fallbackSortants = in.getFallbackSortants();
+  c.doublonsEvites = in.getDoublonsEvites();
+  c.rejetes = in.getRejetes();
+  c.effaces = in.getEffaces();
+  if (in.getStockLb() >= 0) c.stockLb = in.getStockLb();
+  if (in.getFreshInvendus() >= 0) c.freshInvendus = in.getFreshInvendus();
+  return c;
+}
+
+void toCapnp(const RunStats& run, schema::RunStats::Builder out) {
+  out.setStockLb(run.stockLb ? int64_t{count32(*run.stockLb)} : int64_t{-1});
+  out.setFreshInvendus(run.freshInvendus ? int64_t{count32(*run.freshInvendus)} : int64_t{-1});
+  auto doublons = out.initDoublons(run.doublons.size());
+  for (size_t i = 0; i < run.doublons.size(); ++i) {
+    doublons[i].setProduit(run.doublons[i].produit);
+    doublons[i].setClient(run.doublons[i].client);
+    doublons[i].setCount(count32(run.doublons[i].count));
+  }
+}
+
+RunStats fromCapnp(schema::RunStats::Reader in) {
+  RunStats run;
+  if (in.getStockLb() >= 0) run.stockLb = in.getStockLb();
+  if (in.getFreshInvendus() >= 0) run.freshInvendus = in.getFreshInvendus();
+  for (auto d : in.getDoublons()) {
+    run.doublons.push_back({str(d.getProduit()), str(d.getClient()), d.getCount()});
+  }
+  return run;
+}
+
+void toCapnp(const AuditReport& report, schema::AuditReport::Builder out) {
+  auto count = [](uint64_t n) {
+    return static_cast<uint32_t>(std::min<uint64_t>(n, std::numeric_limits<uint32_t>::max()));
+  };
+  out.setOk(report.ok());
+  auto checked = out.initChecked();
+  checked.setLeads(count(report.checked.leads));
+  checked.setIndexEntries(count(report.checked.indexEntries));
+  checked.setDeliveries(count(report.checked.deliveries));
+  checked.setBatches(count(report.checked.batches));
+  checked.setQuotaCounters(count(report.checked.quotaCounters));
+  auto violations = out.initViolations(report.violations.size());
+  for (size_t i = 0; i < report.violations.size(); ++i) {
+    violations[i].setInvariant(report.violations[i].invariant);
+    violations[i].setKey(report.violations[i].key);
+    violations[i].setDetail(report.violations[i].detail);
+  }
+  out.setViolationsTotal(count(report.violationsTotal));
+}
+
 std::string encodeMessage(capnp::MessageBuilder& message) {
   auto words = capnp::messageToFlatArray(message);
   auto bytes = words.asBytes();
@@ -410,6 +494,8 @@ std::string encode(const Produit& v) { return encodeWith<schema::Produit>(v); }
 std::string encode(const Delivery& v) { return encodeWith<schema::Delivery>(v); }
 std::string encode(const Batch& v) { return encodeWith<schema::Batch>(v); }
 std::string encode(const RunRecord& v) { return encodeWith<schema::RunSummary>(v); }
+std::string encode(const DayCounters& v) { return encodeWith<schema::StatsDay>(v); }
+std::string encode(const RunStats& v) { return encodeWith<schema::RunStats>(v); }
 
 Lead decodeLead(std::string_view bytes) {
   return fromCapnp(StoredMessage(bytes).get<schema::Lead>());
@@ -434,6 +520,13 @@ Batch decodeBatch(std::string_view bytes) {
 }
 RunRecord decodeRun(std::string_view bytes) {
   return fromCapnp(StoredMessage(bytes).get<schema::RunSummary>());
+}
+
+DayCounters decodeDayCounters(std::string_view bytes) {
+  return fromCapnp(StoredMessage(bytes).get<schema::StatsDay>());
+}
+RunStats decodeRunStats(std::string_view bytes) {
+  return fromCapnp(StoredMessage(bytes).get<schema::RunStats>());
 }
 
 }  // namespace rdz

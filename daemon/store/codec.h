@@ -6,8 +6,10 @@
 #include <string>
 #include <string_view>
 
+#include "daemon/domain/audit.h"
 #include "daemon/domain/commerce.h"
 #include "daemon/domain/outbox.h"
+#include "daemon/domain/stats.h"
 #include "daemon/domain/types.h"
 #include "daemon/domain/users.h"
 #include "schema/rdz.capnp.h"
@@ -38,11 +40,17 @@ void toCapnp(const Batch& batch, schema::Batch::Builder out);
 Batch fromCapnp(schema::Batch::Reader in);
 void toCapnp(const RunRecord& run, schema::RunSummary::Builder out);
 RunRecord fromCapnp(schema::RunSummary::Reader in);
+// Counts must fit (KJ_REQUIRE: 0 ≤ count < 2^32); `date` is left unset.
+void toCapnp(const DayCounters& counters, schema::StatsDay::Builder out);
+DayCounters fromCapnp(schema::StatsDay::Reader in);
+void toCapnp(const RunStats& run, schema::RunStats::Builder out);
+RunStats fromCapnp(schema::RunStats::Reader in);
 // A user as the RPC shows it: without its password hash.
 void toCapnp(const User& user, schema::User::Builder out);
 // name, role, entity, actif, cree_le; no password hash.
 User fromCapnp(schema::User::Reader in);
 void toCapnp(const Submission& fields, capnp::List<schema::Field>::Builder out);
+void toCapnp(const AuditReport& report, schema::AuditReport::Builder out);
 Submission fromCapnp(capnp::List<schema::Field>::Reader in);
 
 // Value bytes of a record. decode* throw (KJ_FAIL_ASSERT) on corrupt bytes.
@@ -54,6 +62,8 @@ std::string encode(const Produit& value);
 std::string encode(const Delivery& value);
 std::string encode(const Batch& value);
 std::string encode(const RunRecord& value);
+std::string encode(const DayCounters& value);
+std::string encode(const RunStats& value);
 Lead decodeLead(std::string_view bytes);
 HistoryEvent decodeHistoryEvent(std::string_view bytes);
 Client decodeClient(std::string_view bytes);
@@ -62,6 +72,8 @@ Produit decodeProduit(std::string_view bytes);
 Delivery decodeDelivery(std::string_view bytes);
 Batch decodeBatch(std::string_view bytes);
 RunRecord decodeRun(std::string_view bytes);
+DayCounters decodeDayCounters(std::string_view bytes);
+RunStats decodeRunStats(std::string_view bytes);
 // A user with its password hash (schema::StoredUser).
 std::string encode(const User& value);
 User decodeUser(std::string_view bytes);

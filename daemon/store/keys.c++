@@ -78,6 +78,60 @@ std::string dedupKey(std::string_view e164, std::string_view produit, std::strin
   return key;
 }
 
+std::string deliveryKey(std::string_view id) { return "D" + std::string(id); }
+
+std::string deliveryByLeadKey(std::string_view leadId, std::string_view deliveryId) {
+  return "L" + std::string(leadId) + std::string(deliveryId);
+}
+
+std::string batchKey(std::string_view id) { return "B" + std::string(id); }
+
+std::string outboxKey(Timestamp due, std::string_view id) {
+  std::string key = "O";
+  appendTime(key, due);
+  key += id;
+  return key;
+}
+
+std::string weekKey(std::string_view commande, std::string_view week) {
+  return std::string(commande) + '\0' + "W" + std::string(week);
+}
+
+std::string dayKey(std::string_view commande, std::string_view date) {
+  return std::string(commande) + '\0' + "D" + std::string(date);
+}
+
+std::string owedKey(std::string_view commande) { return std::string(commande) + '\0' + "R"; }
+
+std::optional<QuotaKey> parseQuotaKey(std::string_view key) {
+  size_t nul = key.find('\0');
+  if (nul == std::string_view::npos || nul == 0 || nul + 1 >= key.size()) return std::nullopt;
+  QuotaKey out{std::string(key.substr(0, nul)), key[nul + 1], std::string(key.substr(nul + 2))};
+  bool periodOk = out.kind == 'R' ? out.period.empty() : !out.period.empty();
+  if ((out.kind != 'W' && out.kind != 'D' && out.kind != 'R') || !periodOk) return std::nullopt;
+  return out;
+}
+
+std::optional<StatusIndexKey> parseStatusKey(std::string_view key) {
+  if (key.size() < 1 + 1 + 8 + 1 || key[0] != 'S') return std::nullopt;
+  return StatusIndexKey{static_cast<uint8_t>(key[1]), readTime(key.substr(2, 8)),
+                        std::string(key.substr(10))};
+}
+
+std::optional<PhoneIndexKey> parsePhoneKey(std::string_view key, size_t idLength) {
+  if (key.empty() || key[0] != 'P') return std::nullopt;
+  size_t e164End = key.find('\0', 1);
+  if (e164End == std::string_view::npos) return std::nullopt;
+  size_t produitEnd = key.find('\0', e164End + 1);
+  if (produitEnd == std::string_view::npos || key.size() != produitEnd + 1 + 8 + idLength) {
+    return std::nullopt;
+  }
+  return PhoneIndexKey{std::string(key.substr(1, e164End - 1)),
+                       std::string(key.substr(e164End + 1, produitEnd - e164End - 1)),
+                       readTime(key.substr(produitEnd + 1, 8)),
+                       std::string(key.substr(produitEnd + 9))};
+}
+
 std::string idempotencyKey(Entity e, std::string_view caller, std::string_view key) {
   std::string out = IDEMPOTENCY_PREFIX;
   out += entitySlug(e);
@@ -101,5 +155,32 @@ std::string counterKey(std::string_view name) { return "Q" + std::string(name); 
 std::string runKey(std::string_view date) { return "R" + std::string(date); }
 
 std::string userKey(std::string_view name) { return "U" + std::string(name); }
+
+std::string statsDayKey(std::string_view date) { return STATS_DAY_PREFIX + std::string(date); }
+
+std::string statsProduitPrefix(std::string_view produit) {
+  std::string key = "P";
+  key += produit;
+  key += '\0';
+  return key;
+}
+
+std::string statsProduitKey(std::string_view produit, std::string_view date) {
+  return statsProduitPrefix(produit) + std::string(date);
+}
+
+std::string statsClientPrefix(std::string_view client) {
+  std::string key = "C";
+  key += client;
+  key += '\0';
+  return key;
+}
+
+std::string statsClientKey(std::string_view client, std::string_view date,
+                           std::string_view produit) {
+  return statsClientPrefix(client) + std::string(date) + std::string(produit);
+}
+
+std::string runStatsKey(std::string_view runId) { return "r" + std::string(runId); }
 
 }  // namespace rdz::keys

@@ -9,13 +9,19 @@
 //   clients     id                                      -> Client
 //   commandes   id                                      -> Commande
 //   produits    code                                    -> Produit
-//   deliveries  id                                      -> Delivery
+//   deliveries  'D' id                                  -> Delivery
+//               'L' lead-id delivery-id                 -> ""          a lead's deliveries
 //   dedup       e164 0 produit 0 client                 -> last delivery time(8)
 //   quotas      commande 0 'W' isoWeek("2026-W48")       -> delivered, lb, replacements served
 //               commande 0 'D' date                     -> delivered that day
 //               commande 0 'R'                          -> replacements owed (SPEC §7.1)
-//   batches     id                                      -> Batch
+//   batches     'B' id                                  -> Batch
+//               'O' next-attempt(8) id                  -> ""          the outbox queue
 //   opposition  HMAC-SHA-256(secret, e164) (32 bytes)   -> added at(8)   (SPEC §7.2)
+//   stats       'T' date                                -> StatsDay: the entity's day (§7.3)
+//               'P' produit 0 date                      -> StatsDay: delivery side of a produit
+//               'C' client 0 date produit               -> StatsDay: delivery side of a client
+//               'r' run id                              -> RunStats: what the run counted
 // System family "system":
 //   'K' slug 0 len(4) caller key                         -> IdempotencyRecord
 //   'I' slug 0 key                                      -> IdempotencyRecord of before keys were
@@ -25,9 +31,11 @@
 //   'Q' name                                            -> counter(8) (commande ids, …)
 //   'R' date                                            -> RunSummary
 //   'U' name                                            -> StoredUser (console users, §8.4)
+//   'Xstats'                                            -> "" the stats counters were built
 // Times are big-endian with the sign bit flipped, so byte order is time order.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -53,6 +61,40 @@ std::string historyKey(std::string_view leadId, Timestamp at, uint32_t seq);
 
 std::string dedupKey(std::string_view e164, std::string_view produit, std::string_view client);
 
+// deliveries: 'D' id -> Delivery; 'L' lead-id delivery-id -> "" (a lead's deliveries).
+std::string deliveryKey(std::string_view id);
+std::string deliveryByLeadKey(std::string_view leadId, std::string_view deliveryId);
+// batches: 'B' id -> Batch; 'O' due(8) id -> "" (the outbox queue, by next attempt).
+std::string batchKey(std::string_view id);
+std::string outboxKey(Timestamp due, std::string_view id);
+// quotas: commande 0 'W' iso-week / commande 0 'D' date / commande 0 'R'.
+std::string weekKey(std::string_view commande, std::string_view week);
+std::string dayKey(std::string_view commande, std::string_view date);
+std::string owedKey(std::string_view commande);
+struct QuotaKey {
+  std::string commande;
+  char kind = 0;       // 'W', 'D' or 'R'
+  std::string period;  // the ISO week, the date, or "" for 'R'
+};
+// nullopt when `key` is not one of the three forms.
+std::optional<QuotaKey> parseQuotaKey(std::string_view key);
+
+// The parts of a status index key ('S' statut(1) recu_le(8) id) or of a phone index key
+// ('P' e164 0 produit 0 recu_le(8) id); nullopt when malformed.
+struct StatusIndexKey {
+  uint8_t statut = 0;
+  Timestamp recuLe{};
+  std::string id;
+};
+std::optional<StatusIndexKey> parseStatusKey(std::string_view key);
+struct PhoneIndexKey {
+  std::string e164;
+  std::string produit;
+  Timestamp recuLe{};
+  std::string id;
+};
+std::optional<PhoneIndexKey> parsePhoneKey(std::string_view key, size_t idLength = 13);
+
 // An idempotency key belongs to (entity, caller, key): `caller` identifies the token that sent
 // it (Grant::caller), so one caller can neither claim nor read another's keys.
 std::string idempotencyKey(Entity e, std::string_view caller, std::string_view key);
@@ -62,6 +104,17 @@ constexpr char IDEMPOTENCY_PREFIX[] = "K";  // the records, all entities and cal
 constexpr char IDEMPOTENCY_EXPIRY_PREFIX[] = "E";
 constexpr char LEGACY_IDEMPOTENCY_PREFIX[] = "I";  // before keys were per caller
 std::string counterKey(std::string_view name);
+
+// The stats family (daemon/store/stats.h). Dates are "AAAA-MM-JJ" (10 bytes).
+constexpr char STATS_DAY_PREFIX[] = "T";
+constexpr char STATS_BUILT_KEY[] = "Xstats";
+std::string statsDayKey(std::string_view date);
+std::string statsProduitPrefix(std::string_view produit);
+std::string statsProduitKey(std::string_view produit, std::string_view date);
+std::string statsClientPrefix(std::string_view client);
+std::string statsClientKey(std::string_view client, std::string_view date,
+                           std::string_view produit);
+std::string runStatsKey(std::string_view runId);
 std::string runKey(std::string_view date);
 std::string userKey(std::string_view name);
 

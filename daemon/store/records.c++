@@ -218,24 +218,13 @@ std::vector<Produit> listProduits(Reader& r, Entity e) {
 
 namespace {
 
-std::string deliveryKey(std::string_view id) { return "D" + std::string(id); }
-std::string deliveryByLeadKey(std::string_view leadId, std::string_view id) {
-  return "L" + std::string(leadId) + std::string(id);
-}
-std::string batchKey(std::string_view id) { return "B" + std::string(id); }
-std::string outboxKey(Timestamp due, std::string_view id) {
-  std::string key = "O";
-  keys::appendTime(key, due);
-  key += id;
-  return key;
-}
-std::string weekKey(std::string_view commande, std::string_view week) {
-  return std::string(commande) + '\0' + "W" + std::string(week);
-}
-std::string owedKey(std::string_view commande) { return std::string(commande) + '\0' + "R"; }
-std::string dayKey(std::string_view commande, std::string_view date) {
-  return std::string(commande) + '\0' + "D" + std::string(date);
-}
+using keys::batchKey;
+using keys::dayKey;
+using keys::deliveryByLeadKey;
+using keys::deliveryKey;
+using keys::outboxKey;
+using keys::owedKey;
+using keys::weekKey;
 
 void putU32s(std::string& out, std::initializer_list<uint32_t> values) {
   for (uint32_t v : values) keys::appendU32(out, v);
@@ -370,10 +359,16 @@ void putLastDelivery(Txn& txn, Entity clientEntity, std::string_view e164,
   txn.put(clientEntity, Family::DEDUP, keys::dedupKey(e164, produit, client), value);
 }
 
+WeekCount decodeWeekCount(std::string_view value) {
+  // Counters written before replacements were kept have two values: the third reads 0.
+  return {readU32(value, 0), readU32(value, 4), readU32(value, 8)};
+}
+
+uint32_t decodeQuotaCount(std::string_view value) { return readU32(value, 0); }
+
 WeekCount weekCount(Reader& r, Entity e, std::string_view commande, std::string_view week) {
   KJ_IF_MAYBE(bytes, r.get(e, Family::QUOTAS, weekKey(commande, week))) {
-    // Counters written before replacements were kept have two values: the third reads 0.
-    return {readU32(*bytes, 0), readU32(*bytes, 4), readU32(*bytes, 8)};
+    return decodeWeekCount(*bytes);
   }
   return {};
 }

@@ -96,6 +96,10 @@ struct WeekCount {
   uint32_t replacements = 0;  // replacements owed (§7.1) served in this week
 };
 WeekCount weekCount(Reader& r, Entity e, std::string_view commande, std::string_view week);
+// The values of the quotas family (keys: keys::weekKey, dayKey, owedKey), for readers of the
+// whole family (the audit).
+WeekCount decodeWeekCount(std::string_view value);
+uint32_t decodeQuotaCount(std::string_view value);  // a day count, or the replacements owed
 void addWeekCount(Txn& txn, Entity e, std::string_view commande, std::string_view week,
                   int32_t delivered, int32_t lb);
 void addWeekReplacements(Txn& txn, Entity e, std::string_view commande, std::string_view week,

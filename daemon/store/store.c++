@@ -9,6 +9,7 @@
 #include <rocksdb/utilities/write_batch_with_index.h>
 
 #include <array>
+#include <condition_variable>
 #include <mutex>
 #include <vector>
 
@@ -18,7 +19,7 @@ namespace {
 
 constexpr std::string_view FAMILY_NAMES[FAMILY_COUNT] = {
     "leads", "index", "history", "clients", "commandes",
-    "produits", "deliveries", "dedup", "quotas", "batches", "opposition"};
+    "produits", "deliveries", "dedup", "quotas", "batches", "opposition", "stats"};
 constexpr std::string_view SYSTEM_FAMILY = "system";
 
 // The one place where a rocksdb::Status becomes an exception. OVERLOADED, not FAILED: the
@@ -48,6 +49,32 @@ std::string prefixEnd(std::string_view prefix) {
   return end;
 }
 
+// Read options bounded to the keys that start with `prefix`: an iterator then never walks past
+// the range, e.g. over the thousands of tombstones a run leaves in the `new` pool (the keys after
+// the phone index) until they are compacted, which made every ingestion's double-submission scan
+// of a phone sorting after all others slow.
+class PrefixReadOptions {
+ public:
+  PrefixReadOptions(const rocksdb::ReadOptions& base, std::string_view prefix)
+      : options_(base), lower_(prefix), upper_(prefixEnd(prefix)) {
+    if (!lower_.empty()) {
+      lowerSlice_ = slice(lower_);
+      options_.iterate_lower_bound = &lowerSlice_;
+    }
+    if (!upper_.empty()) {
+      upperSlice_ = slice(upper_);
+      options_.iterate_upper_bound = &upperSlice_;
+    }
+  }
+  KJ_DISALLOW_COPY(PrefixReadOptions);
+  const rocksdb::ReadOptions& get() const { return options_; }
+
+ private:
+  rocksdb::ReadOptions options_;
+  std::string lower_, upper_;
+  rocksdb::Slice lowerSlice_, upperSlice_;
+};
+
 // `after`: forward scans start past this key (the smallest key above it is after + '\0').
 void iterate(rocksdb::Iterator& it, std::string_view prefix, ScanFn& fn, bool reverse,
              std::string_view after = {}) {
@@ -70,6 +97,29 @@ void iterate(rocksdb::Iterator& it, std::string_view prefix, ScanFn& fn, bool re
     }
   }
   check(it.status(), "scan");
+}
+
+// A forward scan that re-creates its iterator every SNAPSHOT_SCAN_CHUNK keys, resuming after the
+// last key visited: the snapshot makes the pieces one consistent scan, and no iterator lives long
+// enough to pin memtables and files for the whole of a long scan.
+constexpr size_t SNAPSHOT_SCAN_CHUNK = 8192;
+
+template <typename MakeIterator>
+void iterateInChunks(MakeIterator makeIterator, std::string_view prefix, ScanFn& fn,
+                     std::string_view after = {}) {
+  std::string start(prefix);
+  if (!after.empty()) start = std::max(start, std::string(after) + '\0');
+  for (;;) {
+    std::unique_ptr<rocksdb::Iterator> it(makeIterator());
+    size_t visited = 0;
+    for (it->Seek(slice(start)); it->Valid() && it->key().starts_with(slice(prefix)); it->Next()) {
+      if (!fn(view(it->key()), view(it->value()))) return check(it->status(), "scan");
+      if (++visited == SNAPSHOT_SCAN_CHUNK) break;
+    }
+    check(it->status(), "scan");
+    if (visited < SNAPSHOT_SCAN_CHUNK || !it->Valid()) return;
+    start = std::string(view(it->key())) + '\0';  // the smallest key after the last one visited
+  }
 }
 
 class RocksStore;
@@ -106,6 +156,30 @@ class RocksTxn final : public Txn {
   RocksStore& store_;
   // overwrite_key = true: reads of a key written twice in the batch see the last write.
   mutable rocksdb::WriteBatchWithIndex batch_{rocksdb::BytewiseComparator(), 0, true};
+};
+
+// Store::snapshot(): reads at one sequence number, released (and the purge gate opened) on
+// destruction.
+class RocksSnapshot final : public Reader {
+ public:
+  RocksSnapshot(RocksStore& store, const rocksdb::Snapshot* snapshot);
+  ~RocksSnapshot();
+  KJ_DISALLOW_COPY(RocksSnapshot);
+  kj::Maybe<std::string> get(Entity e, Family f, std::string_view key) override;
+  kj::Maybe<std::string> getSystem(std::string_view key) override;
+  void scan(Entity e, Family f, std::string_view prefix, ScanFn fn, bool reverse) override;
+  void scanSystem(std::string_view prefix, ScanFn fn) override;
+  void scanAfter(Entity e, Family f, std::string_view prefix, std::string_view after,
+                 ScanFn fn) override;
+  void scanSystemAfter(std::string_view prefix, std::string_view after, ScanFn fn) override;
+
+ private:
+  kj::Maybe<std::string> getFrom(rocksdb::ColumnFamilyHandle* cf, std::string_view key);
+  void scanFrom(rocksdb::ColumnFamilyHandle* cf, std::string_view prefix, ScanFn& fn,
+                std::string_view after = {});
+  RocksStore& store_;
+  const rocksdb::Snapshot* snapshot_;
+  rocksdb::ReadOptions options_;
 };
 
 class RocksStore final : public Store {
@@ -184,21 +258,17 @@ class RocksStore final : public Store {
     return getFrom(system_, key);
   }
   void scan(Entity e, Family f, std::string_view prefix, ScanFn fn, bool reverse) override {
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), family(e, f)));
-    iterate(*it, prefix, fn, reverse);
+    scanFrom(family(e, f), prefix, fn, reverse);
   }
   void scanSystem(std::string_view prefix, ScanFn fn) override {
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), system_));
-    iterate(*it, prefix, fn, false);
+    scanFrom(system_, prefix, fn, false);
   }
   void scanAfter(Entity e, Family f, std::string_view prefix, std::string_view after,
                  ScanFn fn) override {
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), family(e, f)));
-    iterate(*it, prefix, fn, false, after);
+    scanFrom(family(e, f), prefix, fn, false, after);
   }
   void scanSystemAfter(std::string_view prefix, std::string_view after, ScanFn fn) override {
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), system_));
-    iterate(*it, prefix, fn, false, after);
+    scanFrom(system_, prefix, fn, false, after);
   }
 
   kj::Own<Txn> begin() override { return kj::heap<RocksTxn>(*this); }
@@ -232,7 +302,35 @@ class RocksStore final : public Store {
     check(cp->CreateCheckpoint(dir, 0), "checkpoint");
   }
 
+  kj::Own<Reader> snapshot() override {
+    {
+      std::unique_lock<std::mutex> lock(gateMutex_);
+      gateChanged_.wait(lock, [this] { return purges_ == 0; });
+      ++snapshots_;
+    }
+    return kj::heap<RocksSnapshot>(*this, db_->GetSnapshot());
+  }
+
+  // Called by ~RocksSnapshot once its snapshot is released.
+  void snapshotReleased() {
+    std::lock_guard<std::mutex> lock(gateMutex_);
+    --snapshots_;
+    gateChanged_.notify_all();
+  }
+
   void purgeOldVersions(const std::vector<KeyRange>& ranges) override {
+    // Snapshots first (Store::snapshot): none may be open while the old versions are dropped
+    // and the old files deleted, and none opens until that is done.
+    {
+      std::unique_lock<std::mutex> lock(gateMutex_);
+      ++purges_;
+      gateChanged_.wait(lock, [this] { return snapshots_ == 0; });
+    }
+    KJ_DEFER({
+      std::lock_guard<std::mutex> lock(gateMutex_);
+      --purges_;
+      gateChanged_.notify_all();
+    });
     std::lock_guard<std::mutex> lock(filesMutex_);
     // 1. Every memtable to an SST file: then no live WAL holds a record written before, and the
     //    old WAL files are obsolete (WAL recycling is off: recycle_log_file_num = 0).
@@ -277,12 +375,77 @@ class RocksStore final : public Store {
     return found(status, kj::mv(value), "get");
   }
 
+  void scanFrom(rocksdb::ColumnFamilyHandle* cf, std::string_view prefix, ScanFn& fn,
+                bool reverse, std::string_view after = {}) {
+    PrefixReadOptions options(rocksdb::ReadOptions(), prefix);
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(options.get(), cf));
+    iterate(*it, prefix, fn, reverse, after);
+  }
+
   std::mutex filesMutex_;  // purgeOldVersions and checkpoint, one at a time
+  // The gate between snapshots and purges (Store::snapshot): open snapshots, and purges waiting
+  // or running.
+  std::mutex gateMutex_;
+  std::condition_variable gateChanged_;
+  int snapshots_ = 0;
+  int purges_ = 0;
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   rocksdb::ColumnFamilyHandle* system_ = nullptr;
   std::array<std::array<rocksdb::ColumnFamilyHandle*, FAMILY_COUNT>, 2> families_{};
 };
+
+RocksSnapshot::RocksSnapshot(RocksStore& store, const rocksdb::Snapshot* snapshot)
+    : store_(store), snapshot_(snapshot) {
+  options_.snapshot = snapshot_;
+  options_.fill_cache = false;
+}
+
+RocksSnapshot::~RocksSnapshot() {
+  store_.db().ReleaseSnapshot(snapshot_);
+  store_.snapshotReleased();
+}
+
+kj::Maybe<std::string> RocksSnapshot::getFrom(rocksdb::ColumnFamilyHandle* cf,
+                                              std::string_view key) {
+  std::string value;
+  auto status = store_.db().Get(options_, cf, slice(key), &value);
+  return found(status, kj::mv(value), "get");
+}
+
+void RocksSnapshot::scanFrom(rocksdb::ColumnFamilyHandle* cf, std::string_view prefix,
+                             ScanFn& fn, std::string_view after) {
+  PrefixReadOptions options(options_, prefix);
+  iterateInChunks([&] { return store_.db().NewIterator(options.get(), cf); }, prefix, fn, after);
+}
+
+kj::Maybe<std::string> RocksSnapshot::get(Entity e, Family f, std::string_view key) {
+  return getFrom(store_.family(e, f), key);
+}
+kj::Maybe<std::string> RocksSnapshot::getSystem(std::string_view key) {
+  return getFrom(store_.system(), key);
+}
+void RocksSnapshot::scan(Entity e, Family f, std::string_view prefix, ScanFn fn, bool reverse) {
+  if (reverse) {
+    // Reverse scans are short (the last key of a range): one iterator.
+    PrefixReadOptions options(options_, prefix);
+    std::unique_ptr<rocksdb::Iterator> it(
+        store_.db().NewIterator(options.get(), store_.family(e, f)));
+    iterate(*it, prefix, fn, true);
+  } else {
+    scanFrom(store_.family(e, f), prefix, fn);
+  }
+}
+void RocksSnapshot::scanSystem(std::string_view prefix, ScanFn fn) {
+  scanFrom(store_.system(), prefix, fn);
+}
+void RocksSnapshot::scanAfter(Entity e, Family f, std::string_view prefix,
+                              std::string_view after, ScanFn fn) {
+  scanFrom(store_.family(e, f), prefix, fn, after);
+}
+void RocksSnapshot::scanSystemAfter(std::string_view prefix, std::string_view after, ScanFn fn) {
+  scanFrom(store_.system(), prefix, fn, after);
+}
 
 RocksTxn::RocksTxn(RocksStore& store) : store_(store) {}
 
@@ -296,8 +459,9 @@ kj::Maybe<std::string> RocksTxn::getFrom(rocksdb::ColumnFamilyHandle* cf, std::s
 void RocksTxn::scanFrom(rocksdb::ColumnFamilyHandle* cf, std::string_view prefix, ScanFn& fn,
                         bool reverse, std::string_view after) {
   // The batch iterator takes ownership of the base iterator.
+  PrefixReadOptions options(rocksdb::ReadOptions(), prefix);
   std::unique_ptr<rocksdb::Iterator> it(
-      batch_.NewIteratorWithBase(cf, store_.db().NewIterator(rocksdb::ReadOptions(), cf)));
+      batch_.NewIteratorWithBase(cf, store_.db().NewIterator(options.get(), cf)));
   iterate(*it, prefix, fn, reverse, after);
 }
 

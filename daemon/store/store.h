@@ -32,8 +32,9 @@ enum class Family : uint8_t {
   QUOTAS,
   BATCHES,
   OPPOSITION,  // SPEC §7.2: keyed hashes of opposed phones
+  STATS,       // SPEC §7.3: daily counters (daemon/store/stats.h)
 };
-constexpr size_t FAMILY_COUNT = 11;
+constexpr size_t FAMILY_COUNT = 12;
 std::string_view familyName(Family f);  // "leads", "index", …
 
 using ScanFn = kj::FunctionParam<bool(std::string_view key, std::string_view value)>;
@@ -117,12 +118,26 @@ class Store : public Reader {
   virtual StoreSize size() = 0;
   // A consistent online copy of the database in `dir` (which must not exist yet).
   virtual void checkpoint(const std::string& dir) = 0;
+  // A read-only view of the committed database as it is now, across every family, until the
+  // returned Reader is destroyed: for long reads on a worker thread (the audit) that must see
+  // one state while writes go on. Scans through it do not fill the block cache (they would
+  // evict what ingestion and runs use) and re-create their iterator every few thousand keys
+  // (a long-lived iterator pins memtables and files).
+  //
+  // An open snapshot keeps the versions it sees from compactions, and its iterators keep the
+  // files they read: a snapshot open across purgeOldVersions would leave an erased person's
+  // values in the files. So the two exclude each other: purgeOldVersions waits until every
+  // open snapshot is released, and snapshot() waits while a purge is waiting or running (a
+  // purge is never starved by a stream of audits). Blocks: call it from a worker thread.
+  // The Reader may be used from one thread at a time.
+  virtual kj::Own<Reader> snapshot() = 0;
   // Makes the values overwritten or deleted in `ranges` unrecoverable from the database's files
   // (SPEC §7.2): flushes every memtable (so the WAL files holding them become obsolete),
   // compacts the ranges down to the bottommost level (forced, dropping old versions and
   // tombstones), and deletes the obsolete SST and WAL files before it returns. Slow (it rewrites
   // files): call it from a worker thread, never the event loop or the writer. An iterator or
-  // snapshot open meanwhile keeps the versions it sees; rdzd's reads are short. Runs one at a
+  // snapshot open meanwhile keeps the versions it sees: it first waits for every snapshot()
+  // to be released (an audit, seconds), and rdzd's other reads are short. Runs one at a
   // time, and never during a checkpoint.
   virtual void purgeOldVersions(const std::vector<KeyRange>& ranges) = 0;
 };

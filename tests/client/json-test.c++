@@ -97,3 +97,64 @@ TEST(SubmissionFromJsonEscapes, BrokenEscapesAreRefused) {
 
 }  // namespace
 }  // namespace rdz
+
+namespace rdz {
+namespace {
+
+// SPEC §7.3's JSON: `invalides` one object of code -> count, the pools null on a day without a
+// run, a total without a date.
+TEST(StatsJson, RendersTheSpecShape) {
+  capnp::MallocMessageBuilder message;
+  auto report = message.initRoot<schema::StatsReport>();
+  report.setFrom("2026-07-14");
+  report.setTo("2026-07-14");
+  auto entity = report.initEntities(1)[0];
+  entity.setEntity(schema::Entity::MDL);
+  auto day = entity.initDays(1)[0];
+  day.setDate("2026-07-14");
+  day.setRecus(3);
+  auto invalides = day.initInvalides(2);
+  invalides[0].setCode("code_postal.missing");
+  invalides[0].setCount(1);
+  invalides[1].setCode("telephone.invalid");
+  invalides[1].setCount(2);
+  auto total = entity.initTotal();
+  total.initInvalides(0);
+  total.setRecus(3);
+  total.setStockLb(0);
+  total.setFreshInvendus(12);
+  auto commande = entity.initCommandes(1)[0];
+  commande.setId("C000001");
+  commande.setClient("acme");
+  commande.setProduit("PV");
+  commande.setQuotaSemaine(10);
+  commande.setLivresSemaine(3);
+  commande.setCompletionPct(30);
+  commande.setManque(7);
+  EXPECT_EQ(
+      toJson(report.asReader()),
+      R"({"from":"2026-07-14","to":"2026-07-14","entities":[{"entity":"MDL","days":[{"date":)"
+      R"("2026-07-14","recus":3,"invalides":{"code_postal.missing":1,"telephone.invalid":2},)"
+      R"("livres_fresh":0,"livres_lb":0,"fallback_entrants":0,"fallback_sortants":0,)"
+      R"("doublons_evites":0,"rejetes":0,"effaces":0,"stock_lb":null,"fresh_invendus":null}],)"
+      R"("total":{"recus":3,"invalides":{},"livres_fresh":0,"livres_lb":0,"fallback_entrants":0,)"
+      R"("fallback_sortants":0,"doublons_evites":0,"rejetes":0,"effaces":0,"stock_lb":0,)"
+      R"("fresh_invendus":12},"commandes":[{"id":"C000001","client":"acme","produit":"PV",)"
+      R"("quota_semaine":10,"livres_semaine":3,"lb_semaine":0,"remplacements_dus":0,)"
+      R"("completion_pct":30,"manque":7}]}]})");
+
+  // And back: the handlers decode what they encode.
+  auto text = toJson(report.asReader());
+  capnp::MallocMessageBuilder decoded;
+  auto back = decoded.initRoot<schema::StatsReport>();
+  rdzJson().decode(kj::arrayPtr(text.data(), text.size()), back);
+  auto d = back.getEntities()[0].getDays()[0];
+  EXPECT_EQ(d.getStockLb(), -1);
+  ASSERT_EQ(d.getInvalides().size(), 2u);
+  EXPECT_EQ(d.getInvalides()[1].getCode(), "telephone.invalid");
+  EXPECT_EQ(d.getInvalides()[1].getCount(), 2u);
+  EXPECT_EQ(back.getEntities()[0].getTotal().getFreshInvendus(), 12);
+}
+
+}  // namespace
+}  // namespace rdz

@@ -241,6 +241,40 @@ class ConsoleInBrowser(unittest.TestCase):
     def session_cookie(self, browser=None):
         return (browser or self.browser).get_cookie("rdz_session")["value"]
 
+    def check_dashboard_equals_stats(self):
+        today = datetime.date.today()
+        stats = self.env.ctl_json("stats", "--from", (today - datetime.timedelta(days=29)).isoformat(),
+                                  "--to", today.isoformat())
+        value = lambda id: self.browser.find_element(
+            By.CSS_SELECTOR, "#%s .valeur" % id).text.replace("\u202f", "")
+        checked = 0
+        for entity in stats["entities"]:
+            slug = entity["entity"].lower()
+            for prefix, day in (("jour", entity["days"][-1]), ("periode", entity["total"])):
+                for name in ("recus", "livres_fresh", "livres_lb", "fallback_entrants",
+                             "fallback_sortants", "doublons_evites", "rejetes", "effaces",
+                             "stock_lb", "fresh_invendus"):
+                    want = "—" if day[name] is None else str(day[name])
+                    self.assertEqual(value("%s-%s-%s" % (slug, prefix, name)), want,
+                                     "%s %s %s" % (slug, prefix, name))
+                    checked += 1
+                self.assertEqual(value("%s-%s-invalides" % (slug, prefix)),
+                                 str(sum(day["invalides"].values())))
+            rows = self.browser.find_elements(By.CSS_SELECTOR, "#%s-commandes tbody tr" % slug)
+            self.assertEqual(len(rows), len(entity["commandes"]))
+            for row, c in zip(rows, entity["commandes"]):
+                cells = [td.text.replace("\u202f", "") for td in row.find_elements(By.TAG_NAME, "td")]
+                self.assertEqual(cells[0], c["id"])
+                self.assertEqual(cells[3:7], [str(c["quota_semaine"]), str(c["livres_semaine"]),
+                                              str(c["lb_semaine"]), str(c["remplacements_dus"])])
+                self.assertEqual(cells[7], "%d %%" % c["completion_pct"])
+                self.assertEqual(cells[8], str(c["manque"]))
+                meter = row.find_element(By.TAG_NAME, "meter").get_attribute("value")
+                self.assertEqual(float(meter), float(min(c["completion_pct"], 100)))
+                checked += 1
+        self.assertGreater(checked, 0)
+        return stats
+
     # ---- the steps ----
 
     def test_01_login(self):
@@ -334,16 +368,11 @@ class ConsoleInBrowser(unittest.TestCase):
         self.ids["run"] = run["run"]["id"]
         self.ids["failed_batch"] = [b["id"] for b in run["batches"] if b["status"] == "failed"][0]
         self.assertEqual(len(self.env.mails("zr7")), 1)
-        # The dashboard's figures are rdzd's.
+        # The dashboard's figures are `rdzctl stats --json`'s, for today, the 30 days and the
+        # week's commandes.
         self.open("/")
-        runs = self.env.ctl_json("run", "list")["runs"]
-        last = runs[-1]
-        value = lambda id: self.browser.find_element(By.CSS_SELECTOR, "#%s .valeur" % id).text
-        self.assertEqual(value("dernier-run-attribues"), str(last["assigned"]))
-        self.assertEqual(value("dernier-run-doublons"), str(last["doublons_evites"]))
-        self.assertEqual(value("lots-en-echec"), "1")
-        actives = [c for c in self.env.ctl_json("commande", "list")["commandes"] if c["actif"]]
-        self.assertEqual(value("commandes-actives"), str(len(actives)))
+        self.check_dashboard_equals_stats()
+        self.assertIn("1 lot(s) en échec", self.browser.find_element(By.ID, "lots-en-echec").text)
         # The chart was drawn by Chart.js from the console's own files (no CDN, CSP intact).
         wait_for(lambda: self.browser.execute_script(
             "return typeof Chart !== 'undefined' && Chart.getChart('graphique') !== undefined"),
@@ -383,6 +412,10 @@ class ConsoleInBrowser(unittest.TestCase):
         self.assertEqual(self.env.ctl_json("lead", "show", self.ids["script_lead"])["statut"],
                          "rejected")
         self.shot("lead-rejete")
+        self.open("/")
+        stats = self.check_dashboard_equals_stats()
+        zr7 = [e for e in stats["entities"] if e["entity"] == "ZR7"][0]
+        self.assertEqual(zr7["days"][-1]["rejetes"], 1)
         # Rejected twice: rdzd's refusal is shown, nothing written.
         status, _, _ = self.http("POST", "/leads/%s/rejet" % self.ids["script_lead"],
                                  self.session_cookie(), {"raison": "autre"})

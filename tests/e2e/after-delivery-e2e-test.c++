@@ -34,6 +34,11 @@ std::string runAt(const std::string& date) { return date + "T09:30:00+01:00"; }
 
 class AfterDeliveryE2e : public E2eTest {
  protected:
+  // Every scenario leaves data that passes the audit (SPEC §7.5).
+  void TearDown() override {
+    expectAuditClean();
+    E2eTest::TearDown();
+  }
   AfterDeliveryE2e() {
     while (mdlPort_ == zr7Port_) mdlPort_ = test::freePort();
   }
@@ -245,18 +250,7 @@ TEST_F(AfterDeliveryE2e, RejectionWindowCreditReplacementAndNeverAgain) {
 
 // ---- erasure --------------------------------------------------------------------------------
 
-// Every file under `dir` (recursively) holding `needle`.
-std::vector<std::string> filesContaining(const std::string& dir, const std::string& needle) {
-  std::vector<std::string> out;
-  for (auto& entry : std::filesystem::recursive_directory_iterator(dir)) {
-    if (!entry.is_regular_file()) continue;
-    std::ifstream in(entry.path(), std::ios::binary);
-    std::stringstream bytes;
-    bytes << in.rdbuf();
-    if (contains(bytes.str(), needle)) out.push_back(entry.path().string());
-  }
-  return out;
-}
+using test::filesContaining;
 
 TEST_F(AfterDeliveryE2e, ErasureLeavesNoPersonalValueInTheDataDirectory) {
   // ZR7's SMTP server is down at first: the batch stays unsent (failed, retried later).

@@ -240,6 +240,11 @@ struct Batch {
 
 class DeliveryE2e : public E2eTest {
  protected:
+  // Every scenario leaves data that passes the audit (SPEC §7.5).
+  void TearDown() override {
+    expectAuditClean();
+    E2eTest::TearDown();
+  }
   DeliveryE2e() {
     while (mdlPort_ == zr7Port_) mdlPort_ = test::freePort();
     // Per-entity subject templates (SPEC §6: placeholders {client}, {date}, {nb}); the body

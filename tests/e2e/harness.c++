@@ -381,6 +381,16 @@ void E2eTest::TearDown() {
   daemon_.reset();  // kills rdzd if the test left it running
 }
 
+void E2eTest::expectAuditClean() {
+  if (daemon_ == nullptr) return;
+  if (!daemon_->running()) daemon_->start();
+  auto r = ctl({"--json", "audit"});
+  EXPECT_EQ(r.exitCode, 0) << "the audit found violations after the scenario: " << describe(r);
+  if (r.exitCode == 0) {
+    EXPECT_TRUE(boolAt(Json(r.out).root(), "ok")) << r.out;
+  }
+}
+
 RunResult E2eTest::ctl(const std::vector<std::string>& args) {
   return ctlAs(adminTokenFile(), args);
 }

@@ -165,6 +165,10 @@ class E2eTest : public ::testing::Test {
     return tmp_ / ("data/ingest-" + std::string(slug) + ".token");
   }
 
+  // `rdzctl audit` (SPEC §7.5) on rdzd (started again if the test stopped it): expects exit 0 and
+  // no violation. Fixtures whose scenarios must leave consistent data call it in TearDown.
+  void expectAuditClean();
+
   // rdzctl --socket S --token-file TOKEN ARGS…
   RunResult ctl(const std::vector<std::string>& args);
   RunResult ctlAs(const std::string& tokenFile, const std::vector<std::string>& args);

@@ -17,6 +17,8 @@
 #include "daemon/service/write-queue.h"
 #include "daemon/store/records.h"
 #include "daemon/store/store.h"
+#include "client/json.h"
+#include "tests/support/corrupt-store.h"
 #include "tests/support/temp-dir.h"
 
 namespace rdz {
@@ -732,6 +734,36 @@ TEST_F(RpcTest, RunsOfADateDoNotOverlapAndAreScopedToTheToken) {
   auto batches = mdl.listBatchesRequest().send().wait(io.waitScope).getBatches();
   ASSERT_EQ(batches.size(), 1u);
   EXPECT_EQ(batches[0].getEntity(), schema::Entity::MDL);
+}
+
+// SPEC §7.5 over RPC: the audit runs on its worker thread, answers a report the JSON of which is
+// rdzctl's contract, and an entity-bound admin audits its entity only.
+TEST_F(RpcTest, AuditReportsOverRpcAndAnEntityBoundAdminAuditsItsEntity) {
+  auto ingest = login(INGEST_ZR7).getSession().getIngest();
+  kj::Maybe<capnp::Response<schema::SubmitOutcome>> keep;
+  std::string zr7 = submit(ingest, validLead("0611111111"), "", keep).getId().cStr();
+  auto admin = login(ADMIN).getSession().getAdmin();
+  auto clean = admin.auditRequest().send().wait(io.waitScope);
+  EXPECT_EQ(toJson(clean.getReport()),
+            "{\"ok\":true,\"checked\":{\"leads\":1,\"index_entries\":2,\"deliveries\":0,"
+            "\"batches\":0,\"quota_counters\":0},\"violations\":[],\"violations_total\":0}");
+
+  test::setNbLivraisons(*store, Entity::ZR7, zr7, 3);
+  auto broken = admin.auditRequest().send().wait(io.waitScope).getReport();
+  EXPECT_FALSE(broken.getOk());
+  ASSERT_EQ(broken.getViolations().size(), 1u);
+  EXPECT_EQ(broken.getViolationsTotal(), 1u);
+  EXPECT_EQ(std::string(broken.getViolations()[0].getInvariant().cStr()), "lead.nb_livraisons");
+  EXPECT_EQ(std::string(broken.getViolations()[0].getKey().cStr()), "zr7.leads/" + zr7);
+
+  // MDL's admin neither sees nor counts ZR7's leads.
+  auto mdl = login(ADMIN_MDL).getSession().getAdmin();
+  auto own = mdl.auditRequest().send().wait(io.waitScope).getReport();
+  EXPECT_TRUE(own.getOk());
+  EXPECT_EQ(own.getChecked().getLeads(), 0u);
+  // A viewer has no audit (it is an admin operation).
+  auto viewer = login(VIEWER).getSession().getViewer();
+  EXPECT_ANY_THROW(viewer.castAs<schema::Admin>().auditRequest().send().wait(io.waitScope));
 }
 
 }  // namespace

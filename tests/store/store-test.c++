@@ -8,7 +8,12 @@
 #include "daemon/store/keys.h"
 #include "daemon/store/records.h"
 #include "daemon/store/store.h"
+#include "tests/support/files.h"
 #include "tests/support/temp-dir.h"
+
+#include <atomic>
+#include <mutex>
+#include <thread>
 
 namespace rdz {
 namespace {
@@ -291,6 +296,90 @@ TEST(CodecTest, BatchPartsAcceptedRoundTripAndOldRecordsDecodeWithout) {
   EXPECT_EQ(decoded.id, "B000002");
   EXPECT_EQ(decoded.responses, std::vector<std::string>{"ok 250"});
   EXPECT_TRUE(decoded.partsAccepted.empty());
+}
+
+TEST_F(StoreTest, ASnapshotSeesOneStateAndScansInPieces) {
+  // More keys than one iterator piece (8192), so the scan resumes across pieces.
+  auto txn = store->begin();
+  for (int i = 0; i < 20000; ++i) {
+    putLead(*txn, lead(idAt(1000 + i), Entity::ZR7, "", "PV", at(1000 + i)), nullptr);
+  }
+  store->commit(*txn, false);
+  auto snapshot = store->snapshot();
+  auto later = store->begin();
+  putLead(*later, lead(idAt(999999), Entity::ZR7, "", "PV", at(999999)), nullptr);
+  store->commit(*later, false);
+  std::vector<std::string> ids;
+  snapshot->scan(Entity::ZR7, Family::LEADS, "", [&](std::string_view key, auto) {
+    ids.emplace_back(key);
+    return true;
+  });
+  ASSERT_EQ(ids.size(), 20000u);  // not the lead written after the snapshot
+  EXPECT_TRUE(std::is_sorted(ids.begin(), ids.end()));
+  EXPECT_EQ(std::adjacent_find(ids.begin(), ids.end()), ids.end());  // none twice
+  EXPECT_TRUE(getLead(*snapshot, Entity::ZR7, idAt(999999)) == nullptr);
+  EXPECT_TRUE(getLead(*store, Entity::ZR7, idAt(999999)) != nullptr);
+  // A scan that stops early, and one after a key.
+  size_t seen = 0;
+  snapshot->scanAfter(Entity::ZR7, Family::LEADS, "", ids[9000], [&](auto, auto) {
+    return ++seen < 5;
+  });
+  EXPECT_EQ(seen, 5u);
+}
+
+// Erasure's promise with an audit running: a snapshot taken before the erasure would keep the
+// wiped value in the compacted files, so the purge waits for it; a snapshot asked for while a
+// purge waits waits for the purge.
+TEST(StoreSnapshotTest, APurgeWaitsForOpenSnapshotsAndTheErasedValueIsGone) {
+  test::TempDir dir;
+  auto store = Store::open(dir / "db");
+  Lead person = lead(idAt(1), Entity::ZR7, "+33612345678", "PV", at(1));
+  person.nom = "Xqsnapshotzz";
+  auto txn = store->begin();
+  putLead(*txn, person, nullptr);
+  store->commit(*txn);
+  auto audit = store->snapshot();  // an audit, before the erasure
+
+  Lead wiped = person;
+  wiped.nom.clear();
+  auto erase = store->begin();
+  putLead(*erase, wiped, &person);
+  store->commit(*erase);
+
+  std::mutex mutex;
+  std::vector<std::string> events;
+  auto event = [&](std::string what) {
+    std::lock_guard<std::mutex> lock(mutex);
+    events.push_back(kj::mv(what));
+  };
+  std::thread purge([&] {
+    store->purgeOldVersions({{Entity::ZR7, Family::LEADS, person.id, person.id}});
+    event("purged");
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // the purge is waiting now
+  std::atomic<bool> secondSawPurgedFiles{false};
+  std::thread second([&] {
+    auto later = store->snapshot();  // waits for the purge to be done
+    secondSawPurgedFiles = test::filesContaining(dir / "db", "Xqsnapshotzz").empty();
+    event("second snapshot");
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    EXPECT_TRUE(events.empty()) << events.front();
+  }
+  // The old snapshot still reads the value, from files the purge has not touched yet.
+  KJ_IF_MAYBE(seen, getLead(*audit, Entity::ZR7, person.id)) {
+    EXPECT_EQ(seen->nom, "Xqsnapshotzz");
+  } else {
+    ADD_FAILURE() << "the snapshot lost the lead";
+  }
+  audit = nullptr;  // the audit ends
+  purge.join();
+  second.join();
+  EXPECT_EQ(events.size(), 2u);
+  EXPECT_TRUE(secondSawPurgedFiles);
+  EXPECT_EQ(test::filesContaining(dir / "db", "Xqsnapshotzz"), std::vector<std::string>{});
 }
 
 }  // namespace

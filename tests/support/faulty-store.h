@@ -53,6 +53,7 @@ class FaultyStore final : public Store {
   }
   StoreSize size() override { return inner_->size(); }
   void checkpoint(const std::string& dir) override { inner_->checkpoint(dir); }
+  kj::Own<Reader> snapshot() override { return inner_->snapshot(); }
   void purgeOldVersions(const std::vector<KeyRange>& ranges) override {
     inner_->purgeOldVersions(ranges);
   }

@@ -1,5 +1,6 @@
 #include "tests/support/files.h"
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -20,6 +21,18 @@ void writeFile(const std::string& path, std::string_view content) {
   out.write(content.data(), static_cast<std::streamsize>(content.size()));
   out.close();
   if (!out) throw std::runtime_error("cannot write " + path);
+}
+
+std::vector<std::string> filesContaining(const std::string& dir, std::string_view needle) {
+  std::vector<std::string> out;
+  for (auto& entry : std::filesystem::recursive_directory_iterator(dir)) {
+    if (!entry.is_regular_file()) continue;
+    std::ifstream in(entry.path(), std::ios::binary);  // a file deleted meanwhile reads empty
+    std::stringstream bytes;
+    bytes << in.rdbuf();
+    if (bytes.str().find(needle) != std::string::npos) out.push_back(entry.path().string());
+  }
+  return out;
 }
 
 }  // namespace rdz::test

@@ -4,11 +4,14 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace rdz::test {
 
 std::string readFile(const std::string& path);
 // Creates or truncates `path`.
 void writeFile(const std::string& path, std::string_view content);
+// Every regular file under `dir` (recursively) whose bytes hold `needle`.
+std::vector<std::string> filesContaining(const std::string& dir, std::string_view needle);
 
 }  // namespace rdz::test

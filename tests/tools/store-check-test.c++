@@ -9,6 +9,7 @@
 #include "daemon/domain/ids.h"
 #include "daemon/store/keys.h"
 #include "daemon/store/records.h"
+#include "daemon/store/stats.h"
 #include "tests/support/temp-dir.h"
 
 namespace rdz {
@@ -163,6 +164,22 @@ TEST_F(StoreCheckTest, ADeliveredLeadBackToNewIsReported) {
   }
   store_->commit(*txn);
   EXPECT_TRUE(mentions(violations(), "its lead is new"));
+}
+
+TEST_F(StoreCheckTest, StatsCountersThatDifferFromARecountAreReported) {
+  ASSERT_TRUE(ensureStatsBuilt(*store_));  // as rdzd's first start does
+  auto txn = store_->begin();
+  Lead a = lead(idAt(1), "+33612345678", at(1));
+  putLead(*txn, a, nullptr);
+  applyStats(*txn, statsOfReception(a));
+  store_->commit(*txn);
+  EXPECT_TRUE(violations().empty()) << violations().front();
+
+  txn = store_->begin();
+  applyStats(*txn, statsOfReception(a));  // counted twice
+  store_->commit(*txn);
+  EXPECT_TRUE(mentions(violations(), "stats counters of ZR7 1970-01-01 differ from a recount: "
+                                     "recus: stored 2, recounted 1"));
 }
 
 }  // namespace

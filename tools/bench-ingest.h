@@ -1,0 +1,26 @@
+// The ingestion load of rdz-bench: CLIENTS threads, each with its own connection to rdzd,
+// submitting synthetic leads one after another (each acknowledged only once synced).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+
+#include "client/connection.h"
+
+namespace rdz {
+
+struct IngestFigures {
+  uint64_t acknowledged = 0;
+  double seconds = 0;
+  double tps = 0;
+  double p50Ms = 0;
+  double p99Ms = 0;
+  uint64_t failedClients = 0;
+};
+
+// Runs `clients` threads while `keepGoing()` (polled before each submission) says so; client t
+// sends syntheticLead(seed, streamBase + t, n) for n = 0, 1, …
+IngestFigures ingestLoad(const Endpoint& endpoint, int clients, uint64_t seed, uint32_t streamBase,
+                         const std::function<bool()>& keepGoing);
+
+}  // namespace rdz
