@@ -112,8 +112,8 @@ struct Codec {
           capnp::Schema::from<schema::HistoryEvent>(), capnp::Schema::from<schema::SubmitResult>(),
           capnp::Schema::from<schema::ImportRow>(), capnp::Schema::from<schema::Delivery>(),
           capnp::Schema::from<schema::Batch>(), capnp::Schema::from<schema::RunSummary>(),
-          capnp::Schema::from<schema::StatsReport>(), capnp::Schema::from<schema::AuditReport>()}) {
-
+          capnp::Schema::from<schema::StatsReport>(), capnp::Schema::from<schema::AuditReport>(),
+          capnp::Schema::from<schema::User>()}) {
       codec.handleByAnnotation(schema);
       addFieldHandlers(codec, time, nullable, schema, seen);
     }

@@ -30,6 +30,7 @@
 //                                                          purge them oldest first
 //   'Q' name                                            -> counter(8) (commande ids, …)
 //   'R' date                                            -> RunSummary
+//   'U' name                                            -> StoredUser (console users, §8.4)
 //   'Xstats'                                            -> "" the stats counters were built
 // Times are big-endian with the sign bit flipped, so byte order is time order.
 #pragma once
@@ -115,5 +116,6 @@ std::string statsClientKey(std::string_view client, std::string_view date,
                            std::string_view produit);
 std::string runStatsKey(std::string_view runId);
 std::string runKey(std::string_view date);
+std::string userKey(std::string_view name);
 
 }  // namespace rdz::keys
