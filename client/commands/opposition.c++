@@ -55,7 +55,9 @@ int oppositionAdd(Command& cmd) {
                                "' (nothing was added)");
     }
   }
-  auto [added, already] = addToOpposition(cmd, entityArg(cmd.get("entity")), phones);
+  // Plain variables, not a structured binding: the printing lambda captures them (clang 14).
+  auto sent = addToOpposition(cmd, entityArg(cmd.get("entity")), phones);
+  uint64_t added = sent.first, already = sent.second;
   JsonObject counts;
   counts.addNumber("added", added).addNumber("already", already);
   cmd.print(counts, [&](std::ostream& out) {
@@ -113,7 +115,9 @@ int oppositionImport(Command& cmd) {
       phones.push_back(kj::mv(*parsed[i]));
     }
   }
-  auto [added, already] = addToOpposition(cmd, entity, phones);
+  // Plain variables, not a structured binding: the printing lambda captures them (clang 14).
+  auto sent = addToOpposition(cmd, entity, phones);
+  uint64_t added = sent.first, already = sent.second;
   JsonObject report;
   report.addNumber("lines", count).addNumber("added", added).addNumber("already", already);
   auto invalid = report.member("invalid").initArray(bad.size());
