@@ -4,6 +4,7 @@
 #include <map>
 #include <sstream>
 
+#include "client/present.h"
 #include "daemon/domain/commerce.h"
 #include "daemon/domain/validation.h"
 
@@ -89,29 +90,7 @@ void sayNextPage(Command& cmd, capnp::Text::Reader next) {
 
 // ---- text forms ---------------------------------------------------------------------------------
 
-std::string plain(capnp::JsonValue::Reader v) {
-  switch (v.which()) {
-    case capnp::JsonValue::NULL_:
-      return "";
-    case capnp::JsonValue::BOOLEAN:
-      return v.getBoolean() ? "oui" : "non";
-    case capnp::JsonValue::NUMBER: {
-      auto text = rdzJson().encodeRaw(v);
-      return text.cStr();
-    }
-    case capnp::JsonValue::STRING:
-      return v.getString().cStr();
-    case capnp::JsonValue::ARRAY: {
-      std::string out;
-      for (auto item : v.getArray()) out += (out.empty() ? "" : ",") + plain(item);
-      return out;
-    }
-    default: {
-      auto text = rdzJson().encodeRaw(v);
-      return text.cStr();
-    }
-  }
-}
+std::string plain(capnp::JsonValue::Reader v) { return plainText(v); }
 
 void printRecord(std::ostream& out, capnp::JsonValue::Reader object) {
   for (auto member : object.getObject()) {

@@ -113,7 +113,7 @@ struct Codec {
           capnp::Schema::from<schema::ImportRow>(), capnp::Schema::from<schema::Delivery>(),
           capnp::Schema::from<schema::Batch>(), capnp::Schema::from<schema::RunSummary>(),
           capnp::Schema::from<schema::StatsReport>(), capnp::Schema::from<schema::AuditReport>(),
-          capnp::Schema::from<schema::Explanation>()}) {
+          capnp::Schema::from<schema::User>(), capnp::Schema::from<schema::Explanation>()}) {
       codec.handleByAnnotation(schema);
       addFieldHandlers(codec, time, nullable, schema, seen);
     }

@@ -465,6 +465,12 @@ enum Role {
 interface Bootstrap {
   # The only thing reachable without a token.
   authenticate @0 (token :Text) -> (session :Session);
+  login @1 (name :Text, password :Text, address :Text) -> (session :Session);
+  # A person's name and password (SPEC §8.4: the console). `address` is where the person is, as
+  # the caller vouches for it (the console: the browser's IP address); rdzd prefixes it with the
+  # RPC peer (uid on the Unix socket, IP over TCP) and slows repeated failures per name and per
+  # that address. Refused (same message for every cause): unknown name, wrong password, user not
+  # actif, or too many failures lately. The password is never logged.
 }
 
 struct Session {
@@ -560,6 +566,34 @@ interface Admin extends(Viewer) {
   # SPEC §7.5: every invariant checked on one consistent snapshot, on a worker thread, while
   # ingestion and runs go on (seconds for a million leads). An entity-bound token audits its
   # entity. One audit at a time: a second call while one runs is refused.
+  addUser @17 (user :User) -> (password :Text);
+  # SPEC §8.4: a person of the console. rdzd generates the password and returns it once (only its
+  # scrypt hash is stored). Users are managed by an admin bound to no entity only.
+  listUsers @18 (limit :UInt32, after :Text) -> (users :List(User), next :Text);
+  setUser @19 (user :User, newPassword :Bool) -> (password :Text);
+  # Sets role, entity and actif of user `user.name`; with newPassword, a new generated password
+  # (returned once), else password "". A session of a user whose role or entity changed, or who
+  # is no longer actif, is refused from then on.
+}
+
+struct User {
+  # A person who logs in to the console (SPEC §8.4). Never holds the password or its hash.
+  name @0 :Text;                 # [a-z0-9._@-], 1..64, lower case
+  role @1 :Role;                 # admin or viewer
+  entity @2 :EntityFilter;       # bound to one entity, or all
+  actif @3 :Bool = true;
+  creeLe @4 :Int64 $time $Json.name("cree_le");
+}
+
+struct StoredUser {
+  # The system family's record of a user: the user and its password's scrypt hash (OpenSSL's
+  # EVP_PBE_scrypt), with the salt and the parameters it was computed with.
+  user @0 :User;
+  salt @1 :Data;
+  scryptN @2 :UInt64;
+  scryptR @3 :UInt32;
+  scryptP @4 :UInt32;
+  hash @5 :Data;
 }
 
 struct Rejection {

@@ -2,8 +2,9 @@
 # The main job on the embedded default: installs what is missing, builds, starts rdzd in
 # ./rdz-data (tokens generated on first start) and a local SMTP sink on 127.0.0.1:2525 writing to
 # ./rdz-data/mail, creates sample clients and commandes, submits sample leads, runs a delivery
-# and prints the emails the sink received. rdzd stays running afterwards; `tools/demo.sh stop`
-# stops it.
+# and prints the emails the sink received; starts the web console on http://127.0.0.1:8090/ and
+# prints a user and password for it. rdzd and the console stay running afterwards;
+# `tools/demo.sh stop` stops them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -11,7 +12,7 @@ data="$root/rdz-data"
 rdzctl="$root/build/client/rdzctl"
 
 stop() {
-  for name in rdzd smtp; do
+  for name in console rdzd smtp; do
     if [ -f "$data/$name.pid" ]; then
       pid=$(cat "$data/$name.pid")
       kill "$pid" 2>/dev/null || true
@@ -58,6 +59,16 @@ say commande list
 say deliver --at "$(date -d "+2 seconds" --iso-8601=seconds)" || true
 say batch list
 
+# The web console, and a person to log in with (a new password at each demo: rdzd keeps only
+# its hash).
+setsid "$root/build/tools/rdz-console" >>"$data/console.log" 2>&1 < /dev/null &
+echo $! > "$data/console.pid"
+if "$rdzctl" user list | grep -q '^demo '; then
+  password=$("$rdzctl" --json user set demo --password | sed 's/.*"password":"\([^"]*\)".*/\1/')
+else
+  password=$("$rdzctl" --json user add demo --role admin | sed 's/.*"password":"\([^"]*\)".*/\1/')
+fi
+
 echo
 echo "What the SMTP sink received (rdz-data/mail/new):"
 /usr/bin/python3 - "$data/mail/new" <<'PY'
@@ -79,6 +90,11 @@ cat <<TXT
 rdzd is running on the embedded default (data and logs in ./rdz-data, socket
 ./rdz-data/rdzd.sock, SMTP sink on 127.0.0.1:2525 writing to ./rdz-data/mail; the emails are
 plain files there, the CSVs open in Excel).
+The web console:  http://127.0.0.1:8090/
+  name:     demo
+  password: $password
+(an admin of both entities; \`build/client/rdzctl user add NAME --role viewer\` adds others)
+
 Try, from this directory:
   build/client/rdzctl --help
   build/client/rdzctl lead submit --entity ZR7 produit=PV nom=Nom prenom=Prénom telephone=0611223344 code_postal=40100 consentement=oui

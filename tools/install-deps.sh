@@ -6,8 +6,9 @@ packages=(
   capnproto libcapnp-dev librocksdb-dev libboost-program-options-dev libssl-dev libfmt-dev
   libgtest-dev libgmock-dev libcurl4-openssl-dev libphonenumber-dev libhowardhinnant-date-dev
   libsystemd-dev tzdata python3 python3-aiosmtpd curl systemd
-  # gateway-test: a landing page's form submitted by a real browser
-  chromium chromium-driver python3-selenium
+  # rdz-console: Chart.js served from the package; the browser tests of the console and of the
+  # gateway's landing-page form (headless Chromium, Selenium)
+  libjs-chart.js chromium chromium-driver python3-selenium
   # tools/fuzz.sh: clang, its libFuzzer/ASan/UBSan runtimes, llvm-symbolizer for the reports
   clang libclang-rt-14-dev llvm
 )

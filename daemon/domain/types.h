@@ -25,6 +25,10 @@ std::string_view entitySlug(Entity e);
 // Accepts either case ("zr7", "ZR7", "Mdl"); nullopt for anything else.
 std::optional<Entity> parseEntity(std::string_view text);
 
+// What a session may do (SPEC §8.1): the token's or the user's role. GATEWAY: an ingest session
+// (its RPC role is ingest) that may state reception times (auth.h).
+enum class Role : uint8_t { INGEST = 0, ADMIN = 1, VIEWER = 2, GATEWAY = 3 };
+
 enum class Statut : uint8_t { NEW = 0, DELIVERED = 1, LB = 2, INVALID = 3, REJECTED = 4 };
 std::string_view statutName(Statut s);  // "new", "delivered", "lb", "invalid", "rejected"
 

@@ -21,9 +21,6 @@
 
 namespace rdz {
 
-// GATEWAY: an ingest session (its RPC role is ingest) that may state reception times.
-enum class Role : uint8_t { INGEST = 0, ADMIN = 1, VIEWER = 2, GATEWAY = 3 };
-
 struct Grant {
   Role role = Role::VIEWER;
   std::optional<Entity> entity;  // nullopt: all entities

@@ -132,9 +132,12 @@ class RpcServer::Connection {
 
  private:
   capnp::Capability::Client makeBootstrap() {
-    return newBootstrap(server_.context_, [link = kj::addRef(*link_)]() mutable {
-      if (link->open) link->onAuthenticated();
-    });
+    return newBootstrap(
+        server_.context_,
+        [link = kj::addRef(*link_)]() mutable {
+          if (link->open) link->onAuthenticated();
+        },
+        peer_);
   }
 
   void authenticated() {

@@ -2,7 +2,6 @@
 
 #include <kj/debug.h>
 
-#include <kj/thread.h>
 
 #include <algorithm>
 #include <memory>
@@ -19,6 +18,8 @@
 #include "daemon/service/log.h"
 #include "daemon/service/metrics.h"
 #include "daemon/service/operations.h"
+#include "daemon/service/users.h"
+#include "daemon/service/worker-thread.h"
 #include "daemon/service/stats.h"
 #include "daemon/store/codec.h"
 #include "daemon/store/records.h"
@@ -26,23 +27,6 @@
 namespace rdz {
 
 namespace {
-
-// Runs `work` on a thread of its own; the promise resolves (or rejects with its exception) on
-// the calling event loop once it is done. For slow work that must not hold the event loop or the
-// writer (compactions).
-kj::Promise<void> onWorkerThread(kj::Function<void()> work) {
-  auto paf = kj::newPromiseAndCrossThreadFulfiller<void>();
-  auto thread = kj::heap<kj::Thread>(
-      [work = kj::mv(work), fulfiller = kj::mv(paf.fulfiller)]() mutable {
-        KJ_IF_MAYBE(e, kj::runCatchingExceptions([&]() { work(); })) {
-          fulfiller->reject(kj::mv(*e));
-        } else {
-          fulfiller->fulfill();
-        }
-      });
-  // The thread is joined when the promise is done with (it has finished by then).
-  return paf.promise.attach(kj::mv(thread));
-}
 
 using EntityScope = std::optional<Entity>;  // nullopt: every entity
 
@@ -147,6 +131,20 @@ class ViewerMethods : public Base {
  public:
   ViewerMethods(ServiceContext& ctx, EntityScope scope, std::string caller)
       : ctx_(ctx), scope_(scope), caller_(kj::mv(caller)) {}
+
+  // A session given by login (SPEC §8.4) to user `name` with `role`: every call first checks that
+  // the user still is what it was at login (users.h requireLiveUser).
+  void bindUser(std::string name, Role role) {
+    user_ = kj::mv(name);
+    role_ = role;
+  }
+
+  capnp::Capability::Server::DispatchCallResult dispatchCall(
+      uint64_t interfaceId, uint16_t methodId,
+      capnp::CallContext<capnp::AnyPointer, capnp::AnyPointer> context) override {
+    if (!user_.empty()) requireLiveUser(ctx_.store, user_, role_, scope_);
+    return Base::dispatchCall(interfaceId, methodId, context);
+  }
 
   // A viewer sees that a client has an API header, not its value (it is the client's secret);
   // an admin sees it, since `client set` writes back what it read.
@@ -416,6 +414,8 @@ class ViewerMethods : public Base {
   ServiceContext& ctx_;
   EntityScope scope_;
   std::string caller_;  // Grant::caller
+  std::string user_;    // the user of a login session; "" for a token's
+  Role role_ = Role::VIEWER;
 };
 
 class ViewerImpl final : public ViewerMethods<schema::Viewer::Server> {
@@ -747,6 +747,41 @@ class AdminImpl final : public ViewerMethods<schema::Admin::Server> {
     return kj::READY_NOW;
   }
 
+  // ---- the console's users (SPEC §8.4) ----
+
+  kj::Promise<void> addUser(AddUserContext context) override {
+    requireAllEntities();
+    return rdz::addUser(ctx_, fromCapnp(context.getParams().getUser()))
+        .then([context](std::string password) mutable {
+          context.getResults().setPassword(password);
+        });
+  }
+
+  kj::Promise<void> listUsers(ListUsersContext context) override {
+    requireAllEntities();
+    auto params = context.getParams();
+    size_t limit = pageSize(params.getLimit());
+    auto users = rdz::listUsers(ctx_.store, str(params.getAfter()), limit + 1);
+    std::string next;
+    if (users.size() > limit) {
+      users.resize(limit);
+      next = users.back().name;
+    }
+    context.getResults().setNext(next);
+    auto out = context.getResults().initUsers(users.size());
+    for (size_t i = 0; i < users.size(); ++i) toCapnp(users[i], out[i]);
+    return kj::READY_NOW;
+  }
+
+  kj::Promise<void> setUser(SetUserContext context) override {
+    requireAllEntities();
+    auto params = context.getParams();
+    return rdz::setUser(ctx_, fromCapnp(params.getUser()), params.getNewPassword())
+        .then([context](std::string password) mutable {
+          context.getResults().setPassword(password);
+        });
+  }
+
   kj::Promise<void> audit(AuditContext context) override {
     AuditOptions options;
     options.entities = entitiesIn(scope_);
@@ -776,6 +811,10 @@ class AdminImpl final : public ViewerMethods<schema::Admin::Server> {
   }
 
  private:
+  void requireAllEntities() {
+    KJ_REQUIRE(!scope_, "users are managed by an admin of every entity");
+  }
+
   const OppositionKey& oppositionKey() {
     KJ_REQUIRE(ctx_.opposition != nullptr, "the opposition list is not configured in this rdzd");
     return *ctx_.opposition;
@@ -795,61 +834,85 @@ class AdminImpl final : public ViewerMethods<schema::Admin::Server> {
 
 class BootstrapImpl final : public schema::Bootstrap::Server {
  public:
-  BootstrapImpl(ServiceContext& ctx, kj::Maybe<kj::Function<void()>> authenticated)
-      : ctx_(ctx), authenticated_(kj::mv(authenticated)) {}
+  BootstrapImpl(ServiceContext& ctx, kj::Maybe<kj::Function<void()>> authenticated,
+                std::string peer)
+      : ctx_(ctx), authenticated_(kj::mv(authenticated)), peer_(kj::mv(peer)) {}
 
   kj::Promise<void> authenticate(AuthenticateContext context) override {
     auto token = context.getParams().getToken();
     KJ_IF_MAYBE(grant, ctx_.auth.check(std::string_view(token.cStr(), token.size()))) {
-      auto session = context.getResults().initSession();
-      auto entity = session.initEntity();
-      if (grant->entity) {
-        entity.setOne(toCapnp(*grant->entity));
-      } else {
-        entity.setAll();
-      }
-      switch (grant->role) {
-        case Role::INGEST:
-        case Role::GATEWAY:  // an ingest session whose acceptance times are believed
-          session.setRole(schema::Role::INGEST);
-          session.setIngest(kj::heap<IngestImpl>(ctx_, *grant->entity, grant->caller,
-                                                 grant->role == Role::GATEWAY));
-          break;
-        case Role::VIEWER:
-          session.setRole(schema::Role::VIEWER);
-          session.setViewer(kj::heap<ViewerImpl>(ctx_, grant->entity, grant->caller));
-          break;
-        case Role::ADMIN: {
-          session.setRole(schema::Role::ADMIN);
-          schema::Admin::Client admin = kj::heap<AdminImpl>(ctx_, grant->entity, grant->caller);
-          session.setViewer(admin);  // an Admin is a Viewer
-          session.setAdmin(kj::mv(admin));
-          break;
-        }
-      }
-      KJ_IF_MAYBE(f, authenticated_) {
-        (*f)();
-      }
+      fillSession(context.getResults().initSession(), grant->role, grant->entity, grant->caller,
+                  "");
       return kj::READY_NOW;
     }
     // The token is neither logged nor echoed.
     return KJ_EXCEPTION(FAILED, "not authenticated: unknown token");
   }
 
+  kj::Promise<void> login(LoginContext context) override {
+    auto params = context.getParams();
+    // The address is the caller's word (the console: the browser's address), kept apart per RPC
+    // peer so that one peer's claims never slow another's users.
+    std::string address = peer_ + "/" + str(params.getAddress()).substr(0, 128);
+    return checkLogin(ctx_, str(params.getName()), str(params.getPassword()), kj::mv(address))
+        .then([this, context](User user) mutable {
+          fillSession(context.getResults().initSession(), user.role, user.entity,
+                      "user:" + user.name, user.name);
+        });
+  }
+
  private:
+  void fillSession(schema::Session::Builder session, Role role, std::optional<Entity> scope,
+                   const std::string& caller, const std::string& user) {
+    auto entity = session.initEntity();
+    if (scope) {
+      entity.setOne(toCapnp(*scope));
+    } else {
+      entity.setAll();
+    }
+    switch (role) {
+      case Role::INGEST:
+      case Role::GATEWAY:  // an ingest session whose acceptance times are believed
+        session.setRole(schema::Role::INGEST);
+        session.setIngest(kj::heap<IngestImpl>(ctx_, *scope, caller, role == Role::GATEWAY));
+        break;
+      case Role::VIEWER: {
+        session.setRole(schema::Role::VIEWER);
+        auto viewer = kj::heap<ViewerImpl>(ctx_, scope, caller);
+        if (!user.empty()) viewer->bindUser(user, role);
+        session.setViewer(kj::mv(viewer));
+        break;
+      }
+      case Role::ADMIN: {
+        session.setRole(schema::Role::ADMIN);
+        auto impl = kj::heap<AdminImpl>(ctx_, scope, caller);
+        if (!user.empty()) impl->bindUser(user, role);
+        schema::Admin::Client admin = kj::mv(impl);
+        session.setViewer(admin);  // an Admin is a Viewer
+        session.setAdmin(kj::mv(admin));
+        break;
+      }
+    }
+    KJ_IF_MAYBE(f, authenticated_) {
+      (*f)();
+    }
+  }
+
   ServiceContext& ctx_;
   kj::Maybe<kj::Function<void()>> authenticated_;
+  std::string peer_;
 };
 
 }  // namespace
 
 kj::Own<schema::Bootstrap::Server> newBootstrap(ServiceContext& context) {
-  return kj::heap<BootstrapImpl>(context, nullptr);
+  return kj::heap<BootstrapImpl>(context, nullptr, "local");
 }
 
 kj::Own<schema::Bootstrap::Server> newBootstrap(ServiceContext& context,
-                                                kj::Function<void()> authenticated) {
-  return kj::heap<BootstrapImpl>(context, kj::mv(authenticated));
+                                                kj::Function<void()> authenticated,
+                                                std::string peer) {
+  return kj::heap<BootstrapImpl>(context, kj::mv(authenticated), kj::mv(peer));
 }
 
 }  // namespace rdz

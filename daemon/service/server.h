@@ -8,6 +8,7 @@
 
 #include "daemon/domain/clock.h"
 #include "daemon/domain/ids.h"
+#include "daemon/domain/users.h"
 #include "daemon/service/auth.h"
 #include "daemon/service/opposition.h"
 #include "daemon/service/run.h"
@@ -35,6 +36,10 @@ struct ServiceContext {
   // The spool's age limit (config ingest.spool_max_age_hours): how old a gateway's acceptance
   // time may be and still become recu_le.
   Duration spoolMaxAge = std::chrono::hours(168);
+  // Console logins (SPEC §8.4, users.h): failures slowed per name and address; how many password
+  // checks run now (each on a worker thread; bounded so a flood cannot exhaust memory).
+  LoginThrottle loginThrottle = {};
+  uint32_t loginsInFlight = 0;
 };
 
 // The bootstrap capability: authenticates a token and hands out what its role allows.
@@ -42,7 +47,10 @@ kj::Own<schema::Bootstrap::Server> newBootstrap(ServiceContext& context);
 // The same for one connection: `authenticated` is called (event loop) each time it accepts a
 // token, before the answer is sent, so the connection's limits are lifted by the time the
 // client can use its session (rpc-server.h).
+// `peer` names the connection's other end ("uid:1000", "ip:192.0.2.7"): logins are slowed per
+// peer and the address the caller vouches for.
 kj::Own<schema::Bootstrap::Server> newBootstrap(ServiceContext& context,
-                                                kj::Function<void()> authenticated);
+                                                kj::Function<void()> authenticated,
+                                                std::string peer = "local");
 
 }  // namespace rdz

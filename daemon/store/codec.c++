@@ -688,6 +688,65 @@ Submission fromCapnp(capnp::List<schema::Field>::Reader in) {
   return fields;
 }
 
+void toCapnp(const User& u, schema::User::Builder out) {
+  out.setName(u.name);
+  out.setRole(static_cast<schema::Role>(u.role));
+  if (u.entity) {
+    out.initEntity().setOne(toCapnp(*u.entity));
+  } else {
+    out.initEntity().setAll();
+  }
+  out.setActif(u.actif);
+  out.setCreeLe(micros(u.creeLe));
+}
+
+User fromCapnp(schema::User::Reader in) {
+  User u;
+  u.name = str(in.getName());
+  switch (in.getRole()) {
+    case schema::Role::ADMIN: u.role = Role::ADMIN; break;
+    case schema::Role::VIEWER: u.role = Role::VIEWER; break;
+    default: KJ_FAIL_REQUIRE("a user's role is admin or viewer");
+  }
+  if (in.getEntity().isOne()) u.entity = fromCapnp(in.getEntity().getOne());
+  u.actif = in.getActif();
+  u.creeLe = optionalTime(in.getCreeLe());
+  return u;
+}
+
+namespace {
+std::string bytesOf(capnp::Data::Reader d) {
+  return std::string(reinterpret_cast<const char*>(d.begin()), d.size());
+}
+capnp::Data::Reader dataOf(const std::string& s) {
+  return capnp::Data::Reader(reinterpret_cast<const kj::byte*>(s.data()), s.size());
+}
+}  // namespace
+
+std::string encode(const User& u) {
+  capnp::MallocMessageBuilder message(128);
+  auto out = message.initRoot<schema::StoredUser>();
+  toCapnp(u, out.initUser());
+  out.setSalt(dataOf(u.password.salt));
+  out.setScryptN(u.password.n);
+  out.setScryptR(u.password.r);
+  out.setScryptP(u.password.p);
+  out.setHash(dataOf(u.password.hash));
+  return encodeMessage(message);
+}
+
+User decodeUser(std::string_view bytes) {
+  StoredMessage message(bytes);
+  auto in = message.get<schema::StoredUser>();
+  User u = fromCapnp(in.getUser());
+  u.password.salt = bytesOf(in.getSalt());
+  u.password.n = in.getScryptN();
+  u.password.r = in.getScryptR();
+  u.password.p = in.getScryptP();
+  u.password.hash = bytesOf(in.getHash());
+  return u;
+}
+
 void toCapnp(const DayCounters& c, schema::StatsDay::Builder out) {
   out.setRecus(count32(c.recus));
   auto invalides = out.initInvalides(c.invalides.size());
@@ -763,7 +822,6 @@ void toCapnp(const AuditReport& report, schema::AuditReport::Builder out) {
     violations[i].setDetail(report.violations[i].detail);
   }
   out.setViolationsTotal(count(report.violationsTotal));
-
 }
 
 std::string encodeMessage(capnp::MessageBuilder& message) {

@@ -12,6 +12,7 @@
 #include "daemon/domain/outbox.h"
 #include "daemon/domain/stats.h"
 #include "daemon/domain/types.h"
+#include "daemon/domain/users.h"
 #include "schema/rdz.capnp.h"
 
 #include <capnp/message.h>
@@ -49,6 +50,10 @@ void toCapnp(const DayCounters& counters, schema::StatsDay::Builder out);
 DayCounters fromCapnp(schema::StatsDay::Reader in);
 void toCapnp(const RunStats& run, schema::RunStats::Builder out);
 RunStats fromCapnp(schema::RunStats::Reader in);
+// A user as the RPC shows it: without its password hash.
+void toCapnp(const User& user, schema::User::Builder out);
+// name, role, entity, actif, cree_le; no password hash.
+User fromCapnp(schema::User::Reader in);
 void toCapnp(const Submission& fields, capnp::List<schema::Field>::Builder out);
 void toCapnp(const AuditReport& report, schema::AuditReport::Builder out);
 Submission fromCapnp(capnp::List<schema::Field>::Reader in);
@@ -76,6 +81,9 @@ RunRecord decodeRun(std::string_view bytes);
 RunTrace decodeRunTrace(std::string_view bytes);
 DayCounters decodeDayCounters(std::string_view bytes);
 RunStats decodeRunStats(std::string_view bytes);
+// A user with its password hash (schema::StoredUser).
+std::string encode(const User& value);
+User decodeUser(std::string_view bytes);
 
 // Generic helpers for schema structs stored as-is (idempotency records, runs, batches).
 std::string encodeMessage(capnp::MessageBuilder& message);

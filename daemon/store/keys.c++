@@ -154,6 +154,8 @@ std::string counterKey(std::string_view name) { return "Q" + std::string(name); 
 
 std::string runKey(std::string_view date) { return "R" + std::string(date); }
 
+std::string userKey(std::string_view name) { return "U" + std::string(name); }
+
 std::string statsDayKey(std::string_view date) { return STATS_DAY_PREFIX + std::string(date); }
 
 std::string statsProduitPrefix(std::string_view produit) {

@@ -33,6 +33,7 @@
 //   'T' run id                                          -> RunTrace: what `lead explain` needs
 //                                                          of the run; purged 35 days after its
 //                                                          date (run ids start with the date)
+//   'U' name                                            -> StoredUser (console users, §8.4)
 //   'Xstats'                                            -> "" the stats counters were built
 // Times are big-endian with the sign bit flipped, so byte order is time order.
 #pragma once
@@ -118,6 +119,7 @@ std::string statsClientKey(std::string_view client, std::string_view date,
                            std::string_view produit);
 std::string runStatsKey(std::string_view runId);
 std::string runKey(std::string_view date);
+std::string userKey(std::string_view name);
 std::string runTraceKey(std::string_view runId);
 constexpr char RUN_TRACE_PREFIX[] = "T";
 

@@ -498,4 +498,22 @@ uint64_t nextCounter(Txn& txn, std::string_view name) {
   return value;
 }
 
+kj::Maybe<User> getUser(Reader& r, std::string_view name) {
+  KJ_IF_MAYBE(bytes, r.getSystem(keys::userKey(name))) {
+    return decodeUser(*bytes);
+  }
+  return nullptr;
+}
+
+void putUser(Txn& txn, const User& user) { txn.putSystem(keys::userKey(user.name), encode(user)); }
+
+std::vector<User> listUsers(Reader& r, std::string_view after, size_t limit) {
+  kj::Function<bool(const User&)> all = [](const User&) { return true; };
+  return pageOf<User>(
+      [&r](std::string_view prefix, std::string_view from, auto&& visit) {
+        r.scanSystemAfter(prefix, from, visit);
+      },
+      keys::userKey(""), after, limit, decodeUser, all);
+}
+
 }  // namespace rdz

@@ -12,6 +12,7 @@
 #include "daemon/domain/explain.h"
 #include "daemon/domain/outbox.h"
 #include "daemon/domain/types.h"
+#include "daemon/domain/users.h"
 #include "daemon/store/store.h"
 
 namespace rdz {
@@ -127,6 +128,11 @@ bool isOpposed(Reader& r, Entity e, std::string_view hash);
 void putOpposition(Txn& txn, Entity e, std::string_view hash, Timestamp at);
 void deleteOpposition(Txn& txn, Entity e, std::string_view hash);
 uint32_t countOpposition(Reader& r, Entity e);
+
+// The console's users (SPEC §8.4), in the system family, by name.
+kj::Maybe<User> getUser(Reader& r, std::string_view name);
+void putUser(Txn& txn, const User& user);
+std::vector<User> listUsers(Reader& r, std::string_view after, size_t limit);
 
 // Increments and returns a named counter (1 the first time).
 uint64_t nextCounter(Txn& txn, std::string_view name);

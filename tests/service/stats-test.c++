@@ -12,6 +12,7 @@
 #include <kj/async-io.h>
 
 #include <algorithm>
+#include <atomic>
 #include <map>
 
 #include "daemon/domain/clock.h"
@@ -19,12 +20,14 @@
 #include "daemon/domain/time.h"
 #include "daemon/domain/validation.h"
 #include "daemon/service/after-delivery.h"
+#include "daemon/service/audit.h"
 #include "daemon/service/auth.h"
 #include "daemon/service/operations.h"
 #include "daemon/service/opposition.h"
 #include "daemon/service/run.h"
 #include "daemon/service/server.h"
 #include "daemon/service/write-queue.h"
+#include "daemon/store/codec.h"
 #include "daemon/store/keys.h"
 #include "daemon/store/records.h"
 #include "daemon/store/stats.h"
@@ -477,6 +480,36 @@ TEST_F(StatsTest, TheAuditComparisonNamesWhatDiffers) {
   EXPECT_EQ(mismatches[2].entity, Entity::MDL);
   EXPECT_EQ(mismatches[2].key, "2026-03-29 client beta PAC");
   EXPECT_EQ(mismatches[2].detail, "fallback_sortants: stored 0, recounted 2");
+}
+
+// `rdzctl audit` (SPEC §7.5) after the whole scenario: every invariant holds, and a counter that
+// disagrees with the records is reported on the audited entities only.
+TEST_F(StatsTest, TheAuditFindsTheCountersInStepAndATamperedOneOut) {
+  ASSERT_TRUE(ensureStatsBuilt(store));
+  scenario();
+  std::atomic<bool> cancelled{false};
+  AuditOptions options;
+  options.opposition = &env->opposition;
+  AuditReport clean = auditStore(store, options, cancelled);
+  for (auto& v : clean.violations) ADD_FAILURE() << v.invariant << " " << v.key << ": " << v.detail;
+
+  write([&](Txn& txn) {
+    std::string key = keys::statsDayKey("2026-03-29");
+    KJ_IF_MAYBE(bytes, txn.get(Entity::ZR7, Family::STATS, key)) {
+      DayCounters c = decodeDayCounters(*bytes);
+      c.livresFresh += 1;
+      txn.put(Entity::ZR7, Family::STATS, key, encode(c));
+    }
+    return 0;
+  });
+  AuditReport report = auditStore(store, options, cancelled);
+  ASSERT_EQ(report.violationsTotal, 1u);
+  EXPECT_EQ(report.violations[0].invariant, invariant::STATS_COUNTER);
+  EXPECT_EQ(report.violations[0].key, "zr7.stats/2026-03-29");
+  EXPECT_EQ(report.violations[0].detail, "livres_fresh: stored 6, recounted 5");
+
+  options.entities = {Entity::MDL};  // an MDL-bound admin's audit: nothing of ZR7
+  EXPECT_TRUE(auditStore(store, options, cancelled).ok());
 }
 
 // ---- over RPC -----------------------------------------------------------------------------

@@ -4,15 +4,16 @@
 # is at most 2.0, rdzd tells systemd when it serves (Type=notify), secrets arrive as credentials,
 # the timer fires at 09:30 Paris time on both sides of the 2026 DST
 # changes, and a missed run is caught up (Persistent=true).
-# Usage: check-units.sh SOURCE_DIR RDZD RDZCTL RDZ_GATEWAY
+# Usage: check-units.sh SOURCE_DIR RDZD RDZCTL RDZ_GATEWAY RDZ_CONSOLE
 set -euo pipefail
-src=$1 rdzd=$2 rdzctl=$3 gateway=$4
+src=$1 rdzd=$2 rdzctl=$3 gateway=$4 console=$5
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/bin" "$work/units"
 ln -s "$rdzd" "$work/bin/rdzd"
 ln -s "$rdzctl" "$work/bin/rdzctl"
 ln -s "$gateway" "$work/bin/rdz-gateway"
+ln -s "$console" "$work/bin/rdz-console"
 for unit in "$src"/systemd/*.service "$src"/systemd/*.timer; do
   sed "s#/usr/local/bin/#$work/bin/#g" "$unit" > "$work/units/$(basename "$unit")"
 done
@@ -21,7 +22,7 @@ if ! out=$(cd "$work/units" && systemd-analyze verify ./*.service ./*.timer 2>&1
   echo "systemd-analyze verify failed:"; echo "$out"; fail=1
 fi
 # Lines about our units only: anything said of them is a defect.
-if echo "$out" | grep -E "rdz(d|-delivery|-gateway)" >/dev/null; then
+if echo "$out" | grep -E "rdz(d|-delivery|-gateway|-console)" >/dev/null; then
   echo "systemd-analyze verify complained:"; echo "$out"; fail=1
 fi
 

@@ -152,32 +152,6 @@ std::string headerProof(const std::string& value, size_t maxBytes) {
   return out;
 }
 
-std::string peerAddress(kj::AsyncIoStream& connection) {
-  struct sockaddr_storage addr;
-  memset(&addr, 0, sizeof addr);
-  uint length = sizeof addr;
-  KJ_IF_MAYBE(e, kj::runCatchingExceptions([&]() {
-                 connection.getpeername(reinterpret_cast<struct sockaddr*>(&addr), &length);
-               })) {
-    return "unknown";
-  }
-  char text[INET6_ADDRSTRLEN] = {0};
-  if (addr.ss_family == AF_INET) {
-    auto* in = reinterpret_cast<struct sockaddr_in*>(&addr);
-    inet_ntop(AF_INET, &in->sin_addr, text, sizeof text);
-  } else if (addr.ss_family == AF_INET6) {
-    auto* in6 = reinterpret_cast<struct sockaddr_in6*>(&addr);
-    if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {  // a dual-stack socket's IPv4 client
-      inet_ntop(AF_INET, &in6->sin6_addr.s6_addr[12], text, sizeof text);
-    } else {
-      inet_ntop(AF_INET6, &in6->sin6_addr, text, sizeof text);
-    }
-  } else {
-    return "local";
-  }
-  return text;
-}
-
 // True when a string of the JSON text holds a \u0000 escape (or the text a raw NUL): the decoder
 // keeps strings NUL-terminated, so the field would reach rdzd cut short at the NUL. SPEC §3.2 lets
 // us refuse what is not text.
@@ -203,6 +177,32 @@ double secondsSince(std::chrono::steady_clock::time_point start) {
 }
 
 }  // namespace
+
+std::string peerAddress(kj::AsyncIoStream& connection) {
+  struct sockaddr_storage addr;
+  memset(&addr, 0, sizeof addr);
+  uint length = sizeof addr;
+  KJ_IF_MAYBE(e, kj::runCatchingExceptions([&]() {
+                 connection.getpeername(reinterpret_cast<struct sockaddr*>(&addr), &length);
+               })) {
+    return "unknown";
+  }
+  char text[INET6_ADDRSTRLEN] = {0};
+  if (addr.ss_family == AF_INET) {
+    auto* in = reinterpret_cast<struct sockaddr_in*>(&addr);
+    inet_ntop(AF_INET, &in->sin_addr, text, sizeof text);
+  } else if (addr.ss_family == AF_INET6) {
+    auto* in6 = reinterpret_cast<struct sockaddr_in6*>(&addr);
+    if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {  // a dual-stack socket's IPv4 client
+      inet_ntop(AF_INET, &in6->sin6_addr.s6_addr[12], text, sizeof text);
+    } else {
+      inet_ntop(AF_INET6, &in6->sin6_addr, text, sizeof text);
+    }
+  } else {
+    return "local";
+  }
+  return text;
+}
 
 std::string sourceKey(std::string_view client, std::string_view key) {
   // Length-prefixed, so that no (client, key) pair encodes like another.

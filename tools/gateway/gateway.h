@@ -72,6 +72,10 @@ class RateLimiter {
   std::unordered_map<std::string, Bucket> buckets_;
 };
 
+// The peer's IP address of an accepted connection ("192.0.2.7", "2001:db8::1"; an IPv4 client of
+// a dual-stack socket as IPv4), "local" for a non-IP socket, "unknown" when it cannot tell.
+std::string peerAddress(kj::AsyncIoStream& connection);
+
 // The client IP of a request: the peer, or, when the peer is a trusted proxy, the rightmost
 // X-Forwarded-For address that is not itself a trusted proxy.
 std::string clientAddress(const std::string& peer, kj::Maybe<kj::StringPtr> forwardedFor,
