@@ -275,6 +275,7 @@ TEST_F(AfterDeliveryE2e, ErasureLeavesNoPersonalValueInTheDataDirectory) {
 
   // Before: the markers are in the files (the check below can see them).
   EXPECT_FALSE(filesContaining(dataDir(), "Xqvillezz").empty());
+  EXPECT_FALSE(filesContaining(dataDir(), "40990", test::Match::wholeNumber).empty());
 
   Json erased = ctlJson({"lead", "erase", "--phone", "0687654321"});
   EXPECT_EQ(numberAt(erased.root(), "leads"), 2);
@@ -282,7 +283,9 @@ TEST_F(AfterDeliveryE2e, ErasureLeavesNoPersonalValueInTheDataDirectory) {
   std::vector<std::string> needles = {"687654321", "06 87 65 43 21"};
   for (auto& [name, value] : markers) needles.push_back(value);
   for (auto& needle : needles) {
-    EXPECT_EQ(filesContaining(dataDir(), needle), std::vector<std::string>{})
+    // The code postal is five digits: RocksDB's LOG timestamps hold such runs by chance.
+    auto match = needle == "40990" ? test::Match::wholeNumber : test::Match::anywhere;
+    EXPECT_EQ(filesContaining(dataDir(), needle, match), std::vector<std::string>{})
         << "still in the data directory: " << needle;
   }
 
