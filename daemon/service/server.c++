@@ -87,11 +87,16 @@ void fillOutcome(const SubmitAnswer& answer, schema::SubmitOutcome::Builder out)
 }
 
 kj::Promise<SubmitAnswer> submit(ServiceContext& ctx, IngestRequest request) {
-  request.opposition = ctx.opposition;
-  return ctx.writes.run<SubmitAnswer>(
-      [&ids = ctx.ids, request = kj::mv(request)](Txn& txn) {
-        return ingestLead(txn, ids, request);
-      });
+  return kj::evalNow([&ctx, &request]() {
+    request.opposition = ctx.opposition;
+    // What needs no store (validation, hashes) here on the event loop, beside the writer: the
+    // single writer only applies the rules that read and write the store.
+    request.prepared = prepareIngest(request, catalogueCodes(ctx.store, request.entity));
+    return ctx.writes.run<SubmitAnswer>(
+        [&ids = ctx.ids, request = kj::mv(request)](Txn& txn) {
+          return ingestLead(txn, ids, request);
+        });
+  });
 }
 
 class IngestImpl final : public schema::Ingest::Server {

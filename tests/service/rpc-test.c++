@@ -473,6 +473,38 @@ TEST_F(RpcTest, DoubleSubmissionWithinTenMinutesLinksToTheFirstLead) {
   EXPECT_EQ(submit(ingest, validLead(), "", k).getStatut(), schema::Statut::NEW);
 }
 
+TEST_F(RpcTest, AProduitAddedWhileALeadWaitsForTheWriterIsKnownToIt) {
+  // The event loop validated the lead against the catalogue it saw (prepareIngest), which lacked
+  // ECS; the produit is added by a job before the lead's: the writer validates it again.
+  IngestRequest request{Entity::ZR7, validLead("06 12 34 56 78", "ecs"), "", clock.now(), false,
+                        "ingest", "ingest-zr7"};
+  request.prepared = prepareIngest(request, catalogueCodes(*store, Entity::ZR7));
+  ASSERT_TRUE(request.prepared->produitUnknown);
+  EXPECT_EQ(request.prepared->lead.statut, Statut::INVALID);
+  auto answer = writes
+                    ->run<SubmitAnswer>([&](Txn& txn) {
+                      addProduit(txn, {Entity::ZR7, "ECS", "Eau chaude sanitaire"});
+                      return ingestLead(txn, env->ids, request);
+                    })
+                    .wait(io.waitScope);
+  EXPECT_EQ(answer.statut, Statut::NEW);
+  EXPECT_TRUE(answer.problemes.empty());
+  KJ_IF_MAYBE(lead, getLead(*store, Entity::ZR7, answer.id)) {
+    EXPECT_EQ(lead->produit, "ECS");  // as the catalogue spells it
+  } else {
+    ADD_FAILURE() << "lead not stored";
+  }
+
+  // Still unknown to the writer: stored as the event loop validated it.
+  IngestRequest other{Entity::ZR7, validLead("06 12 34 56 79", "XYZ"), "", clock.now(), false,
+                      "ingest", "ingest-zr7"};
+  other.prepared = prepareIngest(other, catalogueCodes(*store, Entity::ZR7));
+  answer = writes->run<SubmitAnswer>([&](Txn& txn) { return ingestLead(txn, env->ids, other); })
+               .wait(io.waitScope);
+  EXPECT_EQ(answer.statut, Statut::INVALID);
+  EXPECT_EQ(answer.problemes, std::vector<std::string>{"produit.unknown"});
+}
+
 TEST_F(RpcTest, ConcurrentSubmissionsShareSyncedCommits) {
   auto ingest = login(INGEST_ZR7).getSession().getIngest();
   constexpr int N = 300;
