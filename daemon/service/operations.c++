@@ -234,7 +234,7 @@ SubmitAnswer ingestLead(Txn& txn, IdGenerator& ids, const IngestRequest& request
   }
   addHistory(txn, e, lead.id, history::status(at, lead.statut));
   putLead(txn, lead, nullptr);
-  applyStats(txn, statsOfReception(lead));
+  addStats(txn, statsOfReception(lead));  // written once per group commit
 
   countSubmission(txn, e, Metrics::Submission::STORED, lead.statut);
   SubmitAnswer answer{"", lead.id, lead.statut, lead.problemes};

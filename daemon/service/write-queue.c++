@@ -179,8 +179,14 @@ void WriteQueue::writerLoop() {
       }
       errors.push_back(kj::mv(error));
     }
+    // The writes the jobs put off (Txn::Deferred: the day's counters), once for the group. If
+    // that fails, every job of the group fails and nothing of it is written (the store is as it
+    // was: no commit failure).
+    kj::Maybe<kj::Exception> settleError = kj::runCatchingExceptions([&]() { txn->settle(); });
     kj::Maybe<kj::Exception> commitError;
-    if (txn->size() > 0) {
+    if (settleError != nullptr) {
+      // Nothing to commit.
+    } else if (txn->size() > 0) {
       faultPoint("commit.before_sync");
       auto started = std::chrono::steady_clock::now();
       commitError = kj::runCatchingExceptions([&]() { store_.commit(*txn, true); });
@@ -198,6 +204,8 @@ void WriteQueue::writerLoop() {
     for (size_t i = 0; i < group.size(); ++i) {
       KJ_IF_MAYBE(e, errors[i]) {
         group[i].done(kj::mv(*e));
+      } else KJ_IF_MAYBE(e, settleError) {
+        group[i].done(kj::cp(*e));
       } else KJ_IF_MAYBE(e, commitError) {
         group[i].done(kj::cp(*e));
       } else {

@@ -288,6 +288,7 @@ class RocksStore final : public Store {
   kj::Own<Txn> begin() override { return kj::heap<RocksTxn>(*this); }
 
   void commit(Txn& txn, bool sync) override {
+    txn.settle();
     rocksdb::WriteOptions options;
     options.sync = sync;
     check(db_->Write(options, static_cast<RocksTxn&>(txn).writeBatch()), "commit");
@@ -517,14 +518,18 @@ std::string_view familyName(Family f) { return FAMILY_NAMES[static_cast<size_t>(
 
 void Txn::setSavePoint() {
   setBatchSavePoint();
-  savePoints_.push_back(afterCommit_.size());
+  savePoints_.push_back(
+      {afterCommit_.size(), deferred_.get() == nullptr ? 0 : deferred_->size(), settled_});
 }
 
 void Txn::rollbackToSavePoint() {
   KJ_REQUIRE(!savePoints_.empty(), "no save point to roll back to");
   rollbackBatchToSavePoint();
-  afterCommit_.erase(afterCommit_.begin() + static_cast<ptrdiff_t>(savePoints_.back()),
+  const SavePoint& point = savePoints_.back();
+  afterCommit_.erase(afterCommit_.begin() + static_cast<ptrdiff_t>(point.afterCommit),
                      afterCommit_.end());
+  if (deferred_.get() != nullptr) deferred_->truncate(point.deferred);
+  settled_ = point.settled;
   savePoints_.pop_back();
 }
 
@@ -535,6 +540,19 @@ void Txn::popSavePoint() {
 }
 
 void Txn::afterCommit(kj::Function<void()> fn) { afterCommit_.push_back(kj::mv(fn)); }
+
+Txn::Deferred& Txn::deferred(kj::FunctionParam<std::unique_ptr<Deferred>()> make) {
+  if (deferred_.get() == nullptr) deferred_ = make();
+  return *deferred_;
+}
+
+void Txn::settle() {
+  if (deferred_.get() == nullptr) return;
+  size_t size = deferred_->size();
+  if (settled_ == size) return;
+  deferred_->write(*this, settled_);
+  settled_ = size;
+}
 
 void Txn::committed() {
   auto callbacks = kj::mv(afterCommit_);
