@@ -5,12 +5,11 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
-#include <algorithm>
-#include <cstring>
 #include <limits>
 #include <vector>
 
 #include "daemon/service/log.h"
+#include "schema/read-ahead-stream.h"
 
 namespace rdz {
 
@@ -19,13 +18,9 @@ namespace {
 // Reads the Cap'n Proto frames coming in on `inner` as they pass (Cap'n Proto 0.9.2 framing: a
 // u32 segment count - 1, a u32 size in words per segment, padding to a word, then the segments)
 // and fails the read that completes a frame header announcing more than `limit` bytes. So the
-// frame is refused before the message reader allocates it. Everything else is forwarded.
-//
-// It also reads ahead: Cap'n Proto reads a message in two or three small reads (the first word,
-// the rest of the header, the segments), each a system call on the socket. Small reads are served
-// from one larger read of what the socket holds (a request and the Finish of the one before
-// usually come together), so a busy connection costs about one read per batch of messages.
-// Bytes are inspected as they are handed to the reader, as if read directly.
+// frame is refused before the message reader allocates it. Everything else is forwarded. It reads
+// through a ReadAheadStream (a few socket reads for many frames), and inspects the bytes as they
+// are handed to the message reader.
 class FrameLimitStream final : public kj::AsyncIoStream {
  public:
   FrameLimitStream(kj::AsyncIoStream& inner, size_t limit) : inner_(inner), limit_(limit) {}
@@ -33,8 +28,10 @@ class FrameLimitStream final : public kj::AsyncIoStream {
   void lift() { limit_ = std::numeric_limits<uint64_t>::max(); }
 
   kj::Promise<size_t> tryRead(void* buffer, size_t minBytes, size_t maxBytes) override {
-    // A refused frame rejects the promise, whether its header was read ahead or not.
-    return kj::evalNow([&]() { return read(static_cast<kj::byte*>(buffer), minBytes, maxBytes); });
+    return inner_.tryRead(buffer, minBytes, maxBytes).then([this, buffer](size_t n) {
+      inspect(static_cast<const kj::byte*>(buffer), n);
+      return n;
+    });
   }
   kj::Maybe<uint64_t> tryGetLength() override { return inner_.tryGetLength(); }
   kj::Promise<void> write(const void* buffer, size_t size) override {
@@ -92,42 +89,10 @@ class FrameLimitStream final : public kj::AsyncIoStream {
     }
   }
 
-  kj::Promise<size_t> read(kj::byte* out, size_t minBytes, size_t maxBytes) {
-    size_t n = takeAhead(out, maxBytes);
-    if (n >= minBytes) return n;
-    if (maxBytes - n >= READ_AHEAD) {
-      // A large read (a big segment): straight into the caller's buffer.
-      return inner_.tryRead(out + n, minBytes - n, maxBytes - n).then([this, out, n](size_t got) {
-        inspect(out + n, got);
-        return n + got;
-      });
-    }
-    return inner_.tryRead(ahead_, minBytes - n, READ_AHEAD)
-        .then([this, out, n, maxBytes](size_t got) {
-          aheadBegin_ = 0;
-          aheadEnd_ = got;
-          return n + takeAhead(out + n, maxBytes - n);
-        });
-  }
-
-  // Moves up to `max` bytes read ahead into `out`; returns how many.
-  size_t takeAhead(kj::byte* out, size_t max) {
-    size_t n = std::min(max, aheadEnd_ - aheadBegin_);
-    if (n == 0) return 0;
-    std::memcpy(out, ahead_ + aheadBegin_, n);
-    aheadBegin_ += n;
-    inspect(out, n);
-    return n;
-  }
-
-  static constexpr size_t READ_AHEAD = 8192;
   kj::AsyncIoStream& inner_;
   uint64_t limit_;
   std::vector<kj::byte> header_;  // the frame header read so far
   uint64_t bodyLeft_ = 0;          // bytes of the current frame's segments still to come
-  kj::byte ahead_[READ_AHEAD];     // read from the socket, not yet handed to the reader:
-  size_t aheadBegin_ = 0;          // ahead_[aheadBegin_, aheadEnd_)
-  size_t aheadEnd_ = 0;
 };
 
 // Tells a connection that its Bootstrap accepted a token; outlives the connection harmlessly
@@ -146,7 +111,7 @@ class RpcServer::Connection {
         peer_(admission->peer()),
         deadline_(admission->deadline()),
         admission_(kj::mv(admission)),
-        stream_(kj::mv(stream)),
+        stream_(kj::heap<ReadAheadStream>(kj::mv(stream))),
         guard_(*stream_, server.limits_.maxMessageBytesBeforeAuth),
         link_(kj::refcounted<AuthLink>()),
         network_(guard_, capnp::rpc::twoparty::Side::SERVER),
