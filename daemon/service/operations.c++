@@ -67,7 +67,7 @@ void putIdempotency(Txn& txn, const IngestRequest& request, std::string_view bod
     countIdempotencyRecords(txn, 1);
   }
   txn.putSystem(keys::idempotencyExpiryKey(request.receivedAt, key), "");
-  capnp::MallocMessageBuilder message;
+  capnp::MallocMessageBuilder message(128);  // a record is about 40 words
   auto record = message.initRoot<schema::IdempotencyRecord>();
   record.setBodyHash(kj::arrayPtr(reinterpret_cast<const kj::byte*>(bodyHash.data()),
                                   bodyHash.size()));
