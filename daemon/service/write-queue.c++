@@ -106,23 +106,14 @@ class WriteQueue::LoopWaits final : public kj::Refcounted {
 
 thread_local WriteQueue::LoopWaits* WriteQueue::LoopWaits::current = nullptr;
 
-struct WriteQueue::Group {
-  uint64_t seq = 0;  // 1, 2, … in the order groups are committed
-  std::vector<Job> jobs;
-  std::vector<kj::Maybe<kj::Exception>> errors;  // each job's own failure (its writes undone)
-  kj::Own<Txn> txn;
-};
-
 WriteQueue::WriteQueue(Store& store, size_t maxGroup, kj::Maybe<CommitFailureFn> onCommitFailure)
     : store_(store), maxGroup_(maxGroup), onCommitFailure_(kj::mv(onCommitFailure)) {
-  committer_ = kj::heap<kj::Thread>([this]() { committerLoop(); });
   thread_ = kj::heap<kj::Thread>([this]() { writerLoop(); });
 }
 
 WriteQueue::~WriteQueue() noexcept(false) {
   shared_.lockExclusive()->stopping = true;
-  thread_ = nullptr;     // joins once what was queued is committed; stops the committer
-  committer_ = nullptr;  // joins
+  thread_ = nullptr;  // joins
 }
 
 void WriteQueue::push(Job job) {
@@ -162,137 +153,76 @@ void WriteQueue::runSync(kj::Function<void(Txn&)> fn) {
 WriteQueueStats WriteQueue::stats() const { return {jobCount_.load(), commitCount_.load()}; }
 
 void WriteQueue::writerLoop() {
-  std::shared_ptr<Group> pending;  // handed to the committer, maybe not committed yet
-  for (uint64_t seq = 1;; ++seq) {
-    auto group = std::make_shared<Group>();
-    group->seq = seq;
+  for (;;) {
+    std::vector<Job> group;
     {
       auto lock = shared_.lockExclusive();
       lock.wait([](const Shared& s) { return !s.jobs.empty() || s.stopping; });
-      if (lock->jobs.empty()) break;  // stopping, and nothing left to write
-      while (!lock->jobs.empty() && group->jobs.size() < maxGroup_) {
-        group->jobs.push_back(kj::mv(lock->jobs.front()));
+      if (lock->jobs.empty()) return;  // stopping, and nothing left to write
+      while (!lock->jobs.empty() && group.size() < maxGroup_) {
+        group.push_back(kj::mv(lock->jobs.front()));
         lock->jobs.pop_front();
       }
       metrics().setWriteQueueDepth(lock->jobs.size());
     }
 
-    // While the group before is being committed, this one reads its writes first.
-    bool before = pending != nullptr && handoff_.lockShared()->committed < pending->seq;
-    group->txn = before ? store_.beginAfter(*pending->txn) : store_.begin();
-    Txn& txn = *group->txn;
-    group->errors.reserve(group->jobs.size());
-    for (auto& job : group->jobs) {
-      txn.setSavePoint();
-      auto error = kj::runCatchingExceptions([&]() { job.fn(txn); });
+    auto txn = store_.begin();
+    std::vector<kj::Maybe<kj::Exception>> errors;
+    errors.reserve(group.size());
+    for (auto& job : group) {
+      txn->setSavePoint();
+      auto error = kj::runCatchingExceptions([&]() { job.fn(*txn); });
       if (error == nullptr) {
-        txn.popSavePoint();
+        txn->popSavePoint();
       } else {
-        txn.rollbackToSavePoint();
+        txn->rollbackToSavePoint();
       }
-      group->errors.push_back(kj::mv(error));
+      errors.push_back(kj::mv(error));
     }
     // The writes the jobs put off (Txn::Deferred: the day's counters), once for the group. If
-    // that fails, every job of the group fails and nothing of it is written.
-    kj::Maybe<kj::Exception> failure = kj::runCatchingExceptions([&]() { txn.settle(); });
+    // that fails, every job of the group fails and nothing of it is written (the store is as it
+    // was: no commit failure).
+    kj::Maybe<kj::Exception> settleError = kj::runCatchingExceptions([&]() { txn->settle(); });
+    kj::Maybe<kj::Exception> commitError;
+    if (settleError != nullptr) {
+      // Nothing to commit.
+    } else if (txn->size() > 0) {
+      faultPoint("commit.before_sync");
+      auto started = std::chrono::steady_clock::now();
+      commitError = kj::runCatchingExceptions([&]() { store_.commit(*txn, true); });
+      metrics().observeCommit(group.size(), std::chrono::duration<double>(
+                                                std::chrono::steady_clock::now() - started)
+                                                .count());
+      commitCount_.fetch_add(1);
+      faultPoint("commit.after_sync");  // synced (or failed); no job told yet
+    } else {
+      txn->committed();  // nothing to write: the jobs' afterCommit effects hold as they are
+    }
+    jobCount_.fetch_add(group.size());
 
-    // Nothing of this group is answered or written before the group before it is committed: its
-    // jobs may have read that group's writes. If that commit failed, they read writes that were
-    // not made: the group fails with it.
-    if (pending != nullptr) {
-      kj::Maybe<kj::Exception> failedBefore = waitCommitted(pending->seq);
-      if (before) {
-        KJ_IF_MAYBE(e, failedBefore) {
-          failure = kj::cp(*e);
-        }
-        txn.detach();
+    std::vector<Mailbox*> loops;  // each loop to wake, once
+    for (size_t i = 0; i < group.size(); ++i) {
+      KJ_IF_MAYBE(e, errors[i]) {
+        group[i].done(kj::mv(*e));
+      } else KJ_IF_MAYBE(e, settleError) {
+        group[i].done(kj::cp(*e));
+      } else KJ_IF_MAYBE(e, commitError) {
+        group[i].done(kj::cp(*e));
+      } else {
+        group[i].done(nullptr);
       }
-      pending = nullptr;
-    }
-    if (failure != nullptr || txn.size() == 0) {
-      // Nothing to write: the jobs' afterCommit effects hold as they are (none if it failed).
-      if (failure == nullptr) txn.committed();
-      answer(*group, failure);
-      auto lock = handoff_.lockExclusive();
-      lock->committed = seq;
-      lock->failure = nullptr;
-      continue;
-    }
-    {
-      auto lock = handoff_.lockExclusive();
-      lock.wait([](const Handoff& h) { return h.next == nullptr; });
-      lock->next = group;
-    }
-    pending = kj::mv(group);
-  }
-  if (pending != nullptr) waitCommitted(pending->seq);
-  handoff_.lockExclusive()->stopping = true;
-}
-
-kj::Maybe<kj::Exception> WriteQueue::waitCommitted(uint64_t seq) {
-  auto lock = handoff_.lockExclusive();
-  lock.wait([seq](const Handoff& h) { return h.committed >= seq; });
-  if (lock->committed == seq) {
-    KJ_IF_MAYBE(e, lock->failure) {
-      return kj::cp(*e);
-    }
-  }
-  return nullptr;
-}
-
-void WriteQueue::committerLoop() {
-  for (;;) {
-    std::shared_ptr<Group> group;
-    {
-      auto lock = handoff_.lockExclusive();
-      lock.wait([](const Handoff& h) { return h.next != nullptr || h.stopping; });
-      if (lock->next == nullptr) return;  // stopping: the writer handed its last group
-      group = kj::mv(lock->next);
-    }
-    faultPoint("commit.before_sync");
-    auto started = std::chrono::steady_clock::now();
-    kj::Maybe<kj::Exception> failure =
-        kj::runCatchingExceptions([&]() { store_.commit(*group->txn, true); });
-    metrics().observeCommit(group->jobs.size(), std::chrono::duration<double>(
-                                                    std::chrono::steady_clock::now() - started)
-                                                    .count());
-    commitCount_.fetch_add(1);
-    faultPoint("commit.after_sync");  // synced (or failed); no job told yet
-    {
-      auto lock = handoff_.lockExclusive();
-      lock->committed = group->seq;
-      lock->failure = nullptr;
-      KJ_IF_MAYBE(e, failure) {
-        lock->failure = kj::cp(*e);
+      Mailbox* wake = group[i].wake.get();
+      if (wake != nullptr && std::find(loops.begin(), loops.end(), wake) == loops.end()) {
+        loops.push_back(wake);
       }
     }
-    answer(*group, failure);
-    KJ_IF_MAYBE(e, failure) {
+    for (Mailbox* wake : loops) wake->signal();
+    KJ_IF_MAYBE(e, commitError) {
       KJ_IF_MAYBE(fn, onCommitFailure_) {
         (*fn)(*e);
       }
     }
   }
-}
-
-void WriteQueue::answer(Group& group, const kj::Maybe<kj::Exception>& failure) {
-  jobCount_.fetch_add(group.jobs.size());
-  std::vector<Mailbox*> loops;  // each loop to wake, once
-  for (size_t i = 0; i < group.jobs.size(); ++i) {
-    Job& job = group.jobs[i];
-    KJ_IF_MAYBE(e, group.errors[i]) {
-      job.done(kj::mv(*e));
-    } else KJ_IF_MAYBE(e, failure) {
-      job.done(kj::cp(*e));
-    } else {
-      job.done(nullptr);
-    }
-    Mailbox* wake = job.wake.get();
-    if (wake != nullptr && std::find(loops.begin(), loops.end(), wake) == loops.end()) {
-      loops.push_back(wake);
-    }
-  }
-  for (Mailbox* wake : loops) wake->signal();
 }
 
 }  // namespace rdz

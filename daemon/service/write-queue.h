@@ -9,13 +9,6 @@
 // - concurrent submissions share one fsync instead of queueing behind each other's;
 // - every job sees the effects of all jobs before it (reads go through the shared batch),
 //   which makes check-then-write rules (idempotency, double submission, counters) race-free.
-//
-// Two stages: while one group is being written and synced (the committer thread), the writer
-// thread already runs the next group's jobs, on a transaction that reads the committing group's
-// batch before the database (Store::beginAfter), so the jobs still see every job before them.
-// Nothing of a group is visible to readers outside the writer before its commit returns, and a
-// group is handed to the committer, or answered, only once the group before it is committed; if
-// that commit failed, the group fails with it (its jobs read writes that were not made).
 #pragma once
 
 #include <kj/async.h>
@@ -71,22 +64,14 @@ class WriteQueue {
   class LoopWaits;   // write-queue.c++: the loop's side of it
   struct Job {
     kj::Function<void(Txn&)> fn;
-    // Called on the writer or committer thread once the job's fate is known (null: committed
-    // and synced).
+    // Called on the writer thread once the job's fate is known (null: committed and synced).
     kj::Function<void(kj::Maybe<kj::Exception>)> done;
     // The event loop to wake once every job of the group was told (null: runSync).
     std::shared_ptr<Mailbox> wake;
   };
-  struct Group;  // write-queue.c++: jobs, their outcomes and their transaction
   kj::Promise<void> enqueue(kj::Function<void(Txn&)> fn);
   void push(Job job);
   void writerLoop();
-  void committerLoop();
-  // Tells each job of `group` its fate (its own error, else `failure`, else success) and wakes
-  // the loops waiting for them.
-  void answer(Group& group, const kj::Maybe<kj::Exception>& failure);
-  // Waits until group number `seq` is committed; returns its commit's failure, if any.
-  kj::Maybe<kj::Exception> waitCommitted(uint64_t seq);
 
   Store& store_;
   size_t maxGroup_;
@@ -96,17 +81,8 @@ class WriteQueue {
     bool stopping = false;
   };
   kj::MutexGuarded<Shared> shared_;
-  // Between the writer and the committer: at most one group handed over and not taken yet.
-  struct Handoff {
-    std::shared_ptr<Group> next;
-    uint64_t committed = 0;  // number of the last group whose commit returned (groups count from 1)
-    kj::Maybe<kj::Exception> failure;  // that commit's failure
-    bool stopping = false;
-  };
-  kj::MutexGuarded<Handoff> handoff_;
   std::atomic<uint64_t> jobCount_{0};
   std::atomic<uint64_t> commitCount_{0};
-  kj::Own<kj::Thread> committer_;
   kj::Own<kj::Thread> thread_;  // last: joins before the members above go away
 };
 

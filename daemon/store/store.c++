@@ -128,8 +128,7 @@ class RocksStore;
 
 class RocksTxn final : public Txn {
  public:
-  // `pending`: a transaction being committed whose writes this one reads first (beginAfter).
-  explicit RocksTxn(RocksStore& store, RocksTxn* pending = nullptr);
+  explicit RocksTxn(RocksStore& store);
   kj::Maybe<std::string> get(Entity e, Family f, std::string_view key) override;
   kj::Maybe<std::string> getSystem(std::string_view key) override;
   void scan(Entity e, Family f, std::string_view prefix, ScanFn fn, bool reverse) override;
@@ -142,12 +141,8 @@ class RocksTxn final : public Txn {
   void putSystem(std::string_view key, std::string_view value) override;
   void delSystem(std::string_view key) override;
   size_t size() const override { return batch_.GetWriteBatch()->Count(); }
-  void detach() override { pending_ = nullptr; }
 
   rocksdb::WriteBatch* writeBatch() { return batch_.GetWriteBatch(); }
-  // Another transaction reads this one's batch (beginAfter): commits write a copy of it, so that
-  // the batch those reads go through is never touched by RocksDB's write.
-  bool readByNext() const { return readByNext_; }
 
  protected:
   void setBatchSavePoint() override { batch_.SetSavePoint(); }
@@ -160,16 +155,7 @@ class RocksTxn final : public Txn {
   kj::Maybe<std::string> getFrom(rocksdb::ColumnFamilyHandle* cf, std::string_view key);
   void scanFrom(rocksdb::ColumnFamilyHandle* cf, std::string_view prefix, ScanFn& fn,
                 bool reverse, std::string_view after = {});
-  // What this batch says of `key`: written (the value), deleted (nullopt), or nothing (null).
-  kj::Maybe<std::optional<std::string>> fromBatch(rocksdb::ColumnFamilyHandle* cf,
-                                                  std::string_view key);
-  // An iterator over the database and the pending transactions' batches, oldest first, not this
-  // one's.
-  rocksdb::Iterator* baseIterator(rocksdb::ColumnFamilyHandle* cf,
-                                  const rocksdb::ReadOptions& options);
   RocksStore& store_;
-  RocksTxn* pending_;
-  bool readByNext_ = false;
   // overwrite_key = true: reads of a key written twice in the batch see the last write.
   mutable rocksdb::WriteBatchWithIndex batch_{rocksdb::BytewiseComparator(), 0, true};
 };
@@ -300,22 +286,12 @@ class RocksStore final : public Store {
   }
 
   kj::Own<Txn> begin() override { return kj::heap<RocksTxn>(*this); }
-  kj::Own<Txn> beginAfter(Txn& pending) override {
-    return kj::heap<RocksTxn>(*this, &static_cast<RocksTxn&>(pending));
-  }
 
   void commit(Txn& txn, bool sync) override {
     txn.settle();
-    auto& rocksTxn = static_cast<RocksTxn&>(txn);
     rocksdb::WriteOptions options;
     options.sync = sync;
-    if (rocksTxn.readByNext()) {
-      // RocksDB's write stamps the batch it is given; the next transaction reads this one's.
-      rocksdb::WriteBatch copy(*rocksTxn.writeBatch());
-      check(db_->Write(options, &copy), "commit");
-    } else {
-      check(db_->Write(options, rocksTxn.writeBatch()), "commit");
-    }
+    check(db_->Write(options, static_cast<RocksTxn&>(txn).writeBatch()), "commit");
     txn.committed();
   }
 
@@ -486,48 +462,13 @@ void RocksSnapshot::scanSystemAfter(std::string_view prefix, std::string_view af
   scanFrom(store_.system(), prefix, fn, after);
 }
 
-RocksTxn::RocksTxn(RocksStore& store, RocksTxn* pending) : store_(store), pending_(pending) {
-  if (pending_ != nullptr) pending_->readByNext_ = true;
-}
-
-kj::Maybe<std::optional<std::string>> RocksTxn::fromBatch(rocksdb::ColumnFamilyHandle* cf,
-                                                          std::string_view key) {
-  std::unique_ptr<rocksdb::WBWIIterator> it(batch_.NewIterator(cf));
-  it->Seek(slice(key));
-  if (!it->Valid() || view(it->Entry().key) != key) return nullptr;
-  // overwrite_key: the index holds the key's last write.
-  rocksdb::WriteEntry entry = it->Entry();
-  switch (entry.type) {
-    case rocksdb::kPutRecord:
-      return std::optional<std::string>(std::string(view(entry.value)));
-    case rocksdb::kDeleteRecord:
-    case rocksdb::kSingleDeleteRecord:
-      return std::optional<std::string>();
-    default:
-      KJ_FAIL_ASSERT("a transaction wrote a kind of record the store does not use",
-                     static_cast<int>(entry.type));
-  }
-}
+RocksTxn::RocksTxn(RocksStore& store) : store_(store) {}
 
 kj::Maybe<std::string> RocksTxn::getFrom(rocksdb::ColumnFamilyHandle* cf, std::string_view key) {
-  if (pending_ == nullptr) {
-    std::string value;
-    auto status = batch_.GetFromBatchAndDB(&store_.db(), rocksdb::ReadOptions(), cf, slice(key),
-                                           &value);
-    return found(status, kj::mv(value), "get");
-  }
-  KJ_IF_MAYBE(written, fromBatch(cf, key)) {
-    if (*written) return kj::mv(**written);
-    return nullptr;
-  }
-  return pending_->getFrom(cf, key);
-}
-
-rocksdb::Iterator* RocksTxn::baseIterator(rocksdb::ColumnFamilyHandle* cf,
-                                          const rocksdb::ReadOptions& options) {
-  if (pending_ == nullptr) return store_.db().NewIterator(options, cf);
-  // The pending batch over the database, as this batch goes over both (each takes ownership).
-  return pending_->batch_.NewIteratorWithBase(cf, pending_->baseIterator(cf, options));
+  std::string value;
+  auto status = batch_.GetFromBatchAndDB(&store_.db(), rocksdb::ReadOptions(), cf, slice(key),
+                                         &value);
+  return found(status, kj::mv(value), "get");
 }
 
 void RocksTxn::scanFrom(rocksdb::ColumnFamilyHandle* cf, std::string_view prefix, ScanFn& fn,
@@ -535,7 +476,7 @@ void RocksTxn::scanFrom(rocksdb::ColumnFamilyHandle* cf, std::string_view prefix
   // The batch iterator takes ownership of the base iterator.
   PrefixReadOptions options(rocksdb::ReadOptions(), prefix);
   std::unique_ptr<rocksdb::Iterator> it(
-      batch_.NewIteratorWithBase(cf, baseIterator(cf, options.get())));
+      batch_.NewIteratorWithBase(cf, store_.db().NewIterator(options.get(), cf)));
   iterate(*it, prefix, fn, reverse, after);
 }
 

@@ -66,9 +66,6 @@ class Txn : public Reader {
   virtual void putSystem(std::string_view key, std::string_view value) = 0;
   virtual void delSystem(std::string_view key) = 0;
   virtual size_t size() const = 0;  // number of writes
-  // Stops reading through the transaction this one was begun after (Store::beginAfter), once
-  // that one is committed: its writes are in the database now.
-  virtual void detach() = 0;
 
   // Nested undo points, so one failed job does not spoil a shared group commit. A rollback also
   // forgets the afterCommit() callbacks registered since its save point.
@@ -141,11 +138,6 @@ class Store : public Reader {
   // Opens (creating it and any missing column family) the database in `dir`.
   static std::unique_ptr<Store> open(const std::string& dir);
   virtual kj::Own<Txn> begin() = 0;
-  // A transaction that also reads what `pending` writes, as if it were committed: the writer runs
-  // the next group's jobs on it while `pending` is being committed (WriteQueue). Until this
-  // transaction is destroyed or detach()ed, `pending` must stay alive and receive no more
-  // writes; this one must not be committed before `pending` is.
-  virtual kj::Own<Txn> beginAfter(Txn& pending) = 0;
   // Applies every write of `txn` atomically (its deferred ones settled first). With `sync`,
   // returns only once the WAL is synced to disk. Throws on failure; then nothing of `txn` was
   // applied.

@@ -1,10 +1,7 @@
-// The WriteQueue (daemon/service/write-queue.h). Completions: every job gets its own result or
+// The WriteQueue's completions (daemon/service/write-queue.h): every job gets its own result or
 // error back on the event loop that submitted it, whatever group it was committed in, with one
 // wake-up of that loop per group; a loop that was not waiting when its group finished still sees
-// it; a caller that went away does not stop the others. The two stages: a group's jobs run while
-// the group before is being committed and see its writes (point reads and scans, deletions
-// included), readers outside see nothing of either before its commit, nothing is answered before
-// the commits it depends on, and a failed commit fails the group that read through it.
+// it; a caller that went away does not stop the others.
 #include "daemon/service/write-queue.h"
 
 #include <gtest/gtest.h>
@@ -13,15 +10,12 @@
 #include <kj/debug.h>
 
 #include <atomic>
-#include <condition_variable>
-#include <mutex>
 #include <future>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "daemon/store/store.h"
-#include "tests/support/faulty-store.h"
 #include "tests/support/temp-dir.h"
 
 namespace rdz {
@@ -144,145 +138,6 @@ TEST(WriteQueueTest, ACallerThatWentAwayDoesNotStopTheOthers) {
   env.waitForJobs(200);
   // A dropped caller's job still ran and was committed: only its answer is lost.
   for (int i = 0; i < 200; ++i) EXPECT_TRUE(env.stored("k" + std::to_string(i * 7))) << i;
-}
-
-// A store whose commits wait until the test lets them go, one at a time.
-struct HeldEnv {
-  test::TempDir dir;
-  test::FaultyStore* faulty = nullptr;
-  std::unique_ptr<Store> store;
-  std::mutex mutex;
-  std::condition_variable changed;
-  int started = 0;  // commits that reached the store
-  int allowed = 0;  // commits let go
-  std::atomic<bool> holding{false};
-  std::unique_ptr<WriteQueue> writes;
-
-  HeldEnv() {
-    auto owned = std::make_unique<test::FaultyStore>(Store::open(dir / "db"));
-    faulty = owned.get();
-    faulty->beforeCommit = [this]() {
-      std::unique_lock<std::mutex> lock(mutex);
-      if (!holding) return;
-      int mine = ++started;
-      changed.notify_all();
-      changed.wait(lock, [&]() { return allowed >= mine; });
-    };
-    store = std::move(owned);
-    writes = std::make_unique<WriteQueue>(*store);
-  }
-  ~HeldEnv() {
-    release(1000);
-    writes = nullptr;
-  }
-  void waitStarted(int n) {
-    std::unique_lock<std::mutex> lock(mutex);
-    changed.wait(lock, [&]() { return started >= n; });
-  }
-  void release(int n) {
-    std::lock_guard<std::mutex> lock(mutex);
-    allowed = n;
-    changed.notify_all();
-  }
-};
-
-TEST(WriteQueueTest, AGroupRunsWhileTheOneBeforeCommitsAndSeesItsWrites) {
-  HeldEnv env;
-  kj::EventLoop loop;
-  kj::WaitScope waitScope(loop);
-  {
-    auto seed = env.store->begin();
-    seed->putSystem("p/0-db", "db");
-    seed->putSystem("p/2-gone", "db");
-    env.store->commit(*seed);  // not held yet
-  }
-  env.holding = true;
-  auto first = env.writes->run<int>([](Txn& txn) {
-    txn.putSystem("p/1-first", "first");
-    txn.delSystem("p/2-gone");
-    txn.putSystem("p/3-both", "first");
-    return 1;
-  });
-  env.waitStarted(1);  // the first group is being committed, held there
-  std::promise<std::vector<std::string>> seen;
-  auto second = env.writes->run<int>([&seen](Txn& txn) {
-    std::vector<std::string> out;
-    KJ_IF_MAYBE(v, txn.getSystem("p/1-first")) {
-      out.push_back("get " + *v);
-    }
-    if (txn.getSystem("p/2-gone") == nullptr) out.push_back("gone");
-    txn.putSystem("p/3-both", "second");
-    txn.putSystem("p/4-second", "second");
-    txn.scanSystem("p/", [&](std::string_view key, std::string_view value) {
-      out.push_back(std::string(key) + "=" + std::string(value));
-      return true;
-    });
-    seen.set_value(out);
-    return 2;
-  });
-  // The second group ran while the first is still held in its commit.
-  auto saw = seen.get_future();
-  ASSERT_EQ(saw.wait_for(std::chrono::seconds(30)), std::future_status::ready);
-  EXPECT_EQ(saw.get(), (std::vector<std::string>{"get first", "gone", "p/0-db=db",
-                                                 "p/1-first=first", "p/3-both=second",
-                                                 "p/4-second=second"}));
-  // Readers outside the writer see nothing of either group yet.
-  EXPECT_EQ(env.store->getSystem("p/1-first"), nullptr);
-  EXPECT_NE(env.store->getSystem("p/2-gone"), nullptr);
-  EXPECT_EQ(env.writes->stats().jobs, 0u);  // nothing answered
-
-  env.release(2);
-  EXPECT_EQ(first.wait(waitScope), 1);
-  EXPECT_EQ(second.wait(waitScope), 2);
-  EXPECT_EQ(env.store->getSystem("p/2-gone"), nullptr);
-  KJ_IF_MAYBE(v, env.store->getSystem("p/3-both")) {
-    EXPECT_EQ(*v, "second");
-  } else {
-    ADD_FAILURE() << "p/3-both missing";
-  }
-  EXPECT_EQ(env.writes->stats().commits, 2u);
-}
-
-TEST(WriteQueueTest, WhenACommitFailsTheGroupThatReadThroughItFailsToo) {
-  HeldEnv env;
-  kj::EventLoop loop;
-  kj::WaitScope waitScope(loop);
-  env.holding = true;
-  env.faulty->failCommits = 1;
-  auto first = env.writes->run<int>([](Txn& txn) {
-    txn.putSystem("f/first", "");
-    return 1;
-  });
-  env.waitStarted(1);
-  auto second = env.writes->run<bool>([](Txn& txn) {
-    bool sawFirst = txn.getSystem("f/first") != nullptr;  // as if committed
-    txn.putSystem("f/second", "");
-    return sawFirst;
-  });
-  env.release(1);  // the first commit fails
-  auto failed = [&](kj::Promise<void> p) {
-    bool threw = false;
-    p.then([]() {}, [&](kj::Exception&& e) {
-       threw = true;
-       EXPECT_EQ(e.getType(), kj::Exception::Type::OVERLOADED);  // retryable
-     }).wait(waitScope);
-    return threw;
-  };
-  EXPECT_TRUE(failed(first.ignoreResult()));
-  EXPECT_TRUE(failed(second.ignoreResult()));
-  EXPECT_EQ(env.store->getSystem("f/first"), nullptr);
-  EXPECT_EQ(env.store->getSystem("f/second"), nullptr);
-  EXPECT_EQ(env.faulty->failedCommits.load(), 1);  // the second was never written
-
-  // The queue goes on.
-  env.release(1000);
-  EXPECT_EQ(env.writes->run<int>([](Txn& txn) {
-                          txn.putSystem("f/third", "");
-                          return 3;
-                        })
-                .wait(waitScope),
-            3);
-  EXPECT_NE(env.store->getSystem("f/third"), nullptr);
 }
 
 }  // namespace

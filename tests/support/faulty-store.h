@@ -7,7 +7,6 @@
 #include <kj/debug.h>
 
 #include <atomic>
-#include <functional>
 #include <memory>
 
 #include "daemon/store/store.h"
@@ -20,8 +19,6 @@ class FaultyStore final : public Store {
 
   std::atomic<int> failCommits{0};
   std::atomic<int> failedCommits{0};
-  // Called at the start of every commit, on the committing thread (to hold a commit back).
-  std::function<void()> beforeCommit;
 
   kj::Maybe<std::string> get(Entity e, Family f, std::string_view key) override {
     return inner_->get(e, f, key);
@@ -43,9 +40,7 @@ class FaultyStore final : public Store {
     inner_->scanSystemAfter(prefix, after, kj::mv(fn));
   }
   kj::Own<Txn> begin() override { return inner_->begin(); }
-  kj::Own<Txn> beginAfter(Txn& pending) override { return inner_->beginAfter(pending); }
   void commit(Txn& txn, bool sync) override {
-    if (beforeCommit) beforeCommit();
     int left = failCommits.load();
     while (left > 0 && !failCommits.compare_exchange_weak(left, left - 1)) {
     }
