@@ -399,7 +399,7 @@ class ViewerMethods : public Base {
         return kj::mv(*c);
       }
     }
-    KJ_FAIL_REQUIRE("no such client", id);
+    refuseUnknownClient(id);
   }
 
   Commande findCommande(const std::string& id) {
@@ -408,7 +408,7 @@ class ViewerMethods : public Base {
         return kj::mv(*c);
       }
     }
-    KJ_FAIL_REQUIRE("no such commande", id);
+    refuseUnknownCommande(id);
   }
 
   ServiceContext& ctx_;
@@ -440,7 +440,7 @@ class AdminImpl final : public ViewerMethods<schema::Admin::Server> {
   kj::Promise<void> setClient(SetClientContext context) override {
     Client client = fromCapnp(context.getParams().getClient());
     Client current = findClient(client.id);
-    KJ_REQUIRE(current.entity == client.entity, "a client's entity never changes");
+    if (current.entity != client.entity) refuseEntityChange();
     return ctx_.writes.run<void>(
         [client = kj::mv(client)](Txn& txn) mutable { rdz::setClient(txn, kj::mv(client)); });
   }

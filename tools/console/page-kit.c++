@@ -1,5 +1,7 @@
 #include "tools/console/page-kit.h"
 
+#include "daemon/domain/labels.h"
+#include "daemon/domain/refusal.h"
 #include "daemon/domain/validation.h"
 
 namespace rdz::console {
@@ -61,7 +63,7 @@ void select(Html& h, const char* name, const std::vector<std::string>& options,
   for (auto& o : options) {
     h.raw("<option value=\"").text(o).raw("\"");
     if (o == chosen) h.raw(" selected");
-    h.raw(">").text(o).raw("</option>");
+    h.raw(">").text(labelOrCode(name, o)).raw("</option>");
   }
   h.raw("</select></label>");
 }
@@ -98,13 +100,13 @@ uint32_t number(const Request& req, const char* name, uint32_t fallback, uint32_
   } catch (const std::exception&) {
     // reported below
   }
-  KJ_FAIL_REQUIRE(kj::str(name, " doit être un nombre entier (au plus ", max, ")"));
+  refuse(std::string(name) + " doit être un nombre entier (au plus " + std::to_string(max) + ")");
 }
 
 bool ouiNon(const Request& req, const char* name, bool fallback) {
   if (req.field(name).empty()) return fallback;
   auto b = parseBool(req.field(name));
-  KJ_REQUIRE(b.has_value(), kj::str(name, " doit être oui ou non"));
+  if (!b) refuse(std::string(name) + " doit être oui ou non");
   return *b;
 }
 

@@ -5,6 +5,7 @@
 #include <capnp/rpc-twoparty.h>
 #include <kj/async.h>
 
+#include <algorithm>
 #include <functional>
 #include <optional>
 #include <string>
@@ -32,7 +33,8 @@ void setFilter(schema::EntityFilter::Builder out, std::optional<Entity> e);
 std::string link(std::string_view prefix, std::string_view id);
 // One <td> of a cell, in French (numbers right-aligned, statuses coloured).
 void cellTd(Html& h, const Cell& cell);
-// A labelled input or select of a form, named by the field's JSON name.
+// A labelled input or select of a form, named by the field's JSON name; a select's options are
+// the codes, shown by their French label (daemon/domain/labels.h).
 void input(Html& h, const char* name, std::string_view value, const char* type = "text");
 void select(Html& h, const char* name, const std::vector<std::string>& options,
             std::string_view chosen);
@@ -92,11 +94,13 @@ void table(Html& h, List list, std::initializer_list<const char*> columns,
   if (list.size() == 0) h.raw("<p>Aucun élément.</p>");
 }
 
-// Every field of a record as a definition list.
+// Every field of a record as a definition list, but those named in `skip` (lists of records,
+// shown as tables of their own).
 template <typename Reader>
-void record(Html& h, Reader reader) {
+void record(Html& h, Reader reader, std::initializer_list<std::string_view> skip = {}) {
   h.raw("<dl class=\"fiche\">");
   for (auto& cell : cellsOf(reader)) {
+    if (std::find(skip.begin(), skip.end(), cell.name) != skip.end()) continue;
     h.raw("<dt>").text(label(cell.name)).raw("</dt><dd>").text(frenchValue(cell)).raw("</dd>");
   }
   h.raw("</dl>");

@@ -7,6 +7,7 @@
 #include "client/present.h"
 #include "daemon/domain/calendar.h"
 #include "daemon/domain/commerce.h"
+#include "daemon/domain/refusal.h"
 #include "daemon/domain/validation.h"
 #include "tools/console/page-kit.h"
 
@@ -89,7 +90,7 @@ void batchDetails(Html& h, const Session& s, capnp::List<schema::Batch>::Reader 
     Cells cells = cellsOf(b);
     h.raw("<h3 id=\"lot-").text(b.getId().cStr()).raw("\">Lot ").text(b.getId().cStr())
         .raw(" — ").text(b.getClient().cStr()).raw(" — <span class=\"statut-")
-        .text(cellAt(cells, "status").text).raw("\">").text(cellAt(cells, "status").text)
+        .text(cellAt(cells, "status").text).raw("\">").text(frenchValue(cellAt(cells, "status")))
         .raw("</span></h3>");
     h.raw("<p>").text(std::to_string(b.getDeliveries().size())).raw(" lead(s), ")
         .text(std::to_string(b.getAttempts())).raw(" tentative(s)");
@@ -114,7 +115,12 @@ kj::Promise<Reply> runShow(Session& s, const std::string& id) {
     Html h;
     h.raw("<h1>Run ").text(id).raw("</h1>");
     flash(h, s);
-    record(h, resp.getRun());
+    auto run = resp.getRun();
+    record(h, run, {"par_entite", "plan"});
+    if (run.getByEntity().size() > 0) {
+      h.raw("<h2>Par entité</h2>");
+      table(h, run.getByEntity(), {"entity", "assigned", "aged", "doublons_evites"});
+    }
     h.raw("<h2>Lots</h2>");
     batchDetails(h, s, resp.getBatches());
     return page(s, "Run " + id, h, "livraisons");
@@ -128,7 +134,7 @@ kj::Promise<Reply> batchShow(Session& s, const std::string& id) {
     for (auto b : resp.getBatches()) {
       if (b.getId() == id) return runShow(s, b.getRun().cStr());
     }
-    KJ_FAIL_REQUIRE("no such batch", id);
+    refuse("lot inconnu : " + id);
   });
 }
 
@@ -143,7 +149,7 @@ kj::Promise<Reply> resend(Session& s, const std::string& id) {
 
 kj::Promise<Reply> dryRun(Session& s, const Request& req) {
   std::string date = trim(req.param("date"));
-  KJ_REQUIRE(date.empty() || isIsoDate(date), "la date doit être AAAA-MM-JJ");
+  if (!date.empty() && !isIsoDate(date)) refuse("la date doit être AAAA-MM-JJ");
   auto call = s.adminCap().deliverRequest();
   call.setDate(date);
   setFilter(call.initEntity(), s.bound);
@@ -158,7 +164,7 @@ kj::Promise<Reply> dryRun(Session& s, const Request& req) {
       h.raw("<p class=\"info\">Rien n'est écrit ni envoyé : voici ce que le run "
             "attribuerait maintenant.</p>");
     }
-    record(h, run);
+    record(h, run, {"par_entite", "plan", "batches"});
     h.raw("<h2>Plan</h2>");
     table(h, run.getPlan(), {"lead", "lead_entity", "commande", "client", "entity", "pass"},
           "/leads/");
