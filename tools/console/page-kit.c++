@@ -38,14 +38,18 @@ std::string link(std::string_view prefix, std::string_view id) {
 }
 
 void cellTd(Html& h, const Cell& cell) {
+  std::string shown = frenchValue(cell);
   if (cell.kind == Cell::Kind::NUMBER) {
     h.raw("<td class=\"nombre\">");
   } else if (cell.name == "statut" || cell.name == "status") {
-    h.raw("<td class=\"statut-").text(cell.text).raw("\">");
+    h.raw("<td class=\"court statut-").text(cell.text).raw("\">");
+  } else if (cell.kind == Cell::Kind::TIME ||
+             (shown.size() <= 32 && shown.find(' ') == std::string::npos)) {
+    h.raw("<td class=\"court\">");  // ids, dates, codes: on one line
   } else {
     h.raw("<td>");
   }
-  h.text(frenchValue(cell)).raw("</td>");
+  h.text(shown).raw("</td>");
 }
 
 
