@@ -25,11 +25,6 @@ std::vector<Entity> scopeOf(const RunParams& params) {
   return {std::begin(ALL_ENTITIES), std::end(ALL_ENTITIES)};
 }
 
-PoolLead poolLead(const Lead& l) {
-  return {l.id, l.entity, l.produit, l.departement, l.telephoneE164, l.recuLe, l.statut,
-          l.derniereLivraison};
-}
-
 // The leads a run changes: each loaded once, changed in memory (aged, then maybe delivered), and
 // written once with its original state so its index entries move exactly once.
 class TouchedLeads {
@@ -81,17 +76,21 @@ RunParams runParams(const RunSettings& settings, std::string_view date,
 
 RunPlan planRunFromStore(Reader& reader, const RunParams& params,
                          const OppositionKey* opposition, PlanTrace* trace) {
+  // The pools (new and LB leads received by T) and the delivered leads that re-enter LB (last
+  // delivered at or before T − lbReentry): the history of older deliveries is never read.
   std::vector<PoolLead> pool;
-  // TODO(perf): every delivered lead is read to find the few that re-enter LB; an index on
-  // last delivery time would read only those.
-  for (Entity e : scopeOf(params)) {
-    for (Statut s : {Statut::NEW, Statut::LB, Statut::DELIVERED}) {
-      for (auto& id : leadIdsByStatus(reader, e, s)) {
-        KJ_IF_MAYBE(lead, getLead(reader, e, id)) {
-          pool.push_back(poolLead(*lead));  // the planner leaves out those received after T
-        }
+  auto read = [&](Entity e, const std::vector<std::string>& ids) {
+    for (auto& id : ids) {
+      KJ_IF_MAYBE (lead, getPoolLead(reader, e, id)) {
+        pool.push_back(kj::mv(*lead));
       }
     }
+  };
+  for (Entity e : scopeOf(params)) {
+    for (Statut s : {Statut::NEW, Statut::LB}) {
+      read(e, leadIdsByStatusUntil(reader, e, s, params.reference));
+    }
+    read(e, deliveredLeadIdsUntil(reader, e, params.reference - params.lbReentry));
   }
 
   std::string week = isoWeekOf(params.date);
