@@ -86,12 +86,16 @@ void checkClient(Client& client) {
   trimAll(client.cc);
   for (auto& e : client.emails) e = asciiLower(e);
   for (auto& e : client.cc) e = asciiLower(e);
-  if (client.emails.empty()) refuse("client : au moins une adresse e-mail de livraison est obligatoire");
+  if (client.emails.empty()) {
+    refuse("client : au moins une adresse e-mail de livraison est obligatoire");
+  }
   for (auto& e : client.emails) {
     if (!isPlausibleEmail(e)) refuse("client : adresse e-mail invalide : « " + e + " »");
   }
   for (auto& e : client.cc) {
-    if (!isPlausibleEmail(e)) refuse("client : adresse e-mail en copie (cc) invalide : « " + e + " »");
+    if (!isPlausibleEmail(e)) {
+      refuse("client : adresse e-mail en copie (cc) invalide : « " + e + " »");
+    }
   }
   client.apiUrl = trim(client.apiUrl);
   client.apiHeader = trim(client.apiHeader);

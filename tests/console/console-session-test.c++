@@ -29,7 +29,9 @@ struct Answer {
 // The value of cookie `name` among Set-Cookie values ("" if absent).
 std::string cookieValue(const std::vector<std::string>& setCookies, const std::string& name) {
   for (auto& c : setCookies) {
-    if (c.rfind(name + "=", 0) == 0) return c.substr(name.size() + 1, c.find(';') - name.size() - 1);
+    if (c.rfind(name + "=", 0) == 0) {
+      return c.substr(name.size() + 1, c.find(';') - name.size() - 1);
+    }
   }
   return "";
 }
