@@ -316,6 +316,12 @@ RunOutcome executeRun(Txn& txn, IdGenerator& ids, const RunParams& asked, Timest
 
   // One batch per client, in the order clients first appear in the plan.
   std::map<std::string, size_t> batchOfClient;
+  // The week's and the day's counters, written once per commande.
+  struct CommandeCount {
+    int32_t delivered = 0;
+    int32_t lb = 0;
+  };
+  std::map<std::pair<Entity, std::string>, CommandeCount> countByCommande;
   for (auto& a : plan.assignments) {
     if (batchOfClient.count(a.client) == 0) {
       batchOfClient[a.client] = outcome.batches.size();
@@ -349,13 +355,18 @@ RunOutcome executeRun(Txn& txn, IdGenerator& ids, const RunParams& asked, Timest
 
     bool fromLb = a.pass == PassKind::LB || a.pass == PassKind::LB_FALLBACK;
     putLastDelivery(txn, a.commandeEntity, lead.telephoneE164, lead.produit, a.client, T);
-    addWeekCount(txn, a.commandeEntity, a.commandeId, week, 1, fromLb ? 1 : 0);
-    addDayCount(txn, a.commandeEntity, a.commandeId, params.date, 1);
+    CommandeCount& count = countByCommande[{a.commandeEntity, a.commandeId}];
+    count.delivered += 1;
+    count.lb += fromLb ? 1 : 0;
 
     lead.statut = Statut::DELIVERED;
     lead.nbLivraisons += 1;
     lead.derniereLivraison = T;
     addHistory(txn, lead.entity, lead.id, history::delivered(now, d));
+  }
+  for (auto& [commande, count] : countByCommande) {
+    addWeekCount(txn, commande.first, commande.second, week, count.delivered, count.lb);
+    addDayCount(txn, commande.first, commande.second, params.date, count.delivered);
   }
   for (auto& skip : plan.duplicates) {
     addHistory(txn, skip.leadEntity, skip.leadId, history::duplicateSkipped(now, skip, id));
