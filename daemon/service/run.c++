@@ -114,7 +114,8 @@ RunInputs readInputs(Reader& reader, const RunParams& params) {
   RunInputs inputs;
   // The pools (new and LB leads received by T) and the delivered leads that re-enter LB (last
   // delivered at or before T − lbReentry): the history of older deliveries is never read.
-  auto read = [&](Entity e, const std::vector<std::string>& ids) {
+  auto read = [&](Entity e, std::vector<std::string> ids) {
+    std::sort(ids.begin(), ids.end());  // in key order: each block of leads is read once
     for (auto& id : ids) {
       KJ_IF_MAYBE (lead, getPoolLead(reader, e, id)) {
         inputs.pool.push_back(kj::mv(*lead));
