@@ -4,13 +4,13 @@
 #include <kj/debug.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <iostream>
 #include <map>
 #include <thread>
-#include <unordered_map>
 #include <vector>
 
 #include "daemon/domain/calendar.h"
@@ -158,12 +158,22 @@ class RunLoader {
  private:
   struct BenchCommande {
     Commande commande;
+    uint32_t client = 0;  // index of its client
     uint32_t weight = 1;  // its share of the historical deliveries and of the run's demand
     bool dailyCap = false;
+    // Per run of the history: its deliveries, and how its first delivery (own entity, then
+    // crossed by fallback) moved the stats (each distinct change counted once, then repeated).
+    std::vector<uint32_t> delivered;
+    struct Counted {
+      Delivery delivery;
+      uint64_t count = 0;
+    };
+    std::vector<std::array<Counted, 2>> counted;
   };
 
   void addCommerce(Store& store) {
     const uint32_t clients = std::max<uint32_t>(1, (options_.commandes + 1) / 2);
+    batchOfClient_.assign(clients, NO_BATCH);
     const Timestamp created = runT_.front() - std::chrono::hours(24 * 60);
     auto txn = store.begin();
     std::vector<std::pair<std::string, Entity>> ids;
@@ -181,6 +191,9 @@ class RunLoader {
       uint64_t h = mix(options_.seed ^ (0xC0DEull << 40) ^ j);
       uint32_t k = j % clients;
       BenchCommande b;
+      b.client = k;
+      b.delivered.assign(HISTORY_DAYS, 0);
+      b.counted.resize(HISTORY_DAYS);
       Commande& c = b.commande;
       c.client = ids[k].first;
       c.produit = PRODUITS[(j / clients + k) % 3];
@@ -211,7 +224,7 @@ class RunLoader {
     store.commit(*txn, false);
   }
 
-  const BenchCommande& pickCommande(uint64_t h) const {
+  BenchCommande& pickCommande(uint64_t h) {
     auto at = std::upper_bound(cumulative_.begin(), cumulative_.end(), h % totalWeight_);
     return commandes_[static_cast<size_t>(at - cumulative_.begin())];
   }
@@ -264,7 +277,7 @@ class RunLoader {
 
   void addDelivered(Txn& txn, uint64_t k, size_t r, Timestamp recu) {
     uint64_t h = mix(options_.seed ^ (2 * k + 1));
-    const BenchCommande& b = pickCommande(h);
+    BenchCommande& b = pickCommande(h);
     const Commande& c = b.commande;
     const bool crossed = c.fallback && (h >> 40) % 20 == 0;
     const auto& depts = departements();
@@ -280,8 +293,8 @@ class RunLoader {
     lead.nbLivraisons = 1;
     lead.derniereLivraison = at;
 
-    auto [batchAt, isNew] = batchOfClient_.try_emplace(c.client, openBatches_.size());
-    if (isNew) {
+    if (batchOfClient_[b.client] == NO_BATCH) {
+      batchOfClient_[b.client] = openBatches_.size();
       Batch batch;
       batch.id = otherIds_.next(at);
       batch.entity = c.entity;
@@ -289,7 +302,7 @@ class RunLoader {
       batch.run = date;
       openBatches_.push_back(kj::mv(batch));
     }
-    Batch& batch = openBatches_[batchAt->second];
+    Batch& batch = openBatches_[batchOfClient_[b.client]];
 
     Delivery d;
     d.id = otherIds_.next(at);
@@ -313,14 +326,10 @@ class RunLoader {
     putDelivery(txn, d);
     putLastDelivery(txn, c.entity, lead.telephoneE164, lead.produit, c.client, at);
 
-    weeks_[{c.entity, c.id, runWeeks_[r]}] += 1;
-    days_[{c.entity, c.id, date}] += 1;
-    runCounts_[r][c.entity] += 1;
+    b.delivered[r] += 1;
     countReception(lead);
-    std::string key = fmt::format("{}\x1f{}\x1f{}\x1f{}", c.client, date, c.produit,
-                                  static_cast<int>(d.pass));
-    auto& rep = deliveries_[key];
-    if (rep.count++ == 0) rep.change = {d, c.produit};
+    auto& counted = b.counted[r][crossed ? 1 : 0];
+    if (counted.count++ == 0) counted.delivery = d;
     recent_[k % RECENT] = {lead.entity, lead.produit, dept, k};
     recentSize_ = std::min(recentSize_ + 1, RECENT);
   }
@@ -358,12 +367,17 @@ class RunLoader {
       ++batches_;
     }
     openBatches_.clear();
-    batchOfClient_.clear();
+    std::fill(batchOfClient_.begin(), batchOfClient_.end(), NO_BATCH);
   }
 
   void countReception(const Lead& lead) {
-    auto& rep = receptions_[{lead.entity, dateOf(lead.recuLe)}];
-    if (rep.count++ == 0) rep.lead = lead;
+    const std::string& date = dateOf(lead.recuLe);
+    auto e = static_cast<size_t>(lead.entity);
+    if (lastReception_[e] == nullptr || lastReceptionDay_[e] != date) {
+      lastReception_[e] = &receptions_[{lead.entity, date}];  // std::map: stable addresses
+      lastReceptionDay_[e] = date;
+    }
+    if (lastReception_[e]->count++ == 0) lastReception_[e]->lead = lead;
   }
 
   // The week quotas, the quota counters, the stats counters and the run records, in a few
@@ -380,22 +394,23 @@ class RunLoader {
     for (auto& b : commandes_) {
       Commande c = b.commande;
       uint64_t share = std::max<uint64_t>(1, options_.leads * b.weight / totalWeight_);
-      auto done = weeks_.find({c.entity, c.id, week});
-      uint64_t delivered = done == weeks_.end() ? 0 : done->second;
+      uint64_t delivered = 0;
+      for (int r = 0; r < HISTORY_DAYS; ++r) {
+        if (runWeeks_[r] == week) delivered += b.delivered[r];
+      }
       c.quotaSemaine = static_cast<uint32_t>(std::min<uint64_t>(100000, delivered + share));
       if (b.dailyCap) c.quotaJour = static_cast<uint32_t>(std::max<uint64_t>(1, share / 2));
       setCommande(*txn, c);
       commitIfBig();
     }
-    for (auto& [key, count] : weeks_) {
-      auto& [e, commande, w] = key;
-      addWeekCount(*txn, e, commande, w, static_cast<int32_t>(count), 0);
-      commitIfBig();
-    }
-    for (auto& [key, count] : days_) {
-      auto& [e, commande, date] = key;
-      addDayCount(*txn, e, commande, date, static_cast<int32_t>(count));
-      commitIfBig();
+    for (auto& b : commandes_) {
+      const Commande& c = b.commande;
+      for (int r = 0; r < HISTORY_DAYS; ++r) {
+        if (b.delivered[r] == 0) continue;
+        addWeekCount(*txn, c.entity, c.id, runWeeks_[r], static_cast<int32_t>(b.delivered[r]), 0);
+        addDayCount(*txn, c.entity, c.id, runDates_[r], static_cast<int32_t>(b.delivered[r]));
+        commitIfBig();
+      }
     }
     // Each distinct change counted `count` times, with the rules of daemon/domain/stats.h.
     auto repeated = [](std::vector<StatsChange> changes, uint64_t count) {
@@ -409,9 +424,15 @@ class RunLoader {
       applyStats(*txn, repeated(statsOfReception(rep.lead), rep.count));
       commitIfBig();
     }
-    for (auto& [key, rep] : deliveries_) {
-      applyStats(*txn, repeated(statsOfDelivery(rep.change.first, rep.change.second), rep.count));
-      commitIfBig();
+    for (auto& b : commandes_) {
+      for (auto& run : b.counted) {
+        for (auto& counted : run) {
+          if (counted.count == 0) continue;
+          applyStats(*txn, repeated(statsOfDelivery(counted.delivery, b.commande.produit),
+                                    counted.count));
+          commitIfBig();
+        }
+      }
     }
     for (size_t r = 0; r < runDates_.size(); ++r) {
       RunRecord run;
@@ -419,9 +440,10 @@ class RunLoader {
       run.date = runDates_[r];
       run.reference = runT_[r + 1];
       run.status = "committed";  // live status: complete, every batch is sent
-      for (Entity e : ALL_ENTITIES) {
-        run.byEntity[e].assigned = runCounts_[r][e];
-        run.assigned += runCounts_[r][e];
+      for (Entity e : ALL_ENTITIES) run.byEntity[e] = {};
+      for (auto& b : commandes_) {
+        run.byEntity[b.commande.entity].assigned += b.delivered[r];
+        run.assigned += b.delivered[r];
       }
       run.batches = runBatches_[r];
       putRun(*txn, run);
@@ -439,10 +461,6 @@ class RunLoader {
     Lead lead;
     uint64_t count = 0;
   };
-  struct DeliveryRep {
-    std::pair<Delivery, std::string> change;
-    uint64_t count = 0;
-  };
 
   const RunBenchOptions& options_;
   const std::string dbDir_;
@@ -455,14 +473,14 @@ class RunLoader {
   uint64_t totalWeight_ = 0;
   IdGenerator leadIds_;   // lead ids follow recu_le
   IdGenerator otherIds_;  // deliveries and batches follow their runs
-  std::vector<Batch> openBatches_;
-  std::unordered_map<std::string, size_t> batchOfClient_;
+  static constexpr size_t NO_BATCH = SIZE_MAX;
+  std::vector<Batch> openBatches_;       // the batches of the run being written
+  std::vector<size_t> batchOfClient_;    // by client index: its open batch, or NO_BATCH
   std::map<size_t, std::vector<std::string>> runBatches_;
-  std::map<size_t, std::map<Entity, uint32_t>> runCounts_;
   uint64_t batches_ = 0;
-  std::map<std::tuple<Entity, std::string, std::string>, uint64_t> weeks_, days_;
   std::map<std::pair<Entity, std::string>, Reception> receptions_;
-  std::unordered_map<std::string, DeliveryRep> deliveries_;
+  Reception* lastReception_[2] = {};  // by entity: the day counted last
+  std::string lastReceptionDay_[2];
   Recent recent_[RECENT];
   size_t recentSize_ = 0;
   std::string day_;

@@ -1,6 +1,7 @@
 #include "daemon/store/bulk-load.h"
 
 #include <kj/debug.h>
+#include <pthread.h>
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
 #include <rocksdb/sst_file_reader.h>
@@ -12,9 +13,12 @@
 #include <deque>
 #include <exception>
 #include <filesystem>
+#include <map>
 #include <mutex>
 #include <queue>
+#include <set>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace rdz {
@@ -44,7 +48,15 @@ std::string slotName(size_t slot) {
 // A merged or directly written file is cut once it passes this size.
 constexpr uint64_t MERGED_FILE_BYTES = uint64_t{256} << 20;
 
-// The writes of one family since its last chunk, in write order.
+// Keys of a family are buffered by their first STREAM_PREFIX bytes (a stream): a loader writing
+// in time order makes most streams sorted already (ids, 'S' statut recu_le id, 'D' id, 'L' lead
+// id…), and the files of a sorted stream never overlap, so only the streams written out of order
+// (phones) are merged. Files of different streams never overlap.
+constexpr size_t STREAM_PREFIX = 2;
+
+std::string_view streamOf(std::string_view key) { return key.substr(0, STREAM_PREFIX); }
+
+// The writes of one stream of a family since its last chunk, in write order.
 struct Chunk {
   struct Entry {
     uint64_t at;
@@ -52,7 +64,8 @@ struct Chunk {
     uint32_t valueSize;
   };
   size_t slot = 0;
-  uint64_t seq = 0;  // chunks of a family in write order: a later one wins on an equal key
+  std::string stream;
+  uint64_t seq = 0;  // chunks of a stream in write order: a later one wins on an equal key
   std::string arena;
   std::vector<Entry> entries;
 
@@ -78,7 +91,10 @@ class BulkLoad::Impl final : public Txn {
     KJ_REQUIRE(std::filesystem::exists(dbDir_ + "/CURRENT"), "not a database", dbDir_);
     std::filesystem::remove_all(tmpDir_);
     std::filesystem::create_directories(tmpDir_);
-    writer_ = std::thread([this] { writeChunks(); });
+    writer_ = std::thread([this] {
+      pthread_setname_np(pthread_self(), "rdz-bulk-sst");
+      writeChunks();
+    });
   }
 
   ~Impl() {
@@ -113,32 +129,36 @@ class BulkLoad::Impl final : public Txn {
   BulkLoadFigures finish() {
     KJ_REQUIRE(!finished_, "finish() was called already");
     finished_ = true;
-    for (auto& chunk : open_) {
-      if (chunk != nullptr && !chunk->entries.empty()) submit(kj::mv(chunk));
+    for (auto& streams : open_) {
+      for (auto& chunk : streams) {
+        if (!chunk->entries.empty()) submit(kj::mv(chunk));
+      }
+      streams.clear();
     }
     stopWriter();
     rethrowWriterError();
 
-    // Families whose files overlap are merged, two at a time.
-    std::vector<size_t> toMerge;
-    for (size_t slot = 0; slot < SLOTS; ++slot) {
-      auto& files = files_[slot];
+    // Streams whose files overlap are merged, two at a time.
+    std::vector<std::vector<SstFile>*> toMerge;
+    std::set<size_t> mergedSlots;
+    for (auto& [stream, files] : files_) {
       std::sort(files.begin(), files.end(),
                 [](const SstFile& a, const SstFile& b) { return a.smallest < b.smallest; });
       for (size_t i = 1; i < files.size(); ++i) {
         if (files[i].smallest <= files[i - 1].largest) {
-          toMerge.push_back(slot);
+          toMerge.push_back(&files);
+          mergedSlots.insert(stream.first);
           break;
         }
       }
     }
-    figures_.mergedFamilies = static_cast<uint32_t>(toMerge.size());
+    figures_.mergedFamilies = static_cast<uint32_t>(mergedSlots.size());
     std::atomic<size_t> next{0};
     std::vector<std::exception_ptr> errors(toMerge.size());
     auto mergeSome = [&] {
       for (size_t i = next++; i < toMerge.size(); i = next++) {
         try {
-          files_[toMerge[i]] = merge(toMerge[i], files_[toMerge[i]]);
+          *toMerge[i] = merge(*toMerge[i]);
         } catch (...) {
           errors[i] = std::current_exception();
         }
@@ -167,11 +187,19 @@ class BulkLoad::Impl final : public Txn {
 
   void add(size_t slot, std::string_view key, std::string_view value) {
     KJ_REQUIRE(!finished_, "the bulk load is finished");
-    auto& chunk = open_[slot];
-    if (chunk == nullptr) {
-      chunk = std::make_unique<Chunk>();
-      chunk->slot = slot;
-      chunk->seq = nextSeq_[slot]++;
+    auto& streams = open_[slot];  // a few per family: a linear search
+    auto at = std::find_if(streams.begin(), streams.end(), [&](const auto& c) {
+      return c->stream == streamOf(key);
+    });
+    if (at == streams.end()) {
+      streams.push_back(std::make_unique<Chunk>());
+      at = streams.end() - 1;
+      (*at)->slot = slot;
+      (*at)->stream = streamOf(key);
+    }
+    auto& chunk = *at;
+    if (chunk->arena.empty()) {
+      chunk->seq = nextSeq_++;
       chunk->arena.reserve(chunkBytes_ + (size_t{1} << 20));
     }
     chunk->entries.push_back({chunk->arena.size(), static_cast<uint32_t>(key.size()),
@@ -180,7 +208,12 @@ class BulkLoad::Impl final : public Txn {
     chunk->arena.append(value);
     figures_.entries += 1;
     figures_.bytes += key.size() + value.size();
-    if (chunk->arena.size() >= chunkBytes_) submit(kj::mv(chunk));
+    if (chunk->arena.size() >= chunkBytes_) {
+      auto next = std::make_unique<Chunk>();
+      next->slot = slot;
+      next->stream = chunk->stream;
+      submit(std::exchange(chunk, kj::mv(next)));
+    }
   }
 
   // Hands a full chunk to the writing thread; waits while two are queued (bounded memory).
@@ -225,7 +258,7 @@ class BulkLoad::Impl final : public Txn {
       try {
         SstFile file = writeChunk(*chunk);
         std::lock_guard<std::mutex> lock(mutex_);
-        files_[chunk->slot].push_back(kj::mv(file));
+        files_[{chunk->slot, chunk->stream}].push_back(kj::mv(file));
       } catch (...) {
         std::lock_guard<std::mutex> lock(mutex_);
         writerError_ = std::current_exception();
@@ -244,9 +277,10 @@ class BulkLoad::Impl final : public Txn {
   SstFile writeChunk(Chunk& chunk) {
     auto& entries = chunk.entries;
     // Stable: of the writes of one key, the last stays last, and is the one kept.
-    std::stable_sort(entries.begin(), entries.end(), [&](const auto& a, const auto& b) {
-      return chunk.key(a) < chunk.key(b);
-    });
+    auto before = [&](const auto& a, const auto& b) { return chunk.key(a) < chunk.key(b); };
+    if (!std::is_sorted(entries.begin(), entries.end(), before)) {
+      std::stable_sort(entries.begin(), entries.end(), before);
+    }
     SstFile file;
     file.path = newPath(chunk.slot);
     file.seq = chunk.seq;
@@ -262,9 +296,10 @@ class BulkLoad::Impl final : public Txn {
     return file;
   }
 
-  // One sorted run of `inputs` (their keys interleave): a k-way merge, the later chunk winning
-  // on an equal key, into files of MERGED_FILE_BYTES at most. The inputs are deleted.
-  std::vector<SstFile> merge(size_t slot, const std::vector<SstFile>& inputs) {
+  // One sorted run of `inputs` (files of one stream whose keys interleave): a k-way merge, the
+  // later chunk winning on an equal key, into files of MERGED_FILE_BYTES at most. The inputs are
+  // deleted.
+  std::vector<SstFile> merge(const std::vector<SstFile>& inputs) {
     std::vector<std::unique_ptr<rocksdb::SstFileReader>> readers;
     std::vector<std::unique_ptr<rocksdb::Iterator>> its;
     rocksdb::ReadOptions read;
@@ -305,7 +340,8 @@ class BulkLoad::Impl final : public Txn {
       if (writer != nullptr && writer->FileSize() >= MERGED_FILE_BYTES) close();
       if (writer == nullptr) {
         writer = std::make_unique<rocksdb::SstFileWriter>(rocksdb::EnvOptions(), options_);
-        out.push_back({newPath(slot), std::string(view(its[top]->key())), "", 0});
+        out.push_back({inputs.front().path + ".merged" + std::to_string(out.size()),
+                       std::string(view(its[top]->key())), "", 0});
         check(writer->Open(out.back().path), "open a merged SST file");
       }
       last.assign(view(its[top]->key()));
@@ -338,16 +374,18 @@ class BulkLoad::Impl final : public Txn {
       for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
       db->Close();  // the ingestion is synced already; a failure to close loses nothing
     });
+    std::vector<std::string> paths[SLOTS];
+    for (auto& [stream, files] : files_) {
+      for (auto& f : files) paths[stream.first].push_back(f.path);
+    }
     for (size_t slot = 0; slot < SLOTS; ++slot) {
-      if (files_[slot].empty()) continue;
+      if (paths[slot].empty()) continue;
       auto at = std::find(names.begin(), names.end(), slotName(slot));
       KJ_REQUIRE(at != names.end(), "the database lacks a column family", slotName(slot));
-      std::vector<std::string> paths;
-      for (auto& f : files_[slot]) paths.push_back(f.path);
       rocksdb::IngestExternalFileOptions io;
       io.move_files = true;
-      check(db->IngestExternalFile(handles[at - names.begin()], paths, io), "ingest");
-      figures_.files += static_cast<uint32_t>(paths.size());
+      check(db->IngestExternalFile(handles[at - names.begin()], paths[slot], io), "ingest");
+      figures_.files += static_cast<uint32_t>(paths[slot].size());
     }
   }
 
@@ -357,8 +395,8 @@ class BulkLoad::Impl final : public Txn {
   const rocksdb::Options options_{};  // RocksDB's defaults, as Store::open's tables use
   bool finished_ = false;
   BulkLoadFigures figures_;
-  std::unique_ptr<Chunk> open_[SLOTS];
-  uint64_t nextSeq_[SLOTS] = {};
+  std::vector<std::unique_ptr<Chunk>> open_[SLOTS];  // by stream
+  uint64_t nextSeq_ = 0;
 
   // Shared with the writing thread.
   std::mutex mutex_;
@@ -366,7 +404,7 @@ class BulkLoad::Impl final : public Txn {
   std::deque<std::unique_ptr<Chunk>> queue_;
   bool stopping_ = false;
   std::exception_ptr writerError_;
-  std::vector<SstFile> files_[SLOTS];
+  std::map<std::pair<size_t, std::string>, std::vector<SstFile>> files_;  // by (slot, stream)
   std::mutex pathMutex_;
   uint64_t fileNumber_ = 0;
   std::thread writer_;
