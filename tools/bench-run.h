@@ -42,7 +42,7 @@ struct RunBenchOptions {
   uint32_t commandes = 2000;
   int clients = 8;
   int baselineSeconds = 10;
-  int sendTimeoutSeconds = 1800;  // how long to wait for the sink to receive every batch
+  int sendTimeoutSeconds = 1800;  // how long, once the run is committed, to wait for the sink
   std::string rdzd;               // the rdzd binary
   uint64_t seed = 1;
 };

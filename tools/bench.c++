@@ -395,11 +395,13 @@ int main(int argc, char** argv) {
       "leads", po::value(&planLeads),
       "plan: leads in the pools (default 100000); stats, audit: leads stored (default 1000000); "
       "run: pool leads, new and lb (default 100000)")(
-      "commandes", po::value(&planCommandes), "plan: commandes (default 300); run: (default 2000)")(
+      "commandes", po::value(&planCommandes),
+      "plan: commandes (default 300); run: commandes, of COMMANDES / 2 clients (default 2000)")(
       "history", po::value(&history),
       "run: leads delivered by the runs of the 30 days before (default 10 x --leads)")(
       "send-timeout", po::value(&sendTimeout),
-      "run: seconds to wait for the SMTP sink to receive every batch (default 1800)")(
+      "run: seconds to wait, once the run is committed, for the SMTP sink to receive every "
+      "batch (default 1800)")(
       "trace", "plan: record the run's trace for lead explain, as a run does")(
       "socket", po::value(&socket), "rdzd socket (default ./rdz-data/rdzd.sock)")(
       "token-file", po::value(&tokenFile), "token (default ./rdz-data/ingest-<entity>.token)")(

@@ -45,8 +45,11 @@ std::string slotName(size_t slot) {
          std::string(familyName(static_cast<Family>(slot % FAMILY_COUNT)));
 }
 
-// A merged or directly written file is cut once it passes this size.
-constexpr uint64_t MERGED_FILE_BYTES = uint64_t{256} << 20;
+// A merged file is cut once it passes this size on disk: RocksDB's own compactions make files of
+// about this size (target_file_size_base), and a lookup reads the index block of the file it
+// falls in (its size grows with the file), so a database of bigger files would not read like
+// rdzd's.
+constexpr uint64_t MERGED_FILE_BYTES = uint64_t{64} << 20;
 
 // Keys of a family are buffered by their first STREAM_PREFIX bytes (a stream): a loader writing
 // in time order makes most streams sorted already (ids, 'S' statut recu_le id, 'D' id, 'L' lead
@@ -297,7 +300,7 @@ class BulkLoad::Impl final : public Txn {
   }
 
   // One sorted run of `inputs` (files of one stream whose keys interleave): a k-way merge, the
-  // later chunk winning on an equal key, into files of MERGED_FILE_BYTES at most. The inputs are
+  // later chunk winning on an equal key, into files of about MERGED_FILE_BYTES. The inputs are
   // deleted.
   std::vector<SstFile> merge(const std::vector<SstFile>& inputs) {
     std::vector<std::unique_ptr<rocksdb::SstFileReader>> readers;
