@@ -128,7 +128,10 @@ class RunLoader {
     auto started = SteadyClock::now();
     {
       auto store = Store::open(dbDir_);
-      ensureStatsBuilt(*store);  // a new database: only marks the counters built
+      // A new database: these only mark the stats counters and the last-delivery index built
+      // (putLead keeps the index of every lead loaded; rdzd would otherwise rebuild both).
+      ensureStatsBuilt(*store);
+      ensureAgingIndexBuilt(*store);
       addCommerce(*store);
     }
     double commerceSeconds = secondsSince(started);
