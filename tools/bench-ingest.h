@@ -2,6 +2,7 @@
 // submitting synthetic leads one after another (each acknowledged only once synced).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 
@@ -20,7 +21,10 @@ struct IngestFigures {
 
 // Runs `clients` threads while `keepGoing()` (polled before each submission) says so; client t
 // sends syntheticLead(seed, streamBase + t, n) for n = 0, 1, …
+// `measuring` (null: always): the figures count only the submissions sent while it is true, and
+// `seconds` is then the span from the first of them sent to the last one answered.
 IngestFigures ingestLoad(const Endpoint& endpoint, int clients, uint64_t seed, uint32_t streamBase,
-                         const std::function<bool()>& keepGoing);
+                         const std::function<bool()>& keepGoing,
+                         const std::atomic<bool>* measuring = nullptr);
 
 }  // namespace rdz
