@@ -151,6 +151,11 @@ RunPlan planOn(Reader& reader, const RunInputs& inputs, const RunParams& params,
 
 std::pair<Entity, std::string> leadKey(Entity e, const std::string& id) { return {e, id}; }
 
+double secondsBetween(std::chrono::steady_clock::time_point from,
+                      std::chrono::steady_clock::time_point to) {
+  return std::chrono::duration<double>(to - from).count();
+}
+
 }  // namespace
 
 RunPlan planRunFromStore(Reader& reader, const RunParams& params,
@@ -167,8 +172,11 @@ kj::Own<PlannedRun> planRunOnSnapshot(Reader& snapshot, const RunParams& asked,
   if (!planned->scope.toRun) return planned;
   const RunParams& params = *planned->scope.toRun;
   RunInputs inputs = readInputs(snapshot, params);
+  auto read = std::chrono::steady_clock::now();
+  planned->readSeconds = secondsBetween(planned->started, read);
   planned->trace = kj::heap<TraceRecorder>(runId(params.date, params.onlyEntity));
   RunPlan plan = planOn(snapshot, inputs, params, opposition, planned->trace.get());
+  planned->planSeconds = secondsBetween(read, std::chrono::steady_clock::now());
 
   for (auto& a : plan.aging) planned->touched.emplace(leadKey(a.entity, a.leadId), PoolLead{});
   for (auto& a : plan.assignments) {
@@ -287,6 +295,7 @@ RunOutcome executeRun(Txn& txn, IdGenerator& ids, const RunParams& asked, Timest
   // The plan made on a snapshot, when it still holds; else one made here, on the current state.
   kj::Own<TraceRecorder> trace;
   RunPlan plan;
+  auto checking = std::chrono::steady_clock::now();
   if (planned != nullptr) {
     if (!planned->plan || !(*planned->scope.toRun == params)) {
       outcome.staleBecause = "the run's scope changed";
@@ -300,6 +309,8 @@ RunOutcome executeRun(Txn& txn, IdGenerator& ids, const RunParams& asked, Timest
       outcome.replanned = true;
     }
   }
+  auto writing = std::chrono::steady_clock::now();
+  outcome.checkSeconds = secondsBetween(checking, writing);
   if (trace.get() == nullptr) {
     trace = kj::heap<TraceRecorder>(id);
     plan = planRunFromStore(txn, params, opposition, trace.get());
@@ -406,6 +417,7 @@ RunOutcome executeRun(Txn& txn, IdGenerator& ids, const RunParams& asked, Timest
   trace->trace().committedAt = now;
   putRunTrace(txn, trace->trace());
   countRun(txn, asked.onlyEntity, false, started);
+  outcome.writeSeconds = secondsBetween(writing, std::chrono::steady_clock::now());
   return outcome;
 }
 

@@ -70,6 +70,8 @@ struct PlannedRun {
   std::vector<std::string> assignedHashes;  // by assignment
   kj::Own<TraceRecorder> trace;
   std::chrono::steady_clock::time_point started;
+  double readSeconds = 0;  // reading the pools and commandes from the snapshot
+  double planSeconds = 0;  // the allocation
 };
 
 // Resolves and plans `asked` on `snapshot` (a worker thread; writes nothing).
@@ -88,6 +90,8 @@ struct RunOutcome {
   bool alreadyDone = false;  // the run existed: nothing was allocated again
   bool replanned = false;    // a plan made off the writer was stale: planned again on the writer
   std::string staleBecause;  // why
+  double checkSeconds = 0;   // on the writer: checking the plan made off it
+  double writeSeconds = 0;   // on the writer: planning there if need be, and the writes
 };
 
 // Inside a write job: returns the existing run of this date and scope untouched, or commits a

@@ -590,6 +590,11 @@ class AdminImpl final : public ViewerMethods<schema::Admin::Server> {
                  return planRunOnSnapshot(snapshot, asked, opposition);
                })
         .then([this, asked](kj::Own<PlannedRun> plan) {
+          if (plan->plan) {
+            logInfo("run {}: planned on a snapshot in {:.2f} s (reading {:.2f} s, allocating {:.2f} s)",
+                    runId(plan->scope.toRun->date, plan->scope.toRun->onlyEntity),
+                    plan->readSeconds + plan->planSeconds, plan->readSeconds, plan->planSeconds);
+          }
           return ctx_.writes.run<RunOutcome>(
               [&ids = ctx_.ids, asked, now = ctx_.clock.now(), opposition = ctx_.opposition,
                plan = kj::mv(plan)](Txn& txn) mutable {
@@ -603,9 +608,11 @@ class AdminImpl final : public ViewerMethods<schema::Admin::Server> {
                     outcome.staleBecause);
           }
           if (!outcome.alreadyDone) {
-            logInfo("run {}: {} leads assigned, {} aged to LB, {} duplicates avoided, {} batches",
+            logInfo("run {}: {} leads assigned, {} aged to LB, {} duplicates avoided, {} batches; "
+                    "on the writer: checked in {:.2f} s, written in {:.2f} s",
                     outcome.run.id, outcome.run.assigned, outcome.run.aged,
-                    outcome.run.doublonsEvites, outcome.batches.size());
+                    outcome.run.doublonsEvites, outcome.batches.size(), outcome.checkSeconds,
+                    outcome.writeSeconds);
           }
           ctx_.wakeSenders();
           auto results = context.getResults();
