@@ -7,6 +7,7 @@ Usage: console_browser_test.py RDZD RDZCTL RDZ_CONSOLE ARTIFACTS_DIR
 Every page visited is saved as a 1280x800 screenshot in ARTIFACTS_DIR.
 """
 import datetime
+import zoneinfo
 import json
 import os
 import re
@@ -32,6 +33,11 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 RDZD, RDZCTL, CONSOLE, ARTIFACTS = (os.path.abspath(a) for a in sys.argv[1:5])
 PYTHON = "/usr/bin/python3"
 SCRIPT_NAME = "<script>alert(1)</script>"
+
+
+def paris_today():
+    # rdzd's days are Paris days: near midnight UTC the machine's own date is another one.
+    return datetime.datetime.now(zoneinfo.ZoneInfo("Europe/Paris")).date()
 
 
 def free_port():
@@ -249,7 +255,7 @@ class ConsoleInBrowser(unittest.TestCase):
         return (browser or self.browser).get_cookie("rdz_session")["value"]
 
     def check_dashboard_equals_stats(self):
-        today = datetime.date.today()
+        today = paris_today()
         stats = self.env.ctl_json("stats", "--from", (today - datetime.timedelta(days=29)).isoformat(),
                                   "--to", today.isoformat())
         value = lambda id: self.browser.find_element(
@@ -478,7 +484,7 @@ class ConsoleInBrowser(unittest.TestCase):
         self.shot("run")
 
     def test_07_dry_run(self):
-        tomorrow = (datetime.date.today() + datetime.timedelta(days=1)).isoformat()
+        tomorrow = (paris_today() + datetime.timedelta(days=1)).isoformat()
         self.open("/livraisons/essai?date=" + tomorrow)
         self.assertIn("Essai du run", self.text())
         plan = self.env.ctl_json("deliver", "--date", tomorrow, "--dry-run")["run"]["plan"]
