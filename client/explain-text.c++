@@ -5,31 +5,16 @@
 
 #include <array>
 
+#include "daemon/domain/labels.h"
+
 namespace rdz {
 
 namespace {
 
 using Code = schema::Explanation::Raison::Code;
 
-// How the sentence counts a reason.
-const char* phrase(Code code) {
-  switch (code) {
-    case Code::ATTRIBUE: return "attribuée";
-    case Code::DEPARTEMENT: return "hors de son département";
-    case Code::INACTIF: return "inactive";
-    case Code::JOUR: return "ne livre pas ce jour-là";
-    case Code::PERIODE: return "hors de sa période";
-    case Code::QUOTA_ATTEINT: return "quota de la semaine atteint";
-    case Code::QUOTA_JOUR_ATTEINT: return "quota du jour atteint";
-    case Code::LB_MAX_ATTEINT: return "part de LB atteinte";
-    case Code::PAS_DE_FALLBACK: return "sans repli";
-    case Code::DOUBLON_CLIENT: return "client l'ayant déjà reçu";
-    case Code::OPPOSITION: return "opposition";
-    case Code::DEVANCE: return "prise par une autre commande";
-    case Code::HORS_RUN: return "hors du run";
-  }
-  return "?";
-}
+// How the sentence counts a reason: its French label (daemon/domain/labels.h), said of a commande.
+std::string phrase(Code code) { return labelOrCode("raison", reasonCodeName(code)); }
 
 }  // namespace
 

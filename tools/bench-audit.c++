@@ -1,18 +1,11 @@
 #include "tools/bench-audit.h"
 
-#include <fcntl.h>
 #include <fmt/format.h>
 #include <kj/debug.h>
-#include <signal.h>
-#include <sys/types.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <map>
 #include <thread>
@@ -26,6 +19,7 @@
 #include "daemon/service/operations.h"
 #include "daemon/store/records.h"
 #include "tools/bench-ingest.h"
+#include "tools/bench-rdzd.h"
 
 namespace rdz {
 
@@ -236,31 +230,6 @@ class Loader {
   uint64_t deliveries_ = 0;
 };
 
-// VmRSS / VmHWM of a process, in MiB (0 when it cannot be read).
-double memoryMb(pid_t pid, const char* field) {
-  std::ifstream in(fmt::format("/proc/{}/status", pid));
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(field, 0) == 0) return std::stod(line.substr(std::strlen(field))) / 1024.0;
-  }
-  return 0;
-}
-
-pid_t startRdzd(const std::string& rdzd, const std::string& dataDir, const std::string& log) {
-  pid_t pid = fork();
-  KJ_SYSCALL(pid);
-  if (pid == 0) {
-    int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    if (fd >= 0) {
-      dup2(fd, 1);
-      dup2(fd, 2);
-    }
-    execl(rdzd.c_str(), rdzd.c_str(), "--data_dir", dataDir.c_str(), static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  return pid;
-}
-
 }  // namespace
 
 int benchAudit(const AuditBenchOptions& options) {
@@ -278,25 +247,10 @@ int benchAudit(const AuditBenchOptions& options) {
 
   std::string log = options.dataDir + "/../rdzd-bench-audit.log";
   pid_t pid = startRdzd(options.rdzd, options.dataDir, log);
-  KJ_DEFER({
-    kill(pid, SIGTERM);
-    int status = 0;
-    waitpid(pid, &status, 0);
-  });
-  Endpoint ingest;
-  ingest.socket = options.dataDir + "/rdzd.sock";
-  ingest.waitForRdzd = 120s;
-  Endpoint admin = ingest;
-  {
-    // The tokens appear on rdzd's first start.
-    auto deadline = std::chrono::steady_clock::now() + 120s;
-    while (!fs::exists(options.dataDir + "/ingest-zr7.token") &&
-           std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::sleep_for(100ms);
-    }
-    ingest.token = readTokenFile(options.dataDir + "/ingest-zr7.token");
-    admin.token = readTokenFile(options.dataDir + "/admin.token");
-  }
+  KJ_DEFER(stopRdzd(pid));
+  // The tokens appear on rdzd's first start.
+  Endpoint ingest = rdzdEndpoint(options.dataDir, "ingest-zr7.token", 120s);
+  Endpoint admin = rdzdEndpoint(options.dataDir, "admin.token", 120s);
   Connection adminConnection(admin);
   std::cerr << "rdz-bench: rdzd is up (pid " << pid << ", " << memoryMb(pid, "VmRSS:") << " MiB)\n";
 

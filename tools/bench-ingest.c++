@@ -26,6 +26,9 @@ struct Client {
   uint32_t stream = 0;
   uint32_t next = 0;  // n of its next synthetic lead
   std::vector<double>* latencies = nullptr;
+  // The measured span: its first measured submission sent, its last one answered.
+  Clock::time_point firstSent = Clock::time_point::max();
+  Clock::time_point lastAnswered = Clock::time_point::min();
   kj::Own<kj::AsyncIoStream> connection;
   kj::Own<capnp::TwoPartyClient> rpc;
   kj::Maybe<schema::Ingest::Client> ingest;
@@ -34,6 +37,7 @@ struct Client {
 struct Load {
   uint64_t seed;
   const std::function<bool()>& keepGoing;
+  const std::atomic<bool>* measuring;
   std::atomic<uint64_t>& errors;
 
   kj::Promise<void> connect(kj::AsyncIoContext& io, const Endpoint& endpoint, Client& c) {
@@ -62,10 +66,15 @@ struct Load {
       }
       request.setIdempotencyKey(syntheticKey(seed, c.stream, c.next));
       ++c.next;
+      bool measured = measuring == nullptr || measuring->load();
       auto begin = Clock::now();
-      return request.send().then([this, &c, begin](auto&&) {
-        c.latencies->push_back(
-            std::chrono::duration<double, std::milli>(Clock::now() - begin).count());
+      return request.send().then([this, &c, begin, measured](auto&&) {
+        auto end = Clock::now();
+        if (measured) {
+          c.latencies->push_back(std::chrono::duration<double, std::milli>(end - begin).count());
+          c.firstSent = std::min(c.firstSent, begin);
+          c.lastAnswered = std::max(c.lastAnswered, end);
+        }
         return submitNext(c);
       });
     }
@@ -87,17 +96,20 @@ struct Load {
 }  // namespace
 
 IngestFigures ingestLoad(const Endpoint& endpoint, int clients, uint64_t seed, uint32_t streamBase,
-                         const std::function<bool()>& keepGoing, int threads) {
+                         const std::function<bool()>& keepGoing,
+                         const std::atomic<bool>* measuring, int threads) {
   threads = std::clamp(threads, 1, std::max(clients, 1));
   std::atomic<uint64_t> errors{0};
   std::vector<std::vector<double>> latencies(clients);
+  std::vector<Clock::time_point> firstSent(clients, Clock::time_point::max());
+  std::vector<Clock::time_point> lastAnswered(clients, Clock::time_point::min());
   std::vector<std::thread> pool;
   auto started = Clock::now();
   for (int t = 0; t < threads; ++t) {
     pool.emplace_back([&, t]() {
       try {
         auto io = kj::setupAsyncIo();
-        Load load{seed, keepGoing, errors};
+        Load load{seed, keepGoing, measuring, errors};
         std::vector<std::unique_ptr<Client>> mine;
         kj::Vector<kj::Promise<void>> running;
         for (int c = t; c < clients; c += threads) {
@@ -108,6 +120,11 @@ IngestFigures ingestLoad(const Endpoint& endpoint, int clients, uint64_t seed, u
           mine.push_back(kj::mv(client));
         }
         kj::joinPromises(running.releaseAsArray()).wait(io.waitScope);
+        for (auto& client : mine) {
+          int c = static_cast<int>(client->stream - streamBase);
+          firstSent[c] = client->firstSent;
+          lastAnswered[c] = client->lastAnswered;
+        }
       } catch (const kj::Exception& e) {
         if (errors.fetch_add(1) == 0) {
           std::cerr << "rdz-bench: clients failed: " << e.getDescription().cStr() << "\n";
@@ -118,6 +135,11 @@ IngestFigures ingestLoad(const Endpoint& endpoint, int clients, uint64_t seed, u
   for (auto& th : pool) th.join();
   IngestFigures figures;
   figures.seconds = std::chrono::duration<double>(Clock::now() - started).count();
+  if (measuring != nullptr) {
+    auto first = *std::min_element(firstSent.begin(), firstSent.end());
+    auto last = *std::max_element(lastAnswered.begin(), lastAnswered.end());
+    figures.seconds = first < last ? std::chrono::duration<double>(last - first).count() : 0;
+  }
   std::vector<double> all;
   for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
   std::sort(all.begin(), all.end());
@@ -125,7 +147,7 @@ IngestFigures ingestLoad(const Endpoint& endpoint, int clients, uint64_t seed, u
     return all.empty() ? 0.0 : all[static_cast<size_t>(p * (all.size() - 1))];
   };
   figures.acknowledged = all.size();
-  figures.tps = all.size() / figures.seconds;
+  figures.tps = figures.seconds > 0 ? all.size() / figures.seconds : 0;
   figures.p50Ms = pct(0.5);
   figures.p99Ms = pct(0.99);
   figures.failedClients = errors.load();

@@ -5,6 +5,7 @@
 // between them).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 
@@ -24,7 +25,10 @@ struct IngestFigures {
 // Runs `clients` clients on `threads` threads (at most one per client) while `keepGoing()`
 // (polled before each submission, from any of those threads) says so; client t sends
 // syntheticLead(seed, streamBase + t, n) for n = 0, 1, …
+// `measuring` (null: always): the figures count only the submissions sent while it is true, and
+// `seconds` is then the span from the first of them sent to the last one answered.
 IngestFigures ingestLoad(const Endpoint& endpoint, int clients, uint64_t seed, uint32_t streamBase,
-                         const std::function<bool()>& keepGoing, int threads = 2);
+                         const std::function<bool()>& keepGoing,
+                         const std::atomic<bool>* measuring = nullptr, int threads = 2);
 
 }  // namespace rdz

@@ -26,6 +26,11 @@
 //   new data directory, starts rdzd on it and times `Admin.audit` while CLIENTS (default 8)
 //   clients ingest: audit time, rdzd's memory, ingest p99 before and during
 //   (tools/bench-audit.h).
+// - `rdz-bench run --data-dir DIR` loads LEADS (default 100,000) pool leads, HISTORY (default 10 ×
+//   LEADS) leads delivered over the last 30 days and COMMANDES (default 2,000) commandes into a
+//   new data directory, starts rdzd on it with an SMTP sink, and times `Admin.deliver` while
+//   CLIENTS (default 8) clients ingest: the run's commit, the sending of all its batches, rdzd's
+//   peak memory, ingest p50/p99 before and during (tools/bench-run.h).
 #include <boost/program_options.hpp>
 #include <fmt/format.h>
 #include <kj/async-io.h>
@@ -61,6 +66,7 @@
 #include "daemon/store/stats.h"
 #include "tools/bench-audit.h"
 #include "tools/bench-ingest.h"
+#include "tools/bench-run.h"
 
 #include "tools/store-check.h"
 
@@ -373,34 +379,46 @@ int main(int argc, char** argv) {
   int clients = 16, seconds = 15, dedupDays = 30, threads = 2;
   uint32_t planLeads = 100000, planCommandes = 300, oppositionNumbers = 1000000;
   uint32_t statsDays = 365, statsCalls = 20;
+  uint64_t history = 0;
+  int sendTimeout = 1800;
   std::string statsData;
   uint64_t seed = static_cast<uint64_t>(std::chrono::system_clock::now().time_since_epoch().count());
-  po::options_description o("rdz-bench ingest|plan|opposition|stats|check|audit [options]\n\nOptions");
+  po::options_description o(
+      "rdz-bench ingest|plan|opposition|stats|check|audit|run [options]\n\nOptions");
 
   o.add_options()("help,h", "this help")("mode", po::value(&mode),
-                                         "ingest (default), plan, opposition, stats or check")(
+                                         "ingest (default), plan, opposition, stats, check, audit or run")(
       "days", po::value(&statsDays), "stats: days they span (default 365)")(
       "calls", po::value(&statsCalls), "stats: timed calls per query (default 20)")(
       "data", po::value(&statsData), "stats: directory to build the database in (default: a "
                                      "temporary one, removed after)")(
       "numbers", po::value(&oppositionNumbers), "opposition: numbers to import (default 1000000)")(
       "leads", po::value(&planLeads),
-      "plan: leads in the pools (default 100000); stats: leads stored (default 1000000)")(
-      "commandes", po::value(&planCommandes), "plan: commandes (default 300)")(
+      "plan: leads in the pools (default 100000); stats, audit: leads stored (default 1000000); "
+      "run: pool leads, new and lb (default 100000)")(
+      "commandes", po::value(&planCommandes),
+      "plan: commandes (default 300); run: commandes, of COMMANDES / 2 clients (default 2000)")(
+      "history", po::value(&history),
+      "run: leads delivered by the runs of the 30 days before (default 10 x --leads)")(
+      "send-timeout", po::value(&sendTimeout),
+      "run: seconds to wait, once the run is committed, for the SMTP sink to receive every "
+      "batch (default 1800)")(
       "trace", "plan: record the run's trace for lead explain, as a run does")(
       "socket", po::value(&socket), "rdzd socket (default ./rdz-data/rdzd.sock)")(
       "token-file", po::value(&tokenFile), "token (default ./rdz-data/ingest-<entity>.token)")(
       "entity", po::value(&entityText), "zr7 or mdl")(
-      "clients", po::value(&clients), "concurrent clients (default 16)")(
+      "clients", po::value(&clients), "concurrent clients (default 16; audit, run: 8)")(
       "threads", po::value(&threads), "ingest: threads driving the clients (default 2)")(
-      "seconds", po::value(&seconds), "duration (default 15)")(
+      "seconds", po::value(&seconds),
+      "duration (default 15); audit, run: of the ingestion measured before (default 10)")(
       "seed", po::value(&seed), "seed of the synthetic leads")(
       "db", po::value(&db), "check: the RocksDB directory (a backup, or DATA_DIR/db of a stopped rdzd)")(
       "dedup-days", po::value(&dedupDays), "check: the duplicate window in days (default 30)")(
-      "data-dir", po::value(&dataDir), "audit: rdzd's data directory to create and load")(
-      "reuse", "audit: DATA_DIR was loaded by an earlier run; do not load it again")(
+      "data-dir", po::value(&dataDir), "audit, run: rdzd's data directory to create and load")(
+      "reuse", "audit, run: DATA_DIR was loaded by an earlier run; do not load it again (run: "
+               "the day after its last run is run)")(
       "delivered-pct", po::value(&deliveredPercent), "audit: share of leads delivered (default 30)")(
-      "rdzd", po::value(&rdzd), "audit: the rdzd binary (default: ../daemon/rdzd from rdz-bench)");
+      "rdzd", po::value(&rdzd), "audit, run: the rdzd binary (default: ../daemon/rdzd from rdz-bench)");
   po::positional_options_description pos;
   pos.add("mode", 1);
   po::variables_map vm;
@@ -413,8 +431,7 @@ int main(int argc, char** argv) {
   }
   if (vm.count("help") ||
       (mode != "ingest" && mode != "plan" && mode != "opposition" && mode != "stats" &&
-       mode != "check" && mode != "audit")) {
-
+       mode != "check" && mode != "audit" && mode != "run")) {
     std::cout << o << "\n";
     return vm.count("help") ? 0 : 2;
   }
@@ -449,6 +466,43 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
+  std::string rdzdPath = !rdzd.empty() ? rdzd
+                                       : (std::filesystem::canonical("/proc/self/exe").parent_path() /
+                                          "../daemon/rdzd")
+                                             .string();
+  if (mode == "run") {
+    if (dataDir.empty()) {
+      std::cerr << "rdz-bench: run needs --data-dir DIR\n";
+      return 2;
+    }
+    rdz::RunBenchOptions options;
+    options.dataDir = std::filesystem::absolute(dataDir).string();
+    options.reuse = vm.count("reuse") > 0;
+    options.leads = vm.count("leads") ? planLeads : 100000;
+    options.history = vm.count("history") ? history : uint64_t{10} * options.leads;
+    options.commandes = vm.count("commandes") ? planCommandes : 2000;
+    options.clients = vm.count("clients") ? clients : 8;
+    options.baselineSeconds = vm.count("seconds") ? seconds : 10;
+    options.sendTimeoutSeconds = sendTimeout;
+    options.seed = seed;
+    options.rdzd = rdzdPath;
+    if (options.leads < 1 || options.commandes < 1 || options.clients < 1 ||
+        options.clients > 99 || options.baselineSeconds < 1 || sendTimeout < 1 ||
+        options.leads + options.history > 50000000) {
+      std::cerr << "rdz-bench: run needs --leads, --commandes, --seconds, --send-timeout >= 1, "
+                   "--clients 1..99, and --leads + --history <= 50000000\n";
+      return 2;
+    }
+    try {
+      return rdz::benchRun(options);
+    } catch (const kj::Exception& e) {
+      std::cerr << "rdz-bench: run failed: " << e.getDescription().cStr() << "\n";
+      return 2;
+    } catch (const std::exception& e) {
+      std::cerr << "rdz-bench: run failed: " << e.what() << "\n";
+      return 2;
+    }
+  }
   if (mode == "audit") {
     if (dataDir.empty()) {
       std::cerr << "rdz-bench: audit needs --data-dir DIR\n";
@@ -462,10 +516,7 @@ int main(int argc, char** argv) {
     options.clients = vm.count("clients") ? clients : 8;
     options.baselineSeconds = vm.count("seconds") ? seconds : 10;
     options.seed = seed;
-    options.rdzd = !rdzd.empty() ? rdzd
-                                 : (std::filesystem::canonical("/proc/self/exe").parent_path() /
-                                    "../daemon/rdzd")
-                                       .string();
+    options.rdzd = rdzdPath;
     try {
       return rdz::benchAudit(options);
     } catch (const kj::Exception& e) {
@@ -494,7 +545,7 @@ int main(int argc, char** argv) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
   rdz::IngestFigures f = rdz::ingestLoad(
       endpoint, clients, seed, 0,
-      [deadline] { return std::chrono::steady_clock::now() < deadline; }, threads);
+      [deadline] { return std::chrono::steady_clock::now() < deadline; }, nullptr, threads);
   std::cerr << "rdz-bench: " << f.acknowledged << " leads acknowledged (synced) in " << f.seconds
             << " s by " << clients << " clients, " << f.failedClients << " failed clients\n";
   std::cout << "{\"rdz\":\"ingest\",\"clients\":" << clients << ",\"tps\":" << f.tps

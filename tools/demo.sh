@@ -23,15 +23,28 @@ stop() {
 }
 if [ "${1:-}" = stop ]; then stop; echo "stopped"; exit 0; fi
 
+# Whether something listens on 127.0.0.1:PORT.
+listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
 tools/install-deps.sh
 tools/build.sh
 stop
+# The embedded default's ports: taken by another program (another checkout's demo, a console),
+# this demo would talk to it or fail half-way. Said, and nothing is started or stopped.
+for port in 2525 8090; do
+  if listening "$port"; then
+    echo "demo: 127.0.0.1:$port is already in use by another program (another demo or" \
+         "console?); stop it, or run the demo elsewhere. Nothing was started." >&2
+    exit 1
+  fi
+done
 mkdir -p "$data" && chmod 700 "$data"
 
 # The SMTP sink that the embedded default's entities send to (Maildir in rdz-data/mail).
 setsid /usr/bin/python3 -m aiosmtpd -n -l 127.0.0.1:2525 -c aiosmtpd.handlers.Mailbox \
   "$data/mail" >"$data/smtp.log" 2>&1 < /dev/null &
 echo $! > "$data/smtp.pid"
+for _ in $(seq 1 100); do listening 2525 && break; sleep 0.1; done
 
 setsid "$root/build/daemon/rdzd" >>"$data/rdzd.log" 2>&1 < /dev/null &
 echo $! > "$data/rdzd.pid"
@@ -63,6 +76,12 @@ say batch list
 # its hash).
 setsid "$root/build/tools/rdz-console" >>"$data/console.log" 2>&1 < /dev/null &
 echo $! > "$data/console.pid"
+for _ in $(seq 1 100); do listening 8090 && break; sleep 0.1; done
+if ! listening 8090; then
+  echo "demo: the console did not start; its log (rdz-data/console.log):" >&2
+  tail -n 20 "$data/console.log" >&2
+  exit 1
+fi
 if "$rdzctl" user list | grep -q '^demo '; then
   password=$("$rdzctl" --json user set demo --password | sed 's/.*"password":"\([^"]*\)".*/\1/')
 else

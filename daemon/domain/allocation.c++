@@ -76,7 +76,7 @@ struct LiveCommande {
   size_t input;  // its position in planRun's `commandes` (PlanTrace's index)
   bool serves;  // servesOn(D); fixed for the run
   bool allDepartements;
-  std::vector<std::string> departements;  // sorted, for binary search
+  std::vector<std::string> departements;  // sorted (the index of runPass)
   uint32_t deliveredThisWeek;
   uint32_t lbDeliveredThisWeek;
   uint32_t deliveredToday;
@@ -96,10 +96,6 @@ struct LiveCommande {
   std::optional<Closing> closing(bool lb) const {
     return closingFrom(*commande, deliveredThisWeek, lbDeliveredThisWeek, deliveredToday,
                        replacementsOwed, replacementsServedThisWeek, lb);
-  }
-  bool covers(const std::string& departement) const {
-    return allDepartements ||
-           std::binary_search(departements.begin(), departements.end(), departement);
   }
 };
 
@@ -249,9 +245,14 @@ class Planner {
     }
   }
 
-  // The commandes a pass may give to, by produit: those of `entity` (only `fallback` ones in a
-  // fallback pass) that are open at the start of the pass. They only close during the pass.
-  using Groups = std::unordered_map<std::string, std::vector<size_t>>;
+  // The commandes a pass may give to, by produit and departement: those of `entity` (only
+  // `fallback` ones in a fallback pass) that are open at the start of the pass, so a lead meets
+  // only the commandes that could take it. They only close during the pass.
+  struct ProduitGroup {
+    std::unordered_map<std::string_view, std::vector<size_t>> byDepartement;
+    std::vector<size_t> everyDepartement;  // commandes of "*"
+  };
+  using Groups = std::unordered_map<std::string_view, ProduitGroup>;
   Groups groupsFor(PassKind pass, Entity entity, bool fallbackOnly, bool lb) const {
     Groups groups;
     for (size_t i = 0; i < live_.size(); ++i) {
@@ -263,7 +264,16 @@ class Planner {
         }
         continue;
       }
-      groups[c.commande->produit].push_back(i);
+      ProduitGroup& group = groups[c.commande->produit];
+      if (c.allDepartements) {
+        group.everyDepartement.push_back(i);
+      } else {
+        // `departements` is sorted: a departement named twice is indexed once.
+        for (size_t k = 0; k < c.departements.size(); ++k) {
+          if (k > 0 && c.departements[k] == c.departements[k - 1]) continue;
+          group.byDepartement[c.departements[k]].push_back(i);
+        }
+      }
     }
     return groups;
   }
@@ -275,27 +285,32 @@ class Planner {
     Groups groups = groupsFor(pass, commandeEntity, fallback, lb);
     if (groups.empty()) return;
 
+    // Drops the commandes that closed since a lead last looked (quotas only shrink in a run), so
+    // a departement whose commandes are all full costs nothing per lead.
+    auto stillOpen = [&](std::vector<size_t>& commandes) {
+      std::erase_if(commandes, [&](size_t i) { return !live_[i].open(lb); });
+      return !commandes.empty();
+    };
     for (Candidate& candidate : pool) {
       if (candidate.assigned) continue;
       const PoolLead& lead = *candidate.lead;
       auto group = groups.find(lead.produit);
       if (group == groups.end()) continue;
-      std::vector<size_t>& open = group->second;
-      // Drop the commandes that closed since the last lead (quotas only shrink in a run), so a
-      // produit whose commandes are all full costs nothing per lead.
-      std::erase_if(open, [&](size_t i) { return !live_[i].open(lb); });
-      if (open.empty()) continue;
+      std::vector<size_t>* local = nullptr;
+      auto byDepartement = group->second.byDepartement.find(lead.departement);
+      if (byDepartement != group->second.byDepartement.end() && stillOpen(byDepartement->second)) {
+        local = &byDepartement->second;
+      }
+      std::vector<size_t>& everywhere = group->second.everyDepartement;
+      bool anywhere = stillOpen(everywhere);
+      if (local == nullptr && !anywhere) continue;
       // §7.2: never while the phone is on the lead's own entity's list or, by fallback, on the
       // receiving entity's.
       if (isOpposed(lead, lead.entity) || (fallback && isOpposed(lead, commandeEntity))) continue;
 
-      // TODO(perf): every lead scans every open commande of its produit, O(leads × commandes of
-      // the produit). An index by departement (and a heap on the choice order) would make it
-      // sublinear when commandes are counted in thousands.
       eligible_.clear();
-      for (size_t i : open) {
-        if (live_[i].covers(lead.departement)) eligible_.push_back(i);
-      }
+      if (local != nullptr) eligible_.insert(eligible_.end(), local->begin(), local->end());
+      if (anywhere) eligible_.insert(eligible_.end(), everywhere.begin(), everywhere.end());
       if (auto chosen = choose(lead, commandeEntity)) {
         assign(candidate, live_[*chosen], pass, lb);
       }
@@ -309,24 +324,31 @@ class Planner {
   // entity's clients in the own pass, the other's in the fallback pass; fresh and LB pools are
   // disjoint).
   std::optional<size_t> choose(const PoolLead& lead, Entity commandeEntity) {
+    if (eligible_.empty()) return std::nullopt;
+    // Most leads go to the first commande in choice order: one pass finds it.
+    size_t best = eligible_.front();
+    for (size_t i : eligible_) {
+      if (chosenBefore(live_[i], live_[best])) best = i;
+    }
+    std::optional<Timestamp> earlier = earlierDelivery(lead, commandeEntity, live_[best].commande->client);
+    if (!earlier) return best;
+    // A duplicate: walk the commandes in choice order (nothing moves while a lead is placed),
+    // passing over every commande of a client that already had the person.
+    std::sort(eligible_.begin(), eligible_.end(),
+              [&](size_t a, size_t b) { return chosenBefore(live_[a], live_[b]); });
     excludedClients_.clear();
-    while (true) {
-      std::optional<size_t> best;
-      for (size_t i : eligible_) {
-        const LiveCommande& c = live_[i];
-        if (std::any_of(excludedClients_.begin(), excludedClients_.end(),
-                        [&](const std::string* client) { return *client == c.commande->client; })) {
-          continue;
-        }
-        if (!best || chosenBefore(c, live_[*best])) best = i;
+    for (size_t i : eligible_) {
+      const Commande& c = *live_[i].commande;
+      if (std::any_of(excludedClients_.begin(), excludedClients_.end(),
+                      [&](const std::string* client) { return *client == c.client; })) {
+        continue;
       }
-      if (!best) return std::nullopt;
-      const Commande& c = *live_[*best].commande;
-      std::optional<Timestamp> earlier = earlierDelivery(lead, commandeEntity, c.client);
-      if (!earlier) return best;
+      if (i != best) earlier = earlierDelivery(lead, commandeEntity, c.client);
+      if (!earlier) return i;
       excludedClients_.push_back(&c.client);
       plan_.duplicates.push_back({lead.id, lead.entity, c.client, c.id, *earlier});
     }
+    return std::nullopt;
   }
 
   // Looks the phone up once per (lead, list) and records the skip the first time.

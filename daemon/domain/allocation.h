@@ -21,6 +21,7 @@ struct RunParams {
   Duration dedupWindow = std::chrono::hours(24 * 30);
   // Restricts the run to one entity's leads and commandes (no fallback crossing then).
   std::optional<Entity> onlyEntity;
+  bool operator==(const RunParams&) const = default;
 };
 
 // What the allocation needs to know of a lead. Leads of every status may be given; only
@@ -34,6 +35,7 @@ struct PoolLead {
   Timestamp recuLe{};
   Statut statut = Statut::NEW;
   std::optional<Timestamp> derniereLivraison;
+  bool operator==(const PoolLead&) const = default;
 };
 
 // A commande with what its demand depends on.
@@ -48,6 +50,7 @@ struct CommandeState {
   // (quota_semaine + replacementsServedThisWeek).
   uint32_t replacementsOwed = 0;
   uint32_t replacementsServedThisWeek = 0;
+  bool operator==(const CommandeState&) const = default;
 };
 
 // Last delivery time of (telephone_e164, produit) to `client`, from the duplicate index;

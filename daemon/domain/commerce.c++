@@ -1,9 +1,10 @@
 #include "daemon/domain/commerce.h"
 
-#include <kj/debug.h>
+#include <fmt/format.h>
 
 #include <algorithm>
 
+#include "daemon/domain/refusal.h"
 #include "daemon/domain/validation.h"
 
 namespace rdz {
@@ -68,47 +69,70 @@ bool isIsoDate(std::string_view text) {
   return month >= 1 && month <= 12 && day >= 1 && day <= 31;
 }
 
+// Every message of SPEC §4's rules is written here, in French, once: rdzctl prints it and the
+// console shows it next to its form, as rdzd words it. Fields are named by their JSON names (the
+// names rdzctl's flags and the console's labels stand for); a value is quoted only when it is one
+// item of a list, to say which.
 void checkClient(Client& client) {
   client.nom = trim(client.nom);
-  KJ_REQUIRE(!client.nom.empty(), "client: nom is required");
-  KJ_REQUIRE(client.nom.size() <= 200, "client: nom is longer than 200 bytes");
-  KJ_REQUIRE(isValidUtf8(client.nom), "client: nom is not UTF-8");
+  if (client.nom.empty()) refuse("client : le nom est obligatoire");
+  if (client.nom.size() > 200) refuse("client : le nom dépasse 200 octets");
+  if (!isValidUtf8(client.nom)) refuse("client : le nom n'est pas en UTF-8");
   if (client.id.empty()) client.id = slugify(client.nom);
-  KJ_REQUIRE(isSlug(client.id), "client: id must be 1-64 characters of a-z, 0-9 and '-'",
-             client.id);
+  if (!isSlug(client.id)) {
+    refuse("client : l'identifiant doit faire 1 à 64 caractères parmi a-z, 0-9 et « - »");
+  }
   trimAll(client.emails);
   trimAll(client.cc);
   for (auto& e : client.emails) e = asciiLower(e);
   for (auto& e : client.cc) e = asciiLower(e);
-  KJ_REQUIRE(!client.emails.empty(), "client: at least one delivery email is required");
-  for (auto& e : client.emails) KJ_REQUIRE(isPlausibleEmail(e), "client: invalid email", e);
-  for (auto& e : client.cc) KJ_REQUIRE(isPlausibleEmail(e), "client: invalid cc email", e);
+  if (client.emails.empty()) {
+    refuse("client : au moins une adresse e-mail de livraison est obligatoire");
+  }
+  for (auto& e : client.emails) {
+    if (!isPlausibleEmail(e)) refuse("client : adresse e-mail invalide : « " + e + " »");
+  }
+  for (auto& e : client.cc) {
+    if (!isPlausibleEmail(e)) {
+      refuse("client : adresse e-mail en copie (cc) invalide : « " + e + " »");
+    }
+  }
   client.apiUrl = trim(client.apiUrl);
   client.apiHeader = trim(client.apiHeader);
-  if (client.methode == Methode::API) {
-    KJ_REQUIRE(client.apiUrl.starts_with("http://") || client.apiUrl.starts_with("https://"),
-               "client: methode api needs --api-url http(s)://…");
+  if (client.methode == Methode::API && !client.apiUrl.starts_with("http://") &&
+      !client.apiUrl.starts_with("https://")) {
+    refuse("client : la méthode api demande une api_url en http:// ou https://");
   }
   if (!client.apiHeader.empty()) {
     size_t colon = client.apiHeader.find(':');
-    KJ_REQUIRE(colon != std::string::npos && colon > 0,
-               "client: api header must look like 'Name: value'");
-    KJ_REQUIRE(client.apiHeader.find_first_of("\r\n") == std::string::npos,
-               "client: api header must be one line");
+    if (colon == std::string::npos || colon == 0) {
+      refuse("client : api_header doit être de la forme « Nom: valeur »");
+    }
+    if (client.apiHeader.find_first_of("\r\n") != std::string::npos) {
+      refuse("client : api_header doit tenir sur une ligne");
+    }
   }
 }
 
 void checkCommande(Commande& commande, const std::vector<std::string>& catalogue) {
-  KJ_REQUIRE(isSlug(commande.client), "commande: client id is required");
+  if (!isSlug(commande.client)) refuse("commande : le client est obligatoire");
   commande.produit = trim(commande.produit);
   for (char& c : commande.produit) c = static_cast<char>(::toupper(static_cast<unsigned char>(c)));
-  KJ_REQUIRE(std::find(catalogue.begin(), catalogue.end(), commande.produit) != catalogue.end(),
-             "commande: produit is not in the entity's catalogue", commande.produit);
-  KJ_REQUIRE(commande.quotaSemaine >= 1 && commande.quotaSemaine <= 100000,
-             "commande: quota_semaine must be 1..100000", commande.quotaSemaine);
-  KJ_REQUIRE(commande.quotaJour <= 100000, "commande: quota_jour must be 0..100000");
-  KJ_REQUIRE(commande.priorite >= 1 && commande.priorite <= 9, "commande: priorite must be 1..9");
-  KJ_REQUIRE(commande.lbMaxPct <= 100, "commande: lb_max_pct must be 0..100");
+  if (commande.produit.empty()) refuse("commande : le produit est obligatoire");
+  if (std::find(catalogue.begin(), catalogue.end(), commande.produit) == catalogue.end()) {
+    refuse(fmt::format("commande : le produit « {} » n'est pas au catalogue de {}",
+                       commande.produit, entityName(commande.entity)));
+  }
+  if (commande.quotaSemaine < 1 || commande.quotaSemaine > 100000) {
+    refuse("commande : quota_semaine doit être entre 1 et 100000");
+  }
+  if (commande.quotaJour > 100000) {
+    refuse("commande : quota_jour doit être entre 0 et 100000 (0 : pas de plafond par jour)");
+  }
+  if (commande.priorite < 1 || commande.priorite > 9) {
+    refuse("commande : priorite doit être entre 1 et 9");
+  }
+  if (commande.lbMaxPct > 100) refuse("commande : lb_max_pct doit être entre 0 et 100");
   trimAll(commande.departements);
   for (auto& d : commande.departements) {
     for (char& c : d) c = static_cast<char>(::toupper(static_cast<unsigned char>(c)));
@@ -122,32 +146,58 @@ void checkCommande(Commande& commande, const std::vector<std::string>& catalogue
     for (auto& d : commande.departements) {
       // A single digit is a departement written without its leading zero ("1" for "01").
       if (d.size() == 1 && ::isdigit(static_cast<unsigned char>(d[0]))) d = "0" + d;
-      KJ_REQUIRE(isDepartementCode(d), "commande: unknown departement", d);
+      if (!isDepartementCode(d)) refuse("commande : département inconnu : « " + d + " »");
     }
   }
   trimAll(commande.jours);
   for (auto& j : commande.jours) {
     j = asciiLower(j);
-    KJ_REQUIRE(std::find(std::begin(JOURS), std::end(JOURS), j) != std::end(JOURS),
-               "commande: jours must be among lun,mar,mer,jeu,ven,sam,dim", j);
+    if (std::find(std::begin(JOURS), std::end(JOURS), j) == std::end(JOURS)) {
+      refuse("commande : jour inconnu : « " + j + " » (jours : lun,mar,mer,jeu,ven,sam,dim)");
+    }
   }
-  KJ_REQUIRE(!commande.jours.empty(), "commande: at least one delivery day is required");
-  KJ_REQUIRE(commande.debut.empty() || isIsoDate(commande.debut), "commande: debut is not a date");
-  KJ_REQUIRE(commande.fin.empty() || isIsoDate(commande.fin), "commande: fin is not a date");
-  KJ_REQUIRE(commande.debut.empty() || commande.fin.empty() || commande.debut <= commande.fin,
-             "commande: debut is after fin");
+  if (commande.jours.empty()) refuse("commande : au moins un jour de livraison est obligatoire");
+  if (!commande.debut.empty() && !isIsoDate(commande.debut)) {
+    refuse("commande : debut doit être une date AAAA-MM-JJ");
+  }
+  if (!commande.fin.empty() && !isIsoDate(commande.fin)) {
+    refuse("commande : fin doit être une date AAAA-MM-JJ");
+  }
+  if (!commande.debut.empty() && !commande.fin.empty() && commande.debut > commande.fin) {
+    refuse("commande : debut est après fin");
+  }
 }
 
 void checkProduit(Produit& produit) {
   produit.code = trim(produit.code);
   for (char& c : produit.code) c = static_cast<char>(::toupper(static_cast<unsigned char>(c)));
-  KJ_REQUIRE(!produit.code.empty() && produit.code.size() <= 16, "produit: code must be 1..16");
-  KJ_REQUIRE(std::all_of(produit.code.begin(), produit.code.end(),
-                         [](char c) { return isAsciiAlnum(c) || c == '_'; }),
-             "produit: code must be letters, digits or '_'", produit.code);
+  if (produit.code.empty() || produit.code.size() > 16) {
+    refuse("produit : le code doit faire 1 à 16 caractères");
+  }
+  if (!std::all_of(produit.code.begin(), produit.code.end(),
+                   [](char c) { return isAsciiAlnum(c) || c == '_'; })) {
+    refuse("produit : le code ne peut contenir que des lettres, des chiffres et « _ »");
+  }
   produit.libelle = trim(produit.libelle);
-  KJ_REQUIRE(produit.libelle.size() <= 200 && isValidUtf8(produit.libelle),
-             "produit: libelle must be UTF-8, at most 200 bytes");
+  if (produit.libelle.size() > 200 || !isValidUtf8(produit.libelle)) {
+    refuse("produit : le libellé doit être en UTF-8, 200 octets au plus");
+  }
 }
+
+void refuseUnknownClient(std::string_view id) {
+  refuse(fmt::format("client inconnu : {}", id));
+}
+
+void refuseUnknownCommande(std::string_view id) {
+  refuse(fmt::format("commande inconnue : {}", id));
+}
+
+void refuseTakenClientId(std::string_view id) {
+  refuse(fmt::format("client : l'identifiant {} est déjà pris", id));
+}
+
+void refuseClientChange() { refuse("commande : une commande ne change pas de client"); }
+
+void refuseEntityChange() { refuse("client : l'entité d'un client ne change pas"); }
 
 }  // namespace rdz

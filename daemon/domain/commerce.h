@@ -61,13 +61,23 @@ constexpr std::string_view JOURS[] = {"lun", "mar", "mer", "jeu", "ven", "sam", 
 std::string slugify(std::string_view text);
 bool isSlug(std::string_view text);
 
-// Each throws (KJ_REQUIRE) with a message naming the offending field when a rule of SPEC §4 is
-// broken; otherwise normalises in place (trims, lower-cases emails, upper-cases produit codes,
-// sorts nothing: order given is kept).
+// Each refuses (refusal.h: a kj::Exception whose description is the message alone, in French,
+// naming the offending field, e.g. "commande : quota_semaine doit être entre 1 et 100000") when a
+// rule of SPEC §4 is broken; otherwise normalises in place (trims, lower-cases emails, upper-cases
+// produit codes, sorts nothing: order given is kept). `commande.entity` must be set (the
+// catalogue's entity is named).
 void checkClient(Client& client);
 // `catalogue`: the entity's produit codes.
 void checkCommande(Commande& commande, const std::vector<std::string>& catalogue);
 void checkProduit(Produit& produit);
+
+// The service's refusals about clients and commandes, worded here with the rules' own: "client
+// inconnu : ID" (also for another entity's client: an entity-bound caller learns nothing), …
+[[noreturn]] void refuseUnknownClient(std::string_view id);
+[[noreturn]] void refuseUnknownCommande(std::string_view id);
+[[noreturn]] void refuseTakenClientId(std::string_view id);
+[[noreturn]] void refuseClientChange();  // a commande's client is fixed
+[[noreturn]] void refuseEntityChange();  // a client's entity is fixed (SPEC §2)
 
 // A departement code as derived by departementOf ("01".."95", "2A", "2B", "971".."976").
 bool isDepartementCode(std::string_view text);

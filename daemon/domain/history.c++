@@ -6,6 +6,7 @@
 
 #include "daemon/domain/after-delivery.h"
 #include "daemon/domain/calendar.h"
+#include "daemon/domain/labels.h"
 #include "daemon/domain/time.h"
 
 namespace rdz {
@@ -215,11 +216,11 @@ std::string historyText(const HistoryEvent& e) {
     case HistoryKind::PROBLEMES:
       return fmt::format("problèmes: {}", joined(e.problemes));
     case HistoryKind::STATUT:
-      if (e.run.empty()) return fmt::format("statut {}", statutName(e.statut));
-      return fmt::format("statut {} (vieillissement, run {})", statutName(e.statut), e.run);
+      if (e.run.empty()) return fmt::format("statut {}", statutLabel(e.statut));
+      return fmt::format("statut {} (vieillissement, run {})", statutLabel(e.statut), e.run);
     case HistoryKind::LIVRAISON:
       return fmt::format("livré à {} (commande {}, passe {}{}), lot {}, run {}", e.client,
-                         e.commande, passName(e.pass),
+                         e.commande, passLabel(e.pass),
                          e.pass == PassKind::FRESH_FALLBACK || e.pass == PassKind::LB_FALLBACK
                              ? fmt::format(", repli vers {}", entityName(e.entity))
                              : "",
@@ -232,13 +233,14 @@ std::string historyText(const HistoryEvent& e) {
     case HistoryKind::REJET:
       return fmt::format("rejeté par {}, raison {}, le {}: livraison {} (commande {}, run {}), "
                          "crédit {}",
-                         e.client, e.reason, e.time ? formatIso(*e.time) : "?", e.delivery,
-                         e.commande, e.run, e.credit);
+                         e.client, rejectionReasonLabel(e.reason),
+                         e.time ? formatIso(*e.time) : "?", e.delivery, e.commande, e.run,
+                         labelOrCode("credit", e.credit));
     case HistoryKind::EFFACEMENT:
       return "données personnelles effacées (RGPD)";
     case HistoryKind::RETRAIT_LOT:
       return fmt::format("retiré du lot {} (commande {}, crédit {}): effacé avant l'envoi",
-                         e.batch, e.commande, e.credit);
+                         e.batch, e.commande, labelOrCode("credit", e.credit));
   }
   return e.legacyDetail;
 }

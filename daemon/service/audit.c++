@@ -471,10 +471,7 @@ class Auditor {
       report(inv::LEAD_RECORD, where,
              fmt::format("the record holds lead {} of {}", lead.id, entityName(lead.entity)));
     }
-    st.expectedIndex.add(keys::statusKey(lead.statut, lead.recuLe, lead.id));
-    if (!lead.telephoneE164.empty()) {
-      st.expectedIndex.add(keys::phoneKey(lead.telephoneE164, lead.produit, lead.recuLe, lead.id));
-    }
+    for (auto& key : leadIndexKeys(lead)) st.expectedIndex.add(key);
 
     uint32_t count = static_cast<uint32_t>(last - first);
     std::optional<Timestamp> latest;
@@ -549,6 +546,13 @@ class Auditor {
                  fmt::format("lead {} has no phone index entry", key));
         }
       }
+      if (lead->statut == Statut::DELIVERED && lead->derniereLivraison) {
+        std::string aging = keys::agingKey(*lead->derniereLivraison, lead->id);
+        if (r_.get(e, Family::INDEX, aging) == nullptr) {
+          report(inv::INDEX_MISSING, auditKey(e, "index", aging),
+                 fmt::format("delivered lead {} has no last-delivery index entry", key));
+        }
+      }
       return true;
     });
     r_.scan(e, Family::INDEX, "", [&](std::string_view key, std::string_view) {
@@ -577,6 +581,18 @@ class Auditor {
                  fmt::format("a phone entry of lead {} that is not its phone, produit and "
                              "recu_le",
                              p->id));
+        }
+      } else if (auto a = keys::parseAgingKey(key)) {
+        std::optional<Lead> lead = leadAt(e, a->id, &unreadable);
+        if (unreadable) return true;
+        if (!lead) {
+          report(inv::INDEX_ORPHAN, where,
+                 fmt::format("a last-delivery entry of no lead {}", a->id));
+        } else if (lead->statut != Statut::DELIVERED ||
+                   lead->derniereLivraison != a->derniereLivraison) {
+          report(inv::INDEX_EXTRA, where,
+                 fmt::format("a last-delivery entry of lead {} that is not delivered then",
+                             a->id));
         }
       } else {
         report(inv::INDEX_ORPHAN, where, "not an index key");

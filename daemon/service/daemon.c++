@@ -27,6 +27,7 @@
 #include "daemon/service/server.h"
 #include "daemon/service/tcp-transport.h"
 #include "daemon/service/write-queue.h"
+#include "daemon/store/records.h"
 #include "daemon/store/stats.h"
 #include "daemon/store/store.h"
 
@@ -165,6 +166,7 @@ int runDaemon(const Config& config, const Clock& clock) {
   IdGenerator ids(lastUsedIdValue(*store));
   logInfo("database open in {}/db", config.dataDir);
   if (ensureStatsBuilt(*store)) logInfo("stats counters built from the stored records");
+  if (ensureAgingIndexBuilt(*store)) logInfo("last-delivery index built from the stored leads");
   if (!config.metricsListen.empty()) {
     // Before any writer or Sender runs: from here on every change is counted as it commits.
     auto started = std::chrono::steady_clock::now();

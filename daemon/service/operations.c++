@@ -294,8 +294,7 @@ std::string addClient(Txn& txn, Client client, Timestamp now) {
   checkClient(client);
   // Ids are unique across entities: `client show ID` needs no entity.
   for (Entity other : ALL_ENTITIES) {
-    KJ_REQUIRE(getClient(txn, other, client.id) == nullptr, "client id already exists",
-               client.id);
+    if (getClient(txn, other, client.id) != nullptr) refuseTakenClientId(client.id);
   }
   client.creeLe = now;
   putClient(txn, client);
@@ -308,7 +307,7 @@ void setClient(Txn& txn, Client client) {
     client.creeLe = old->creeLe;
     putClient(txn, client);
   } else {
-    KJ_FAIL_REQUIRE("no such client", client.id);
+    refuseUnknownClient(client.id);
   }
 }
 
@@ -321,7 +320,7 @@ std::string addCommande(Txn& txn, Commande commande, Timestamp now) {
       found = true;
     }
   }
-  KJ_REQUIRE(found, "no such client", commande.client);
+  if (!found) refuseUnknownClient(commande.client);
   checkCommande(commande, catalogueCodes(txn, commande.entity));
   // Zero-padded so that id order is creation order ("the oldest commande id", SPEC §5).
   commande.id = fmt::format("C{:06}", nextCounter(txn, "commande"));
@@ -332,12 +331,12 @@ std::string addCommande(Txn& txn, Commande commande, Timestamp now) {
 
 void setCommande(Txn& txn, Commande commande) {
   KJ_IF_MAYBE(old, getCommande(txn, commande.entity, commande.id)) {
-    KJ_REQUIRE(commande.client == old->client, "a commande cannot change client");
+    if (commande.client != old->client) refuseClientChange();
     checkCommande(commande, catalogueCodes(txn, commande.entity));
     commande.creeLe = old->creeLe;
     putCommande(txn, commande);
   } else {
-    KJ_FAIL_REQUIRE("no such commande", commande.id);
+    refuseUnknownCommande(commande.id);
   }
 }
 

@@ -25,11 +25,6 @@ std::vector<Entity> scopeOf(const RunParams& params) {
   return {std::begin(ALL_ENTITIES), std::end(ALL_ENTITIES)};
 }
 
-PoolLead poolLead(const Lead& l) {
-  return {l.id, l.entity, l.produit, l.departement, l.telephoneE164, l.recuLe, l.statut,
-          l.derniereLivraison};
-}
-
 // The leads a run changes: each loaded once, changed in memory (aged, then maybe delivered), and
 // written once with its original state so its index entries move exactly once.
 class TouchedLeads {
@@ -79,29 +74,25 @@ RunParams runParams(const RunSettings& settings, std::string_view date,
   return params;
 }
 
-RunPlan planRunFromStore(Reader& reader, const RunParams& params,
-                         const OppositionKey* opposition, PlanTrace* trace) {
-  std::vector<PoolLead> pool;
-  // TODO(perf): every delivered lead is read to find the few that re-enter LB; an index on
-  // last delivery time would read only those.
-  for (Entity e : scopeOf(params)) {
-    for (Statut s : {Statut::NEW, Statut::LB, Statut::DELIVERED}) {
-      for (auto& id : leadIdsByStatus(reader, e, s)) {
-        KJ_IF_MAYBE(lead, getLead(reader, e, id)) {
-          pool.push_back(poolLead(*lead));  // the planner leaves out those received after T
-        }
-      }
-    }
-  }
+namespace {
 
-  std::string week = isoWeekOf(params.date);
+// What a run plans with, read from one state of the store.
+struct RunInputs {
+  std::vector<PoolLead> pool;
+  std::vector<CommandeState> commandes;
   std::map<std::string, Entity> clientEntity;
+};
+
+// The commandes of the run's scope with their counters for D (and their clients' entities).
+std::vector<CommandeState> readCommandes(Reader& reader, const RunParams& params,
+                                         std::map<std::string, Entity>* clientEntity) {
+  std::string week = isoWeekOf(params.date);
   std::vector<CommandeState> commandes;
   for (Entity e : scopeOf(params)) {
     std::map<std::string, bool> actif;
     for (auto& c : listClients(reader, e)) {
       actif[c.id] = c.actif;
-      clientEntity[c.id] = e;
+      if (clientEntity != nullptr) (*clientEntity)[c.id] = e;
     }
     for (auto& c : listCommandes(reader, e)) {
       CommandeState state;
@@ -116,11 +107,37 @@ RunPlan planRunFromStore(Reader& reader, const RunParams& params,
       commandes.push_back(kj::mv(state));
     }
   }
+  return commandes;
+}
 
+RunInputs readInputs(Reader& reader, const RunParams& params) {
+  RunInputs inputs;
+  // The pools (new and LB leads received by T) and the delivered leads that re-enter LB (last
+  // delivered at or before T − lbReentry): the history of older deliveries is never read.
+  auto read = [&](Entity e, std::vector<std::string> ids) {
+    std::sort(ids.begin(), ids.end());  // in key order: each block of leads is read once
+    for (auto& id : ids) {
+      KJ_IF_MAYBE (lead, getPoolLead(reader, e, id)) {
+        inputs.pool.push_back(kj::mv(*lead));
+      }
+    }
+  };
+  for (Entity e : scopeOf(params)) {
+    for (Statut s : {Statut::NEW, Statut::LB}) {
+      read(e, leadIdsByStatusUntil(reader, e, s, params.reference));
+    }
+    read(e, deliveredLeadIdsUntil(reader, e, params.reference - params.lbReentry));
+  }
+  inputs.commandes = readCommandes(reader, params, &inputs.clientEntity);
+  return inputs;
+}
+
+RunPlan planOn(Reader& reader, const RunInputs& inputs, const RunParams& params,
+               const OppositionKey* opposition, PlanTrace* trace) {
   DuplicateLookup duplicates = [&](std::string_view e164, std::string_view produit,
                                    std::string_view client) -> std::optional<Timestamp> {
-    auto it = clientEntity.find(std::string(client));
-    if (it == clientEntity.end()) return std::nullopt;
+    auto it = inputs.clientEntity.find(std::string(client));
+    if (it == inputs.clientEntity.end()) return std::nullopt;
     return lastDeliveryTo(reader, it->second, e164, produit, client);
   };
   OppositionLookup opposed;
@@ -129,7 +146,90 @@ RunPlan planRunFromStore(Reader& reader, const RunParams& params,
       return isOpposed(reader, list, opposition->hash(e164));
     };
   }
-  return planRun(params, pool, commandes, duplicates, opposed, trace);
+  return planRun(params, inputs.pool, inputs.commandes, duplicates, opposed, trace);
+}
+
+std::pair<Entity, std::string> leadKey(Entity e, const std::string& id) { return {e, id}; }
+
+double secondsBetween(std::chrono::steady_clock::time_point from,
+                      std::chrono::steady_clock::time_point to) {
+  return std::chrono::duration<double>(to - from).count();
+}
+
+}  // namespace
+
+RunPlan planRunFromStore(Reader& reader, const RunParams& params,
+                         const OppositionKey* opposition, PlanTrace* trace) {
+  return planOn(reader, readInputs(reader, params), params, opposition, trace);
+}
+
+kj::Own<PlannedRun> planRunOnSnapshot(Reader& snapshot, const RunParams& asked,
+                                      const OppositionKey* opposition) {
+  auto planned = kj::heap<PlannedRun>();
+  planned->started = std::chrono::steady_clock::now();
+  planned->asked = asked;
+  planned->scope = resolveRun(snapshot, asked);
+  if (!planned->scope.toRun) return planned;
+  const RunParams& params = *planned->scope.toRun;
+  RunInputs inputs = readInputs(snapshot, params);
+  auto read = std::chrono::steady_clock::now();
+  planned->readSeconds = secondsBetween(planned->started, read);
+  planned->trace = kj::heap<TraceRecorder>(runId(params.date, params.onlyEntity));
+  RunPlan plan = planOn(snapshot, inputs, params, opposition, planned->trace.get());
+  planned->planSeconds = secondsBetween(read, std::chrono::steady_clock::now());
+
+  for (auto& a : plan.aging) planned->touched.emplace(leadKey(a.entity, a.leadId), PoolLead{});
+  for (auto& a : plan.assignments) {
+    planned->touched.emplace(leadKey(a.leadEntity, a.leadId), PoolLead{});
+  }
+  for (auto& lead : inputs.pool) {
+    auto it = planned->touched.find(leadKey(lead.entity, lead.id));
+    if (it != planned->touched.end()) it->second = lead;
+  }
+  if (opposition != nullptr) {
+    planned->assignedHashes.reserve(plan.assignments.size());
+    for (auto& a : plan.assignments) {
+      const PoolLead& lead = planned->touched.at(leadKey(a.leadEntity, a.leadId));
+      planned->assignedHashes.push_back(opposition->hash(lead.telephoneE164));
+    }
+  }
+  planned->commandes = kj::mv(inputs.commandes);
+  planned->plan = kj::mv(plan);
+  return planned;
+}
+
+std::string staleInputOf(Reader& reader, const PlannedRun& planned,
+                         const OppositionKey* opposition) {
+  KJ_REQUIRE(planned.scope.toRun.has_value() && planned.plan.has_value(), "nothing was planned");
+  const RunParams& params = *planned.scope.toRun;
+  if (readCommandes(reader, params, nullptr) != planned.commandes) {
+    return "a commande, its client or its counters changed";
+  }
+  for (auto& [key, seen] : planned.touched) {
+    KJ_IF_MAYBE (now, getPoolLead(reader, key.first, key.second)) {
+      if (*now != seen) return fmt::format("lead {} changed", key.second);
+    } else {
+      return fmt::format("lead {} is gone", key.second);
+    }
+  }
+  const auto& assignments = planned.plan->assignments;
+  const Timestamp dedupLimit = params.reference - params.dedupWindow;
+  for (size_t i = 0; i < assignments.size(); ++i) {
+    const Assignment& a = assignments[i];
+    const PoolLead& lead = planned.touched.at(leadKey(a.leadEntity, a.leadId));
+    if (opposition != nullptr) {
+      const std::string& hash = planned.assignedHashes.at(i);
+      if (isOpposed(reader, a.leadEntity, hash) ||
+          (a.commandeEntity != a.leadEntity && isOpposed(reader, a.commandeEntity, hash))) {
+        return fmt::format("the phone of lead {} was opposed", a.leadId);
+      }
+    }
+    auto last = lastDeliveryTo(reader, a.commandeEntity, lead.telephoneE164, lead.produit, a.client);
+    if (last && *last > dedupLimit) {
+      return fmt::format("client {} got the person of lead {} meanwhile", a.client, a.leadId);
+    }
+  }
+  return "";
 }
 
 void checkRunDate(const RunParams& params, Timestamp now, bool force) {
@@ -173,9 +273,9 @@ RunScope resolveRun(Reader& reader, const RunParams& params) {
 }
 
 RunOutcome executeRun(Txn& txn, IdGenerator& ids, const RunParams& asked, Timestamp now,
-                      const OppositionKey* opposition) {
+                      const OppositionKey* opposition, PlannedRun* planned) {
   faultPoint("run.before_commit");
-  auto started = std::chrono::steady_clock::now();
+  auto started = planned != nullptr ? planned->started : std::chrono::steady_clock::now();
   KJ_ON_SCOPE_FAILURE(metrics().countRun(asked.onlyEntity, Metrics::RunOutcome::FAILED, 0));
   RunOutcome outcome;
   RunScope scope = resolveRun(txn, asked);
@@ -192,8 +292,29 @@ RunOutcome executeRun(Txn& txn, IdGenerator& ids, const RunParams& asked, Timest
   const RunParams& params = *scope.toRun;
   std::string id = runId(params.date, params.onlyEntity);
 
-  TraceRecorder trace(id);
-  RunPlan plan = planRunFromStore(txn, params, opposition, &trace);
+  // The plan made on a snapshot, when it still holds; else one made here, on the current state.
+  kj::Own<TraceRecorder> trace;
+  RunPlan plan;
+  auto checking = std::chrono::steady_clock::now();
+  if (planned != nullptr) {
+    if (!planned->plan || !(*planned->scope.toRun == params)) {
+      outcome.staleBecause = "the run's scope changed";
+    } else {
+      outcome.staleBecause = staleInputOf(txn, *planned, opposition);
+    }
+    if (outcome.staleBecause.empty()) {
+      plan = kj::mv(*planned->plan);
+      trace = kj::mv(planned->trace);
+    } else {
+      outcome.replanned = true;
+    }
+  }
+  auto writing = std::chrono::steady_clock::now();
+  outcome.checkSeconds = secondsBetween(checking, writing);
+  if (trace.get() == nullptr) {
+    trace = kj::heap<TraceRecorder>(id);
+    plan = planRunFromStore(txn, params, opposition, trace.get());
+  }
   std::string week = isoWeekOf(params.date);
   const Timestamp T = params.reference;
   TouchedLeads leads(txn);
@@ -207,6 +328,12 @@ RunOutcome executeRun(Txn& txn, IdGenerator& ids, const RunParams& asked, Timest
 
   // One batch per client, in the order clients first appear in the plan.
   std::map<std::string, size_t> batchOfClient;
+  // The week's and the day's counters, written once per commande.
+  struct CommandeCount {
+    int32_t delivered = 0;
+    int32_t lb = 0;
+  };
+  std::map<std::pair<Entity, std::string>, CommandeCount> countByCommande;
   for (auto& a : plan.assignments) {
     if (batchOfClient.count(a.client) == 0) {
       batchOfClient[a.client] = outcome.batches.size();
@@ -240,13 +367,18 @@ RunOutcome executeRun(Txn& txn, IdGenerator& ids, const RunParams& asked, Timest
 
     bool fromLb = a.pass == PassKind::LB || a.pass == PassKind::LB_FALLBACK;
     putLastDelivery(txn, a.commandeEntity, lead.telephoneE164, lead.produit, a.client, T);
-    addWeekCount(txn, a.commandeEntity, a.commandeId, week, 1, fromLb ? 1 : 0);
-    addDayCount(txn, a.commandeEntity, a.commandeId, params.date, 1);
+    CommandeCount& count = countByCommande[{a.commandeEntity, a.commandeId}];
+    count.delivered += 1;
+    count.lb += fromLb ? 1 : 0;
 
     lead.statut = Statut::DELIVERED;
     lead.nbLivraisons += 1;
     lead.derniereLivraison = T;
     addHistory(txn, lead.entity, lead.id, history::delivered(now, d));
+  }
+  for (auto& [commande, count] : countByCommande) {
+    addWeekCount(txn, commande.first, commande.second, week, count.delivered, count.lb);
+    addDayCount(txn, commande.first, commande.second, params.date, count.delivered);
   }
   for (auto& skip : plan.duplicates) {
     addHistory(txn, skip.leadEntity, skip.leadId, history::duplicateSkipped(now, skip, id));
@@ -282,9 +414,10 @@ RunOutcome executeRun(Txn& txn, IdGenerator& ids, const RunParams& asked, Timest
   for (auto& d : plan.duplicates) run.byEntity[d.leadEntity].doublonsEvites += 1;
   for (auto& b : outcome.batches) run.batches.push_back(b.id);
   putRun(txn, run);
-  trace.trace().committedAt = now;
-  putRunTrace(txn, trace.trace());
+  trace->trace().committedAt = now;
+  putRunTrace(txn, trace->trace());
   countRun(txn, asked.onlyEntity, false, started);
+  outcome.writeSeconds = secondsBetween(writing, std::chrono::steady_clock::now());
   return outcome;
 }
 

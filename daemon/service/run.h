@@ -5,11 +5,14 @@
 // sent. Sending is the Sender's job.
 #pragma once
 
+#include <chrono>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "daemon/domain/allocation.h"
+#include "daemon/domain/explain.h"
 #include "daemon/domain/ids.h"
 #include "daemon/domain/outbox.h"
 #include "daemon/service/opposition.h"
@@ -53,17 +56,52 @@ RunScope resolveRun(Reader& reader, const RunParams& params);
 RunPlan planRunFromStore(Reader& reader, const RunParams& params,
                          const OppositionKey* opposition = nullptr, PlanTrace* trace = nullptr);
 
+// A run planned on a snapshot, off the writer, with what the plan relied on, for the writer to
+// check before it commits (executeRun). Planning takes seconds at a million leads; ingestion goes
+// on meanwhile.
+struct PlannedRun {
+  RunParams asked;
+  RunScope scope;               // resolved on the snapshot
+  std::optional<RunPlan> plan;  // when scope.toRun
+  // What the plan relied on: the commandes as it saw them, the leads it ages or assigns as it saw
+  // them, and the keyed hash of each assigned lead's phone (when a list is checked).
+  std::vector<CommandeState> commandes;
+  std::map<std::pair<Entity, std::string>, PoolLead> touched;
+  std::vector<std::string> assignedHashes;  // by assignment
+  kj::Own<TraceRecorder> trace;
+  std::chrono::steady_clock::time_point started;
+  double readSeconds = 0;  // reading the pools and commandes from the snapshot
+  double planSeconds = 0;  // the allocation
+};
+
+// Resolves and plans `asked` on `snapshot` (a worker thread; writes nothing).
+kj::Own<PlannedRun> planRunOnSnapshot(Reader& snapshot, const RunParams& asked,
+                                      const OppositionKey* opposition);
+
+// Why `planned` may no longer be applied as it is (a lead it ages or gives changed, a commande or
+// its counters changed, a phone was opposed, a client got that person meanwhile), or "" when it
+// still holds.
+std::string staleInputOf(Reader& reader, const PlannedRun& planned,
+                         const OppositionKey* opposition);
+
 struct RunOutcome {
   RunRecord run;
   std::vector<Batch> batches;
   bool alreadyDone = false;  // the run existed: nothing was allocated again
+  bool replanned = false;    // a plan made off the writer was stale: planned again on the writer
+  std::string staleBecause;  // why
+  double checkSeconds = 0;   // on the writer: checking the plan made off it
+  double writeSeconds = 0;   // on the writer: planning there if need be, and the writes
 };
 
-// Inside a write job: returns the existing run of this date and scope untouched, or plans and
-// commits a new one, with its trace for `lead explain` (RunTrace). `now` stamps history events
-// and the batches' first attempt.
+// Inside a write job: returns the existing run of this date and scope untouched, or commits a
+// new one, with its trace for `lead explain` (RunTrace). The plan is `planned`'s when it was made
+// for the scope still to run and nothing it relied on changed since its snapshot; otherwise (or
+// without `planned`) the run is planned here, on the writer's current state. `now` stamps
+// history events and the batches' first attempt.
 RunOutcome executeRun(Txn& txn, IdGenerator& ids, const RunParams& params, Timestamp now,
-                      const OppositionKey* opposition = nullptr);
+                      const OppositionKey* opposition = nullptr,
+                      PlannedRun* planned = nullptr);
 
 // The batches of a run (both entities).
 std::vector<Batch> batchesOfRun(Reader& reader, const RunRecord& run);

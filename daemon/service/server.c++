@@ -413,7 +413,7 @@ class ViewerMethods : public Base {
         return kj::mv(*c);
       }
     }
-    KJ_FAIL_REQUIRE("no such client", id);
+    refuseUnknownClient(id);
   }
 
   Commande findCommande(const std::string& id) {
@@ -422,7 +422,7 @@ class ViewerMethods : public Base {
         return kj::mv(*c);
       }
     }
-    KJ_FAIL_REQUIRE("no such commande", id);
+    refuseUnknownCommande(id);
   }
 
   ServiceContext& ctx_;
@@ -454,7 +454,7 @@ class AdminImpl final : public ViewerMethods<schema::Admin::Server> {
   kj::Promise<void> setClient(SetClientContext context) override {
     Client client = fromCapnp(context.getParams().getClient());
     Client current = findClient(client.id);
-    KJ_REQUIRE(current.entity == client.entity, "a client's entity never changes");
+    if (current.entity != client.entity) refuseEntityChange();
     return ctx_.writes.run<void>(
         [client = kj::mv(client)](Txn& txn) mutable { rdz::setClient(txn, kj::mv(client)); });
   }
@@ -541,59 +541,92 @@ class AdminImpl final : public ViewerMethods<schema::Admin::Server> {
     RunParams asked = runParams(ctx_.runSettings, str(p.getDate()), at, entity, ctx_.clock.now());
 
     if (p.getDryRun()) {
-      RunScope scope = resolveRun(ctx_.store, asked);
-      if (!scope.toRun) {
-        // Nothing would be allocated: the plan of a done run is what it did.
-        auto results = context.getResults();
-        toCapnp(presented(scope.done.front()), results.initRun());
-        results.getRun().setAlreadyDone(true);
-        results.getRun().setDryRun(true);
-        std::vector<Batch> batches;
-        for (auto& done : scope.done) {
-          auto more = batchesOfRun(ctx_.store, done);
-          batches.insert(batches.end(), more.begin(), more.end());
-        }
-        fillBatches(scoped(kj::mv(batches)), results);
-        return kj::READY_NOW;
-      }
-      const RunParams& params = *scope.toRun;
-      RunPlan plan = planRunFromStore(ctx_.store, params, ctx_.opposition);
-      auto run = context.getResults().initRun();
-      run.setId(runId(params.date, params.onlyEntity));
-      run.setDate(params.date);
-      run.setReference(params.reference.time_since_epoch().count());
-      run.setStatus("dry-run");
-      run.setDryRun(true);
-      run.setAged(plan.aging.size());
-      run.setAssigned(plan.assignments.size());
-      run.setDoublonsEvites(plan.duplicates.size());
-      auto out = run.initPlan(plan.assignments.size());
-      for (size_t i = 0; i < plan.assignments.size(); ++i) {
-        auto& a = plan.assignments[i];
-        out[i].setLeadEntity(toCapnp(a.leadEntity));
-        out[i].setEntity(toCapnp(a.commandeEntity));
-        out[i].setLead(a.leadId);
-        out[i].setCommande(a.commandeId);
-        out[i].setClient(a.client);
-        out[i].setRun(params.date);
-        out[i].setPass(static_cast<schema::PassKind>(a.pass));
-        out[i].setAt(params.reference.time_since_epoch().count());
-      }
-      return kj::READY_NOW;
+      struct DryRun {
+        RunScope scope;
+        std::vector<Batch> batches;  // of the done runs
+        RunPlan plan;                // of the run to make
+      };
+      return onSnapshot<kj::Own<DryRun>>(ctx_.store, [asked, opposition = ctx_.opposition](Reader& r) {
+               auto dry = kj::heap<DryRun>();
+               dry->scope = resolveRun(r, asked);
+               if (!dry->scope.toRun) {
+                 for (auto& done : dry->scope.done) {
+                   auto more = batchesOfRun(r, done);
+                   dry->batches.insert(dry->batches.end(), more.begin(), more.end());
+                 }
+               } else {
+                 dry->plan = planRunFromStore(r, *dry->scope.toRun, opposition);
+               }
+               return dry;
+             })
+          .then([this, context](kj::Own<DryRun> dry) mutable {
+            auto results = context.getResults();
+            if (!dry->scope.toRun) {
+              // Nothing would be allocated: the plan of a done run is what it did.
+              toCapnp(presented(dry->scope.done.front()), results.initRun());
+              results.getRun().setAlreadyDone(true);
+              results.getRun().setDryRun(true);
+              fillBatches(scoped(kj::mv(dry->batches)), results);
+              return;
+            }
+            const RunParams& params = *dry->scope.toRun;
+            const RunPlan& plan = dry->plan;
+            auto run = results.initRun();
+            run.setId(runId(params.date, params.onlyEntity));
+            run.setDate(params.date);
+            run.setReference(params.reference.time_since_epoch().count());
+            run.setStatus("dry-run");
+            run.setDryRun(true);
+            run.setAged(plan.aging.size());
+            run.setAssigned(plan.assignments.size());
+            run.setDoublonsEvites(plan.duplicates.size());
+            auto out = run.initPlan(plan.assignments.size());
+            for (size_t i = 0; i < plan.assignments.size(); ++i) {
+              auto& a = plan.assignments[i];
+              out[i].setLeadEntity(toCapnp(a.leadEntity));
+              out[i].setEntity(toCapnp(a.commandeEntity));
+              out[i].setLead(a.leadId);
+              out[i].setCommande(a.commandeId);
+              out[i].setClient(a.client);
+              out[i].setRun(params.date);
+              out[i].setPass(static_cast<schema::PassKind>(a.pass));
+              out[i].setAt(params.reference.time_since_epoch().count());
+            }
+          });
     }
 
     checkRunDate(asked, ctx_.clock.now(), p.getForce());
-    return ctx_.writes
-        .run<RunOutcome>([&ids = ctx_.ids, asked, now = ctx_.clock.now(),
-                          opposition = ctx_.opposition](Txn& txn) {
-          return executeRun(txn, ids, asked, now, opposition);
+    // Planned on a snapshot off the writer (seconds at a million leads, ingestion going on), then
+    // checked and committed by the writer (executeRun).
+    return onSnapshot<kj::Own<PlannedRun>>(
+               ctx_.store,
+               [asked, opposition = ctx_.opposition](Reader& snapshot) {
+                 return planRunOnSnapshot(snapshot, asked, opposition);
+               })
+        .then([this, asked](kj::Own<PlannedRun> plan) {
+          if (plan->plan) {
+            logInfo("run {}: planned on a snapshot in {:.2f} s (reading {:.2f} s, allocating {:.2f} s)",
+                    runId(plan->scope.toRun->date, plan->scope.toRun->onlyEntity),
+                    plan->readSeconds + plan->planSeconds, plan->readSeconds, plan->planSeconds);
+          }
+          return ctx_.writes.run<RunOutcome>(
+              [&ids = ctx_.ids, asked, now = ctx_.clock.now(), opposition = ctx_.opposition,
+               plan = kj::mv(plan)](Txn& txn) mutable {
+                return executeRun(txn, ids, asked, now, opposition, plan.get());
+              });
         })
         .then([this, context](RunOutcome outcome) mutable {
           faultPoint("run.after_commit");  // the run's group is synced; nothing sent or answered
+          if (outcome.replanned) {
+            logInfo("run {}: planned again on the writer: {}", outcome.run.id,
+                    outcome.staleBecause);
+          }
           if (!outcome.alreadyDone) {
-            logInfo("run {}: {} leads assigned, {} aged to LB, {} duplicates avoided, {} batches",
+            logInfo("run {}: {} leads assigned, {} aged to LB, {} duplicates avoided, {} batches; "
+                    "on the writer: checked in {:.2f} s, written in {:.2f} s",
                     outcome.run.id, outcome.run.assigned, outcome.run.aged,
-                    outcome.run.doublonsEvites, outcome.batches.size());
+                    outcome.run.doublonsEvites, outcome.batches.size(), outcome.checkSeconds,
+                    outcome.writeSeconds);
           }
           ctx_.wakeSenders();
           auto results = context.getResults();
@@ -635,15 +668,19 @@ class AdminImpl final : public ViewerMethods<schema::Admin::Server> {
     KJ_REQUIRE(!scope_, "backup needs an admin token for all entities");
     std::string dir = str(context.getParams().getDir());
     KJ_REQUIRE(!dir.empty(), "backup needs a directory");
-    ctx_.store.checkpoint(dir);
-    // The opposition list is hashed with the install's secret: without it, a restored list
-    // could not be checked. The copy is the secret's file beside the database's.
-    if (!ctx_.oppositionKeyFile.empty()) {
-      auto secret = readFileIfExists(ctx_.oppositionKeyFile);
-      KJ_REQUIRE(secret.has_value(), "cannot read the opposition key file");
-      writeFileSecure(dir + "/" + OPPOSITION_KEY_FILE, *secret, 0600);
-    }
-    return kj::READY_NOW;
+    return onSnapshot<bool>(ctx_.store, [&store = ctx_.store, dir,
+                              keyFile = ctx_.oppositionKeyFile](Reader&) {
+             store.checkpoint(dir);
+             // The opposition list is hashed with the install's secret: without it, a restored
+             // list could not be checked. The copy is the secret's file beside the database's.
+             if (!keyFile.empty()) {
+               auto secret = readFileIfExists(keyFile);
+               KJ_REQUIRE(secret.has_value(), "cannot read the opposition key file");
+               writeFileSecure(dir + "/" + OPPOSITION_KEY_FILE, *secret, 0600);
+             }
+             return true;
+           })
+        .ignoreResult();
   }
 
   // ---- after delivery (SPEC §7.1–7.2) ----

@@ -35,7 +35,7 @@ StatsRequest resolveStatsRequest(Reader& r, std::vector<Entity> entities, std::s
     // Either entity: a client of the other one is where this entity's fallback leads went.
     bool known = false;
     for (Entity e : ALL_ENTITIES) known = known || getClient(r, e, client) != nullptr;
-    KJ_REQUIRE(known, "no such client", client);
+    if (!known) refuseUnknownClient(client);
   }
   request.produit = kj::mv(produit);
   request.client = kj::mv(client);

@@ -873,6 +873,19 @@ std::string encode(const RunTrace& v) {
 Lead decodeLead(std::string_view bytes) {
   return fromCapnp(StoredMessage(bytes).get<schema::Lead>());
 }
+PoolLead decodePoolLead(std::string_view bytes) {
+  auto in = StoredMessage(bytes).get<schema::Lead>();
+  PoolLead lead;
+  lead.id = str(in.getId());
+  lead.entity = fromCapnp(in.getEntity());
+  lead.produit = str(in.getProduit());
+  lead.departement = str(in.getDepartement());
+  lead.telephoneE164 = str(in.getTelephoneE164());
+  lead.recuLe = Timestamp(Duration(in.getRecuLe()));
+  lead.statut = fromCapnp(in.getStatut());
+  lead.derniereLivraison = optionalTime(in.getDerniereLivraison());
+  return lead;
+}
 HistoryEvent decodeHistoryEvent(std::string_view bytes) {
   return fromCapnp(StoredMessage(bytes).get<schema::HistoryEvent>());
 }

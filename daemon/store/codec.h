@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "daemon/domain/audit.h"
+#include "daemon/domain/allocation.h"
 #include "daemon/domain/commerce.h"
 #include "daemon/domain/explain.h"
 #include "daemon/domain/outbox.h"
@@ -71,6 +72,8 @@ std::string encode(const RunTrace& value);
 std::string encode(const DayCounters& value);
 std::string encode(const RunStats& value);
 Lead decodeLead(std::string_view bytes);
+// Only what a run's allocation reads of a lead (no personal field but the phone).
+PoolLead decodePoolLead(std::string_view bytes);
 HistoryEvent decodeHistoryEvent(std::string_view bytes);
 Client decodeClient(std::string_view bytes);
 Commande decodeCommande(std::string_view bytes);

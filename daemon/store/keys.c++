@@ -118,6 +118,18 @@ std::optional<StatusIndexKey> parseStatusKey(std::string_view key) {
                         std::string(key.substr(10))};
 }
 
+std::string agingKey(Timestamp derniereLivraison, std::string_view id) {
+  std::string key = AGING_PREFIX;
+  appendTime(key, derniereLivraison);
+  key += id;
+  return key;
+}
+
+std::optional<AgingIndexKey> parseAgingKey(std::string_view key) {
+  if (key.size() < 1 + 8 + 1 || key[0] != AGING_PREFIX[0]) return std::nullopt;
+  return AgingIndexKey{readTime(key.substr(1, 8)), std::string(key.substr(9))};
+}
+
 std::optional<PhoneIndexKey> parsePhoneKey(std::string_view key, size_t idLength) {
   if (key.empty() || key[0] != 'P') return std::nullopt;
   size_t e164End = key.find('\0', 1);

@@ -5,6 +5,8 @@
 //   leads       id                                      -> Lead
 //   index       'S' statut(1) recuLe(8) id              -> ""          pools by status + time
 //               'P' e164 0 produit 0 recuLe(8) id       -> ""          phone + produit
+//               'A' derniereLivraison(8) id              -> ""          delivered leads by last
+//                                                                       delivery (LB re-entry)
 //   history     id at(8) seq(4)                         -> HistoryEvent
 //   clients     id                                      -> Client
 //   commandes   id                                      -> Commande
@@ -35,6 +37,7 @@
 //                                                          date (run ids start with the date)
 //   'U' name                                            -> StoredUser (console users, §8.4)
 //   'Xstats'                                            -> "" the stats counters were built
+//   'Xaging'                                            -> "" the 'A' index entries were built
 // Times are big-endian with the sign bit flipped, so byte order is time order.
 #pragma once
 
@@ -81,6 +84,16 @@ struct QuotaKey {
 };
 // nullopt when `key` is not one of the three forms.
 std::optional<QuotaKey> parseQuotaKey(std::string_view key);
+
+// Delivered leads by last delivery time: a run reads only those that re-enter LB (SPEC §5.1).
+constexpr char AGING_PREFIX[] = "A";
+constexpr char AGING_BUILT_KEY[] = "Xaging";
+std::string agingKey(Timestamp derniereLivraison, std::string_view id);
+struct AgingIndexKey {
+  Timestamp derniereLivraison{};
+  std::string id;
+};
+std::optional<AgingIndexKey> parseAgingKey(std::string_view key);
 
 // The parts of a status index key ('S' statut(1) recu_le(8) id) or of a phone index key
 // ('P' e164 0 produit 0 recu_le(8) id); nullopt when malformed.

@@ -57,22 +57,32 @@ kj::Maybe<Lead> getLead(Reader& r, Entity e, std::string_view id) {
   return getRecord<Lead>(r, e, Family::LEADS, id, decodeLead);
 }
 
+kj::Maybe<PoolLead> getPoolLead(Reader& r, Entity e, std::string_view id) {
+  return getRecord<PoolLead>(r, e, Family::LEADS, id, decodePoolLead);
+}
+
+std::vector<std::string> leadIndexKeys(const Lead& lead) {
+  std::vector<std::string> out{keys::statusKey(lead.statut, lead.recuLe, lead.id)};
+  if (!lead.telephoneE164.empty()) {
+    out.push_back(keys::phoneKey(lead.telephoneE164, lead.produit, lead.recuLe, lead.id));
+  }
+  if (lead.statut == Statut::DELIVERED && lead.derniereLivraison) {
+    out.push_back(keys::agingKey(*lead.derniereLivraison, lead.id));
+  }
+  return out;
+}
+
 void putLead(Txn& txn, const Lead& lead, const Lead* previous) {
   const Entity e = lead.entity;
+  std::vector<std::string> now = leadIndexKeys(lead);
   if (previous != nullptr) {
     KJ_ASSERT(previous->id == lead.id && previous->entity == lead.entity);
-    txn.del(e, Family::INDEX, keys::statusKey(previous->statut, previous->recuLe, previous->id));
-    if (!previous->telephoneE164.empty()) {
-      txn.del(e, Family::INDEX, keys::phoneKey(previous->telephoneE164, previous->produit,
-                                               previous->recuLe, previous->id));
+    for (auto& key : leadIndexKeys(*previous)) {
+      if (std::find(now.begin(), now.end(), key) == now.end()) txn.del(e, Family::INDEX, key);
     }
   }
   txn.put(e, Family::LEADS, lead.id, encode(lead));
-  txn.put(e, Family::INDEX, keys::statusKey(lead.statut, lead.recuLe, lead.id), "");
-  if (!lead.telephoneE164.empty()) {
-    txn.put(e, Family::INDEX, keys::phoneKey(lead.telephoneE164, lead.produit, lead.recuLe,
-                                             lead.id), "");
-  }
+  for (auto& key : now) txn.put(e, Family::INDEX, key, "");
 }
 
 void addHistory(Txn& txn, Entity e, std::string_view leadId, const HistoryEvent& event) {
@@ -135,6 +145,48 @@ std::vector<std::string> leadIdsByStatus(Reader& r, Entity e, Statut s, bool new
       },
       newestFirst);
   return ids;
+}
+
+std::vector<std::string> leadIdsByStatusUntil(Reader& r, Entity e, Statut s, Timestamp until) {
+  std::vector<std::string> ids;
+  r.scan(e, Family::INDEX, keys::statusPrefix(s), [&](std::string_view key, auto) {
+    auto parsed = keys::parseStatusKey(key);
+    if (!parsed || parsed->recuLe > until) return false;
+    ids.push_back(kj::mv(parsed->id));
+    return true;
+  });
+  return ids;
+}
+
+std::vector<std::string> deliveredLeadIdsUntil(Reader& r, Entity e, Timestamp until) {
+  std::vector<std::string> ids;
+  r.scan(e, Family::INDEX, keys::AGING_PREFIX, [&](std::string_view key, auto) {
+    auto parsed = keys::parseAgingKey(key);
+    if (!parsed || parsed->derniereLivraison > until) return false;
+    ids.push_back(kj::mv(parsed->id));
+    return true;
+  });
+  return ids;
+}
+
+bool ensureAgingIndexBuilt(Store& store) {
+  if (store.getSystem(keys::AGING_BUILT_KEY) != nullptr) return false;
+  auto txn = store.begin();
+  for (Entity e : ALL_ENTITIES) {
+    for (auto& id : leadIdsByStatus(store, e, Statut::DELIVERED)) {
+      KJ_IF_MAYBE (lead, getLead(store, e, id)) {
+        if (!lead->derniereLivraison) continue;
+        txn->put(e, Family::INDEX, keys::agingKey(*lead->derniereLivraison, id), "");
+        if (txn->size() > 100000) {  // written as it goes: a big database has millions
+          store.commit(*txn);
+          txn = store.begin();
+        }
+      }
+    }
+  }
+  txn->putSystem(keys::AGING_BUILT_KEY, "");
+  store.commit(*txn);
+  return true;
 }
 
 std::string lastLeadId(Reader& r, Entity e) {

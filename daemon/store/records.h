@@ -18,8 +18,13 @@
 namespace rdz {
 
 kj::Maybe<Lead> getLead(Reader& r, Entity e, std::string_view id);
+// What a run's allocation needs of a lead (daemon/domain/allocation.h), decoded alone.
+kj::Maybe<PoolLead> getPoolLead(Reader& r, Entity e, std::string_view id);
 // Writes `lead` and moves its index entries from `previous` (null for a new lead).
 void putLead(Txn& txn, const Lead& lead, const Lead* previous);
+// The index entries a lead has (family INDEX of its entity): its status pool, its phone + produit
+// when it has a phone, and its last delivery while it is `delivered`.
+std::vector<std::string> leadIndexKeys(const Lead& lead);
 // Appends to the lead's history. Events of the same microsecond keep their order of writing.
 void addHistory(Txn& txn, Entity e, std::string_view leadId, const HistoryEvent& event);
 std::vector<HistoryEvent> getHistory(Reader& r, Entity e, std::string_view leadId);
@@ -31,6 +36,13 @@ kj::Maybe<std::string> firstSubmissionSince(Reader& r, Entity e, std::string_vie
                                             Timestamp until);
 // Lead ids of one status pool, by recu_le (oldest first unless `newestFirst`).
 std::vector<std::string> leadIdsByStatus(Reader& r, Entity e, Statut s, bool newestFirst = false);
+// Those received at or before `until`, oldest first.
+std::vector<std::string> leadIdsByStatusUntil(Reader& r, Entity e, Statut s, Timestamp until);
+// Ids of the `delivered` leads whose last delivery is at or before `until`, oldest first.
+std::vector<std::string> deliveredLeadIdsUntil(Reader& r, Entity e, Timestamp until);
+// Writes the last-delivery index entries of a database from before them, once (system key
+// "Xaging"); false when they were there.
+bool ensureAgingIndexBuilt(Store& store);
 // The largest lead id in use (ids are time-ordered), or "" when there is none.
 std::string lastLeadId(Reader& r, Entity e);
 // The largest time-ordered id in use in entity `e`: leads, deliveries and batches.

@@ -7,6 +7,7 @@ Usage: console_browser_test.py RDZD RDZCTL RDZ_CONSOLE ARTIFACTS_DIR
 Every page visited is saved as a 1280x800 screenshot in ARTIFACTS_DIR.
 """
 import datetime
+import zoneinfo
 import json
 import os
 import re
@@ -32,6 +33,11 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 RDZD, RDZCTL, CONSOLE, ARTIFACTS = (os.path.abspath(a) for a in sys.argv[1:5])
 PYTHON = "/usr/bin/python3"
 SCRIPT_NAME = "<script>alert(1)</script>"
+
+
+def paris_today():
+    # rdzd's days are Paris days: near midnight UTC the machine's own date is another one.
+    return datetime.datetime.now(zoneinfo.ZoneInfo("Europe/Paris")).date()
 
 
 def free_port():
@@ -171,9 +177,16 @@ class ConsoleInBrowser(unittest.TestCase):
         (browser or self.browser).get(self.env.url + path)
 
     def shot(self, name, browser=None):
+        """Saves the page (1280x800) after checking it shows no bare code for a coded value."""
         b = browser or self.browser
+        self.assertNotIn("unknown", self.text(b), name)
         b.set_window_size(1280, 800)
         b.save_screenshot(os.path.join(ARTIFACTS, name + ".png"))
+
+    def fiche(self, label, browser=None):
+        """The value shown for `label` in the page's record (dl.fiche)."""
+        return (browser or self.browser).find_element(
+            By.XPATH, "//dl[@class='fiche']/dt[text()='%s']/following-sibling::dd[1]" % label).text
 
     def text(self, browser=None):
         return (browser or self.browser).find_element(By.TAG_NAME, "body").text
@@ -242,7 +255,7 @@ class ConsoleInBrowser(unittest.TestCase):
         return (browser or self.browser).get_cookie("rdz_session")["value"]
 
     def check_dashboard_equals_stats(self):
-        today = datetime.date.today()
+        today = paris_today()
         stats = self.env.ctl_json("stats", "--from", (today - datetime.timedelta(days=29)).isoformat(),
                                   "--to", today.isoformat())
         value = lambda id: self.browser.find_element(
@@ -315,7 +328,8 @@ class ConsoleInBrowser(unittest.TestCase):
                                "--quota-semaine", "0")
         self.assertEqual(refused.returncode, 1)
         self.assertEqual(shown, refused.stderr.strip().removeprefix("rdzctl: "))
-        self.assertIn("quota_semaine", shown)
+        # rdzd's own words, in French, without KJ's "; name = value" trace.
+        self.assertEqual(shown, "commande : quota_semaine doit être entre 1 et 100000")
         self.shot("commande-erreur")
 
         self.fill("form-commande", {"client": "solaire-sud", "produit": "PV",
@@ -402,12 +416,25 @@ class ConsoleInBrowser(unittest.TestCase):
         history = self.env.ctl_json("lead", "show", self.ids["script_lead"])["history"]
         self.assertEqual(len(events), len(history))
         self.assertIn("livraison", " ".join(e.text for e in events))
+        # Coded values by their French label (daemon/domain/labels.h), never the code.
+        self.assertEqual(self.env.ctl_json("lead", "show", self.ids["script_lead"])["statut"],
+                         "delivered")
+        self.assertEqual(self.fiche("Statut"), "livré")
+        self.assertEqual(self.fiche("Propriétaire"), "non renseigné")
+        self.assertEqual(self.fiche("Type de logement"), "non renseigné")
+        kinds = [e.find_element(By.TAG_NAME, "strong").text for e in events]
+        self.assertEqual(kinds[0], "reçu")
+        self.assertIn("livraison", kinds)
+        self.assertNotIn("delivered", self.text())
         self.shot("lead")
         # Its explanation (lead explain): the run of its delivery, from what that run recorded.
         self.click(self.browser.find_element(By.ID, "lien-explication"))
         sentence = self.browser.find_element(By.ID, "phrase").text
         self.assertIn("a été livré à la commande " + self.ids["zr7_commande"], sentence)
-        self.assertIn("attribue", self.text())
+        cells = [td.text for td in self.browser.find_elements(By.CSS_SELECTOR,
+                                                              "main table tbody tr td")]
+        self.assertEqual(cells[:4], ["fresh", self.ids["zr7_commande"], "solaire-sud",
+                                     "attribuée"])
         explained = self.env.ctl_json("lead", "explain", self.ids["script_lead"])
         self.assertEqual(explained["resultat"], "livre")
         self.assertEqual(explained["commande"], self.ids["zr7_commande"])
@@ -420,6 +447,8 @@ class ConsoleInBrowser(unittest.TestCase):
         self.assertIn("Lead rejeté", self.text())
         self.assertEqual(self.env.ctl_json("lead", "show", self.ids["script_lead"])["statut"],
                          "rejected")
+        self.assertEqual(self.fiche("Statut"), "rejeté")
+        self.assertIn("raison faux numéro", self.browser.find_element(By.ID, "historique").text)
         self.shot("lead-rejete")
         self.open("/")
         stats = self.check_dashboard_equals_stats()
@@ -433,6 +462,10 @@ class ConsoleInBrowser(unittest.TestCase):
     def test_06_resend_failed_batch(self):
         self.open("/livraisons")
         self.assertIn(self.ids["failed_batch"], self.text())
+        row = self.browser.find_element(By.XPATH, "//tr[td/a[text()='%s']]" %
+                                        self.ids["failed_batch"])
+        self.assertIn("en échec", row.text)
+        self.assertNotIn("failed", row.text)
         self.shot("livraisons")
         self.env.start_sink("mdl", self.env.mdl_port)
         row = self.browser.find_element(By.XPATH, "//tr[td/a[text()='%s']]" %
@@ -445,10 +478,13 @@ class ConsoleInBrowser(unittest.TestCase):
                  what="the batch sent")
         self.open("/livraisons/" + self.ids["run"])
         self.assertIn("250", self.text())  # the SMTP server's answer, kept with the batch
+        self.assertEqual(self.fiche("État"), "terminé")
+        self.assertEqual(self.fiche("Entité"), "toutes")
+        self.assertNotIn("{", self.text())  # no record shown as raw JSON
         self.shot("run")
 
     def test_07_dry_run(self):
-        tomorrow = (datetime.date.today() + datetime.timedelta(days=1)).isoformat()
+        tomorrow = (paris_today() + datetime.timedelta(days=1)).isoformat()
         self.open("/livraisons/essai?date=" + tomorrow)
         self.assertIn("Essai du run", self.text())
         plan = self.env.ctl_json("deliver", "--date", tomorrow, "--dry-run")["run"]["plan"]
@@ -517,7 +553,7 @@ class ConsoleInBrowser(unittest.TestCase):
                 for secret in ("Isol Ouest", "isol-ouest.example", "ITE", "20090"):
                     self.assertNotIn(secret, page, path)
             status, _, page = self.http("GET", "/clients/isol-ouest", cookie)
-            self.assertIn("no such client", page)
+            self.assertIn("client inconnu : isol-ouest", page)
             status, _, page = self.http("GET", "/leads?q=0698765432", cookie)
             self.assertEqual(status, 200)
             self.assertIn("Aucun élément", page)

@@ -45,21 +45,21 @@ TEST(History, EveryKindHasItsNameAndFrenchText) {
             "non livré: numéro sur la liste d'opposition de ZR7 (run 2026-11-25)"},
            {history::problems(at(1), {"email.invalid", "telephone.invalid"}), "problemes",
             "problèmes: email.invalid, telephone.invalid"},
-           {history::status(at(1), Statut::INVALID), "statut", "statut invalid"},
+           {history::status(at(1), Statut::INVALID), "statut", "statut invalide"},
            {history::aged(at(1), "2026-11-25"), "statut",
-            "statut lb (vieillissement, run 2026-11-25)"},
+            "statut LB (vieillissement, run 2026-11-25)"},
            {history::delivered(at(1), delivery()), "livraison",
-            "livré à mdl-acme (commande C000003, passe fresh_fallback, repli vers MDL), lot "
+            "livré à mdl-acme (commande C000003, passe fresh en fallback, repli vers MDL), lot "
             "0KX7ZC7G0000B, run 2026-11-25"},
            {history::duplicateSkipped(at(1), skip, "2026-11-25"), "doublon_evite",
             "non livré à acme (commande C000001): l'a déjà reçu le 2026-11-22 (run 2026-11-25)"},
            {history::sent(at(1), b), "envoi", "lot 0KX7ZC7G0000B envoyé à acme"},
            {history::rejected(at(1), delivery(), "semaine"), "rejet",
-            "rejeté par mdl-acme, raison faux_numero, le 2026-11-26T10:40:00+01:00: livraison "
+            "rejeté par mdl-acme, raison faux numéro, le 2026-11-26T10:40:00+01:00: livraison "
             "0KX7ZC7G0000D (commande C000003, run 2026-11-25), crédit semaine"},
            {history::erased(at(1)), "effacement", "données personnelles effacées (RGPD)"},
            {history::droppedFromBatch(at(1), delivery(), "remplacement_du"), "retrait_lot",
-            "retiré du lot 0KX7ZC7G0000B (commande C000003, crédit remplacement_du): effacé "
+            "retiré du lot 0KX7ZC7G0000B (commande C000003, crédit remplacement dû): effacé "
             "avant l'envoi"}}) {
     EXPECT_FALSE(c.event.legacy);
     EXPECT_EQ(historyEventName(c.event), c.name);
@@ -70,7 +70,7 @@ TEST(History, EveryKindHasItsNameAndFrenchText) {
   own.entity = Entity::ZR7;
   own.pass = PassKind::LB;
   EXPECT_EQ(historyText(history::delivered(at(1), own)),
-            "livré à mdl-acme (commande C000003, passe lb), lot 0KX7ZC7G0000B, run 2026-11-25");
+            "livré à mdl-acme (commande C000003, passe LB), lot 0KX7ZC7G0000B, run 2026-11-25");
 }
 
 // The gateway's time and the request's proof (rdz-gateway): the texts people have been reading.

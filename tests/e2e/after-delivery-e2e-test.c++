@@ -217,7 +217,11 @@ TEST_F(AfterDeliveryE2e, RejectionWindowCreditReplacementAndNeverAgain) {
   Json shownA = ctlJson({"lead", "show", a});
   bool historyHasRejection = false;
   for (auto h : array(at(shownA.root(), "history"))) {
-    if (textAt(h, "event") == "rejet") historyHasRejection = contains(textAt(h, "detail"), "faux_numero");
+    // The reason by its French label (daemon/domain/labels.h); `credit` keeps the code.
+    if (textAt(h, "event") == "rejet") {
+      historyHasRejection = contains(textAt(h, "detail"), "raison faux numéro") &&
+                            contains(textAt(h, "detail"), "crédit remplacement dû");
+    }
   }
   EXPECT_TRUE(historyHasRejection);
 

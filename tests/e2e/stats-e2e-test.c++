@@ -161,7 +161,8 @@ TEST_F(StatsE2e, BadQueriesAreRefused) {
   EXPECT_EQ(ctl({"stats", "--entity", "XYZ"}).exitCode, 2);
   auto unknownClient = ctl({"stats", "--client", "personne"});
   EXPECT_EQ(unknownClient.exitCode, 1);
-  EXPECT_NE(unknownClient.err.find("no such client"), std::string::npos) << describe(unknownClient);
+  EXPECT_NE(unknownClient.err.find("client inconnu : personne"), std::string::npos)
+      << describe(unknownClient);
   EXPECT_EQ(ctl({"stats", "--from", "2026-07-15", "--to", "2026-07-14"}).exitCode, 1);
   // Default: today (Paris), one day.
   Json today = ctlJson({"stats"});

@@ -162,6 +162,56 @@ TEST_F(StoreTest, CountersAndCatalogue) {
   EXPECT_EQ(codes(Entity::ZR7), (std::vector<std::string>{"PV", "PAC", "ITE"}));
 }
 
+TEST_F(StoreTest, DeliveredLeadsAreIndexedByLastDeliveryWhileDelivered) {
+  auto txn = store->begin();
+  Lead a = lead(idAt(1), Entity::ZR7, "+33610000001", "PV", at(1), Statut::DELIVERED);
+  a.derniereLivraison = at(500);
+  Lead b = lead(idAt(2), Entity::ZR7, "+33610000002", "PV", at(2), Statut::DELIVERED);
+  b.derniereLivraison = at(100);
+  Lead c = lead(idAt(3), Entity::ZR7, "+33610000003", "PV", at(3), Statut::REJECTED);
+  c.derniereLivraison = at(50);  // rejected: never re-enters
+  for (auto* l : {&a, &b, &c}) putLead(*txn, *l, nullptr);
+  store->commit(*txn);
+  EXPECT_EQ(deliveredLeadIdsUntil(*store, Entity::ZR7, at(1000)),
+            (std::vector<std::string>{b.id, a.id}));  // oldest delivery first
+  EXPECT_EQ(deliveredLeadIdsUntil(*store, Entity::ZR7, at(100)), std::vector<std::string>{b.id});
+  EXPECT_TRUE(deliveredLeadIdsUntil(*store, Entity::MDL, at(1000)).empty());
+
+  // Delivered again later, then aged to LB: the entry follows, then goes.
+  Lead again = b;
+  again.derniereLivraison = at(700);
+  auto t2 = store->begin();
+  putLead(*t2, again, &b);
+  store->commit(*t2);
+  EXPECT_EQ(deliveredLeadIdsUntil(*store, Entity::ZR7, at(600)), std::vector<std::string>{a.id});
+  Lead aged = again;
+  aged.statut = Statut::LB;
+  auto t3 = store->begin();
+  putLead(*t3, aged, &again);
+  store->commit(*t3);
+  EXPECT_EQ(deliveredLeadIdsUntil(*store, Entity::ZR7, at(1000)), std::vector<std::string>{a.id});
+  EXPECT_EQ(leadIdsByStatusUntil(*store, Entity::ZR7, Statut::LB, at(1)), std::vector<std::string>{});
+  EXPECT_EQ(leadIdsByStatusUntil(*store, Entity::ZR7, Statut::LB, at(2)),
+            std::vector<std::string>{b.id});
+}
+
+TEST_F(StoreTest, TheLastDeliveryIndexOfAnOlderDatabaseIsBuiltOnce) {
+  EXPECT_TRUE(ensureAgingIndexBuilt(*store));  // an empty database: built (nothing to index)
+  EXPECT_FALSE(ensureAgingIndexBuilt(*store));
+  // A database written before the index: the records and their older entries only.
+  Lead a = lead(idAt(1), Entity::MDL, "+33610000001", "PV", at(1), Statut::DELIVERED);
+  a.derniereLivraison = at(40);
+  auto txn = store->begin();
+  putLead(*txn, a, nullptr);
+  txn->del(Entity::MDL, Family::INDEX, keys::agingKey(*a.derniereLivraison, a.id));
+  txn->delSystem(keys::AGING_BUILT_KEY);
+  store->commit(*txn);
+  EXPECT_TRUE(deliveredLeadIdsUntil(*store, Entity::MDL, at(100)).empty());
+  EXPECT_TRUE(ensureAgingIndexBuilt(*store));
+  EXPECT_EQ(deliveredLeadIdsUntil(*store, Entity::MDL, at(100)), std::vector<std::string>{a.id});
+  EXPECT_FALSE(ensureAgingIndexBuilt(*store));
+}
+
 TEST(StoreDurabilityTest, CommittedDataSurvivesAReopen) {
   test::TempDir dir;
   Lead l = lead(idAt(7), Entity::MDL, "+262692123456", "ITE", at(7));

@@ -80,9 +80,11 @@ void setNbLivraisons(Store& store, Entity e, const std::string& leadId, uint32_t
 
 void setDerniereLivraison(Store& store, Entity e, const std::string& leadId,
                           std::optional<Timestamp> at) {
-  Lead lead = leadOf(store, e, leadId);
-  lead.derniereLivraison = at;
-  write(store, [&](Txn& txn) { putLeadRecordOnly(txn, lead); });
+  Lead before = leadOf(store, e, leadId);
+  Lead after = before;
+  after.derniereLivraison = at;
+  // Its index entries move with it: only the record disagrees with the deliveries.
+  write(store, [&](Txn& txn) { putLead(txn, after, &before); });
 }
 
 void setStatut(Store& store, Entity e, const std::string& leadId, Statut statut) {
@@ -109,11 +111,7 @@ void deleteLeadKeepingDeliveries(Store& store, Entity e, const std::string& lead
   Lead lead = leadOf(store, e, leadId);
   write(store, [&](Txn& txn) {
     txn.del(e, Family::LEADS, lead.id);
-    txn.del(e, Family::INDEX, keys::statusKey(lead.statut, lead.recuLe, lead.id));
-    if (!lead.telephoneE164.empty()) {
-      txn.del(e, Family::INDEX,
-              keys::phoneKey(lead.telephoneE164, lead.produit, lead.recuLe, lead.id));
-    }
+    for (auto& key : leadIndexKeys(lead)) txn.del(e, Family::INDEX, key);
   });
 }
 

@@ -26,6 +26,7 @@ th, td { text-align: left; padding: .35rem .5rem; border-bottom: 1px solid #dde2
          vertical-align: top; }
 th { background: var(--gris); font-weight: 600; }
 td.nombre, th.nombre { text-align: right; font-variant-numeric: tabular-nums; }
+td.court { white-space: nowrap; }
 .tableau { overflow-x: auto; }
 .compteurs { display: grid; grid-template-columns: repeat(auto-fit, minmax(150px, 1fr));
              gap: .75rem; margin-bottom: 1rem; }
@@ -34,7 +35,8 @@ td.nombre, th.nombre { text-align: right; font-variant-numeric: tabular-nums; }
 .compteur .nom { color: #4a5563; font-size: .85rem; }
 form.fiche { display: grid; grid-template-columns: repeat(auto-fit, minmax(220px, 1fr));
              gap: .6rem 1rem; background: var(--gris); padding: 1rem; border-radius: 6px; }
-form.fiche .actions { grid-column: 1 / -1; }
+form.fiche .actions, form.fiche .erreur { grid-column: 1 / -1; }
+form.fiche .erreur { margin: 0; }
 label { display: flex; flex-direction: column; font-size: .9rem; gap: .2rem; }
 input, select, button { font: inherit; padding: .35rem .5rem; border: 1px solid #b8c1cc;
                         border-radius: 4px; }

@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "daemon/domain/digest.h"
+#include "daemon/domain/refusal.h"
 #include "daemon/domain/users.h"
 #include "daemon/service/log.h"
 #include "tools/console/assets.h"
@@ -141,7 +142,7 @@ const std::string& Console::Request::param(const std::string& name) const {
 
 schema::Admin::Client Console::Session::adminCap() {
   KJ_IF_MAYBE(a, admin) { return *a; }
-  KJ_FAIL_REQUIRE("this user may not change anything (viewer)");
+  refuse("ce compte (lecteur) ne modifie rien");
 }
 
 std::string rdzdMessage(const kj::Exception& e) { return cleanError(e.getDescription().cStr()); }

@@ -7,6 +7,8 @@
 #include <cmath>
 #include <map>
 
+#include "daemon/domain/labels.h"
+
 namespace rdz::console {
 
 std::string escape(std::string_view text) {
@@ -71,7 +73,11 @@ std::string label(std::string_view name) {
       {"livres_fresh", "Livrés fresh"}, {"livres_lb", "Livrés LB"},
       {"livres_semaine", "Livrés (semaine)"}, {"lb_semaine", "dont LB"},
       {"completion_pct", "Complétion"}, {"manque", "Manque"}, {"passe", "Passe"},
-      {"raison", "Raison"}, {"resultat", "Résultat"}, {"name", "Nom"}, {"role", "Rôle"}};
+      {"raison", "Raison"}, {"resultat", "Résultat"}, {"name", "Nom"}, {"role", "Rôle"},
+      {"api_consent", "Preuve du consentement (API)"}, {"already_done", "Déjà fait"},
+      {"par_entite", "Par entité"}, {"plan", "Plan"}, {"requete_ip", "Adresse IP (requête)"},
+      {"requete_user_agent", "Navigateur (requête)"}, {"requete_page_url", "Page (requête)"},
+      {"credit", "Crédit"}};
   auto it = LABELS.find(name);
   if (it != LABELS.end()) return it->second;
   std::string out(name);
@@ -126,6 +132,9 @@ std::string frenchValue(const Cell& cell) {
       for (auto& item : cell.items) out += (out.empty() ? "" : ", ") + item;
       return out;
     }
+    case Cell::Kind::TEXT:
+    case Cell::Kind::OBJECT:  // a union: its member ("all" for a run of both entities)
+      return labelOrCode(cell.name, cell.text);
     default: return cell.text;  // oui/non for booleans, as rdzctl
   }
 }

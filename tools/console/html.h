@@ -49,7 +49,8 @@ std::string frenchNumber(double value);
 std::string frenchDateTime(int64_t micros);
 // "2026-11-25" -> "25/11/2026" (other text unchanged).
 std::string frenchDate(std::string_view isoDate);
-// A cell of client/present.h as the console shows it (numbers, oui/non, Paris times, lists).
+// A cell of client/present.h as the console shows it (numbers, oui/non, Paris times, lists, and
+// coded values by their French label: daemon/domain/labels.h).
 std::string frenchValue(const Cell& cell);
 
 }  // namespace rdz::console

@@ -1,5 +1,7 @@
 #include "tools/console/page-kit.h"
 
+#include "daemon/domain/labels.h"
+#include "daemon/domain/refusal.h"
 #include "daemon/domain/validation.h"
 
 namespace rdz::console {
@@ -36,14 +38,18 @@ std::string link(std::string_view prefix, std::string_view id) {
 }
 
 void cellTd(Html& h, const Cell& cell) {
+  std::string shown = frenchValue(cell);
   if (cell.kind == Cell::Kind::NUMBER) {
     h.raw("<td class=\"nombre\">");
   } else if (cell.name == "statut" || cell.name == "status") {
-    h.raw("<td class=\"statut-").text(cell.text).raw("\">");
+    h.raw("<td class=\"court statut-").text(cell.text).raw("\">");
+  } else if (cell.kind == Cell::Kind::TIME ||
+             (shown.size() <= 32 && shown.find(' ') == std::string::npos)) {
+    h.raw("<td class=\"court\">");  // ids, dates, codes: on one line
   } else {
     h.raw("<td>");
   }
-  h.text(frenchValue(cell)).raw("</td>");
+  h.text(shown).raw("</td>");
 }
 
 
@@ -61,7 +67,7 @@ void select(Html& h, const char* name, const std::vector<std::string>& options,
   for (auto& o : options) {
     h.raw("<option value=\"").text(o).raw("\"");
     if (o == chosen) h.raw(" selected");
-    h.raw(">").text(o).raw("</option>");
+    h.raw(">").text(labelOrCode(name, o)).raw("</option>");
   }
   h.raw("</select></label>");
 }
@@ -98,13 +104,13 @@ uint32_t number(const Request& req, const char* name, uint32_t fallback, uint32_
   } catch (const std::exception&) {
     // reported below
   }
-  KJ_FAIL_REQUIRE(kj::str(name, " doit être un nombre entier (au plus ", max, ")"));
+  refuse(std::string(name) + " doit être un nombre entier (au plus " + std::to_string(max) + ")");
 }
 
 bool ouiNon(const Request& req, const char* name, bool fallback) {
   if (req.field(name).empty()) return fallback;
   auto b = parseBool(req.field(name));
-  KJ_REQUIRE(b.has_value(), kj::str(name, " doit être oui ou non"));
+  if (!b) refuse(std::string(name) + " doit être oui ou non");
   return *b;
 }
 

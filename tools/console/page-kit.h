@@ -5,6 +5,7 @@
 #include <capnp/rpc-twoparty.h>
 #include <kj/async.h>
 
+#include <algorithm>
 #include <functional>
 #include <optional>
 #include <string>
@@ -30,9 +31,11 @@ void csrf(Html& h, const Session& s);
 void setFilter(schema::EntityFilter::Builder out, std::optional<Entity> e);
 // `prefix` + the id, percent-encoded: "/clients/solaire-sud".
 std::string link(std::string_view prefix, std::string_view id);
-// One <td> of a cell, in French (numbers right-aligned, statuses coloured).
+// One <td> of a cell, in French (numbers right-aligned, statuses coloured, ids and dates kept on
+// one line).
 void cellTd(Html& h, const Cell& cell);
-// A labelled input or select of a form, named by the field's JSON name.
+// A labelled input or select of a form, named by the field's JSON name; a select's options are
+// the codes, shown by their French label (daemon/domain/labels.h).
 void input(Html& h, const char* name, std::string_view value, const char* type = "text");
 void select(Html& h, const char* name, const std::vector<std::string>& options,
             std::string_view chosen);
@@ -58,23 +61,38 @@ void setList(List out, const std::vector<std::string>& values) {
 }
 
 // A table of records, one column per JSON name; the first column links to `linkPrefix` + id.
-// `action`, when set, adds a last cell per row.
+// `action`, when set, adds a last cell per row. Numeric columns are right-aligned, header
+// included; an empty list is said in words, without an empty table.
 template <typename List>
 void table(Html& h, List list, std::initializer_list<const char*> columns,
            const char* linkPrefix = nullptr,
            std::function<void(Html&, const Cells&)> action = nullptr) {
+  if (list.size() == 0) {
+    h.raw("<p class=\"vide\">Aucun élément.</p>");
+    return;
+  }
+  std::vector<Cells> rows;
+  for (auto item : list) rows.push_back(cellsOf(item));
   h.raw("<div class=\"tableau\"><table><thead><tr>");
-  for (auto c : columns) h.raw("<th>").text(label(c)).raw("</th>");
+  for (auto c : columns) {
+    bool numeric = cellAt(rows.front(), c).kind == Cell::Kind::NUMBER;
+    if (numeric) {
+      h.raw("<th class=\"nombre\">");
+    } else {
+      h.raw("<th>");
+    }
+    h.text(label(c)).raw("</th>");
+  }
   if (action != nullptr) h.raw("<th></th>");
   h.raw("</tr></thead><tbody>");
-  for (auto item : list) {
-    Cells cells = cellsOf(item);
+  for (auto& cells : rows) {
     h.raw("<tr>");
     bool first = true;
     for (auto c : columns) {
       const Cell& cell = cellAt(cells, c);
       if (first && linkPrefix != nullptr) {
-        h.raw("<td><a href=\"").text(link(linkPrefix, cell.text)).raw("\">").text(cell.text)
+        h.raw("<td class=\"court\"><a href=\"").text(link(linkPrefix, cell.text)).raw("\">")
+            .text(cell.text)
             .raw("</a></td>");
       } else {
         cellTd(h, cell);
@@ -89,14 +107,15 @@ void table(Html& h, List list, std::initializer_list<const char*> columns,
     h.raw("</tr>");
   }
   h.raw("</tbody></table></div>");
-  if (list.size() == 0) h.raw("<p>Aucun élément.</p>");
 }
 
-// Every field of a record as a definition list.
+// Every field of a record as a definition list, but those named in `skip` (lists of records,
+// shown as tables of their own).
 template <typename Reader>
-void record(Html& h, Reader reader) {
+void record(Html& h, Reader reader, std::initializer_list<std::string_view> skip = {}) {
   h.raw("<dl class=\"fiche\">");
   for (auto& cell : cellsOf(reader)) {
+    if (std::find(skip.begin(), skip.end(), cell.name) != skip.end()) continue;
     h.raw("<dt>").text(label(cell.name)).raw("</dt><dd>").text(frenchValue(cell)).raw("</dd>");
   }
   h.raw("</dl>");

@@ -7,6 +7,7 @@
 #include "client/present.h"
 #include "daemon/domain/calendar.h"
 #include "daemon/domain/commerce.h"
+#include "daemon/domain/refusal.h"
 #include "daemon/domain/validation.h"
 #include "tools/console/page-kit.h"
 
@@ -292,7 +293,7 @@ void applyClient(const Request& req, schema::Client::Builder c) {
   auto cc = splitList(req.field("cc"));
   setList(c.initCc(cc.size()), cc);
   const std::string& m = req.field("methode");
-  KJ_REQUIRE(m.empty() || m == "email" || m == "api", "methode doit être email ou api");
+  if (!m.empty() && m != "email" && m != "api") refuse("client : methode doit être email ou api");
   c.setMethode(m == "api" ? schema::Methode::API : schema::Methode::EMAIL);
   c.setApiUrl(trim(req.field("api_url")));
   c.setApiHeader(trim(req.field("api_header")));
@@ -328,7 +329,7 @@ kj::Promise<Reply> clientCreate(Session& s, const Request& req) {
            auto call = s.adminCap().addClientRequest();
            auto c = call.initClient();
            auto e = parseEntity(req.field("entity"));
-           KJ_REQUIRE(e.has_value(), "entité : ZR7 ou MDL");
+           if (!e) refuse("client : l'entité doit être ZR7 ou MDL");
            c.setEntity(static_cast<schema::Entity>(*e));
            c.setId(trim(req.field("id")));
            applyClient(req, c);

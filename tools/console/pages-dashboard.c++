@@ -87,17 +87,26 @@ std::string chartData(schema::StatsReport::Reader report) {
 
 void weekCommandes(Html& h, const std::string& prefix,
                    capnp::List<schema::StatsCommande>::Reader commandes) {
+  if (commandes.size() == 0) {
+    h.raw("<p class=\"vide\">Aucune commande.</p>");
+    return;
+  }
   h.raw("<div class=\"tableau\"><table id=\"").text(prefix + "-commandes")
       .raw("\"><thead><tr>");
-  for (auto c : {"id", "client", "produit", "quota_semaine", "livres_semaine", "lb_semaine",
-                 "remplacements_dus", "completion_pct", "manque"}) {
-    h.raw("<th>").text(label(c)).raw("</th>");
+  for (auto c : {"id", "client", "produit"}) h.raw("<th>").text(label(c)).raw("</th>");
+  for (auto c : {"quota_semaine", "livres_semaine", "lb_semaine", "remplacements_dus"}) {
+    h.raw("<th class=\"nombre\">").text(label(c)).raw("</th>");
   }
+  h.raw("<th>").text(label("completion_pct")).raw("</th><th class=\"nombre\">")
+      .text(label("manque")).raw("</th>");
   h.raw("</tr></thead><tbody>");
   for (auto c : commandes) {
     Cells cells = cellsOf(c);
-    h.raw("<tr><td><a href=\"").text(link("/commandes/", c.getId().cStr())).raw("\">")
-        .text(c.getId().cStr()).raw("</a></td>");
+    h.raw("<tr><td class=\"court\"><a href=\"")
+        .text(link("/commandes/", c.getId().cStr()))
+        .raw("\">")
+        .text(c.getId().cStr())
+        .raw("</a></td>");
     for (auto name : {"client", "produit", "quota_semaine", "livres_semaine", "lb_semaine",
                       "remplacements_dus"}) {
       cellTd(h, cellAt(cells, name));
@@ -110,7 +119,6 @@ void weekCommandes(Html& h, const std::string& prefix,
     h.raw("</tr>");
   }
   h.raw("</tbody></table></div>");
-  if (commandes.size() == 0) h.raw("<p>Aucune commande.</p>");
 }
 
 }  // namespace

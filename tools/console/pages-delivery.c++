@@ -7,6 +7,7 @@
 #include "client/present.h"
 #include "daemon/domain/calendar.h"
 #include "daemon/domain/commerce.h"
+#include "daemon/domain/refusal.h"
 #include "daemon/domain/validation.h"
 #include "tools/console/page-kit.h"
 
@@ -44,7 +45,6 @@ kj::Promise<Reply> livraisons(Session& s) {
               [&s](Html& h, const Cells& c) { batchActions(h, s, c); });
         h.raw("<h2>Runs</h2>");
         // The latest 60 runs, newest first.
-        capnp::MallocMessageBuilder message;
         std::vector<schema::RunSummary::Reader> runs;
         for (auto& p : runPages) {
           for (auto r : p.getRuns()) {
@@ -53,16 +53,19 @@ kj::Promise<Reply> livraisons(Session& s) {
         }
         std::reverse(runs.begin(), runs.end());
         if (runs.size() > 60) runs.resize(60);
-        auto list = message.initRoot<schema::RunSummary>().initPlan(0);  // unused anchor
-        (void)list;
+        if (runs.empty()) {
+          h.raw("<p class=\"vide\">Aucun run.</p>");
+          return page(s, "Livraisons", h, "livraisons");
+        }
         h.raw("<div class=\"tableau\"><table><thead><tr>");
-        for (auto c : {"id", "status", "assigned", "aged", "doublons_evites", "batches"}) {
-          h.raw("<th>").text(label(c)).raw("</th>");
+        for (auto c : {"id", "status"}) h.raw("<th>").text(label(c)).raw("</th>");
+        for (auto c : {"assigned", "aged", "doublons_evites", "batches"}) {
+          h.raw("<th class=\"nombre\">").text(label(c)).raw("</th>");
         }
         h.raw("</tr></thead><tbody>");
         for (auto r : runs) {
           Cells cells = cellsOf(r);
-          h.raw("<tr><td><a href=\"/livraisons/")
+          h.raw("<tr><td class=\"court\"><a href=\"/livraisons/")
               .text(r.getId().cStr())
               .raw("\">")
               .text(r.getId().cStr())
@@ -75,7 +78,6 @@ kj::Promise<Reply> livraisons(Session& s) {
               .raw("</td></tr>");
         }
         h.raw("</tbody></table></div>");
-        if (runs.empty()) h.raw("<p>Aucun run.</p>");
         return page(s, "Livraisons", h, "livraisons");
       });
     });
@@ -89,7 +91,7 @@ void batchDetails(Html& h, const Session& s, capnp::List<schema::Batch>::Reader 
     Cells cells = cellsOf(b);
     h.raw("<h3 id=\"lot-").text(b.getId().cStr()).raw("\">Lot ").text(b.getId().cStr())
         .raw(" — ").text(b.getClient().cStr()).raw(" — <span class=\"statut-")
-        .text(cellAt(cells, "status").text).raw("\">").text(cellAt(cells, "status").text)
+        .text(cellAt(cells, "status").text).raw("\">").text(frenchValue(cellAt(cells, "status")))
         .raw("</span></h3>");
     h.raw("<p>").text(std::to_string(b.getDeliveries().size())).raw(" lead(s), ")
         .text(std::to_string(b.getAttempts())).raw(" tentative(s)");
@@ -114,7 +116,12 @@ kj::Promise<Reply> runShow(Session& s, const std::string& id) {
     Html h;
     h.raw("<h1>Run ").text(id).raw("</h1>");
     flash(h, s);
-    record(h, resp.getRun());
+    auto run = resp.getRun();
+    record(h, run, {"par_entite", "plan"});
+    if (run.getByEntity().size() > 0) {
+      h.raw("<h2>Par entité</h2>");
+      table(h, run.getByEntity(), {"entity", "assigned", "aged", "doublons_evites"});
+    }
     h.raw("<h2>Lots</h2>");
     batchDetails(h, s, resp.getBatches());
     return page(s, "Run " + id, h, "livraisons");
@@ -128,7 +135,7 @@ kj::Promise<Reply> batchShow(Session& s, const std::string& id) {
     for (auto b : resp.getBatches()) {
       if (b.getId() == id) return runShow(s, b.getRun().cStr());
     }
-    KJ_FAIL_REQUIRE("no such batch", id);
+    refuse("lot inconnu : " + id);
   });
 }
 
@@ -143,7 +150,7 @@ kj::Promise<Reply> resend(Session& s, const std::string& id) {
 
 kj::Promise<Reply> dryRun(Session& s, const Request& req) {
   std::string date = trim(req.param("date"));
-  KJ_REQUIRE(date.empty() || isIsoDate(date), "la date doit être AAAA-MM-JJ");
+  if (!date.empty() && !isIsoDate(date)) refuse("la date doit être AAAA-MM-JJ");
   auto call = s.adminCap().deliverRequest();
   call.setDate(date);
   setFilter(call.initEntity(), s.bound);
@@ -158,7 +165,7 @@ kj::Promise<Reply> dryRun(Session& s, const Request& req) {
       h.raw("<p class=\"info\">Rien n'est écrit ni envoyé : voici ce que le run "
             "attribuerait maintenant.</p>");
     }
-    record(h, run);
+    record(h, run, {"par_entite", "plan", "batches"});
     h.raw("<h2>Plan</h2>");
     table(h, run.getPlan(), {"lead", "lead_entity", "commande", "client", "entity", "pass"},
           "/leads/");

@@ -8,16 +8,16 @@
 #include "client/explain-text.h"
 #include "client/present.h"
 #include "daemon/domain/calendar.h"
+#include "daemon/domain/after-delivery.h"
 #include "daemon/domain/commerce.h"
+#include "daemon/domain/labels.h"
+#include "daemon/domain/refusal.h"
 #include "daemon/domain/validation.h"
 #include "tools/console/page-kit.h"
 
 namespace rdz::console {
 
 namespace {
-
-constexpr const char* REASONS[] = {"faux_numero", "injoignable", "hors_zone",
-                                   "doublon",     "hors_cible",  "autre"};
 
 // ---- leads ------------------------------------------------------------------------------------
 
@@ -73,7 +73,7 @@ kj::Promise<Reply> leadShow(Session& s, const std::string& id, std::string error
       h.raw("<li><time>")
           .text(frenchValue(cellAt(cells, "at")))
           .raw("</time><strong>")
-          .text(cellAt(cells, "event").text)
+          .text(frenchValue(cellAt(cells, "event")))
           .raw("</strong> ")
           .text(cellAt(cells, "detail").text)
           .raw("</li>");
@@ -90,8 +90,9 @@ kj::Promise<Reply> leadShow(Session& s, const std::string& id, std::string error
           .raw("\">");
       csrf(h, s);
       h.raw("<label>Raison <select name=\"raison\">");
-      for (auto r : REASONS) {
-        h.raw("<option value=\"").text(r).raw("\">").text(r).raw("</option>");
+      for (auto r : rejectionReasons()) {
+        h.raw("<option value=\"").text(r).raw("\">").text(rejectionReasonLabel(r))
+            .raw("</option>");
       }
       h.raw("</select></label><button type=\"submit\" class=\"danger\">Rejeter</button></form>");
     }
@@ -114,7 +115,7 @@ kj::Promise<Reply> leadShow(Session& s, const std::string& id, std::string error
 // simulated by rdzd (which may take seconds on a large pool: hence a page of its own).
 kj::Promise<Reply> leadExplain(Session& s, const Request& req, const std::string& id) {
   std::string date = trim(req.param("date"));
-  KJ_REQUIRE(date.empty() || isIsoDate(date), "la date doit être AAAA-MM-JJ");
+  if (!date.empty() && !isIsoDate(date)) refuse("la date doit être AAAA-MM-JJ");
   auto call = s.viewer.explainLeadRequest();
   call.setId(id);
   call.setDate(date);

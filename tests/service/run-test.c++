@@ -1,0 +1,182 @@
+// The run off the writer (daemon/service/run.h): planned on a snapshot while writes go on, then
+// checked by the writer. A plan that still holds is committed as it was made; one that relied on
+// something changed since its snapshot is made again on the writer, so what is committed always
+// obeys SPEC §5 on the state it is committed to.
+#include <gtest/gtest.h>
+
+#include "daemon/domain/clock.h"
+#include "daemon/domain/ids.h"
+#include "daemon/domain/validation.h"
+#include "daemon/service/operations.h"
+#include "daemon/service/opposition.h"
+#include "daemon/service/run.h"
+#include "daemon/service/write-queue.h"
+#include "daemon/store/records.h"
+#include "daemon/store/store.h"
+#include "tests/support/temp-dir.h"
+
+namespace rdz {
+namespace {
+
+using namespace std::chrono_literals;
+
+Submission lead(std::string phone) {
+  return {{"produit", "PV"},       {"nom", "Martin"},   {"prenom", "Zoé"},
+          {"telephone", phone},    {"code_postal", "33000"}, {"consentement", "oui"},
+          {"proprietaire", "oui"}, {"type_logement", "maison"}};
+}
+
+struct Env {
+  test::TempDir dir;
+  std::unique_ptr<Store> store = Store::open(dir / "db");
+  // Wednesday 2026-11-25 08:00 Paris: before that day's 09:30 run.
+  ManualClock clock{Timestamp(std::chrono::seconds(1795590000))};
+  IdGenerator ids;
+  OppositionKey opposition{"a test secret of the opposition list"};
+  std::unique_ptr<WriteQueue> writes = std::make_unique<WriteQueue>(*store);
+  std::string commande;
+  std::vector<std::string> leads;  // ZR7, oldest first
+  RunParams params =
+      runParams(RunSettings{}, "2026-11-25", std::nullopt, std::nullopt, clock.now());
+
+  void write(kj::Function<void(Txn&)> job) { writes->runSync(kj::mv(job)); }
+
+  Env() {
+    write([&](Txn& t) {
+      Client c;
+      c.id = "solaire";
+      c.entity = Entity::ZR7;
+      c.nom = "Solaire";
+      c.emails = {"a@solaire.example"};
+      addClient(t, c, clock.now());
+      Commande k;
+      k.client = "solaire";
+      k.produit = "PV";
+      k.quotaSemaine = 2;
+      k.jours = {"lun", "mar", "mer", "jeu", "ven"};
+      commande = addCommande(t, k, clock.now());
+    });
+    for (auto phone : {"0611111111", "0622222222", "0633333333"}) {
+      clock.advance(1min);
+      write([&](Txn& t) {
+        leads.push_back(
+            ingestLead(t, ids, {Entity::ZR7, lead(phone), "", clock.now(), false, "test"}).id);
+      });
+    }
+  }
+
+  kj::Own<PlannedRun> plan() {
+    auto snapshot = store->snapshot();
+    return planRunOnSnapshot(*snapshot, params, &opposition);
+  }
+
+  RunOutcome commit(PlannedRun* planned) {
+    RunOutcome outcome;
+    write([&](Txn& t) {
+      outcome = executeRun(t, ids, params, clock.now(), &opposition, planned);
+    });
+    return outcome;
+  }
+
+  std::vector<std::string> assigned(const RunOutcome& outcome) {
+    std::vector<std::string> out;
+    for (auto& b : outcome.batches) {
+      for (auto& id : b.deliveries) {
+        KJ_IF_MAYBE (d, getDelivery(*store, b.entity, id)) {
+          out.push_back(d->lead);
+        }
+      }
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+
+  Statut statut(const std::string& id) {
+    KJ_IF_MAYBE (l, getLead(*store, Entity::ZR7, id)) {
+      return l->statut;
+    }
+    KJ_FAIL_ASSERT("no lead", id);
+  }
+};
+
+TEST(RunOffWriterTest, APlanThatStillHoldsIsCommittedAsPlanned) {
+  Env env;
+  auto planned = env.plan();
+  ASSERT_TRUE(planned->plan.has_value());
+  ASSERT_EQ(planned->plan->assignments.size(), 2u);  // the quota: the two oldest
+  // Ingestion goes on meanwhile: a lead the plan did not see changes nothing it relied on.
+  env.write([&](Txn& t) {
+    ingestLead(t, env.ids, {Entity::ZR7, lead("0644444444"), "", env.clock.now(), false, "test"});
+  });
+  RunOutcome outcome = env.commit(planned.get());
+  EXPECT_FALSE(outcome.replanned) << outcome.staleBecause;
+  EXPECT_EQ(env.assigned(outcome), (std::vector<std::string>{env.leads[0], env.leads[1]}));
+  EXPECT_EQ(env.statut(env.leads[2]), Statut::NEW);
+
+  // Asked again: done, whatever was planned.
+  auto again = env.plan();
+  EXPECT_FALSE(again->scope.toRun.has_value());
+  EXPECT_TRUE(env.commit(again.get()).alreadyDone);
+}
+
+TEST(RunOffWriterTest, ACommandeChangedSinceTheSnapshotIsPlannedAgain) {
+  Env env;
+  auto planned = env.plan();
+  env.write([&](Txn& t) {
+    KJ_IF_MAYBE (k, getCommande(t, Entity::ZR7, env.commande)) {
+      k->quotaSemaine = 1;
+      setCommande(t, *k);
+    }
+  });
+  RunOutcome outcome = env.commit(planned.get());
+  EXPECT_TRUE(outcome.replanned);
+  EXPECT_NE(outcome.staleBecause.find("commande"), std::string::npos) << outcome.staleBecause;
+  EXPECT_EQ(env.assigned(outcome), std::vector<std::string>{env.leads[0]});  // the new quota
+}
+
+TEST(RunOffWriterTest, ALeadChangedSinceTheSnapshotIsNeverDeliveredAsItWas) {
+  Env env;
+  auto planned = env.plan();
+  env.write([&](Txn& t) {
+    KJ_IF_MAYBE (l, getLead(t, Entity::ZR7, env.leads[0])) {
+      Lead changed = *l;
+      changed.statut = Statut::INVALID;
+      putLead(t, changed, &*l);
+    }
+  });
+  RunOutcome outcome = env.commit(planned.get());
+  EXPECT_TRUE(outcome.replanned);
+  EXPECT_NE(outcome.staleBecause.find(env.leads[0]), std::string::npos) << outcome.staleBecause;
+  EXPECT_EQ(env.assigned(outcome), (std::vector<std::string>{env.leads[1], env.leads[2]}));
+  EXPECT_EQ(env.statut(env.leads[0]), Statut::INVALID);
+}
+
+TEST(RunOffWriterTest, APhoneOpposedSinceTheSnapshotIsNotDelivered) {
+  Env env;
+  auto planned = env.plan();
+  env.write([&](Txn& t) {
+    putOpposition(t, Entity::ZR7, env.opposition.hash(*normalizePhone("0611111111")),
+                  env.clock.now());
+  });
+  RunOutcome outcome = env.commit(planned.get());
+  EXPECT_TRUE(outcome.replanned);
+  EXPECT_NE(outcome.staleBecause.find("opposed"), std::string::npos) << outcome.staleBecause;
+  EXPECT_EQ(env.assigned(outcome), (std::vector<std::string>{env.leads[1], env.leads[2]}));
+}
+
+TEST(RunOffWriterTest, APersonTheClientGotSinceTheSnapshotIsNotSentTwice) {
+  Env env;
+  auto planned = env.plan();
+  // The client got the first lead's person meanwhile (what another run would have written).
+  env.write([&](Txn& t) {
+    putLastDelivery(t, Entity::ZR7, *normalizePhone("0611111111"), "PV", "solaire",
+                    env.params.reference - 24h);
+  });
+  RunOutcome outcome = env.commit(planned.get());
+  EXPECT_TRUE(outcome.replanned);
+  EXPECT_NE(outcome.staleBecause.find("solaire"), std::string::npos) << outcome.staleBecause;
+  EXPECT_EQ(env.assigned(outcome), (std::vector<std::string>{env.leads[1], env.leads[2]}));
+}
+
+}  // namespace
+}  // namespace rdz
