@@ -89,8 +89,12 @@ std::string generatedKey() {
     KJ_SYSCALL(n);
     got += static_cast<size_t>(n);
   }
+  static constexpr char HEX[] = "0123456789abcdef";
   std::string key = "gw-";
-  for (unsigned char b : bytes) key += fmt::format("{:02x}", b);
+  for (unsigned char b : bytes) {
+    key += HEX[b >> 4];
+    key += HEX[b & 0xf];
+  }
   return key;
 }
 
