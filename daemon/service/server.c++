@@ -598,42 +598,55 @@ class AdminImpl final : public ViewerMethods<schema::Admin::Server> {
     checkRunDate(asked, ctx_.clock.now(), p.getForce());
     // Planned on a snapshot off the writer (seconds at a million leads, ingestion going on), then
     // checked and committed by the writer (executeRun).
-    return onSnapshot<kj::Own<PlannedRun>>(
-               ctx_.store,
-               [asked, opposition = ctx_.opposition](Reader& snapshot) {
-                 return planRunOnSnapshot(snapshot, asked, opposition);
-               })
-        .then([this, asked](kj::Own<PlannedRun> plan) {
-          if (plan->plan) {
-            logInfo("run {}: planned on a snapshot in {:.2f} s (reading {:.2f} s, allocating {:.2f} s)",
-                    runId(plan->scope.toRun->date, plan->scope.toRun->onlyEntity),
-                    plan->readSeconds + plan->planSeconds, plan->readSeconds, plan->planSeconds);
-          }
-          return ctx_.writes.run<RunOutcome>(
-              [&ids = ctx_.ids, asked, now = ctx_.clock.now(), opposition = ctx_.opposition,
-               plan = kj::mv(plan)](Txn& txn) mutable {
-                return executeRun(txn, ids, asked, now, opposition, plan.get());
-              });
-        })
-        .then([this, context](RunOutcome outcome) mutable {
-          faultPoint("run.after_commit");  // the run's group is synced; nothing sent or answered
-          if (outcome.replanned) {
-            logInfo("run {}: planned again on the writer: {}", outcome.run.id,
-                    outcome.staleBecause);
-          }
-          if (!outcome.alreadyDone) {
-            logInfo("run {}: {} leads assigned, {} aged to LB, {} duplicates avoided, {} batches; "
-                    "on the writer: checked in {:.2f} s, written in {:.2f} s",
-                    outcome.run.id, outcome.run.assigned, outcome.run.aged,
-                    outcome.run.doublonsEvites, outcome.batches.size(), outcome.checkSeconds,
-                    outcome.writeSeconds);
-          }
-          ctx_.wakeSenders();
-          auto results = context.getResults();
-          toCapnp(presented(outcome.run), results.initRun());
-          results.getRun().setAlreadyDone(outcome.alreadyDone);
-          fillBatches(scoped(kj::mv(outcome.batches)), results);
-        });
+    auto committed =
+        onSnapshot<kj::Own<PlannedRun>>(
+            ctx_.store,
+            [asked, opposition = ctx_.opposition](Reader& snapshot) {
+              return planRunOnSnapshot(snapshot, asked, opposition);
+            })
+            .then([&ctx = ctx_, asked](kj::Own<PlannedRun> plan) {
+              if (plan->plan) {
+                logInfo("run {}: planned on a snapshot in {:.2f} s (reading {:.2f} s, "
+                        "allocating {:.2f} s)",
+                        runId(plan->scope.toRun->date, plan->scope.toRun->onlyEntity),
+                        plan->readSeconds + plan->planSeconds, plan->readSeconds,
+                        plan->planSeconds);
+              }
+              return ctx.writes.run<RunOutcome>(
+                  [&ids = ctx.ids, asked, now = ctx.clock.now(), opposition = ctx.opposition,
+                   plan = kj::mv(plan)](Txn& txn) mutable {
+                    return executeRun(txn, ids, asked, now, opposition, plan.get());
+                  });
+            })
+            .then([&ctx = ctx_](RunOutcome outcome) {
+              faultPoint("run.after_commit");  // the run's group is synced; nothing sent yet
+              if (outcome.replanned) {
+                logInfo("run {}: planned again on the writer: {}", outcome.run.id,
+                        outcome.staleBecause);
+              }
+              if (!outcome.alreadyDone) {
+                logInfo("run {}: {} leads assigned, {} aged to LB, {} duplicates avoided, {} "
+                        "batches; on the writer: checked in {:.2f} s, written in {:.2f} s",
+                        outcome.run.id, outcome.run.assigned, outcome.run.aged,
+                        outcome.run.doublonsEvites, outcome.batches.size(),
+                        outcome.checkSeconds, outcome.writeSeconds);
+              }
+              ctx.wakeSenders();
+              return outcome;
+            })
+            .fork();
+    // A run once started is carried to its commit even if its caller goes away: the event loop
+    // keeps one branch (a dropped call would otherwise wait, on the event loop, for the planning
+    // thread to end). Asked again, the committed run is answered as done.
+    committed.addBranch().ignoreResult().detach([](kj::Exception&& e) {
+      logInfo("run failed: {}", e.getDescription().cStr());
+    });
+    return committed.addBranch().then([this, context](RunOutcome outcome) mutable {
+      auto results = context.getResults();
+      toCapnp(presented(outcome.run), results.initRun());
+      results.getRun().setAlreadyDone(outcome.alreadyDone);
+      fillBatches(scoped(kj::mv(outcome.batches)), results);
+    });
   }
 
   kj::Promise<void> resendBatch(ResendBatchContext context) override {
