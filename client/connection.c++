@@ -10,6 +10,7 @@
 #include "client/tls-client.h"
 #include "daemon/domain/net-address.h"
 #include "daemon/domain/validation.h"
+#include "schema/read-ahead-stream.h"
 
 namespace rdz {
 
@@ -66,8 +67,10 @@ Endpoint resolveEndpoint(const std::string& socketFlag, const std::string& token
   return endpoint;
 }
 
-kj::Promise<kj::Own<kj::AsyncIoStream>> openStream(kj::Network& network, kj::UnixEventPort& port,
-                                                   const Endpoint& endpoint) {
+namespace {
+
+kj::Promise<kj::Own<kj::AsyncIoStream>> connectTo(kj::Network& network, kj::UnixEventPort& port,
+                                                  const Endpoint& endpoint) {
   if (endpoint.connect.empty()) {
     return network.parseAddress(kj::str("unix:", endpoint.socket.c_str()))
         .then([](kj::Own<kj::NetworkAddress> address) {
@@ -86,6 +89,15 @@ kj::Promise<kj::Own<kj::AsyncIoStream>> openStream(kj::Network& network, kj::Uni
         if (!tls) return kj::mv(stream);
         return connectTls(port, kj::mv(stream), host, caFile);
       });
+}
+
+}  // namespace
+
+kj::Promise<kj::Own<kj::AsyncIoStream>> openStream(kj::Network& network, kj::UnixEventPort& port,
+                                                   const Endpoint& endpoint) {
+  return connectTo(network, port, endpoint).then([](kj::Own<kj::AsyncIoStream> stream) {
+    return kj::Own<kj::AsyncIoStream>(kj::heap<ReadAheadStream>(kj::mv(stream)));
+  });
 }
 
 Connection::Connection(const Endpoint& endpoint) : io_(kj::setupAsyncIo()) {

@@ -48,7 +48,8 @@ Endpoint resolveEndpoint(const std::string& socketFlag, const std::string& token
 
 // Opens a stream to rdzd on this thread's event loop: the Unix socket of `endpoint`, or TCP to
 // endpoint.connect, wrapped in TLS (verified against endpoint.caFile, or the system's store)
-// unless it is plain loopback without a CA file. Used by Connection and by the gateway.
+// unless it is plain loopback without a CA file; read through a ReadAheadStream. Used by
+// Connection, the gateway and rdz-bench.
 kj::Promise<kj::Own<kj::AsyncIoStream>> openStream(kj::Network& network, kj::UnixEventPort& port,
                                                    const Endpoint& endpoint);
 

@@ -1,5 +1,8 @@
-// The ingestion load of rdz-bench: CLIENTS threads, each with its own connection to rdzd,
-// submitting synthetic leads one after another (each acknowledged only once synced).
+// The ingestion load of rdz-bench: CLIENTS clients, each with its own connection to rdzd,
+// submitting synthetic leads one after another (each acknowledged only once synced), served by a
+// few threads that each drive several clients on their event loop (as pgbench's -j: on a small
+// machine, one thread per client would spend the CPU the server is measured with on switching
+// between them).
 #pragma once
 
 #include <atomic>
@@ -19,12 +22,13 @@ struct IngestFigures {
   uint64_t failedClients = 0;
 };
 
-// Runs `clients` threads while `keepGoing()` (polled before each submission) says so; client t
-// sends syntheticLead(seed, streamBase + t, n) for n = 0, 1, …
+// Runs `clients` clients on `threads` threads (at most one per client) while `keepGoing()`
+// (polled before each submission, from any of those threads) says so; client t sends
+// syntheticLead(seed, streamBase + t, n) for n = 0, 1, …
 // `measuring` (null: always): the figures count only the submissions sent while it is true, and
 // `seconds` is then the span from the first of them sent to the last one answered.
 IngestFigures ingestLoad(const Endpoint& endpoint, int clients, uint64_t seed, uint32_t streamBase,
                          const std::function<bool()>& keepGoing,
-                         const std::atomic<bool>* measuring = nullptr);
+                         const std::atomic<bool>* measuring = nullptr, int threads = 2);
 
 }  // namespace rdz

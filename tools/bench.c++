@@ -1,7 +1,8 @@
 // rdz-bench: load generator and benchmark driver.
-// - `rdz-bench ingest` runs CLIENTS threads, each with its own connection, submitting synthetic
+// - `rdz-bench ingest` runs CLIENTS clients, each with its own connection, submitting synthetic
 //   ~500-byte leads one after another (each acknowledged only once synced to disk) for SECONDS,
-//   and prints throughput and latency. Last line, for scripts:
+//   on THREADS threads (default 2, as the PostgreSQL peer's pgbench -j 2), and prints throughput
+//   and latency. Last line, for scripts:
 //   {"rdz":"ingest","clients":N,"tps":X,"p50_ms":…,"p99_ms":…}
 // - `rdz-bench plan` times the allocation of one run (the pure planner, in process) on
 //   synthetic pools: {"rdz":"plan","leads":N,"commandes":M,"ms":X,"assigned":K}; with --trace,
@@ -375,7 +376,7 @@ int checkDatabase(const std::string& dir, int dedupDays) {
 int main(int argc, char** argv) {
   std::string mode = "ingest", socket, tokenFile, entityText = "zr7", db, dataDir, rdzd;
   uint32_t deliveredPercent = 30;
-  int clients = 16, seconds = 15, dedupDays = 30;
+  int clients = 16, seconds = 15, dedupDays = 30, threads = 2;
   uint32_t planLeads = 100000, planCommandes = 300, oppositionNumbers = 1000000;
   uint32_t statsDays = 365, statsCalls = 20;
   uint64_t history = 0;
@@ -407,6 +408,7 @@ int main(int argc, char** argv) {
       "token-file", po::value(&tokenFile), "token (default ./rdz-data/ingest-<entity>.token)")(
       "entity", po::value(&entityText), "zr7 or mdl")(
       "clients", po::value(&clients), "concurrent clients (default 16; audit, run: 8)")(
+      "threads", po::value(&threads), "ingest: threads driving the clients (default 2)")(
       "seconds", po::value(&seconds),
       "duration (default 15); audit, run: of the ingestion measured before (default 10)")(
       "seed", po::value(&seed), "seed of the synthetic leads")(
@@ -526,8 +528,8 @@ int main(int argc, char** argv) {
     }
   }
   auto entity = rdz::parseEntity(entityText);
-  if (!entity || clients < 1 || clients > 99 || seconds < 1) {
-    std::cerr << "rdz-bench: bad --entity, --clients (1..99) or --seconds\n";
+  if (!entity || clients < 1 || clients > 99 || seconds < 1 || threads < 1) {
+    std::cerr << "rdz-bench: bad --entity, --clients (1..99), --threads or --seconds\n";
     return 2;
   }
 
@@ -541,9 +543,9 @@ int main(int argc, char** argv) {
   }
 
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
-  rdz::IngestFigures f = rdz::ingestLoad(endpoint, clients, seed, 0, [deadline] {
-    return std::chrono::steady_clock::now() < deadline;
-  });
+  rdz::IngestFigures f = rdz::ingestLoad(
+      endpoint, clients, seed, 0,
+      [deadline] { return std::chrono::steady_clock::now() < deadline; }, nullptr, threads);
   std::cerr << "rdz-bench: " << f.acknowledged << " leads acknowledged (synced) in " << f.seconds
             << " s by " << clients << " clients, " << f.failedClients << " failed clients\n";
   std::cout << "{\"rdz\":\"ingest\",\"clients\":" << clients << ",\"tps\":" << f.tps

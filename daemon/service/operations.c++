@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "daemon/domain/history.h"
 #include "daemon/domain/validation.h"
 #include "daemon/service/auth.h"
@@ -15,13 +17,13 @@
 
 namespace rdz {
 
-namespace {
-
 std::vector<std::string> catalogueCodes(Reader& r, Entity e) {
   std::vector<std::string> codes;
   for (auto& p : listProduits(r, e)) codes.push_back(p.code);
   return codes;
 }
+
+namespace {
 
 // An idempotency answer as stored in the system family.
 struct IdempotencyHit {
@@ -65,7 +67,7 @@ void putIdempotency(Txn& txn, const IngestRequest& request, std::string_view bod
     countIdempotencyRecords(txn, 1);
   }
   txn.putSystem(keys::idempotencyExpiryKey(request.receivedAt, key), "");
-  capnp::MallocMessageBuilder message;
+  capnp::MallocMessageBuilder message(128);  // a record is about 40 words
   auto record = message.initRoot<schema::IdempotencyRecord>();
   record.setBodyHash(kj::arrayPtr(reinterpret_cast<const kj::byte*>(bodyHash.data()),
                                   bodyHash.size()));
@@ -80,41 +82,29 @@ void putIdempotency(Txn& txn, const IngestRequest& request, std::string_view bod
 
 }  // namespace
 
-SubmitAnswer ingestLead(Txn& txn, IdGenerator& ids, const IngestRequest& request) {
-  // Refusals are decided before anything is written.
-  auto refused = [&txn, &request](std::string reason) {
-    countSubmission(txn, request.entity, Metrics::Submission::REFUSED);
-    SubmitAnswer answer;
-    answer.refused = kj::mv(reason);
-    return answer;
-  };
-  const Entity e = request.entity;
-  std::string bodyHash;
-  kj::Maybe<IdempotencyHit> expired;
+PreparedIngest prepareIngest(const IngestRequest& request,
+                             const std::vector<std::string>& catalogue) {
+  PreparedIngest prepared;
   if (!request.idempotencyKey.empty()) {
     if (request.idempotencyKey.size() > MAX_IDEMPOTENCY_KEY_BYTES) {
-      return refused("idempotency key longer than 128 bytes");
+      prepared.keyRefusal = "idempotency key longer than 128 bytes";
+      return prepared;
     }
-    if (!isValidUtf8(request.idempotencyKey)) return refused("idempotency key is not UTF-8");
-    bodyHash = sha256Hex(canonicalSubmission(request.fields));
-    KJ_ASSERT(!request.caller.empty(), "an idempotency key needs its caller");
-    KJ_IF_MAYBE(hit, findIdempotency(txn, request)) {
-      if (hit->at < request.receivedAt - IDEMPOTENCY_RETENTION) {
-        // Past retention but not purged yet: a new key, as it would be after the purge.
-        expired = kj::mv(*hit);
-      } else {
-        if (hit->bodyHash != bodyHash) {
-          return refused("idempotency key already used with a different body");
-        }
-        countSubmission(txn, e, Metrics::Submission::REPLAYED);
-        return hit->answer;  // the first answer; nothing new stored
-      }
+    if (!isValidUtf8(request.idempotencyKey)) {
+      prepared.keyRefusal = "idempotency key is not UTF-8";
+      return prepared;
     }
+    prepared.bodyHash = sha256Hex(canonicalSubmission(request.fields));
   }
-
-  if (auto reason = refusalOf(request.fields)) return refused(*reason);
+  if (auto reason = refusalOf(request.fields)) {
+    prepared.refusal = kj::mv(*reason);
+    return prepared;
+  }
   if (request.request) {
-    if (auto reason = requestRefusal(*request.request)) return refused(*reason);
+    if (auto reason = requestRefusal(*request.request)) {
+      prepared.refusal = kj::mv(*reason);
+      return prepared;
+    }
   }
   const Timestamp at = request.receivedAt;
   // recu_le: when rdzd receives the lead, or when the gateway accepted it (a spooled lead keeps
@@ -122,39 +112,104 @@ SubmitAnswer ingestLead(Txn& txn, IdGenerator& ids, const IngestRequest& request
   Timestamp recuLe = at;
   // What the history says of a gateway's time: that it was used (when the lead waited), or why
   // not.
-  std::optional<HistoryEvent> forwarded;
   if (request.acceptedAt) {
     const Timestamp accepted = *request.acceptedAt;
     AcceptedTime verdict = checkAcceptedTime(accepted, at, request.spoolMaxAge);
     if (!request.trustAcceptedAt) {
-      forwarded = history::forwarded(at, accepted, GatewayTime::NOT_A_GATEWAY, request.spooled);
+      prepared.forwarded =
+          history::forwarded(at, accepted, GatewayTime::NOT_A_GATEWAY, request.spooled);
     } else if (verdict == AcceptedTime::IN_FUTURE) {
-      forwarded = history::forwarded(at, accepted, GatewayTime::IN_FUTURE, request.spooled);
+      prepared.forwarded = history::forwarded(at, accepted, GatewayTime::IN_FUTURE, request.spooled);
     } else if (verdict == AcceptedTime::TOO_OLD) {
-      forwarded = history::forwarded(at, accepted, GatewayTime::TOO_OLD, request.spooled);
+      prepared.forwarded = history::forwarded(at, accepted, GatewayTime::TOO_OLD, request.spooled);
     } else {
       recuLe = accepted;
       if (request.spooled || at - recuLe >= std::chrono::seconds(1)) {
-        forwarded = history::forwarded(at, accepted, GatewayTime::USED, request.spooled);
+        prepared.forwarded = history::forwarded(at, accepted, GatewayTime::USED, request.spooled);
       }
     }
   }
+  prepared.recuLe = recuLe;
 
   ValidationContext context;
-  context.entity = e;
-  context.catalogue = catalogueCodes(txn, e);
+  context.entity = request.entity;
+  context.catalogue = catalogue;
   context.receivedAt = recuLe;
   context.allowRecuLe = request.allowRecuLe;
-  Lead lead = validateSubmission(request.fields, context);
+  prepared.lead = validateSubmission(request.fields, context);
+  prepared.produitUnknown =
+      std::find(prepared.lead.problemes.begin(), prepared.lead.problemes.end(),
+                "produit.unknown") != prepared.lead.problemes.end();
+  if (request.request) prepared.form = applyRequestProof(prepared.lead, *request.request);
+  if (request.opposition != nullptr && !prepared.lead.telephoneE164.empty()) {
+    prepared.oppositionHash = request.opposition->hash(prepared.lead.telephoneE164);
+  }
+  return prepared;
+}
+
+namespace {
+
+// Whether `catalogue` has `produit` (codes match case-insensitively, as validation matches them).
+bool knowsProduit(const std::vector<std::string>& catalogue, std::string_view produit) {
+  std::string wanted = asciiLower(produit);
+  return std::any_of(catalogue.begin(), catalogue.end(),
+                     [&](const std::string& code) { return asciiLower(code) == wanted; });
+}
+
+}  // namespace
+
+SubmitAnswer ingestLead(Txn& txn, IdGenerator& ids, const IngestRequest& request) {
+  const Entity e = request.entity;
+  // Without a prepared request (imports in tests, tools), or when the produit was unknown to the
+  // caller's catalogue and the writer's knows it: decided here, against the writer's catalogue.
+  std::optional<PreparedIngest> own;
+  if (!request.prepared) {
+    own = prepareIngest(request, catalogueCodes(txn, e));
+  } else if (request.prepared->produitUnknown) {
+    auto catalogue = catalogueCodes(txn, e);
+    if (knowsProduit(catalogue, request.prepared->lead.produit)) {
+      own = prepareIngest(request, catalogue);
+    }
+  }
+  const PreparedIngest& prepared = own ? *own : *request.prepared;
+
+  // Refusals are decided before anything is written.
+  auto refused = [&txn, &request](std::string reason) {
+    countSubmission(txn, request.entity, Metrics::Submission::REFUSED);
+    SubmitAnswer answer;
+    answer.refused = kj::mv(reason);
+    return answer;
+  };
+  if (!prepared.keyRefusal.empty()) return refused(prepared.keyRefusal);
+  kj::Maybe<IdempotencyHit> expired;
+  if (!request.idempotencyKey.empty()) {
+    KJ_ASSERT(!request.caller.empty(), "an idempotency key needs its caller");
+    KJ_IF_MAYBE(hit, findIdempotency(txn, request)) {
+      if (hit->at < request.receivedAt - IDEMPOTENCY_RETENTION) {
+        // Past retention but not purged yet: a new key, as it would be after the purge.
+        expired = kj::mv(*hit);
+      } else {
+        if (hit->bodyHash != prepared.bodyHash) {
+          return refused("idempotency key already used with a different body");
+        }
+        countSubmission(txn, e, Metrics::Submission::REPLAYED);
+        return hit->answer;  // the first answer; nothing new stored
+      }
+    }
+  }
+  if (!prepared.refusal.empty()) return refused(prepared.refusal);
+
+  const Timestamp at = request.receivedAt;
+  const Timestamp recuLe = prepared.recuLe;
+  Lead lead = prepared.lead;
   lead.id = ids.next(request.receivedAt);
 
   addHistory(txn, e, lead.id, history::received(recuLe, request.via));
-  if (forwarded) addHistory(txn, e, lead.id, *forwarded);
-  if (request.request) {
-    ProofValues form = applyRequestProof(lead, *request.request);
+  if (prepared.forwarded) addHistory(txn, e, lead.id, *prepared.forwarded);
+  if (prepared.form) {
     addHistory(txn, e, lead.id,
                history::requestProof(
-                   at, form, {lead.requeteIp, lead.requeteUserAgent, lead.requetePageUrl}));
+                   at, *prepared.form, {lead.requeteIp, lead.requeteUserAgent, lead.requetePageUrl}));
   }
 
   if (!lead.telephoneE164.empty() && !lead.produit.empty()) {
@@ -170,8 +225,7 @@ SubmitAnswer ingestLead(Txn& txn, IdGenerator& ids, const IngestRequest& request
       addHistory(txn, e, lead.id, history::doubleSubmission(at, first));
     }
   }
-  if (request.opposition != nullptr && !lead.telephoneE164.empty() &&
-      isOpposed(txn, e, request.opposition->hash(lead.telephoneE164))) {
+  if (!prepared.oppositionHash.empty() && isOpposed(txn, e, prepared.oppositionHash)) {
     markOpposed(lead);
     addHistory(txn, e, lead.id, history::opposedAtReception(at, e));
   }
@@ -180,12 +234,12 @@ SubmitAnswer ingestLead(Txn& txn, IdGenerator& ids, const IngestRequest& request
   }
   addHistory(txn, e, lead.id, history::status(at, lead.statut));
   putLead(txn, lead, nullptr);
-  applyStats(txn, statsOfReception(lead));
+  addStats(txn, statsOfReception(lead));  // written once per group commit
 
   countSubmission(txn, e, Metrics::Submission::STORED, lead.statut);
   SubmitAnswer answer{"", lead.id, lead.statut, lead.problemes};
   if (!request.idempotencyKey.empty()) {
-    putIdempotency(txn, request, bodyHash, answer, expired);
+    putIdempotency(txn, request, prepared.bodyHash, answer, expired);
   }
   return answer;
 }

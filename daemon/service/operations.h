@@ -3,6 +3,7 @@
 // records, indexes and history events are committed together, or none.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,25 @@ struct SubmitAnswer {
   Statut statut = Statut::NEW;
   std::vector<std::string> problemes;
   bool operator==(const SubmitAnswer&) const = default;
+};
+
+// What ingestion decides from the request alone, with no store (SPEC §3.1–3.2): refusals,
+// validation, the body's hash, the phone's opposition hash. Pure and the costly part of an
+// ingestion (libphonenumber, SHA-256, HMAC), so rdzd computes it on the event loop before the
+// write job, and the single writer only applies the rules that read the store.
+struct PreparedIngest {
+  std::string keyRefusal;  // why the idempotency key itself is refused ("": it is not)
+  std::string bodyHash;    // with a key: the hash its first answer is kept under
+  std::string refusal;     // why the submission or its request is refused ("": stored)
+  // The rest only when nothing is refused.
+  Timestamp recuLe{};
+  std::optional<HistoryEvent> forwarded;  // what the history says of the gateway's time
+  std::optional<ProofValues> form;        // with a request: what the form said (its history)
+  Lead lead;                              // validated, the request's proof applied; no id yet
+  // The catalogue validated against lacked the lead's produit: the writer looks again with its
+  // own (a produit added meanwhile). Produit codes are never removed, so a known one stays so.
+  bool produitUnknown = false;
+  std::string oppositionHash;  // the phone's keyed hash ("": no list checked, or no phone)
 };
 
 struct IngestRequest {
@@ -46,7 +66,18 @@ struct IngestRequest {
   bool trustAcceptedAt = false;
   bool spooled = false;  // replayed from the gateway's spool (said in the history)
   Duration spoolMaxAge = std::chrono::hours(168);
+  // What prepareIngest() decided before the job, on the caller's thread; nullopt: ingestLead
+  // decides it itself.
+  std::optional<PreparedIngest> prepared = {};
 };
+
+// `catalogue`: the entity's produit codes as the caller sees them (catalogueCodes() of the
+// committed store, on the event loop).
+PreparedIngest prepareIngest(const IngestRequest& request,
+                             const std::vector<std::string>& catalogue);
+
+// The produit codes of entity `e` (the default catalogue and the stored produits).
+std::vector<std::string> catalogueCodes(Reader& r, Entity e);
 
 // The windows of SPEC §3.2.
 constexpr Duration DOUBLE_SUBMISSION_WINDOW = std::chrono::minutes(10);

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "daemon/service/log.h"
+#include "schema/read-ahead-stream.h"
 
 namespace rdz {
 
@@ -17,7 +18,9 @@ namespace {
 // Reads the Cap'n Proto frames coming in on `inner` as they pass (Cap'n Proto 0.9.2 framing: a
 // u32 segment count - 1, a u32 size in words per segment, padding to a word, then the segments)
 // and fails the read that completes a frame header announcing more than `limit` bytes. So the
-// frame is refused before the message reader allocates it. Everything else is forwarded.
+// frame is refused before the message reader allocates it. Everything else is forwarded. It reads
+// through a ReadAheadStream (a few socket reads for many frames), and inspects the bytes as they
+// are handed to the message reader.
 class FrameLimitStream final : public kj::AsyncIoStream {
  public:
   FrameLimitStream(kj::AsyncIoStream& inner, size_t limit) : inner_(inner), limit_(limit) {}
@@ -108,7 +111,7 @@ class RpcServer::Connection {
         peer_(admission->peer()),
         deadline_(admission->deadline()),
         admission_(kj::mv(admission)),
-        stream_(kj::mv(stream)),
+        stream_(kj::heap<ReadAheadStream>(kj::mv(stream))),
         guard_(*stream_, server.limits_.maxMessageBytesBeforeAuth),
         link_(kj::refcounted<AuthLink>()),
         network_(guard_, capnp::rpc::twoparty::Side::SERVER),

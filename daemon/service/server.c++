@@ -87,11 +87,25 @@ void fillOutcome(const SubmitAnswer& answer, schema::SubmitOutcome::Builder out)
 }
 
 kj::Promise<SubmitAnswer> submit(ServiceContext& ctx, IngestRequest request) {
-  request.opposition = ctx.opposition;
-  return ctx.writes.run<SubmitAnswer>(
-      [&ids = ctx.ids, request = kj::mv(request)](Txn& txn) {
-        return ingestLead(txn, ids, request);
-      });
+  return kj::evalNow([&ctx, &request]() {
+    request.opposition = ctx.opposition;
+    // What needs no store (validation, hashes) here on the event loop, beside the writer: the
+    // single writer only applies the rules that read and write the store.
+    auto& codes = ctx.catalogues[static_cast<size_t>(request.entity)];
+    if (codes.empty()) codes = catalogueCodes(ctx.store, request.entity);
+    request.prepared = prepareIngest(request, codes);
+    if (request.prepared->produitUnknown) {
+      auto stored = catalogueCodes(ctx.store, request.entity);
+      if (stored != codes) {
+        codes = kj::mv(stored);
+        request.prepared = prepareIngest(request, codes);
+      }
+    }
+    return ctx.writes.run<SubmitAnswer>(
+        [&ids = ctx.ids, request = kj::mv(request)](Txn& txn) {
+          return ingestLead(txn, ids, request);
+        });
+  });
 }
 
 class IngestImpl final : public schema::Ingest::Server {

@@ -40,6 +40,11 @@ struct ServiceContext {
   // checks run now (each on a worker thread; bounded so a flood cannot exhaust memory).
   LoginThrottle loginThrottle = {};
   uint32_t loginsInFlight = 0;
+  // Per entity, the produit codes submissions are validated against on the event loop
+  // (prepareIngest), read again from the store when a lead names a produit not in them. Codes are
+  // never removed and the writer looks again at an unknown produit itself, so a stale list
+  // costs a read, never a wrong answer.
+  std::vector<std::string> catalogues[2] = {};
 };
 
 // The bootstrap capability: authenticates a token and hands out what its role allows.

@@ -2,6 +2,7 @@
 
 #include <kj/debug.h>
 
+#include <algorithm>
 #include <chrono>
 #include <future>
 #include <vector>
@@ -10,6 +11,100 @@
 #include "daemon/service/metrics.h"
 
 namespace rdz {
+
+// The writer's side of one event loop's wake-up: `signal()` fulfills the loop's current wait, or,
+// when the loop is not waiting at that moment, leaves a mark its next wait consumes at once.
+struct WriteQueue::Mailbox {
+  struct State {
+    kj::Own<kj::CrossThreadPromiseFulfiller<void>> armed;  // the loop's wait, if one is armed
+    bool signalled = false;                                 // a signal came while none was
+  };
+  kj::MutexGuarded<State> state;
+
+  void signal() {
+    kj::Own<kj::CrossThreadPromiseFulfiller<void>> waiting;
+    {
+      auto lock = state.lockExclusive();
+      if (lock->armed.get() == nullptr) {
+        lock->signalled = true;
+        return;
+      }
+      waiting = kj::mv(lock->armed);
+    }
+    waiting->fulfill();
+  }
+};
+
+namespace {
+
+// One job's fate, written on the writer thread (`error`, then `known`), read on the loop.
+struct Outcome {
+  std::atomic<bool> known{false};
+  kj::Maybe<kj::Exception> error;
+};
+
+}  // namespace
+
+// The loop's side (one per thread with jobs in flight, shared by every WriteQueue): every job
+// the loop waits for waits on one shared promise, the current wait; the writer's signal resolves
+// it, and each waiting job looks at its own outcome, waiting again if its group is not done.
+// Kept alive by the jobs in flight (refcounted, loop thread only).
+class WriteQueue::LoopWaits final : public kj::Refcounted {
+ public:
+  LoopWaits() : mailbox_(std::make_shared<Mailbox>()) { current = this; }
+  ~LoopWaits() noexcept(false) { current = nullptr; }
+  KJ_DISALLOW_COPY(LoopWaits);
+
+  static kj::Own<LoopWaits> forThisLoop() {
+    if (current != nullptr) return kj::addRef(*current);
+    return kj::refcounted<LoopWaits>();
+  }
+
+  const std::shared_ptr<Mailbox>& mailbox() const { return mailbox_; }
+
+  // Resolves (or rejects with the job's error) once `outcome` is known.
+  kj::Promise<void> until(kj::Own<LoopWaits> self, std::shared_ptr<Outcome> outcome) {
+    if (outcome->known.load(std::memory_order_acquire)) {
+      KJ_IF_MAYBE(e, outcome->error) {
+        return kj::mv(*e);
+      }
+      return kj::READY_NOW;
+    }
+    return nextSignal().then([self = kj::mv(self), outcome = kj::mv(outcome)]() mutable {
+      auto& waits = *self;
+      return waits.until(kj::mv(self), kj::mv(outcome));
+    });
+  }
+
+ private:
+  kj::Promise<void> nextSignal() {
+    if (!waiting_) {
+      auto paf = kj::newPromiseAndCrossThreadFulfiller<void>();
+      {
+        auto lock = mailbox_->state.lockExclusive();
+        if (lock->signalled) {
+          // The writer finished a group since the last wait ended: look again now.
+          lock->signalled = false;
+          return kj::READY_NOW;
+        }
+        lock->armed = kj::mv(paf.fulfiller);
+      }
+      wait_ = paf.promise.then([this]() { waiting_ = false; }).fork();
+      waiting_ = true;
+    }
+    KJ_IF_MAYBE(wait, wait_) {
+      return wait->addBranch();
+    }
+    KJ_UNREACHABLE;
+  }
+
+  static thread_local LoopWaits* current;
+  std::shared_ptr<Mailbox> mailbox_;
+  kj::Maybe<kj::ForkedPromise<void>> wait_;
+  bool waiting_ = false;  // wait_ is armed and not resolved yet
+};
+
+thread_local WriteQueue::LoopWaits* WriteQueue::LoopWaits::current = nullptr;
 
 WriteQueue::WriteQueue(Store& store, size_t maxGroup, kj::Maybe<CommitFailureFn> onCommitFailure)
     : store_(store), maxGroup_(maxGroup), onCommitFailure_(kj::mv(onCommitFailure)) {
@@ -32,23 +127,24 @@ void WriteQueue::push(Job job) {
 }
 
 kj::Promise<void> WriteQueue::enqueue(kj::Function<void(Txn&)> fn) {
-  auto paf = kj::newPromiseAndCrossThreadFulfiller<void>();
-  push({kj::mv(fn), [fulfiller = kj::mv(paf.fulfiller)](kj::Maybe<kj::Exception> error) mutable {
-          KJ_IF_MAYBE(e, error) {
-            fulfiller->reject(kj::mv(*e));
-          } else {
-            fulfiller->fulfill();
-          }
-        }});
-  return kj::mv(paf.promise);
+  auto waits = LoopWaits::forThisLoop();
+  auto outcome = std::make_shared<Outcome>();
+  push({kj::mv(fn),
+        [outcome](kj::Maybe<kj::Exception> error) {
+          outcome->error = kj::mv(error);
+          outcome->known.store(true, std::memory_order_release);
+        },
+        waits->mailbox()});
+  auto& ref = *waits;
+  return ref.until(kj::mv(waits), kj::mv(outcome));
 }
 
 void WriteQueue::runSync(kj::Function<void(Txn&)> fn) {
   std::promise<kj::Maybe<kj::Exception>> outcome;
   auto future = outcome.get_future();
-  push({kj::mv(fn), [&outcome](kj::Maybe<kj::Exception> error) mutable {
-          outcome.set_value(kj::mv(error));
-        }});
+  push({kj::mv(fn),
+        [&outcome](kj::Maybe<kj::Exception> error) mutable { outcome.set_value(kj::mv(error)); },
+        nullptr});
   KJ_IF_MAYBE(e, future.get()) {
     kj::throwFatalException(kj::mv(*e));
   }
@@ -83,8 +179,14 @@ void WriteQueue::writerLoop() {
       }
       errors.push_back(kj::mv(error));
     }
+    // The writes the jobs put off (Txn::Deferred: the day's counters), once for the group. If
+    // that fails, every job of the group fails and nothing of it is written (the store is as it
+    // was: no commit failure).
+    kj::Maybe<kj::Exception> settleError = kj::runCatchingExceptions([&]() { txn->settle(); });
     kj::Maybe<kj::Exception> commitError;
-    if (txn->size() > 0) {
+    if (settleError != nullptr) {
+      // Nothing to commit.
+    } else if (txn->size() > 0) {
       faultPoint("commit.before_sync");
       auto started = std::chrono::steady_clock::now();
       commitError = kj::runCatchingExceptions([&]() { store_.commit(*txn, true); });
@@ -98,15 +200,23 @@ void WriteQueue::writerLoop() {
     }
     jobCount_.fetch_add(group.size());
 
+    std::vector<Mailbox*> loops;  // each loop to wake, once
     for (size_t i = 0; i < group.size(); ++i) {
       KJ_IF_MAYBE(e, errors[i]) {
         group[i].done(kj::mv(*e));
+      } else KJ_IF_MAYBE(e, settleError) {
+        group[i].done(kj::cp(*e));
       } else KJ_IF_MAYBE(e, commitError) {
         group[i].done(kj::cp(*e));
       } else {
         group[i].done(nullptr);
       }
+      Mailbox* wake = group[i].wake.get();
+      if (wake != nullptr && std::find(loops.begin(), loops.end(), wake) == loops.end()) {
+        loops.push_back(wake);
+      }
     }
+    for (Mailbox* wake : loops) wake->signal();
     KJ_IF_MAYBE(e, commitError) {
       KJ_IF_MAYBE(fn, onCommitFailure_) {
         (*fn)(*e);

@@ -29,9 +29,10 @@ struct WriteQueueStats {
   uint64_t commits = 0;  // synced group writes
 };
 
-// TODO(perf): each job's completion wakes its event loop on its own (one cross-thread
-// fulfill per lead); under load that loop is the bottleneck, half in the kernel. One wake-up per
-// group per loop (a mailbox drained by the loop) would cut those context switches.
+// Completions reach an event loop through its mailbox: the writer marks each job of a group done,
+// then signals each loop that waits for one of them once, whatever the group's size (one
+// cross-thread wake-up per group and loop, not one per job); the loop then resumes the jobs it
+// finds done.
 class WriteQueue {
  public:
   // Called on the writer thread when a group's synced write fails, after every job of the group
@@ -59,10 +60,14 @@ class WriteQueue {
   WriteQueueStats stats() const;
 
  private:
+  struct Mailbox;    // write-queue.c++: how the writer wakes one event loop
+  class LoopWaits;   // write-queue.c++: the loop's side of it
   struct Job {
     kj::Function<void(Txn&)> fn;
     // Called on the writer thread once the job's fate is known (null: committed and synced).
     kj::Function<void(kj::Maybe<kj::Exception>)> done;
+    // The event loop to wake once every job of the group was told (null: runSync).
+    std::shared_ptr<Mailbox> wake;
   };
   kj::Promise<void> enqueue(kj::Function<void(Txn&)> fn);
   void push(Job job);

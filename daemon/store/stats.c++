@@ -169,9 +169,12 @@ std::string differences(const DayCounters& a, const DayCounters& b) {
 
 }  // namespace
 
-void applyStats(Txn& txn, const std::vector<StatsChange>& changes) {
+namespace {
+
+// Reads each row `changes` move once and writes it once.
+void writeStats(Txn& txn, const StatsChange* begin, const StatsChange* end) {
   StatsTable deltas;
-  addToTable(deltas, changes);
+  for (auto* change = begin; change != end; ++change) addToTable(deltas, *change);
   for (auto& [row, delta] : deltas) {
     auto& [entity, key] = row;
     DayCounters counters;
@@ -186,6 +189,44 @@ void applyStats(Txn& txn, const std::vector<StatsChange>& changes) {
       txn.put(entity, Family::STATS, key, encode(counters));
     }
   }
+}
+
+// The increments of a transaction's jobs (addStats), written when it settles.
+class DeferredStats final : public Txn::Deferred {
+ public:
+  size_t size() const override { return changes_.size(); }
+  void truncate(size_t size) override { changes_.resize(size); }
+  void write(Txn& txn, size_t from) override {
+    writeStats(txn, changes_.data() + from, changes_.data() + changes_.size());
+  }
+  void add(const std::vector<StatsChange>& changes) {
+    changes_.insert(changes_.end(), changes.begin(), changes.end());
+  }
+
+ private:
+  std::vector<StatsChange> changes_;
+};
+
+// No counter goes down and no pool snapshot is set (a snapshot replaces, it does not add): such
+// changes add up in any order, and a row they touch never comes back to zero.
+bool isIncrement(const DayCounters& delta) {
+  return !hasNegative(delta) && !delta.stockLb && !delta.freshInvendus;
+}
+
+}  // namespace
+
+void applyStats(Txn& txn, const std::vector<StatsChange>& changes) {
+  txn.settle();  // the rows as they are, with the increments deferred so far
+  writeStats(txn, changes.data(), changes.data() + changes.size());
+}
+
+void addStats(Txn& txn, const std::vector<StatsChange>& increments) {
+  for (auto& change : increments) {
+    KJ_ASSERT(isIncrement(change.delta), "addStats takes increments only", change.date);
+  }
+  auto& deferred = txn.deferred(
+      []() -> std::unique_ptr<Txn::Deferred> { return std::make_unique<DeferredStats>(); });
+  static_cast<DeferredStats&>(deferred).add(increments);
 }
 
 void countRunStats(Txn& txn, const RunCount& run) {

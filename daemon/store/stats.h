@@ -29,6 +29,11 @@ namespace rdz {
 // txn, so jobs of one group commit see each other) and written once. Throws (KJ_ASSERT) if a
 // counter would go negative: the change and the counters disagree, nothing may be committed.
 void applyStats(Txn& txn, const std::vector<StatsChange>& changes);
+// The same for increments only (no counter going down, no pool snapshot: a lead received), put
+// off until `txn` settles (Txn::Deferred): the jobs of one group commit that count into the same
+// rows then cost one read and one write per row, not per job. Throws (KJ_ASSERT) on a change that
+// is not an increment. A stats row is read through a Txn only after txn.settle() (applyStats does).
+void addStats(Txn& txn, const std::vector<StatsChange>& increments);
 
 // What a run commits that moves the counters.
 struct RunCount {

@@ -82,14 +82,41 @@ class Txn : public Reader {
   // once the write succeeded; a committer that skips an empty transaction calls it itself.
   void committed();
 
+  // Writes a transaction puts off: increments that many jobs of one group commit make to the same
+  // few rows (the day's stats counters), written when the transaction settles, one read and one
+  // write per row instead of one per job. The layer that owns those rows defines them
+  // (daemon/store/stats.c++) and reads them only after settle(). A rollback to a save point
+  // forgets the increments added since, and undoes a settle() made since (its writes are undone
+  // with the batch's, so what it wrote is deferred again).
+  class Deferred {
+   public:
+    virtual ~Deferred() = default;
+    virtual size_t size() const = 0;  // increments added so far
+    virtual void truncate(size_t size) = 0;
+    // Writes the increments [from, size()) into `txn`.
+    virtual void write(Txn& txn, size_t from) = 0;
+  };
+  // The transaction's Deferred, made by `make` on first use (one kind per transaction).
+  Deferred& deferred(kj::FunctionParam<std::unique_ptr<Deferred>()> make);
+  // Writes what is deferred and not written yet. Store::commit() does it before writing; a
+  // committer that checks size() first calls it before that. Throws what the writes throw.
+  void settle();
+
  protected:
   virtual void setBatchSavePoint() = 0;
   virtual void rollbackBatchToSavePoint() = 0;
   virtual void popBatchSavePoint() = 0;
 
  private:
+  struct SavePoint {
+    size_t afterCommit;  // afterCommit_.size()
+    size_t deferred;     // deferred_->size()
+    size_t settled;      // settled_
+  };
   std::vector<kj::Function<void()>> afterCommit_;
-  std::vector<size_t> savePoints_;  // afterCommit_.size() at each open save point
+  std::vector<SavePoint> savePoints_;  // one per open save point
+  std::unique_ptr<Deferred> deferred_;
+  size_t settled_ = 0;  // deferred increments already written into the batch
 };
 
 // The database's size on disk, from RocksDB's own accounting (no scan of the data).
@@ -111,8 +138,9 @@ class Store : public Reader {
   // Opens (creating it and any missing column family) the database in `dir`.
   static std::unique_ptr<Store> open(const std::string& dir);
   virtual kj::Own<Txn> begin() = 0;
-  // Applies every write of `txn` atomically. With `sync`, returns only once the WAL is synced
-  // to disk. Throws on failure; then nothing of `txn` was applied.
+  // Applies every write of `txn` atomically (its deferred ones settled first). With `sync`,
+  // returns only once the WAL is synced to disk. Throws on failure; then nothing of `txn` was
+  // applied.
   virtual void commit(Txn& txn, bool sync = true) = 0;
   // Cheap (properties and the WAL file list, no data read): fit for the event loop.
   virtual StoreSize size() = 0;

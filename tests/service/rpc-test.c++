@@ -473,6 +473,64 @@ TEST_F(RpcTest, DoubleSubmissionWithinTenMinutesLinksToTheFirstLead) {
   EXPECT_EQ(submit(ingest, validLead(), "", k).getStatut(), schema::Statut::NEW);
 }
 
+TEST_F(RpcTest, ALeadNamingAProduitAddedSinceTheLastLeadIsValid) {
+  auto ingest = login(INGEST_ZR7).getSession().getIngest();
+  kj::Maybe<capnp::Response<schema::SubmitOutcome>> k1, k2, k3;
+  // The event loop has validated a lead against the catalogue of then (PV, PAC, ITE).
+  EXPECT_EQ(submit(ingest, validLead("06 12 34 56 70"), "", k1).getStatut(), schema::Statut::NEW);
+  auto before = submit(ingest, validLead("06 12 34 56 71", "ECS"), "", k2);
+  EXPECT_EQ(before.getStatut(), schema::Statut::INVALID);
+  ASSERT_EQ(before.getProblemes().size(), 1u);
+  EXPECT_EQ(std::string(before.getProblemes()[0].cStr()), "produit.unknown");
+
+  auto add = login(ADMIN).getSession().getAdmin().addProduitRequest();
+  add.initProduit().setEntity(schema::Entity::ZR7);
+  add.getProduit().setCode("ECS");
+  add.getProduit().setLibelle("Eau chaude sanitaire");
+  add.send().wait(io.waitScope);
+
+  auto after = submit(ingest, validLead("06 12 34 56 72", "ecs"), "", k3);
+  EXPECT_EQ(after.getStatut(), schema::Statut::NEW);
+  EXPECT_EQ(after.getProblemes().size(), 0u);
+  KJ_IF_MAYBE(lead, getLead(*store, Entity::ZR7, after.getId().cStr())) {
+    EXPECT_EQ(lead->produit, "ECS");
+  } else {
+    ADD_FAILURE() << "lead not stored";
+  }
+}
+
+TEST_F(RpcTest, AProduitAddedWhileALeadWaitsForTheWriterIsKnownToIt) {
+  // The event loop validated the lead against the catalogue it saw (prepareIngest), which lacked
+  // ECS; the produit is added by a job before the lead's: the writer validates it again.
+  IngestRequest request{Entity::ZR7, validLead("06 12 34 56 78", "ecs"), "", clock.now(), false,
+                        "ingest", "ingest-zr7"};
+  request.prepared = prepareIngest(request, catalogueCodes(*store, Entity::ZR7));
+  ASSERT_TRUE(request.prepared->produitUnknown);
+  EXPECT_EQ(request.prepared->lead.statut, Statut::INVALID);
+  auto answer = writes
+                    ->run<SubmitAnswer>([&](Txn& txn) {
+                      addProduit(txn, {Entity::ZR7, "ECS", "Eau chaude sanitaire"});
+                      return ingestLead(txn, env->ids, request);
+                    })
+                    .wait(io.waitScope);
+  EXPECT_EQ(answer.statut, Statut::NEW);
+  EXPECT_TRUE(answer.problemes.empty());
+  KJ_IF_MAYBE(lead, getLead(*store, Entity::ZR7, answer.id)) {
+    EXPECT_EQ(lead->produit, "ECS");  // as the catalogue spells it
+  } else {
+    ADD_FAILURE() << "lead not stored";
+  }
+
+  // Still unknown to the writer: stored as the event loop validated it.
+  IngestRequest other{Entity::ZR7, validLead("06 12 34 56 79", "XYZ"), "", clock.now(), false,
+                      "ingest", "ingest-zr7"};
+  other.prepared = prepareIngest(other, catalogueCodes(*store, Entity::ZR7));
+  answer = writes->run<SubmitAnswer>([&](Txn& txn) { return ingestLead(txn, env->ids, other); })
+               .wait(io.waitScope);
+  EXPECT_EQ(answer.statut, Statut::INVALID);
+  EXPECT_EQ(answer.problemes, std::vector<std::string>{"produit.unknown"});
+}
+
 TEST_F(RpcTest, ConcurrentSubmissionsShareSyncedCommits) {
   auto ingest = login(INGEST_ZR7).getSession().getIngest();
   constexpr int N = 300;

@@ -288,6 +288,55 @@ TEST_F(StatsTest, EveryChangeMovesItsDayCounters) {
   for (auto& m : mismatches) ADD_FAILURE() << m.key << ": " << m.detail;
 }
 
+TEST_F(StatsTest, AGroupsIncrementsAreWrittenOnceAndUndoneWithTheirJob) {
+  // As the WriteQueue runs a group: one txn, a save point per job.
+  auto ingest = [&](Txn& txn, const char* phone, const char* recuLe) {
+    IngestRequest request{Entity::ZR7,
+                          {{"produit", "PV"}, {"nom", "Nom"}, {"prenom", "Prenom"},
+                           {"telephone", phone}, {"code_postal", "33000"},
+                           {"consentement", "oui"}, {"recu_le", recuLe}},
+                          "", env->clock.now(), true, "import", "test"};
+    return ingestLead(txn, env->ids, request);
+  };
+  auto txn = store.begin();
+  txn->setSavePoint();
+  ingest(*txn, "0612345601", "2026-03-30T10:00:00Z");
+  txn->popSavePoint();
+  txn->setSavePoint();
+  ingest(*txn, "0612345602", "2026-03-30T10:01:00Z");
+  txn->rollbackToSavePoint();  // this job failed: its lead and its increment go
+  txn->setSavePoint();
+  ingest(*txn, "0612345603", "2026-03-30T10:02:00Z");
+  txn->popSavePoint();
+  // A job that reads the day's row (applyStats settles first) and then fails: what it settled
+  // is undone with it, and stays to be written.
+  txn->setSavePoint();
+  StatsChange erased;
+  erased.entity = Entity::ZR7;
+  erased.date = "2026-03-30";
+  erased.delta.effaces = 1;
+  applyStats(*txn, {erased});
+  txn->rollbackToSavePoint();
+
+  size_t writes = txn->size();
+  txn->settle();
+  EXPECT_EQ(txn->size(), writes + 1);  // one row, for both leads
+  txn->settle();
+  EXPECT_EQ(txn->size(), writes + 1);  // settled once
+  store.commit(*txn);
+
+  auto day = days(Entity::ZR7, "2026-03-30", "2026-03-30");
+  EXPECT_EQ(day["2026-03-30"].recus, 2);
+  EXPECT_EQ(day["2026-03-30"].effaces, 0);
+  EXPECT_TRUE(compareStats(storedStats(store), recountStats(store)).empty());
+
+  // A decrement is not an increment.
+  auto other = store.begin();
+  StatsChange down = erased;
+  down.delta.effaces = -1;
+  EXPECT_ANY_THROW(addStats(*other, {down}));
+}
+
 TEST_F(StatsTest, FiltersApplyToTheDeliverySide) {
   scenario();
   // alpha: L1, L2 fresh and L11 LB on the 29th; L3 on the 30th, the duplicate avoided for it

@@ -89,8 +89,12 @@ std::string generatedKey() {
     KJ_SYSCALL(n);
     got += static_cast<size_t>(n);
   }
+  static constexpr char HEX[] = "0123456789abcdef";
   std::string key = "gw-";
-  for (unsigned char b : bytes) key += fmt::format("{:02x}", b);
+  for (unsigned char b : bytes) {
+    key += HEX[b >> 4];
+    key += HEX[b & 0xf];
+  }
   return key;
 }
 
@@ -918,40 +922,50 @@ kj::Promise<bool> Gateway::replayBatch() {
   return spool_.readPending(REPLAY_BATCH).then([this](std::vector<SpooledEntry> batch) {
     auto owned = kj::heap<std::vector<SpooledEntry>>(kj::mv(batch));
     auto& ref = *owned;
-    return replayFrom(ref, 0).attach(kj::mv(owned));
+    return replayFrom(ref, 0, 0).attach(kj::mv(owned));
   });
 }
 
 // In order, one at a time: the spool's order is the order leads were accepted in. Resolves true
 // when the whole batch went through (there may be more), false when rdzd is away again.
-kj::Promise<bool> Gateway::replayFrom(std::vector<SpooledEntry>& batch, size_t i) {
-  if (i == batch.size()) return !batch.empty();
+//
+// `done` advances once per batch (and before a refused entry is set aside), not per entry: each
+// advance costs two fsyncs. A crash before it makes the next run send the entries acknowledged
+// since the last advance again, each with its idempotency key, so rdzd answers them with their
+// first answer and stores nothing twice; `stored` counts them.
+kj::Promise<bool> Gateway::replayFrom(std::vector<SpooledEntry>& batch, size_t i, uint64_t stored) {
+  // Marks entries [i - stored, i) done.
+  auto markStored = [this, &batch, i, stored]() -> kj::Promise<void> {
+    if (stored == 0) return kj::READY_NOW;
+    faultPoint("replay.after_ack");  // rdzd stored them; done not advanced
+    return spool_.markDone(batch[i - 1].next, stored);
+  };
+  if (i == batch.size()) return markStored().then([&batch]() { return !batch.empty(); });
   const SpooledEntry& e = batch[i];
   return forward(e.entry.entity, e.entry.fields, e.entry.idempotencyKey,
                  {e.entry.request, e.entry.receivedAtMicros, true})
-      .then([this, &batch, i](Forwarded f) -> kj::Promise<bool> {
+      .then([this, &batch, i, stored, markStored](Forwarded f) mutable -> kj::Promise<bool> {
         const SpooledEntry& e = batch[i];
         switch (f.outcome) {
           case Forwarded::Outcome::STORED:
-            faultPoint("replay.after_ack");  // rdzd stored it; done not advanced
             ++metrics_->replayed;
             logInfo("replayed {} lead {}: {} {}", entityName(e.entry.entity), e.id, f.id, f.statut);
-            // TODO(perf): one mark per batch would save two fsyncs per lead; one per lead keeps
-            // what a crash makes the next run replay (harmlessly: same key) to one lead.
-            return spool_.markDone(e.next, 1).then(
-                [this, &batch, i]() { return replayFrom(batch, i + 1); });
+            return replayFrom(batch, i + 1, stored + 1);
           case Forwarded::Outcome::REFUSED:
-            // Cannot be stored, ever: kept aside for an admin rather than blocking the spool.
+            // Cannot be stored, ever: kept aside for an admin rather than blocking the spool. Done
+            // at once (with the stored ones before it), so a restart does not set it aside twice.
             ++metrics_->refused;
             logInfo("rdzd refused spooled {} lead {} (kept in refused.seg): {}",
                     entityName(e.entry.entity), e.id, f.error);
             return spool_.refuse(e)
-                .then([this, &batch, i]() { return spool_.markDone(batch[i].next, 1); })
-                .then([this, &batch, i]() { return replayFrom(batch, i + 1); });
+                .then([this, &batch, i, stored]() {
+                  return spool_.markDone(batch[i].next, stored + 1);
+                })
+                .then([this, &batch, i]() { return replayFrom(batch, i + 1, 0); });
           case Forwarded::Outcome::UNAVAILABLE:
             break;
         }
-        return false;
+        return markStored().then([]() { return false; });
       });
 }
 

@@ -152,7 +152,7 @@ class Gateway {
   static std::string acceptedJson(const std::string& id);
   void kickReplay();
   kj::Promise<bool> replayBatch();
-  kj::Promise<bool> replayFrom(std::vector<SpooledEntry>& batch, size_t i);
+  kj::Promise<bool> replayFrom(std::vector<SpooledEntry>& batch, size_t i, uint64_t stored);
 
   const Config& config_;
   kj::Timer& timer_;

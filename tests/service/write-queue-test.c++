@@ -1,0 +1,144 @@
+// The WriteQueue's completions (daemon/service/write-queue.h): every job gets its own result or
+// error back on the event loop that submitted it, whatever group it was committed in, with one
+// wake-up of that loop per group; a loop that was not waiting when its group finished still sees
+// it; a caller that went away does not stop the others.
+#include "daemon/service/write-queue.h"
+
+#include <gtest/gtest.h>
+#include <kj/async.h>
+#include <kj/vector.h>
+#include <kj/debug.h>
+
+#include <atomic>
+#include <future>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "daemon/store/store.h"
+#include "tests/support/temp-dir.h"
+
+namespace rdz {
+namespace {
+
+struct Env {
+  test::TempDir dir;
+  std::unique_ptr<Store> store = Store::open(dir / "db");
+  std::unique_ptr<WriteQueue> writes = std::make_unique<WriteQueue>(*store);
+
+  // The job of number `i`: writes its key, returns i; every seventh throws (undone alone).
+  kj::Promise<int> job(int i, const std::string& prefix = "k") {
+    return writes->run<int>([i, key = prefix + std::to_string(i)](Txn& txn) {
+      txn.putSystem(key, "");
+      KJ_REQUIRE(i % 7 != 3, "refused", i);
+      return i;
+    });
+  }
+  bool stored(const std::string& key) { return store->getSystem(key) != nullptr; }
+  // Spins until the writer has finished `jobs` jobs (never sleeps long: a few ms at most).
+  void waitForJobs(uint64_t jobs) {
+    while (writes->stats().jobs < jobs) std::this_thread::yield();
+  }
+};
+
+TEST(WriteQueueTest, EveryJobOfManyGroupsGetsItsOwnResultOrError) {
+  Env env;
+  kj::EventLoop loop;
+  kj::WaitScope waitScope(loop);
+  constexpr int N = 2000;
+  kj::Vector<kj::Promise<int>> promises;
+  for (int i = 0; i < N; ++i) {
+    promises.add(env.job(i).catch_([](kj::Exception&& e) {
+      EXPECT_NE(std::string(e.getDescription().cStr()).find("refused"), std::string::npos);
+      return -1;
+    }));
+    // Let some groups commit while others are still being submitted.
+    if (i % 100 == 99) kj::evalLater([]() {}).wait(waitScope);
+  }
+  auto results = kj::joinPromises(promises.releaseAsArray()).wait(waitScope);
+  for (int i = 0; i < N; ++i) {
+    EXPECT_EQ(results[i], i % 7 == 3 ? -1 : i) << i;
+    EXPECT_EQ(env.stored("k" + std::to_string(i)), i % 7 != 3) << i;
+  }
+  auto stats = env.writes->stats();
+  EXPECT_EQ(stats.jobs, uint64_t(N));
+  EXPECT_LT(stats.commits, stats.jobs);  // group commit
+}
+
+TEST(WriteQueueTest, EachLoopResumesItsOwnJobsOnItsOwnThread) {
+  Env env;
+  constexpr int THREADS = 4, N = 500;
+  std::vector<std::thread> threads;
+  std::atomic<int> wrongThread{0}, wrongResult{0};
+  for (int t = 0; t < THREADS; ++t) {
+    threads.emplace_back([&, t]() {
+      kj::EventLoop loop;
+      kj::WaitScope waitScope(loop);
+      auto self = std::this_thread::get_id();
+      kj::Vector<kj::Promise<void>> promises;
+      for (int i = 0; i < N; ++i) {
+        promises.add(env.job(i, "t" + std::to_string(t) + "-")
+                         .then(
+                             [&, i, self](int result) {
+                               if (std::this_thread::get_id() != self) ++wrongThread;
+                               if (result != i) ++wrongResult;
+                             },
+                             [&, i, self](kj::Exception&&) {
+                               if (std::this_thread::get_id() != self) ++wrongThread;
+                               if (i % 7 != 3) ++wrongResult;
+                             }));
+      }
+      kj::joinPromises(promises.releaseAsArray()).wait(waitScope);
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(wrongThread.load(), 0);
+  EXPECT_EQ(wrongResult.load(), 0);
+  EXPECT_EQ(env.writes->stats().jobs, uint64_t(THREADS * N));
+}
+
+TEST(WriteQueueTest, ALoopThatWasNotWaitingSeesTheGroupsThatFinishedMeanwhile) {
+  Env env;
+  kj::EventLoop loop;
+  kj::WaitScope waitScope(loop);
+  // Job 1 holds the writer until job 2 is queued, so they commit in two groups; the loop does not
+  // run meanwhile, so the second group's signal finds no wait armed (the first one took it).
+  std::promise<void> started, go;
+  auto goFuture = go.get_future().share();
+  auto first = env.writes->run<int>([&started, goFuture](Txn& txn) {
+    started.set_value();
+    goFuture.wait();
+    txn.putSystem("first", "");
+    return 1;
+  });
+  started.get_future().wait();
+  auto second = env.job(2);
+  go.set_value();
+  env.waitForJobs(2);
+  EXPECT_EQ(env.writes->stats().commits, 2u);
+  EXPECT_EQ(second.wait(waitScope), 2);
+  EXPECT_EQ(first.wait(waitScope), 1);
+  // And the waits after that still work.
+  EXPECT_EQ(env.job(4).wait(waitScope), 4);
+  env.waitForJobs(3);
+  EXPECT_EQ(env.job(5).wait(waitScope), 5);
+}
+
+TEST(WriteQueueTest, ACallerThatWentAwayDoesNotStopTheOthers) {
+  Env env;
+  kj::EventLoop loop;
+  kj::WaitScope waitScope(loop);
+  kj::Vector<kj::Promise<int>> kept;
+  for (int i = 0; i < 200; ++i) {
+    auto promise = env.job(i * 7);  // multiples of 7: none refused
+    if (i % 2 == 0) kept.add(kj::mv(promise));  // the odd ones are dropped at once
+  }
+  auto results = kj::joinPromises(kept.releaseAsArray()).wait(waitScope);
+  for (size_t j = 0; j < results.size(); ++j) EXPECT_EQ(results[j], int(j) * 14);
+  env.waitForJobs(200);
+  // A dropped caller's job still ran and was committed: only its answer is lost.
+  for (int i = 0; i < 200; ++i) EXPECT_TRUE(env.stored("k" + std::to_string(i * 7))) << i;
+}
+
+}  // namespace
+}  // namespace rdz
