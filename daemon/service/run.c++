@@ -1,15 +1,14 @@
 #include "daemon/service/run.h"
 
-#include <kj/debug.h>
-
 #include <fmt/format.h>
+#include <kj/debug.h>
 
 #include <algorithm>
 #include <map>
 
-#include "daemon/domain/fault-point.h"
 #include "daemon/domain/calendar.h"
 #include "daemon/domain/explain.h"
+#include "daemon/domain/fault-point.h"
 #include "daemon/domain/history.h"
 #include "daemon/domain/time.h"
 #include "daemon/service/metrics.h"
@@ -35,7 +34,7 @@ class TouchedLeads {
     auto key = std::make_pair(e, id);
     auto it = current_.find(key);
     if (it != current_.end()) return it->second;
-    KJ_IF_MAYBE(lead, getLead(txn_, e, id)) {
+    KJ_IF_MAYBE (lead, getLead(txn_, e, id)) {
       original_.emplace(key, *lead);
       return current_.emplace(key, kj::mv(*lead)).first->second;
     }
@@ -54,8 +53,8 @@ class TouchedLeads {
 
 }  // namespace
 
-RunParams runParams(const RunSettings& settings, std::string_view date,
-                    std::optional<Timestamp> at, std::optional<Entity> entity, Timestamp now) {
+RunParams runParams(const RunSettings& settings, std::string_view date, std::optional<Timestamp> at,
+                    std::optional<Entity> entity, Timestamp now) {
   RunParams params;
   if (at) {
     KJ_REQUIRE(date.empty() || date == parisDate(*at), "--date and --at name different days");
@@ -158,8 +157,8 @@ double secondsBetween(std::chrono::steady_clock::time_point from,
 
 }  // namespace
 
-RunPlan planRunFromStore(Reader& reader, const RunParams& params,
-                         const OppositionKey* opposition, PlanTrace* trace) {
+RunPlan planRunFromStore(Reader& reader, const RunParams& params, const OppositionKey* opposition,
+                         PlanTrace* trace) {
   return planOn(reader, readInputs(reader, params), params, opposition, trace);
 }
 
@@ -224,7 +223,8 @@ std::string staleInputOf(Reader& reader, const PlannedRun& planned,
         return fmt::format("the phone of lead {} was opposed", a.leadId);
       }
     }
-    auto last = lastDeliveryTo(reader, a.commandeEntity, lead.telephoneE164, lead.produit, a.client);
+    auto last =
+        lastDeliveryTo(reader, a.commandeEntity, lead.telephoneE164, lead.produit, a.client);
     if (last && *last > dedupLimit) {
       return fmt::format("client {} got the person of lead {} meanwhile", a.client, a.leadId);
     }
@@ -240,12 +240,12 @@ void checkRunDate(const RunParams& params, Timestamp now, bool force) {
 
 RunScope resolveRun(Reader& reader, const RunParams& params) {
   RunScope scope;
-  KJ_IF_MAYBE(same, getRun(reader, runId(params.date, params.onlyEntity))) {
+  KJ_IF_MAYBE (same, getRun(reader, runId(params.date, params.onlyEntity))) {
     scope.done.push_back(kj::mv(*same));
     return scope;
   }
   if (params.onlyEntity) {
-    KJ_IF_MAYBE(full, getRun(reader, runId(params.date, std::nullopt))) {
+    KJ_IF_MAYBE (full, getRun(reader, runId(params.date, std::nullopt))) {
       scope.done.push_back(kj::mv(*full));
       return scope;
     }
@@ -254,7 +254,7 @@ RunScope resolveRun(Reader& reader, const RunParams& params) {
   }
   std::vector<Entity> left;
   for (Entity e : ALL_ENTITIES) {
-    KJ_IF_MAYBE(one, getRun(reader, runId(params.date, e))) {
+    KJ_IF_MAYBE (one, getRun(reader, runId(params.date, e))) {
       scope.done.push_back(kj::mv(*one));
     } else {
       left.push_back(e);
@@ -272,54 +272,20 @@ RunScope resolveRun(Reader& reader, const RunParams& params) {
   return scope;
 }
 
-RunOutcome executeRun(Txn& txn, IdGenerator& ids, const RunParams& asked, Timestamp now,
-                      const OppositionKey* opposition, PlannedRun* planned) {
-  faultPoint("run.before_commit");
-  auto started = planned != nullptr ? planned->started : std::chrono::steady_clock::now();
-  KJ_ON_SCOPE_FAILURE(metrics().countRun(asked.onlyEntity, Metrics::RunOutcome::FAILED, 0));
-  RunOutcome outcome;
-  RunScope scope = resolveRun(txn, asked);
-  if (!scope.toRun) {
-    outcome.run = scope.done.front();
-    for (auto& run : scope.done) {
-      auto batches = batchesOfRun(txn, run);
-      outcome.batches.insert(outcome.batches.end(), batches.begin(), batches.end());
-    }
-    outcome.alreadyDone = true;
-    countRun(txn, asked.onlyEntity, true, started);
-    return outcome;
-  }
-  const RunParams& params = *scope.toRun;
-  std::string id = runId(params.date, params.onlyEntity);
+namespace {
 
-  // The plan made on a snapshot, when it still holds; else one made here, on the current state.
-  kj::Own<TraceRecorder> trace;
-  RunPlan plan;
-  auto checking = std::chrono::steady_clock::now();
-  if (planned != nullptr) {
-    if (!planned->plan || !(*planned->scope.toRun == params)) {
-      outcome.staleBecause = "the run's scope changed";
-    } else {
-      outcome.staleBecause = staleInputOf(txn, *planned, opposition);
-    }
-    if (outcome.staleBecause.empty()) {
-      plan = kj::mv(*planned->plan);
-      trace = kj::mv(planned->trace);
-    } else {
-      outcome.replanned = true;
-    }
-  }
-  auto writing = std::chrono::steady_clock::now();
-  outcome.checkSeconds = secondsBetween(checking, writing);
-  if (trace.get() == nullptr) {
-    trace = kj::heap<TraceRecorder>(id);
-    plan = planRunFromStore(txn, params, opposition, trace.get());
-  }
+// The writes of a run planned as `plan` (SPEC §5.7): aging, deliveries, duplicate-index entries,
+// quota counters, lead statuses and history, one pending batch per client, the run record and its
+// trace. The day's counters are returned in `stats` (for the caller to apply) when it is given,
+// else applied in `txn`.
+RunOutcome writeRun(Txn& txn, IdGenerator& ids, const RunParams& params, const RunPlan& plan,
+                    TraceRecorder& trace, Timestamp now, std::vector<StatsChange>* stats) {
+  RunOutcome outcome;
+  std::string id = runId(params.date, params.onlyEntity);
   std::string week = isoWeekOf(params.date);
   const Timestamp T = params.reference;
   TouchedLeads leads(txn);
   RunCount counted{id, params.date, T, scopeOf(params), {}, {}};
-
   for (auto& aging : plan.aging) {
     Lead& lead = leads.get(aging.entity, aging.leadId);
     lead.statut = Statut::LB;
@@ -393,7 +359,12 @@ RunOutcome executeRun(Txn& txn, IdGenerator& ids, const RunParams& asked, Timest
   }
   leads.writeAll();
   counted.duplicates = plan.duplicates;
-  countRunStats(txn, counted);  // after the leads: it counts the pools they leave
+  auto changes = runStatsChanges(txn, counted);  // after the leads: it counts the pools they leave
+  if (stats != nullptr) {
+    *stats = kj::mv(changes);
+  } else {
+    applyStats(txn, changes);
+  }
   for (auto& b : outcome.batches) {
     putBatch(txn, b, nullptr);
     countBatch(txn, nullptr, b);
@@ -414,8 +385,84 @@ RunOutcome executeRun(Txn& txn, IdGenerator& ids, const RunParams& asked, Timest
   for (auto& d : plan.duplicates) run.byEntity[d.leadEntity].doublonsEvites += 1;
   for (auto& b : outcome.batches) run.batches.push_back(b.id);
   putRun(txn, run);
-  trace->trace().committedAt = now;
-  putRunTrace(txn, trace->trace());
+  trace.trace().committedAt = now;
+  putRunTrace(txn, trace.trace());
+  return outcome;
+}
+
+}  // namespace
+
+kj::Own<PlannedRun> prepareRun(Store& store, IdGenerator& ids, const RunParams& asked,
+                               Timestamp now, const OppositionKey* opposition,
+                               uint64_t changeMark) {
+  auto txn = store.beginAtSnapshot();
+  auto planned = planRunOnSnapshot(*txn, asked, opposition);
+  if (!planned->plan) return planned;
+  auto writing = std::chrono::steady_clock::now();
+  planned->preparedOutcome = writeRun(*txn, ids, *planned->scope.toRun, *planned->plan,
+                                      *planned->trace, now, &planned->preparedStats);
+  planned->prepared = kj::mv(txn);
+  planned->changeMark = changeMark;
+  planned->prepareSeconds = secondsBetween(writing, std::chrono::steady_clock::now());
+  return planned;
+}
+
+RunOutcome executeRun(Txn& txn, IdGenerator& ids, const RunParams& asked, Timestamp now,
+                      const OppositionKey* opposition, PlannedRun* planned,
+                      bool onlyNewRecordsSince) {
+  faultPoint("run.before_commit");
+  auto started = planned != nullptr ? planned->started : std::chrono::steady_clock::now();
+  KJ_ON_SCOPE_FAILURE(metrics().countRun(asked.onlyEntity, Metrics::RunOutcome::FAILED, 0));
+  RunScope scope = resolveRun(txn, asked);
+  if (!scope.toRun) {
+    RunOutcome outcome;
+    outcome.run = scope.done.front();
+    for (auto& run : scope.done) {
+      auto batches = batchesOfRun(txn, run);
+      outcome.batches.insert(outcome.batches.end(), batches.begin(), batches.end());
+    }
+    outcome.alreadyDone = true;
+    countRun(txn, asked.onlyEntity, true, started);
+    return outcome;
+  }
+  const RunParams& params = *scope.toRun;
+  auto checking = std::chrono::steady_clock::now();
+  const bool sameScope = planned != nullptr && planned->plan && *planned->scope.toRun == params;
+
+  // Nothing but new records written since the snapshot: every record the run read is as it read
+  // it, and its writes hold as they were made. Only the day's counters are written here, on the
+  // rows as ingestion left them.
+  if (sameScope && onlyNewRecordsSince && planned->prepared.get() != nullptr) {
+    applyStats(txn, planned->preparedStats);
+    countRun(txn, asked.onlyEntity, false, started);
+    txn.include(kj::mv(planned->prepared));
+    RunOutcome outcome = kj::mv(planned->preparedOutcome);
+    outcome.fromSnapshot = true;
+    outcome.writeSeconds = secondsBetween(checking, std::chrono::steady_clock::now());
+    return outcome;
+  }
+  if (planned != nullptr) planned->prepared = nullptr;  // its snapshot's versions, let go
+
+  // The plan made on a snapshot, when it still holds; else one made here, on the current state.
+  kj::Own<TraceRecorder> trace;
+  RunPlan plan;
+  std::string staleBecause;
+  if (planned != nullptr) {
+    staleBecause = sameScope ? staleInputOf(txn, *planned, opposition) : "the run's scope changed";
+    if (staleBecause.empty()) {
+      plan = kj::mv(*planned->plan);
+      trace = kj::mv(planned->trace);
+    }
+  }
+  auto writing = std::chrono::steady_clock::now();
+  if (trace.get() == nullptr) {
+    trace = kj::heap<TraceRecorder>(runId(params.date, params.onlyEntity));
+    plan = planRunFromStore(txn, params, opposition, trace.get());
+  }
+  RunOutcome outcome = writeRun(txn, ids, params, plan, *trace, now, nullptr);
+  outcome.staleBecause = kj::mv(staleBecause);
+  outcome.replanned = !outcome.staleBecause.empty();
+  outcome.checkSeconds = secondsBetween(checking, writing);
   countRun(txn, asked.onlyEntity, false, started);
   outcome.writeSeconds = secondsBetween(writing, std::chrono::steady_clock::now());
   return outcome;
@@ -425,7 +472,7 @@ std::vector<Batch> batchesOfRun(Reader& reader, const RunRecord& run) {
   std::vector<Batch> out;
   for (auto& id : run.batches) {
     for (Entity e : ALL_ENTITIES) {
-      KJ_IF_MAYBE(b, getBatch(reader, e, id)) {
+      KJ_IF_MAYBE (b, getBatch(reader, e, id)) {
         out.push_back(kj::mv(*b));
         break;
       }

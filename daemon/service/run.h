@@ -15,6 +15,7 @@
 #include "daemon/domain/explain.h"
 #include "daemon/domain/ids.h"
 #include "daemon/domain/outbox.h"
+#include "daemon/domain/stats.h"
 #include "daemon/service/opposition.h"
 #include "daemon/store/store.h"
 
@@ -29,8 +30,8 @@ struct RunSettings {
 
 // The run parameters of `rdzctl deliver`: a date (at the configured time), or a reference time
 // (its Paris date), or neither (today in Paris, at the configured time).
-RunParams runParams(const RunSettings& settings, std::string_view date,
-                    std::optional<Timestamp> at, std::optional<Entity> entity, Timestamp now);
+RunParams runParams(const RunSettings& settings, std::string_view date, std::optional<Timestamp> at,
+                    std::optional<Entity> entity, Timestamp now);
 
 // Refuses (KJ_REQUIRE) a run whose date is after today in Europe/Paris, unless `force` (SPEC
 // §5.9): a run dated ahead would age and re-enter leads against a time that has not come.
@@ -56,6 +57,17 @@ RunScope resolveRun(Reader& reader, const RunParams& params);
 RunPlan planRunFromStore(Reader& reader, const RunParams& params,
                          const OppositionKey* opposition = nullptr, PlanTrace* trace = nullptr);
 
+struct RunOutcome {
+  RunRecord run;
+  std::vector<Batch> batches;
+  bool alreadyDone = false;   // the run existed: nothing was allocated again
+  bool fromSnapshot = false;  // the writes prepared on the snapshot were committed as they were
+  bool replanned = false;     // a plan made off the writer was stale: planned again on the writer
+  std::string staleBecause;   // why
+  double checkSeconds = 0;    // on the writer: checking the plan made off it
+  double writeSeconds = 0;    // on the writer: planning there if need be, and the writes
+};
+
 // A run planned on a snapshot, off the writer, with what the plan relied on, for the writer to
 // check before it commits (executeRun). Planning takes seconds at a million leads; ingestion goes
 // on meanwhile.
@@ -72,11 +84,27 @@ struct PlannedRun {
   std::chrono::steady_clock::time_point started;
   double readSeconds = 0;  // reading the pools and commandes from the snapshot
   double planSeconds = 0;  // the allocation
+
+  // The run's writes, made off the writer too, on the snapshot (prepareRun): the writer commits
+  // them as they are when nothing but new records (ingestion) was written since the snapshot
+  // (WriteQueue::onlyNewRecordsSince(changeMark)); otherwise it drops them and checks the plan.
+  kj::Own<Txn> prepared;                   // a Store::beginAtSnapshot() transaction, or null
+  uint64_t changeMark = 0;                 // WriteQueue::changeMark() before the snapshot
+  std::vector<StatsChange> preparedStats;  // the run's counters: applied by the writer, on the
+                                           // rows as they are then (ingestion adds to them)
+  RunOutcome preparedOutcome;
+  double prepareSeconds = 0;  // writing the run into `prepared`
 };
 
 // Resolves and plans `asked` on `snapshot` (a worker thread; writes nothing).
 kj::Own<PlannedRun> planRunOnSnapshot(Reader& snapshot, const RunParams& asked,
                                       const OppositionKey* opposition);
+
+// On a worker thread: plans `asked` on a snapshot (Store::beginAtSnapshot()) and, when there is
+// a run to make, writes it into that snapshot's transaction (PlannedRun::prepared), stamped
+// `now`. `changeMark`: WriteQueue::changeMark(), read by the caller before this call.
+kj::Own<PlannedRun> prepareRun(Store& store, IdGenerator& ids, const RunParams& asked,
+                               Timestamp now, const OppositionKey* opposition, uint64_t changeMark);
 
 // Why `planned` may no longer be applied as it is (a lead it ages or gives changed, a commande or
 // its counters changed, a phone was opposed, a client got that person meanwhile), or "" when it
@@ -84,24 +112,17 @@ kj::Own<PlannedRun> planRunOnSnapshot(Reader& snapshot, const RunParams& asked,
 std::string staleInputOf(Reader& reader, const PlannedRun& planned,
                          const OppositionKey* opposition);
 
-struct RunOutcome {
-  RunRecord run;
-  std::vector<Batch> batches;
-  bool alreadyDone = false;  // the run existed: nothing was allocated again
-  bool replanned = false;    // a plan made off the writer was stale: planned again on the writer
-  std::string staleBecause;  // why
-  double checkSeconds = 0;   // on the writer: checking the plan made off it
-  double writeSeconds = 0;   // on the writer: planning there if need be, and the writes
-};
-
 // Inside a write job: returns the existing run of this date and scope untouched, or commits a
-// new one, with its trace for `lead explain` (RunTrace). The plan is `planned`'s when it was made
-// for the scope still to run and nothing it relied on changed since its snapshot; otherwise (or
-// without `planned`) the run is planned here, on the writer's current state. `now` stamps
+// new one, with its trace for `lead explain` (RunTrace). With `planned` prepared and
+// `onlyNewRecordsSince` (WriteQueue::onlyNewRecordsSince(planned->changeMark), asked by the job),
+// its writes are included as they are (Txn::include: the group ends with this job) and only the
+// counters are written here. Otherwise the plan is `planned`'s when it was made for the scope
+// still to run and nothing it relied on changed since its snapshot (staleInputOf); failing that
+// (or without `planned`) the run is planned here, on the writer's current state. `now` stamps
 // history events and the batches' first attempt.
 RunOutcome executeRun(Txn& txn, IdGenerator& ids, const RunParams& params, Timestamp now,
-                      const OppositionKey* opposition = nullptr,
-                      PlannedRun* planned = nullptr);
+                      const OppositionKey* opposition = nullptr, PlannedRun* planned = nullptr,
+                      bool onlyNewRecordsSince = false);
 
 // The batches of a run (both entities).
 std::vector<Batch> batchesOfRun(Reader& reader, const RunRecord& run);

@@ -2,7 +2,6 @@
 
 #include <kj/debug.h>
 
-
 #include <algorithm>
 #include <memory>
 #include <type_traits>
@@ -18,9 +17,9 @@
 #include "daemon/service/log.h"
 #include "daemon/service/metrics.h"
 #include "daemon/service/operations.h"
+#include "daemon/service/stats.h"
 #include "daemon/service/users.h"
 #include "daemon/service/worker-thread.h"
-#include "daemon/service/stats.h"
 #include "daemon/store/codec.h"
 #include "daemon/store/records.h"
 
@@ -54,7 +53,8 @@ std::vector<Entity> entitiesIn(EntityScope scope) {
 }
 
 void requireEntity(EntityScope scope, Entity e) {
-  KJ_REQUIRE(!scope || *scope == e, "this token is bound to another entity", std::string(entityName(*scope)));
+  KJ_REQUIRE(!scope || *scope == e, "this token is bound to another entity",
+             std::string(entityName(*scope)));
 }
 
 // Listings (SPEC §10): no reply grows with the database.
@@ -101,10 +101,9 @@ kj::Promise<SubmitAnswer> submit(ServiceContext& ctx, IngestRequest request) {
         request.prepared = prepareIngest(request, codes);
       }
     }
-    return ctx.writes.run<SubmitAnswer>(
-        [&ids = ctx.ids, request = kj::mv(request)](Txn& txn) {
-          return ingestLead(txn, ids, request);
-        });
+    return ctx.writes.run<SubmitAnswer>([&ids = ctx.ids, request = kj::mv(request)](
+                                            Txn& txn) { return ingestLead(txn, ids, request); },
+                                        Writes::NEW_RECORDS);
   });
 }
 
@@ -116,8 +115,13 @@ class IngestImpl final : public schema::Ingest::Server {
 
   kj::Promise<void> submit(SubmitContext context) override {
     auto params = context.getParams();
-    IngestRequest request{entity_, fromCapnp(params.getFields()), str(params.getIdempotencyKey()),
-                          ctx_.clock.now(), false, gateway_ ? "gateway" : "ingest", caller_};
+    IngestRequest request{entity_,
+                          fromCapnp(params.getFields()),
+                          str(params.getIdempotencyKey()),
+                          ctx_.clock.now(),
+                          false,
+                          gateway_ ? "gateway" : "ingest",
+                          caller_};
     if (params.hasRequest()) {
       auto http = params.getRequest();
       request.request = HttpRequestProof{str(http.getIp()), str(http.getUserAgent()),
@@ -169,17 +173,17 @@ class ViewerMethods : public Base {
     }
   }
 
-  using typename Base::ListClientsContext;
-  using typename Base::GetClientContext;
-  using typename Base::ListCommandesContext;
-  using typename Base::GetCommandeContext;
-  using typename Base::ListProduitsContext;
-  using typename Base::GetLeadContext;
+  using typename Base::ExplainLeadContext;
   using typename Base::FindLeadsContext;
-  using typename Base::ListRunsContext;
+  using typename Base::GetClientContext;
+  using typename Base::GetCommandeContext;
+  using typename Base::GetLeadContext;
   using typename Base::GetRunContext;
   using typename Base::ListBatchesContext;
-  using typename Base::ExplainLeadContext;
+  using typename Base::ListClientsContext;
+  using typename Base::ListCommandesContext;
+  using typename Base::ListProduitsContext;
+  using typename Base::ListRunsContext;
   using typename Base::StatsContext;
 
   kj::Promise<void> listClients(ListClientsContext context) override {
@@ -246,7 +250,7 @@ class ViewerMethods : public Base {
   kj::Promise<void> getLead(GetLeadContext context) override {
     std::string id = str(context.getParams().getId());
     for (Entity e : entitiesIn(scope_)) {
-      KJ_IF_MAYBE(lead, rdz::getLead(ctx_.store, e, id)) {
+      KJ_IF_MAYBE (lead, rdz::getLead(ctx_.store, e, id)) {
         auto results = context.getResults();
         toCapnp(*lead, results.initLead());
         auto history = getHistory(ctx_.store, e, id);
@@ -279,7 +283,7 @@ class ViewerMethods : public Base {
 
   kj::Promise<void> getRun(GetRunContext context) override {
     std::string id = str(context.getParams().getId());
-    KJ_IF_MAYBE(run, rdz::getRun(ctx_.store, id)) {
+    KJ_IF_MAYBE (run, rdz::getRun(ctx_.store, id)) {
       if (visible(*run)) {
         auto results = context.getResults();
         toCapnp(presented(*run), results.initRun());
@@ -298,10 +302,10 @@ class ViewerMethods : public Base {
     size_t limit = pageSize(params.getLimit());
     std::vector<Batch> batches;
     for (Entity e : entitiesIn(scope_)) {
-      for (auto& b : rdz::listBatches(ctx_.store, e, str(params.getAfter()), limit + 1,
-                                      [&](const Batch& b) {
-                                        return status.empty() || batchStatusName(b.status) == status;
-                                      })) {
+      for (auto& b :
+           rdz::listBatches(ctx_.store, e, str(params.getAfter()), limit + 1, [&](const Batch& b) {
+             return status.empty() || batchStatusName(b.status) == status;
+           })) {
         batches.push_back(kj::mv(b));
       }
     }
@@ -369,7 +373,9 @@ class ViewerMethods : public Base {
 
  protected:
   // A token bound to one entity sees the runs that concern it and only its own batches.
-  bool visible(const RunRecord& run) const { return !scope_ || !run.entity || run.entity == scope_; }
+  bool visible(const RunRecord& run) const {
+    return !scope_ || !run.entity || run.entity == scope_;
+  }
   std::vector<Batch> scoped(std::vector<Batch> batches) const {
     if (scope_) std::erase_if(batches, [&](const Batch& b) { return b.entity != *scope_; });
     return batches;
@@ -409,7 +415,7 @@ class ViewerMethods : public Base {
 
   Client findClient(const std::string& id) {
     for (Entity e : entitiesIn(scope_)) {
-      KJ_IF_MAYBE(c, rdz::getClient(ctx_.store, e, id)) {
+      KJ_IF_MAYBE (c, rdz::getClient(ctx_.store, e, id)) {
         return kj::mv(*c);
       }
     }
@@ -418,7 +424,7 @@ class ViewerMethods : public Base {
 
   Commande findCommande(const std::string& id) {
     for (Entity e : entitiesIn(scope_)) {
-      KJ_IF_MAYBE(c, rdz::getCommande(ctx_.store, e, id)) {
+      KJ_IF_MAYBE (c, rdz::getCommande(ctx_.store, e, id)) {
         return kj::mv(*c);
       }
     }
@@ -490,8 +496,13 @@ class AdminImpl final : public ViewerMethods<schema::Admin::Server> {
     auto params = context.getParams();
     Entity e = fromCapnp(params.getEntity());
     requireEntity(scope_, e);
-    IngestRequest request{e, fromCapnp(params.getFields()), str(params.getIdempotencyKey()),
-                          ctx_.clock.now(), false, "admin", caller_};
+    IngestRequest request{e,
+                          fromCapnp(params.getFields()),
+                          str(params.getIdempotencyKey()),
+                          ctx_.clock.now(),
+                          false,
+                          "admin",
+                          caller_};
     return submit(ctx_, kj::mv(request)).then([context](SubmitAnswer answer) mutable {
       fillOutcome(answer, context.getResults());
     });
@@ -522,8 +533,8 @@ class AdminImpl final : public ViewerMethods<schema::Admin::Server> {
                            [results, i](kj::Exception&& e) mutable {
                              // A failure (storage), not a refusal: the row may be imported
                              // again.
-                             results[i].setRefused(kj::str("not stored, try again: ",
-                                                           e.getDescription()));
+                             results[i].setRefused(
+                                 kj::str("not stored, try again: ", e.getDescription()));
                            }));
     }
     return kj::joinPromises(promises.finish());
@@ -546,19 +557,21 @@ class AdminImpl final : public ViewerMethods<schema::Admin::Server> {
         std::vector<Batch> batches;  // of the done runs
         RunPlan plan;                // of the run to make
       };
-      return onSnapshot<kj::Own<DryRun>>(ctx_.store, [asked, opposition = ctx_.opposition](Reader& r) {
-               auto dry = kj::heap<DryRun>();
-               dry->scope = resolveRun(r, asked);
-               if (!dry->scope.toRun) {
-                 for (auto& done : dry->scope.done) {
-                   auto more = batchesOfRun(r, done);
-                   dry->batches.insert(dry->batches.end(), more.begin(), more.end());
-                 }
-               } else {
-                 dry->plan = planRunFromStore(r, *dry->scope.toRun, opposition);
-               }
-               return dry;
-             })
+      return onSnapshot<kj::Own<DryRun>>(
+                 ctx_.store,
+                 [asked, opposition = ctx_.opposition](Reader& r) {
+                   auto dry = kj::heap<DryRun>();
+                   dry->scope = resolveRun(r, asked);
+                   if (!dry->scope.toRun) {
+                     for (auto& done : dry->scope.done) {
+                       auto more = batchesOfRun(r, done);
+                       dry->batches.insert(dry->batches.end(), more.begin(), more.end());
+                     }
+                   } else {
+                     dry->plan = planRunFromStore(r, *dry->scope.toRun, opposition);
+                   }
+                   return dry;
+                 })
           .then([this, context](kj::Own<DryRun> dry) mutable {
             auto results = context.getResults();
             if (!dry->scope.toRun) {
@@ -595,28 +608,30 @@ class AdminImpl final : public ViewerMethods<schema::Admin::Server> {
           });
     }
 
-    checkRunDate(asked, ctx_.clock.now(), p.getForce());
-    // Planned on a snapshot off the writer (seconds at a million leads, ingestion going on), then
-    // checked and committed by the writer (executeRun).
+    const Timestamp now = ctx_.clock.now();
+    checkRunDate(asked, now, p.getForce());
+    // Planned and written on a snapshot off the writer (seconds at a million leads, ingestion
+    // going on), then committed by the writer (executeRun) as it was written when only new
+    // records were written meanwhile, else checked and, if need be, planned again there.
+    const uint64_t mark = ctx_.writes.changeMark();  // before the snapshot
     auto committed =
-        onSnapshot<kj::Own<PlannedRun>>(
-            ctx_.store,
-            [asked, opposition = ctx_.opposition](Reader& snapshot) {
-              return planRunOnSnapshot(snapshot, asked, opposition);
-            })
-            .then([&ctx = ctx_, asked](kj::Own<PlannedRun> plan) {
+        onLowPriorityThread<kj::Own<PlannedRun>>([&ctx = ctx_, asked, now, mark]() {
+          return prepareRun(ctx.store, ctx.ids, asked, now, ctx.opposition, mark);
+        })
+            .then([&ctx = ctx_, asked, now](kj::Own<PlannedRun> plan) {
               if (plan->plan) {
-                logInfo("run {}: planned on a snapshot in {:.2f} s (reading {:.2f} s, "
-                        "allocating {:.2f} s)",
-                        runId(plan->scope.toRun->date, plan->scope.toRun->onlyEntity),
-                        plan->readSeconds + plan->planSeconds, plan->readSeconds,
-                        plan->planSeconds);
+                logInfo(
+                    "run {}: planned on a snapshot in {:.2f} s (reading {:.2f} s, "
+                    "allocating {:.2f} s), written there in {:.2f} s",
+                    runId(plan->scope.toRun->date, plan->scope.toRun->onlyEntity),
+                    plan->readSeconds + plan->planSeconds, plan->readSeconds, plan->planSeconds,
+                    plan->prepareSeconds);
               }
-              return ctx.writes.run<RunOutcome>(
-                  [&ids = ctx.ids, asked, now = ctx.clock.now(), opposition = ctx.opposition,
-                   plan = kj::mv(plan)](Txn& txn) mutable {
-                    return executeRun(txn, ids, asked, now, opposition, plan.get());
-                  });
+              return ctx.writes.run<RunOutcome>([&ctx, asked, now,
+                                                 plan = kj::mv(plan)](Txn& txn) mutable {
+                bool onlyNew = ctx.writes.onlyNewRecordsSince(plan->changeMark);
+                return executeRun(txn, ctx.ids, asked, now, ctx.opposition, plan.get(), onlyNew);
+              });
             })
             .then([&ctx = ctx_](RunOutcome outcome) {
               faultPoint("run.after_commit");  // the run's group is synced; nothing sent yet
@@ -625,11 +640,14 @@ class AdminImpl final : public ViewerMethods<schema::Admin::Server> {
                         outcome.staleBecause);
               }
               if (!outcome.alreadyDone) {
-                logInfo("run {}: {} leads assigned, {} aged to LB, {} duplicates avoided, {} "
-                        "batches; on the writer: checked in {:.2f} s, written in {:.2f} s",
-                        outcome.run.id, outcome.run.assigned, outcome.run.aged,
-                        outcome.run.doublonsEvites, outcome.batches.size(),
-                        outcome.checkSeconds, outcome.writeSeconds);
+                logInfo(
+                    "run {}: {} leads assigned, {} aged to LB, {} duplicates avoided, {} "
+                    "batches; on the writer: {}, checked in {:.2f} s, written in {:.2f} s",
+                    outcome.run.id, outcome.run.assigned, outcome.run.aged,
+                    outcome.run.doublonsEvites, outcome.batches.size(),
+                    outcome.fromSnapshot ? "committed as written on the snapshot"
+                                         : "written again on the current state",
+                    outcome.checkSeconds, outcome.writeSeconds);
               }
               ctx.wakeSenders();
               return outcome;
@@ -638,9 +656,8 @@ class AdminImpl final : public ViewerMethods<schema::Admin::Server> {
     // A run once started is carried to its commit even if its caller goes away: the event loop
     // keeps one branch (a dropped call would otherwise wait, on the event loop, for the planning
     // thread to end). Asked again, the committed run is answered as done.
-    committed.addBranch().ignoreResult().detach([](kj::Exception&& e) {
-      logInfo("run failed: {}", e.getDescription().cStr());
-    });
+    committed.addBranch().ignoreResult().detach(
+        [](kj::Exception&& e) { logInfo("run failed: {}", e.getDescription().cStr()); });
     return committed.addBranch().then([this, context](RunOutcome outcome) mutable {
       auto results = context.getResults();
       toCapnp(presented(outcome.run), results.initRun());
@@ -655,7 +672,7 @@ class AdminImpl final : public ViewerMethods<schema::Admin::Server> {
     return ctx_.writes
         .run<void>([id, entities, now = ctx_.clock.now()](Txn& txn) {
           for (Entity e : entities) {
-            KJ_IF_MAYBE(batch, getBatch(txn, e, id)) {
+            KJ_IF_MAYBE (batch, getBatch(txn, e, id)) {
               Batch updated = *batch;
               // Resending a sent batch sends all of it again; a failed one keeps the API parts
               // its client already acknowledged.
@@ -671,9 +688,7 @@ class AdminImpl final : public ViewerMethods<schema::Admin::Server> {
           }
           KJ_FAIL_REQUIRE("no such batch", id);
         })
-        .then([this]() {
-          ctx_.wakeSenders();
-        });
+        .then([this]() { ctx_.wakeSenders(); });
   }
 
   kj::Promise<void> backup(BackupContext context) override {
@@ -681,18 +696,20 @@ class AdminImpl final : public ViewerMethods<schema::Admin::Server> {
     KJ_REQUIRE(!scope_, "backup needs an admin token for all entities");
     std::string dir = str(context.getParams().getDir());
     KJ_REQUIRE(!dir.empty(), "backup needs a directory");
-    return onSnapshot<bool>(ctx_.store, [&store = ctx_.store, dir,
-                              keyFile = ctx_.oppositionKeyFile](Reader&) {
-             store.checkpoint(dir);
-             // The opposition list is hashed with the install's secret: without it, a restored
-             // list could not be checked. The copy is the secret's file beside the database's.
-             if (!keyFile.empty()) {
-               auto secret = readFileIfExists(keyFile);
-               KJ_REQUIRE(secret.has_value(), "cannot read the opposition key file");
-               writeFileSecure(dir + "/" + OPPOSITION_KEY_FILE, *secret, 0600);
-             }
-             return true;
-           })
+    return onSnapshot<bool>(ctx_.store,
+                            [&store = ctx_.store, dir, keyFile = ctx_.oppositionKeyFile](Reader&) {
+                              store.checkpoint(dir);
+                              // The opposition list is hashed with the install's secret: without
+                              // it, a restored list could not be checked. The copy is the secret's
+                              // file beside the database's.
+                              if (!keyFile.empty()) {
+                                auto secret = readFileIfExists(keyFile);
+                                KJ_REQUIRE(secret.has_value(),
+                                           "cannot read the opposition key file");
+                                writeFileSecure(dir + "/" + OPPOSITION_KEY_FILE, *secret, 0600);
+                              }
+                              return true;
+                            })
         .ignoreResult();
   }
 
@@ -703,8 +720,10 @@ class AdminImpl final : public ViewerMethods<schema::Admin::Server> {
     Timestamp now = ctx_.clock.now();
     Timestamp at = p.getAt() != 0 ? Timestamp(Duration(p.getAt())) : now;
     return ctx_.writes
-        .run<RejectAnswer>([scope = scope_, id = str(p.getId()), reason = str(p.getReason()), at,
-                            now](Txn& txn) { return rdz::rejectLead(txn, scope, id, reason, at, now); })
+        .run<RejectAnswer>(
+            [scope = scope_, id = str(p.getId()), reason = str(p.getReason()), at, now](Txn& txn) {
+              return rdz::rejectLead(txn, scope, id, reason, at, now);
+            })
         .then([context](RejectAnswer answer) mutable {
           auto out = context.getResults().initRejection();
           out.setId(answer.id);
@@ -730,9 +749,8 @@ class AdminImpl final : public ViewerMethods<schema::Admin::Server> {
           // ones, on a worker thread (seconds on a large database).
           auto ranges = kj::mv(outcome.ranges);
           uint32_t leads = outcome.leads;
-          return onWorkerThread([&store, ranges = kj::mv(ranges)]() {
-                   store.purgeOldVersions(ranges);
-                 })
+          return onWorkerThread(
+                     [&store, ranges = kj::mv(ranges)]() { store.purgeOldVersions(ranges); })
               .then([leads]() { return leads; });
         })
         .then([context](uint32_t leads) mutable {
@@ -857,8 +875,7 @@ class AdminImpl final : public ViewerMethods<schema::Admin::Server> {
           // Counts only: keys and details may hold phones (index keys).
           logInfo("audit: {} leads, {} deliveries checked in {:.1f} s, {} violations",
                   report->checked.leads, report->checked.deliveries,
-                  std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
-                      .count(),
+                  std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),
                   report->violationsTotal);
           toCapnp(*report, context.getResults().initReport());
         });
@@ -904,7 +921,7 @@ class BootstrapImpl final : public schema::Bootstrap::Server {
 
   kj::Promise<void> authenticate(AuthenticateContext context) override {
     auto token = context.getParams().getToken();
-    KJ_IF_MAYBE(grant, ctx_.auth.check(std::string_view(token.cStr(), token.size()))) {
+    KJ_IF_MAYBE (grant, ctx_.auth.check(std::string_view(token.cStr(), token.size()))) {
       fillSession(context.getResults().initSession(), grant->role, grant->entity, grant->caller,
                   "");
       return kj::READY_NOW;
@@ -957,7 +974,7 @@ class BootstrapImpl final : public schema::Bootstrap::Server {
         break;
       }
     }
-    KJ_IF_MAYBE(f, authenticated_) {
+    KJ_IF_MAYBE (f, authenticated_) {
       (*f)();
     }
   }

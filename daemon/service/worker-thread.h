@@ -20,18 +20,25 @@ kj::Promise<void> onWorkerThread(kj::Function<void()> work);
 // and the writer come first when the cores are busy.
 void lowerThisThreadsPriority(int nice);
 
-// Long reads (a run's plan, a dry run, a backup): `job` on a worker thread of lower priority,
-// with a snapshot of the store (one consistent state); its result comes back on the calling
-// event loop.
+// `job` on a worker thread of lower priority; its result comes back on the calling event loop.
 template <typename T>
-kj::Promise<T> onSnapshot(Store& store, kj::Function<T(Reader& snapshot)> job) {
+kj::Promise<T> onLowPriorityThread(kj::Function<T()> job) {
   auto result = std::make_shared<std::optional<T>>();
-  return onWorkerThread([&store, job = kj::mv(job), result]() mutable {
+  return onWorkerThread([job = kj::mv(job), result]() mutable {
            lowerThisThreadsPriority(5);
-           auto snapshot = store.snapshot();
-           result->emplace(job(*snapshot));
+           result->emplace(job());
          })
       .then([result]() mutable -> T { return kj::mv(**result); });
+}
+
+// Long reads (a dry run, a backup): `job` on a worker thread of lower priority, with a snapshot
+// of the store (one consistent state); its result comes back on the calling event loop.
+template <typename T>
+kj::Promise<T> onSnapshot(Store& store, kj::Function<T(Reader& snapshot)> job) {
+  return onLowPriorityThread<T>([&store, job = kj::mv(job)]() mutable {
+    auto snapshot = store.snapshot();
+    return job(*snapshot);
+  });
 }
 
 }  // namespace rdz

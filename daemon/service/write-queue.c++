@@ -17,7 +17,7 @@ namespace rdz {
 struct WriteQueue::Mailbox {
   struct State {
     kj::Own<kj::CrossThreadPromiseFulfiller<void>> armed;  // the loop's wait, if one is armed
-    bool signalled = false;                                 // a signal came while none was
+    bool signalled = false;                                // a signal came while none was
   };
   kj::MutexGuarded<State> state;
 
@@ -65,7 +65,7 @@ class WriteQueue::LoopWaits final : public kj::Refcounted {
   // Resolves (or rejects with the job's error) once `outcome` is known.
   kj::Promise<void> until(kj::Own<LoopWaits> self, std::shared_ptr<Outcome> outcome) {
     if (outcome->known.load(std::memory_order_acquire)) {
-      KJ_IF_MAYBE(e, outcome->error) {
+      KJ_IF_MAYBE (e, outcome->error) {
         return kj::mv(*e);
       }
       return kj::READY_NOW;
@@ -92,7 +92,7 @@ class WriteQueue::LoopWaits final : public kj::Refcounted {
       wait_ = paf.promise.then([this]() { waiting_ = false; }).fork();
       waiting_ = true;
     }
-    KJ_IF_MAYBE(wait, wait_) {
+    KJ_IF_MAYBE (wait, wait_) {
       return wait->addBranch();
     }
     KJ_UNREACHABLE;
@@ -126,7 +126,7 @@ void WriteQueue::push(Job job) {
   metrics().setWriteQueueDepth(lock->jobs.size());
 }
 
-kj::Promise<void> WriteQueue::enqueue(kj::Function<void(Txn&)> fn) {
+kj::Promise<void> WriteQueue::enqueue(kj::Function<void(Txn&)> fn, Writes writes) {
   auto waits = LoopWaits::forThisLoop();
   auto outcome = std::make_shared<Outcome>();
   push({kj::mv(fn),
@@ -134,18 +134,18 @@ kj::Promise<void> WriteQueue::enqueue(kj::Function<void(Txn&)> fn) {
           outcome->error = kj::mv(error);
           outcome->known.store(true, std::memory_order_release);
         },
-        waits->mailbox()});
+        waits->mailbox(), writes});
   auto& ref = *waits;
   return ref.until(kj::mv(waits), kj::mv(outcome));
 }
 
-void WriteQueue::runSync(kj::Function<void(Txn&)> fn) {
+void WriteQueue::runSync(kj::Function<void(Txn&)> fn, Writes writes) {
   std::promise<kj::Maybe<kj::Exception>> outcome;
   auto future = outcome.get_future();
   push({kj::mv(fn),
         [&outcome](kj::Maybe<kj::Exception> error) mutable { outcome.set_value(kj::mv(error)); },
-        nullptr});
-  KJ_IF_MAYBE(e, future.get()) {
+        nullptr, writes});
+  KJ_IF_MAYBE (e, future.get()) {
     kj::throwFatalException(kj::mv(*e));
   }
 }
@@ -169,7 +169,13 @@ void WriteQueue::writerLoop() {
     auto txn = store_.begin();
     std::vector<kj::Maybe<kj::Exception>> errors;
     errors.reserve(group.size());
-    for (auto& job : group) {
+    bool changes = false;
+    for (size_t i = 0; i < group.size(); ++i) {
+      Job& job = group[i];
+      if (job.writes == Writes::ANY) {
+        changes = true;
+        changes_.fetch_add(1, std::memory_order_acq_rel);
+      }
       txn->setSavePoint();
       auto error = kj::runCatchingExceptions([&]() { job.fn(*txn); });
       if (error == nullptr) {
@@ -178,6 +184,14 @@ void WriteQueue::writerLoop() {
         txn->rollbackToSavePoint();
       }
       errors.push_back(kj::mv(error));
+      if (txn->sealed() && i + 1 < group.size()) {
+        // The job included writes its successors' reads would not see: they go back to the
+        // head of the queue, in order, for the next group.
+        auto lock = shared_.lockExclusive();
+        for (size_t j = group.size(); j > i + 1; --j) lock->jobs.push_front(kj::mv(group[j - 1]));
+        group.erase(group.begin() + static_cast<ptrdiff_t>(i) + 1, group.end());
+        break;
+      }
     }
     // The writes the jobs put off (Txn::Deferred: the day's counters), once for the group. If
     // that fails, every job of the group fails and nothing of it is written (the store is as it
@@ -190,23 +204,24 @@ void WriteQueue::writerLoop() {
       faultPoint("commit.before_sync");
       auto started = std::chrono::steady_clock::now();
       commitError = kj::runCatchingExceptions([&]() { store_.commit(*txn, true); });
-      metrics().observeCommit(group.size(), std::chrono::duration<double>(
-                                                std::chrono::steady_clock::now() - started)
-                                                .count());
+      metrics().observeCommit(
+          group.size(),
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
       commitCount_.fetch_add(1);
       faultPoint("commit.after_sync");  // synced (or failed); no job told yet
     } else {
       txn->committed();  // nothing to write: the jobs' afterCommit effects hold as they are
     }
     jobCount_.fetch_add(group.size());
+    if (changes) changes_.fetch_add(1, std::memory_order_acq_rel);
 
     std::vector<Mailbox*> loops;  // each loop to wake, once
     for (size_t i = 0; i < group.size(); ++i) {
-      KJ_IF_MAYBE(e, errors[i]) {
+      KJ_IF_MAYBE (e, errors[i]) {
         group[i].done(kj::mv(*e));
-      } else KJ_IF_MAYBE(e, settleError) {
+      } else KJ_IF_MAYBE (e, settleError) {
         group[i].done(kj::cp(*e));
-      } else KJ_IF_MAYBE(e, commitError) {
+      } else KJ_IF_MAYBE (e, commitError) {
         group[i].done(kj::cp(*e));
       } else {
         group[i].done(nullptr);
@@ -217,8 +232,8 @@ void WriteQueue::writerLoop() {
       }
     }
     for (Mailbox* wake : loops) wake->signal();
-    KJ_IF_MAYBE(e, commitError) {
-      KJ_IF_MAYBE(fn, onCommitFailure_) {
+    KJ_IF_MAYBE (e, commitError) {
+      KJ_IF_MAYBE (fn, onCommitFailure_) {
         (*fn)(*e);
       }
     }

@@ -24,6 +24,16 @@
 
 namespace rdz {
 
+// What a job may write, for work prepared on a snapshot while jobs go on (a run's writes): the
+// writer counts the jobs that may change what exists, so such work can tell whether anything but
+// new records was written since its snapshot.
+enum class Writes {
+  ANY,          // may change or delete existing records
+  NEW_RECORDS,  // adds records of its own and changes nothing a run reads (a new lead, its
+                // history and idempotency record, the day's counters through Txn::Deferred):
+                // ingestion
+};
+
 struct WriteQueueStats {
   uint64_t jobs = 0;
   uint64_t commits = 0;  // synced group writes
@@ -51,25 +61,37 @@ class WriteQueue {
   // once the group holding it is committed and synced, or rejects with the job's exception (its
   // writes undone) or the commit's failure. `job` must own everything it touches.
   template <typename T>
-  kj::Promise<T> run(kj::Function<T(Txn&)> job);
+  kj::Promise<T> run(kj::Function<T(Txn&)> job, Writes writes = Writes::ANY);
 
   // The same for threads without a KJ event loop (the sender): blocks until the job's group is
   // committed and synced; throws the job's or the commit's exception.
-  void runSync(kj::Function<void(Txn&)> job);
+  void runSync(kj::Function<void(Txn&)> job, Writes writes = Writes::ANY);
 
   WriteQueueStats stats() const;
 
+  // Work prepared on a snapshot (Store::beginAtSnapshot) reads changeMark() BEFORE taking its
+  // snapshot; then a job submitted with Writes::ANY asks onlyNewRecordsSince(mark) on the writer:
+  // true when no job but Writes::NEW_RECORDS ones ran since (committed, or pending in the job's
+  // own group), so every record the snapshot saw is as it saw it. The count goes up when a
+  // Writes::ANY job starts and again once its group is committed, so a job that started before
+  // the mark but committed after the snapshot is seen too.
+  uint64_t changeMark() const { return changes_.load(std::memory_order_acquire); }
+  bool onlyNewRecordsSince(uint64_t mark) const {
+    return changes_.load(std::memory_order_acquire) == mark + 1;  // + the asking job itself
+  }
+
  private:
-  struct Mailbox;    // write-queue.c++: how the writer wakes one event loop
-  class LoopWaits;   // write-queue.c++: the loop's side of it
+  struct Mailbox;   // write-queue.c++: how the writer wakes one event loop
+  class LoopWaits;  // write-queue.c++: the loop's side of it
   struct Job {
     kj::Function<void(Txn&)> fn;
     // Called on the writer thread once the job's fate is known (null: committed and synced).
     kj::Function<void(kj::Maybe<kj::Exception>)> done;
     // The event loop to wake once every job of the group was told (null: runSync).
     std::shared_ptr<Mailbox> wake;
+    Writes writes = Writes::ANY;
   };
-  kj::Promise<void> enqueue(kj::Function<void(Txn&)> fn);
+  kj::Promise<void> enqueue(kj::Function<void(Txn&)> fn, Writes writes);
   void push(Job job);
   void writerLoop();
 
@@ -83,17 +105,19 @@ class WriteQueue {
   kj::MutexGuarded<Shared> shared_;
   std::atomic<uint64_t> jobCount_{0};
   std::atomic<uint64_t> commitCount_{0};
-  kj::Own<kj::Thread> thread_;  // last: joins before the members above go away
+  std::atomic<uint64_t> changes_{0};  // see changeMark()
+  kj::Own<kj::Thread> thread_;        // last: joins before the members above go away
 };
 
 template <typename T>
-kj::Promise<T> WriteQueue::run(kj::Function<T(Txn&)> job) {
+kj::Promise<T> WriteQueue::run(kj::Function<T(Txn&)> job, Writes writes) {
   // The result is written on the writer thread before the fulfiller fires, and read after. It is
   // shared because a cancelled caller may drop its end while the job is still queued.
   auto result = std::make_shared<kj::Maybe<T>>();
-  auto promise = enqueue([result, job = kj::mv(job)](Txn& txn) mutable { *result = job(txn); });
+  auto promise =
+      enqueue([result, job = kj::mv(job)](Txn& txn) mutable { *result = job(txn); }, writes);
   return promise.then([result = kj::mv(result)]() mutable -> T {
-    KJ_IF_MAYBE(value, *result) {
+    KJ_IF_MAYBE (value, *result) {
       return kj::mv(*value);
     }
     KJ_FAIL_ASSERT("write job finished without a result");
@@ -101,8 +125,8 @@ kj::Promise<T> WriteQueue::run(kj::Function<T(Txn&)> job) {
 }
 
 template <>
-inline kj::Promise<void> WriteQueue::run(kj::Function<void(Txn&)> job) {
-  return enqueue(kj::mv(job));
+inline kj::Promise<void> WriteQueue::run(kj::Function<void(Txn&)> job, Writes writes) {
+  return enqueue(kj::mv(job), writes);
 }
 
 }  // namespace rdz

@@ -12,7 +12,7 @@ namespace {
 
 template <typename T, typename Decode>
 kj::Maybe<T> getRecord(Reader& r, Entity e, Family f, std::string_view key, Decode decode) {
-  KJ_IF_MAYBE(bytes, r.get(e, f, key)) {
+  KJ_IF_MAYBE (bytes, r.get(e, f, key)) {
     return decode(*bytes);
   }
   return nullptr;
@@ -75,14 +75,21 @@ std::vector<std::string> leadIndexKeys(const Lead& lead) {
 void putLead(Txn& txn, const Lead& lead, const Lead* previous) {
   const Entity e = lead.entity;
   std::vector<std::string> now = leadIndexKeys(lead);
+  std::vector<std::string> before;
   if (previous != nullptr) {
     KJ_ASSERT(previous->id == lead.id && previous->entity == lead.entity);
-    for (auto& key : leadIndexKeys(*previous)) {
+    before = leadIndexKeys(*previous);
+    for (auto& key : before) {
       if (std::find(now.begin(), now.end(), key) == now.end()) txn.del(e, Family::INDEX, key);
     }
   }
   txn.put(e, Family::LEADS, lead.id, encode(lead));
-  for (auto& key : now) txn.put(e, Family::INDEX, key, "");
+  // The entries `previous` had are there already (the audit checks it): only the new ones.
+  for (auto& key : now) {
+    if (std::find(before.begin(), before.end(), key) == before.end()) {
+      txn.put(e, Family::INDEX, key, "");
+    }
+  }
 }
 
 void addHistory(Txn& txn, Entity e, std::string_view leadId, const HistoryEvent& event) {
@@ -111,7 +118,7 @@ std::vector<Lead> leadsByPhone(Reader& r, Entity e, std::string_view e164) {
   std::sort(ids.begin(), ids.end());  // ids are time-ordered: oldest first across produits
   std::vector<Lead> out;
   for (auto& id : ids) {
-    KJ_IF_MAYBE(lead, getLead(r, e, id)) {
+    KJ_IF_MAYBE (lead, getLead(r, e, id)) {
       out.push_back(kj::mv(*lead));
     }
   }
@@ -242,7 +249,8 @@ std::vector<Commande> listCommandes(Reader& r, Entity e) {
 }
 std::vector<Commande> listCommandes(Reader& r, Entity e, std::string_view after, size_t limit,
                                     kj::Function<bool(const Commande&)> keep) {
-  return pageOf<Commande>(familyScan(r, e, Family::COMMANDES), "", after, limit, decodeCommande, keep);
+  return pageOf<Commande>(familyScan(r, e, Family::COMMANDES), "", after, limit, decodeCommande,
+                          keep);
 }
 
 kj::Maybe<Produit> getProduit(Reader& r, Entity e, std::string_view code) {
@@ -314,7 +322,7 @@ std::vector<Delivery> deliveriesOfLead(Reader& r, Entity receiving, std::string_
   });
   std::vector<Delivery> out;
   for (auto& id : ids) {
-    KJ_IF_MAYBE(d, getDelivery(r, receiving, id)) {
+    KJ_IF_MAYBE (d, getDelivery(r, receiving, id)) {
       out.push_back(kj::mv(*d));
     }
   }
@@ -379,7 +387,7 @@ std::optional<Timestamp> nextDue(Reader& r, Entity e) {
 }
 
 kj::Maybe<RunRecord> getRun(Reader& r, std::string_view id) {
-  KJ_IF_MAYBE(bytes, r.getSystem(keys::runKey(id))) {
+  KJ_IF_MAYBE (bytes, r.getSystem(keys::runKey(id))) {
     return decodeRun(*bytes);
   }
   return nullptr;
@@ -392,7 +400,7 @@ void putRunTrace(Txn& txn, const RunTrace& trace) {
 }
 
 kj::Maybe<RunTrace> getRunTrace(Reader& r, std::string_view runId) {
-  KJ_IF_MAYBE(bytes, r.getSystem(keys::runTraceKey(runId))) {
+  KJ_IF_MAYBE (bytes, r.getSystem(keys::runTraceKey(runId))) {
     return decodeRunTrace(*bytes);
   }
   return nullptr;
@@ -422,23 +430,21 @@ std::vector<RunRecord> listRuns(Reader& r) {
 
 std::vector<RunRecord> listRuns(Reader& r, std::string_view after, size_t limit,
                                 kj::Function<bool(const RunRecord&)> keep) {
-  return pageOf<RunRecord>(
-      [&r](std::string_view prefix, std::string_view from, auto&& visit) {
-        r.scanSystemAfter(prefix, from, visit);
-      },
-      keys::runKey(""), after, limit, decodeRun, keep);
+  return pageOf<RunRecord>([&r](std::string_view prefix, std::string_view from,
+                                auto&& visit) { r.scanSystemAfter(prefix, from, visit); },
+                           keys::runKey(""), after, limit, decodeRun, keep);
 }
 
 std::optional<Timestamp> lastDeliveryTo(Reader& r, Entity clientEntity, std::string_view e164,
                                         std::string_view produit, std::string_view client) {
-  KJ_IF_MAYBE(bytes, r.get(clientEntity, Family::DEDUP, keys::dedupKey(e164, produit, client))) {
+  KJ_IF_MAYBE (bytes, r.get(clientEntity, Family::DEDUP, keys::dedupKey(e164, produit, client))) {
     return keys::readTime(*bytes);
   }
   return std::nullopt;
 }
 
-void putLastDelivery(Txn& txn, Entity clientEntity, std::string_view e164,
-                     std::string_view produit, std::string_view client, Timestamp at) {
+void putLastDelivery(Txn& txn, Entity clientEntity, std::string_view e164, std::string_view produit,
+                     std::string_view client, Timestamp at) {
   std::string value;
   keys::appendTime(value, at);
   txn.put(clientEntity, Family::DEDUP, keys::dedupKey(e164, produit, client), value);
@@ -452,7 +458,7 @@ WeekCount decodeWeekCount(std::string_view value) {
 uint32_t decodeQuotaCount(std::string_view value) { return readU32(value, 0); }
 
 WeekCount weekCount(Reader& r, Entity e, std::string_view commande, std::string_view week) {
-  KJ_IF_MAYBE(bytes, r.get(e, Family::QUOTAS, weekKey(commande, week))) {
+  KJ_IF_MAYBE (bytes, r.get(e, Family::QUOTAS, weekKey(commande, week))) {
     return decodeWeekCount(*bytes);
   }
   return {};
@@ -475,7 +481,7 @@ void addWeekReplacements(Txn& txn, Entity e, std::string_view commande, std::str
 }
 
 uint32_t replacementsOwed(Reader& r, Entity e, std::string_view commande) {
-  KJ_IF_MAYBE(bytes, r.get(e, Family::QUOTAS, owedKey(commande))) {
+  KJ_IF_MAYBE (bytes, r.get(e, Family::QUOTAS, owedKey(commande))) {
     return readU32(*bytes, 0);
   }
   return 0;
@@ -488,7 +494,7 @@ void addReplacementsOwed(Txn& txn, Entity e, std::string_view commande, int32_t 
 }
 
 uint32_t dayCount(Reader& r, Entity e, std::string_view commande, std::string_view date) {
-  KJ_IF_MAYBE(bytes, r.get(e, Family::QUOTAS, dayKey(commande, date))) {
+  KJ_IF_MAYBE (bytes, r.get(e, Family::QUOTAS, dayKey(commande, date))) {
     return readU32(*bytes, 0);
   }
   return 0;
@@ -539,7 +545,7 @@ uint32_t countOpposition(Reader& r, Entity e) {
 uint64_t nextCounter(Txn& txn, std::string_view name) {
   std::string key = keys::counterKey(name);
   uint64_t value = 0;
-  KJ_IF_MAYBE(bytes, txn.getSystem(key)) {
+  KJ_IF_MAYBE (bytes, txn.getSystem(key)) {
     KJ_ASSERT(bytes->size() == 8, "corrupt counter", std::string(name));
     for (unsigned char c : *bytes) value = (value << 8) | c;
   }
@@ -551,7 +557,7 @@ uint64_t nextCounter(Txn& txn, std::string_view name) {
 }
 
 kj::Maybe<User> getUser(Reader& r, std::string_view name) {
-  KJ_IF_MAYBE(bytes, r.getSystem(keys::userKey(name))) {
+  KJ_IF_MAYBE (bytes, r.getSystem(keys::userKey(name))) {
     return decodeUser(*bytes);
   }
   return nullptr;
@@ -561,11 +567,9 @@ void putUser(Txn& txn, const User& user) { txn.putSystem(keys::userKey(user.name
 
 std::vector<User> listUsers(Reader& r, std::string_view after, size_t limit) {
   kj::Function<bool(const User&)> all = [](const User&) { return true; };
-  return pageOf<User>(
-      [&r](std::string_view prefix, std::string_view from, auto&& visit) {
-        r.scanSystemAfter(prefix, from, visit);
-      },
-      keys::userKey(""), after, limit, decodeUser, all);
+  return pageOf<User>([&r](std::string_view prefix, std::string_view from,
+                           auto&& visit) { r.scanSystemAfter(prefix, from, visit); },
+                      keys::userKey(""), after, limit, decodeUser, all);
 }
 
 }  // namespace rdz

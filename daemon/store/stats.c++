@@ -178,7 +178,7 @@ void writeStats(Txn& txn, const StatsChange* begin, const StatsChange* end) {
   for (auto& [row, delta] : deltas) {
     auto& [entity, key] = row;
     DayCounters counters;
-    KJ_IF_MAYBE(bytes, txn.get(entity, Family::STATS, key)) {
+    KJ_IF_MAYBE (bytes, txn.get(entity, Family::STATS, key)) {
       counters = decodeDayCounters(*bytes);
     }
     addCounters(counters, delta);
@@ -229,7 +229,7 @@ void addStats(Txn& txn, const std::vector<StatsChange>& increments) {
   static_cast<DeferredStats&>(deferred).add(increments);
 }
 
-void countRunStats(Txn& txn, const RunCount& run) {
+std::vector<StatsChange> runStatsChanges(Txn& txn, const RunCount& run) {
   std::vector<StatsChange> changes;
   for (auto& [d, produit] : run.deliveries) {
     auto moved = statsOfDelivery(d, produit);
@@ -237,7 +237,7 @@ void countRunStats(Txn& txn, const RunCount& run) {
   }
   std::map<Entity, std::map<std::pair<std::string, std::string>, int64_t>> doublons;
   for (auto& skip : run.duplicates) {
-    KJ_IF_MAYBE(lead, getLead(txn, skip.leadEntity, skip.leadId)) {
+    KJ_IF_MAYBE (lead, getLead(txn, skip.leadEntity, skip.leadId)) {
       doublons[skip.leadEntity][{lead->produit, skip.client}] += 1;
     } else {
       KJ_FAIL_ASSERT("a lead passed over is missing", skip.leadId);
@@ -265,7 +265,7 @@ void countRunStats(Txn& txn, const RunCount& run) {
     auto moved = statsOfRunRecord(e, run.date, counted);
     changes.insert(changes.end(), moved.begin(), moved.end());
   }
-  applyStats(txn, changes);
+  return changes;
 }
 
 std::vector<std::pair<std::string, DayCounters>> readStats(Reader& r, Entity e,
@@ -336,7 +336,7 @@ StatsTable recountStats(Reader& r) {
   }
   for (const RunRecord& run : listRuns(r)) {
     for (Entity e : scopeOf(run)) {
-      KJ_IF_MAYBE(bytes, r.get(e, Family::STATS, keys::runStatsKey(run.id))) {
+      KJ_IF_MAYBE (bytes, r.get(e, Family::STATS, keys::runStatsKey(run.id))) {
         addToTable(table, statsOfRunRecord(e, run.date, decodeRunStats(*bytes)));
       } else {
         // A run from before the counters: only its per-entity duplicates count is known.

@@ -47,8 +47,9 @@ struct RunCount {
 };
 // Counts a run in `txn`, after its leads are written: the deliveries, the duplicates avoided, and
 // the pools each entity of its scope is left with (read through `txn`); writes each entity's
-// RunStats record.
-void countRunStats(Txn& txn, const RunCount& run);
+// RunStats record and returns the day's counters for the caller to apply (applyStats) — a run
+// written on a snapshot has them applied by the writer, to the rows as they are then.
+std::vector<StatsChange> runStatsChanges(Txn& txn, const RunCount& run);
 
 // What `Viewer.stats` asks. Dates "AAAA-MM-JJ", from <= to; produit / client "" for any.
 struct StatsQuery {

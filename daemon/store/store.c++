@@ -1,7 +1,6 @@
 #include "daemon/store/store.h"
 
 #include <kj/debug.h>
-#include "daemon/store/keys.h"
 #include <rocksdb/cache.h>
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
@@ -16,13 +15,15 @@
 #include <mutex>
 #include <vector>
 
+#include "daemon/store/keys.h"
+
 namespace rdz {
 
 namespace {
 
 constexpr std::string_view FAMILY_NAMES[FAMILY_COUNT] = {
-    "leads", "index", "history", "clients", "commandes",
-    "produits", "deliveries", "dedup", "quotas", "batches", "opposition", "stats"};
+    "leads",      "index", "history", "clients", "commandes",  "produits",
+    "deliveries", "dedup", "quotas",  "batches", "opposition", "stats"};
 constexpr std::string_view SYSTEM_FAMILY = "system";
 
 // The one place where a rocksdb::Status becomes an exception. OVERLOADED, not FAILED: the
@@ -34,8 +35,7 @@ void check(const rocksdb::Status& status, const char* what) {
   }
 }
 
-kj::Maybe<std::string> found(const rocksdb::Status& status, std::string&& value,
-                             const char* what) {
+kj::Maybe<std::string> found(const rocksdb::Status& status, std::string&& value, const char* what) {
   if (status.IsNotFound()) return nullptr;
   check(status, what);
   return kj::mv(value);
@@ -127,9 +127,14 @@ void iterateInChunks(MakeIterator makeIterator, std::string_view prefix, ScanFn&
 
 class RocksStore;
 
+class RocksSnapshot;
+
 class RocksTxn final : public Txn {
  public:
   explicit RocksTxn(RocksStore& store);
+  // Reads at `snapshot` (Store::beginAtSnapshot()).
+  RocksTxn(RocksStore& store, kj::Own<RocksSnapshot> snapshot);
+  ~RocksTxn() noexcept override {}
   kj::Maybe<std::string> get(Entity e, Family f, std::string_view key) override;
   kj::Maybe<std::string> getSystem(std::string_view key) override;
   void scan(Entity e, Family f, std::string_view prefix, ScanFn fn, bool reverse) override;
@@ -141,9 +146,10 @@ class RocksTxn final : public Txn {
   void del(Entity e, Family f, std::string_view key) override;
   void putSystem(std::string_view key, std::string_view value) override;
   void delSystem(std::string_view key) override;
-  size_t size() const override { return batch_.GetWriteBatch()->Count(); }
+  size_t size() const override;
 
   rocksdb::WriteBatch* writeBatch() { return batch_.GetWriteBatch(); }
+  bool atSnapshot() const { return snapshot_.get() != nullptr; }
 
  protected:
   void setBatchSavePoint() override { batch_.SetSavePoint(); }
@@ -154,9 +160,11 @@ class RocksTxn final : public Txn {
 
  private:
   kj::Maybe<std::string> getFrom(rocksdb::ColumnFamilyHandle* cf, std::string_view key);
-  void scanFrom(rocksdb::ColumnFamilyHandle* cf, std::string_view prefix, ScanFn& fn,
-                bool reverse, std::string_view after = {});
+  void scanFrom(rocksdb::ColumnFamilyHandle* cf, std::string_view prefix, ScanFn& fn, bool reverse,
+                std::string_view after = {});
   RocksStore& store_;
+  kj::Own<RocksSnapshot> snapshot_;  // null: reads see the committed database as it is
+  rocksdb::ReadOptions readOptions_;
   // overwrite_key = true: reads of a key written twice in the batch see the last write.
   mutable rocksdb::WriteBatchWithIndex batch_{rocksdb::BytewiseComparator(), 0, true};
 };
@@ -175,6 +183,7 @@ class RocksSnapshot final : public Reader {
   void scanAfter(Entity e, Family f, std::string_view prefix, std::string_view after,
                  ScanFn fn) override;
   void scanSystemAfter(std::string_view prefix, std::string_view after, ScanFn fn) override;
+  const rocksdb::ReadOptions& options() const { return options_; }
 
  private:
   kj::Maybe<std::string> getFrom(rocksdb::ColumnFamilyHandle* cf, std::string_view key);
@@ -273,14 +282,18 @@ class RocksStore final : public Store {
     return families_[static_cast<size_t>(e)][static_cast<size_t>(f)];
   }
   rocksdb::ColumnFamilyHandle* system() { return system_; }
+  rocksdb::ColumnFamilyHandle* familyById(uint32_t id) {
+    for (auto* h : handles_) {
+      if (h->GetID() == id) return h;
+    }
+    KJ_FAIL_ASSERT("no column family with this id", id);
+  }
   rocksdb::DB& db() { return *db_; }
 
   kj::Maybe<std::string> get(Entity e, Family f, std::string_view key) override {
     return getFrom(family(e, f), key);
   }
-  kj::Maybe<std::string> getSystem(std::string_view key) override {
-    return getFrom(system_, key);
-  }
+  kj::Maybe<std::string> getSystem(std::string_view key) override { return getFrom(system_, key); }
   void scan(Entity e, Family f, std::string_view prefix, ScanFn fn, bool reverse) override {
     scanFrom(family(e, f), prefix, fn, reverse);
   }
@@ -296,12 +309,23 @@ class RocksStore final : public Store {
   }
 
   kj::Own<Txn> begin() override { return kj::heap<RocksTxn>(*this); }
+  kj::Own<Txn> beginAtSnapshot() override;
 
   void commit(Txn& txn, bool sync) override {
     txn.settle();
+    auto& own = static_cast<RocksTxn&>(txn);
+    KJ_REQUIRE(!own.atSnapshot(), "a transaction at a snapshot is include()d, not committed");
+    rocksdb::WriteBatch* batch = own.writeBatch();
+    if (Txn* included = txn.included()) {
+      // One atomic write: the included transaction's (large: a run's) writes, then this one's
+      // (a group's), copied after them. The included one is never read again.
+      rocksdb::WriteBatch* first = static_cast<RocksTxn*>(included)->writeBatch();
+      appendWrites(*batch, *first);
+      batch = first;
+    }
     rocksdb::WriteOptions options;
     options.sync = sync;
-    check(db_->Write(options, static_cast<RocksTxn&>(txn).writeBatch()), "commit");
+    check(db_->Write(options, batch), "commit");
     txn.committed();
   }
 
@@ -327,13 +351,32 @@ class RocksStore final : public Store {
     check(cp->CreateCheckpoint(dir, 0), "checkpoint");
   }
 
-  kj::Own<Reader> snapshot() override {
+  kj::Own<Reader> snapshot() override { return openSnapshot(); }
+
+  kj::Own<RocksSnapshot> openSnapshot() {
     {
       std::unique_lock<std::mutex> lock(gateMutex_);
       gateChanged_.wait(lock, [this] { return purges_ == 0; });
       ++snapshots_;
     }
     return kj::heap<RocksSnapshot>(*this, db_->GetSnapshot());
+  }
+
+  // Copies the puts and deletes of `from` at the end of `to`.
+  void appendWrites(rocksdb::WriteBatch& from, rocksdb::WriteBatch& to) {
+    struct Copy final : rocksdb::WriteBatch::Handler {
+      RocksStore& store;
+      rocksdb::WriteBatch& to;
+      Copy(RocksStore& s, rocksdb::WriteBatch& t) : store(s), to(t) {}
+      rocksdb::Status PutCF(uint32_t cf, const rocksdb::Slice& key,
+                            const rocksdb::Slice& value) override {
+        return to.Put(store.familyById(cf), key, value);
+      }
+      rocksdb::Status DeleteCF(uint32_t cf, const rocksdb::Slice& key) override {
+        return to.Delete(store.familyById(cf), key);
+      }
+    } copy(*this, to);
+    check(from.Iterate(&copy), "append a write batch");
   }
 
   // Called by ~RocksSnapshot once its snapshot is released.
@@ -400,8 +443,8 @@ class RocksStore final : public Store {
     return found(status, kj::mv(value), "get");
   }
 
-  void scanFrom(rocksdb::ColumnFamilyHandle* cf, std::string_view prefix, ScanFn& fn,
-                bool reverse, std::string_view after = {}) {
+  void scanFrom(rocksdb::ColumnFamilyHandle* cf, std::string_view prefix, ScanFn& fn, bool reverse,
+                std::string_view after = {}) {
     PrefixReadOptions options(rocksdb::ReadOptions(), prefix);
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(options.get(), cf));
     iterate(*it, prefix, fn, reverse, after);
@@ -438,8 +481,8 @@ kj::Maybe<std::string> RocksSnapshot::getFrom(rocksdb::ColumnFamilyHandle* cf,
   return found(status, kj::mv(value), "get");
 }
 
-void RocksSnapshot::scanFrom(rocksdb::ColumnFamilyHandle* cf, std::string_view prefix,
-                             ScanFn& fn, std::string_view after) {
+void RocksSnapshot::scanFrom(rocksdb::ColumnFamilyHandle* cf, std::string_view prefix, ScanFn& fn,
+                             std::string_view after) {
   PrefixReadOptions options(options_, prefix);
   iterateInChunks([&] { return store_.db().NewIterator(options.get(), cf); }, prefix, fn, after);
 }
@@ -464,8 +507,8 @@ void RocksSnapshot::scan(Entity e, Family f, std::string_view prefix, ScanFn fn,
 void RocksSnapshot::scanSystem(std::string_view prefix, ScanFn fn) {
   scanFrom(store_.system(), prefix, fn);
 }
-void RocksSnapshot::scanAfter(Entity e, Family f, std::string_view prefix,
-                              std::string_view after, ScanFn fn) {
+void RocksSnapshot::scanAfter(Entity e, Family f, std::string_view prefix, std::string_view after,
+                              ScanFn fn) {
   scanFrom(store_.family(e, f), prefix, fn, after);
 }
 void RocksSnapshot::scanSystemAfter(std::string_view prefix, std::string_view after, ScanFn fn) {
@@ -474,17 +517,25 @@ void RocksSnapshot::scanSystemAfter(std::string_view prefix, std::string_view af
 
 RocksTxn::RocksTxn(RocksStore& store) : store_(store) {}
 
+RocksTxn::RocksTxn(RocksStore& store, kj::Own<RocksSnapshot> snapshot)
+    : store_(store), snapshot_(kj::mv(snapshot)), readOptions_(snapshot_->options()) {}
+
+size_t RocksTxn::size() const {
+  size_t own = batch_.GetWriteBatch()->Count();
+  const Txn* with = const_cast<RocksTxn*>(this)->included();
+  return with == nullptr ? own : own + with->size();
+}
+
 kj::Maybe<std::string> RocksTxn::getFrom(rocksdb::ColumnFamilyHandle* cf, std::string_view key) {
   std::string value;
-  auto status = batch_.GetFromBatchAndDB(&store_.db(), rocksdb::ReadOptions(), cf, slice(key),
-                                         &value);
+  auto status = batch_.GetFromBatchAndDB(&store_.db(), readOptions_, cf, slice(key), &value);
   return found(status, kj::mv(value), "get");
 }
 
 void RocksTxn::scanFrom(rocksdb::ColumnFamilyHandle* cf, std::string_view prefix, ScanFn& fn,
                         bool reverse, std::string_view after) {
   // The batch iterator takes ownership of the base iterator.
-  PrefixReadOptions options(rocksdb::ReadOptions(), prefix);
+  PrefixReadOptions options(readOptions_, prefix);
   std::unique_ptr<rocksdb::Iterator> it(
       batch_.NewIteratorWithBase(cf, store_.db().NewIterator(options.get(), cf)));
   iterate(*it, prefix, fn, reverse, after);
@@ -522,14 +573,16 @@ void RocksTxn::delSystem(std::string_view key) {
   check(batch_.Delete(store_.system(), slice(key)), "delete");
 }
 
+kj::Own<Txn> RocksStore::beginAtSnapshot() { return kj::heap<RocksTxn>(*this, openSnapshot()); }
+
 }  // namespace
 
 std::string_view familyName(Family f) { return FAMILY_NAMES[static_cast<size_t>(f)]; }
 
 void Txn::setSavePoint() {
   setBatchSavePoint();
-  savePoints_.push_back(
-      {afterCommit_.size(), deferred_.get() == nullptr ? 0 : deferred_->size(), settled_});
+  savePoints_.push_back({afterCommit_.size(), deferred_.get() == nullptr ? 0 : deferred_->size(),
+                         settled_, sealed()});
 }
 
 void Txn::rollbackToSavePoint() {
@@ -540,6 +593,7 @@ void Txn::rollbackToSavePoint() {
                      afterCommit_.end());
   if (deferred_.get() != nullptr) deferred_->truncate(point.deferred);
   settled_ = point.settled;
+  if (!point.sealed) included_ = nullptr;
   savePoints_.pop_back();
 }
 
@@ -562,6 +616,17 @@ void Txn::settle() {
   if (settled_ == size) return;
   deferred_->write(*this, settled_);
   settled_ = size;
+}
+
+Txn::~Txn() noexcept {}
+
+void Txn::include(kj::Own<Txn> prepared) {
+  KJ_REQUIRE(!sealed(), "a transaction includes one other at most");
+  KJ_REQUIRE(prepared->savePoints_.empty() && prepared->deferred_.get() == nullptr,
+             "an included transaction has no open save point and nothing deferred");
+  for (auto& fn : prepared->afterCommit_) afterCommit_.push_back(kj::mv(fn));
+  prepared->afterCommit_.clear();
+  included_ = kj::mv(prepared);
 }
 
 void Txn::committed() {

@@ -61,6 +61,7 @@ class Reader {
 // visible to others until Store::commit().
 class Txn : public Reader {
  public:
+  ~Txn() noexcept override;
   virtual void put(Entity e, Family f, std::string_view key, std::string_view value) = 0;
   virtual void del(Entity e, Family f, std::string_view key) = 0;
   virtual void putSystem(std::string_view key, std::string_view value) = 0;
@@ -102,6 +103,15 @@ class Txn : public Reader {
   // committer that checks size() first calls it before that. Throws what the writes throw.
   void settle();
 
+  // Takes `prepared` (made by Store::beginAtSnapshot(), on another thread, and done with) into
+  // this transaction: its writes are committed in the same atomic write as this one's, before
+  // them, and its afterCommit() callbacks run after this one's. This transaction's reads do not
+  // see them, so it is sealed from then on: its committer commits it without running more work
+  // in it (the WriteQueue ends the group). A rollback to a save point set before undoes it.
+  void include(kj::Own<Txn> prepared);
+  bool sealed() const { return included_.get() != nullptr; }
+  Txn* included() { return included_.get(); }
+
  protected:
   virtual void setBatchSavePoint() = 0;
   virtual void rollbackBatchToSavePoint() = 0;
@@ -112,11 +122,13 @@ class Txn : public Reader {
     size_t afterCommit;  // afterCommit_.size()
     size_t deferred;     // deferred_->size()
     size_t settled;      // settled_
+    bool sealed;         // sealed()
   };
   std::vector<kj::Function<void()>> afterCommit_;
   std::vector<SavePoint> savePoints_;  // one per open save point
   std::unique_ptr<Deferred> deferred_;
   size_t settled_ = 0;  // deferred increments already written into the batch
+  kj::Own<Txn> included_;
 };
 
 // The database's size on disk, from RocksDB's own accounting (no scan of the data).
@@ -138,6 +150,10 @@ class Store : public Reader {
   // Opens (creating it and any missing column family) the database in `dir`.
   static std::unique_ptr<Store> open(const std::string& dir);
   virtual kj::Own<Txn> begin() = 0;
+  // A transaction whose reads see a snapshot() (the same rules: it waits while a purge runs, and
+  // holds the snapshot until destroyed) plus its own writes: work prepared off the writer on one
+  // consistent state, then include()d in a writer's transaction. Never committed on its own.
+  virtual kj::Own<Txn> beginAtSnapshot() = 0;
   // Applies every write of `txn` atomically (its deferred ones settled first). With `sync`,
   // returns only once the WAL is synced to disk. Throws on failure; then nothing of `txn` was
   // applied.

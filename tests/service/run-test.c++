@@ -2,14 +2,16 @@
 // checked by the writer. A plan that still holds is committed as it was made; one that relied on
 // something changed since its snapshot is made again on the writer, so what is committed always
 // obeys SPEC §5 on the state it is committed to.
+#include "daemon/service/run.h"
+
 #include <gtest/gtest.h>
 
 #include "daemon/domain/clock.h"
 #include "daemon/domain/ids.h"
 #include "daemon/domain/validation.h"
+#include "daemon/service/audit.h"
 #include "daemon/service/operations.h"
 #include "daemon/service/opposition.h"
-#include "daemon/service/run.h"
 #include "daemon/service/write-queue.h"
 #include "daemon/store/records.h"
 #include "daemon/store/store.h"
@@ -21,8 +23,8 @@ namespace {
 using namespace std::chrono_literals;
 
 Submission lead(std::string phone) {
-  return {{"produit", "PV"},       {"nom", "Martin"},   {"prenom", "Zoé"},
-          {"telephone", phone},    {"code_postal", "33000"}, {"consentement", "oui"},
+  return {{"produit", "PV"},       {"nom", "Martin"},          {"prenom", "Zoé"},
+          {"telephone", phone},    {"code_postal", "33000"},   {"consentement", "oui"},
           {"proprietaire", "oui"}, {"type_logement", "maison"}};
 }
 
@@ -70,11 +72,44 @@ struct Env {
     return planRunOnSnapshot(*snapshot, params, &opposition);
   }
 
-  RunOutcome commit(PlannedRun* planned) {
+  // Planned and written on a snapshot, as rdzd's deliver does.
+  kj::Own<PlannedRun> prepare() {
+    uint64_t mark = writes->changeMark();
+    return prepareRun(*store, ids, params, clock.now(), &opposition, mark);
+  }
+
+  RunOutcome commitPrepared(PlannedRun* planned) {
     RunOutcome outcome;
     write([&](Txn& t) {
-      outcome = executeRun(t, ids, params, clock.now(), &opposition, planned);
+      bool onlyNew = writes->onlyNewRecordsSince(planned->changeMark);
+      outcome = executeRun(t, ids, params, clock.now(), &opposition, planned, onlyNew);
     });
+    return outcome;
+  }
+
+  void ingest(const std::string& phone) {
+    writes->runSync(
+        [&](Txn& t) {
+          ingestLead(t, ids, {Entity::ZR7, lead(phone), "", clock.now(), false, "test"});
+        },
+        Writes::NEW_RECORDS);
+  }
+
+  // Every invariant, the day's counters recounted from the records included.
+  std::string audit() {
+    auto snapshot = store->snapshot();
+    AuditOptions options;
+    options.opposition = &opposition;
+    std::atomic<bool> cancelled{false};
+    AuditReport report = auditStore(*snapshot, options, cancelled);
+    std::string out;
+    for (auto& v : report.violations) out += v.invariant + " " + v.key + " " + v.detail + "\n";
+    return out;
+  }
+
+  RunOutcome commit(PlannedRun* planned) {
+    RunOutcome outcome;
+    write([&](Txn& t) { outcome = executeRun(t, ids, params, clock.now(), &opposition, planned); });
     return outcome;
   }
 
@@ -176,6 +211,61 @@ TEST(RunOffWriterTest, APersonTheClientGotSinceTheSnapshotIsNotSentTwice) {
   EXPECT_TRUE(outcome.replanned);
   EXPECT_NE(outcome.staleBecause.find("solaire"), std::string::npos) << outcome.staleBecause;
   EXPECT_EQ(env.assigned(outcome), (std::vector<std::string>{env.leads[1], env.leads[2]}));
+}
+
+// The run's writes made on the snapshot too: committed as they were written when only ingestion
+// wrote meanwhile, its counters added to what ingestion counted since.
+TEST(RunOffWriterTest, APreparedRunIsCommittedAsWrittenWhileIngestionGoesOn) {
+  Env env;
+  auto planned = env.prepare();
+  ASSERT_TRUE(planned->prepared.get() != nullptr);
+  env.clock.advance(1min);
+  env.ingest("0644444444");
+  env.ingest("0655555555");
+  RunOutcome outcome = env.commitPrepared(planned.get());
+  EXPECT_TRUE(outcome.fromSnapshot);
+  EXPECT_FALSE(outcome.replanned);
+  EXPECT_EQ(outcome.run.assigned, 2u);
+  EXPECT_EQ(env.assigned(outcome), (std::vector<std::string>{env.leads[0], env.leads[1]}));
+  EXPECT_EQ(env.statut(env.leads[0]), Statut::DELIVERED);
+  EXPECT_EQ(env.statut(env.leads[2]), Statut::NEW);
+  EXPECT_EQ(env.audit(), "");  // the counters recounted from the records: none lost
+
+  // Asked again: done.
+  auto again = env.prepare();
+  EXPECT_FALSE(again->scope.toRun.has_value());
+  EXPECT_TRUE(env.commitPrepared(again.get()).alreadyDone);
+}
+
+// Anything else written since the snapshot: the prepared writes are dropped, never committed;
+// the plan is checked (and here, made again) on the current state.
+TEST(RunOffWriterTest, AnotherWriteSinceTheSnapshotDropsThePreparedWrites) {
+  Env env;
+  auto planned = env.prepare();
+  env.write([&](Txn& t) {
+    KJ_IF_MAYBE (k, getCommande(t, Entity::ZR7, env.commande)) {
+      k->quotaSemaine = 1;
+      setCommande(t, *k);
+    }
+  });
+  RunOutcome outcome = env.commitPrepared(planned.get());
+  EXPECT_FALSE(outcome.fromSnapshot);
+  EXPECT_TRUE(outcome.replanned);
+  EXPECT_EQ(env.assigned(outcome), std::vector<std::string>{env.leads[0]});  // the new quota
+  EXPECT_EQ(env.statut(env.leads[1]), Statut::NEW);  // as prepared it was delivered: dropped
+  EXPECT_EQ(env.audit(), "");
+}
+
+// A write that changes nothing the plan read still costs the prepared writes, not the plan.
+TEST(RunOffWriterTest, AnUnrelatedWriteKeepsThePlanButNotThePreparedWrites) {
+  Env env;
+  auto planned = env.prepare();
+  env.write([&](Txn& t) { t.putSystem("something else", "1"); });
+  RunOutcome outcome = env.commitPrepared(planned.get());
+  EXPECT_FALSE(outcome.fromSnapshot);
+  EXPECT_FALSE(outcome.replanned) << outcome.staleBecause;
+  EXPECT_EQ(env.assigned(outcome), (std::vector<std::string>{env.leads[0], env.leads[1]}));
+  EXPECT_EQ(env.audit(), "");
 }
 
 }  // namespace

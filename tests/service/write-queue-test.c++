@@ -6,8 +6,8 @@
 
 #include <gtest/gtest.h>
 #include <kj/async.h>
-#include <kj/vector.h>
 #include <kj/debug.h>
+#include <kj/vector.h>
 
 #include <atomic>
 #include <future>
@@ -130,7 +130,7 @@ TEST(WriteQueueTest, ACallerThatWentAwayDoesNotStopTheOthers) {
   kj::WaitScope waitScope(loop);
   kj::Vector<kj::Promise<int>> kept;
   for (int i = 0; i < 200; ++i) {
-    auto promise = env.job(i * 7);  // multiples of 7: none refused
+    auto promise = env.job(i * 7);              // multiples of 7: none refused
     if (i % 2 == 0) kept.add(kj::mv(promise));  // the odd ones are dropped at once
   }
   auto results = kj::joinPromises(kept.releaseAsArray()).wait(waitScope);
@@ -138,6 +138,82 @@ TEST(WriteQueueTest, ACallerThatWentAwayDoesNotStopTheOthers) {
   env.waitForJobs(200);
   // A dropped caller's job still ran and was committed: only its answer is lost.
   for (int i = 0; i < 200; ++i) EXPECT_TRUE(env.stored("k" + std::to_string(i * 7))) << i;
+}
+
+// A job that includes a transaction prepared on a snapshot (a run's writes) ends its group: the
+// jobs queued behind it run in the next group, after the included writes are committed, so their
+// reads see them. The included writes and the group's are committed together.
+TEST(WriteQueueTest, AJobThatIncludesPreparedWritesEndsItsGroup) {
+  Env env;
+  kj::EventLoop loop;
+  kj::WaitScope waitScope(loop);
+  auto prepared = env.store->beginAtSnapshot();
+  prepared->putSystem("prepared", "1");
+
+  // Job 0 holds the writer until the three others are queued: they are taken as one group.
+  std::promise<void> started, go;
+  auto goFuture = go.get_future().share();
+  auto hold = env.writes->run<int>([&started, goFuture](Txn&) {
+    started.set_value();
+    goFuture.wait();
+    return 0;
+  });
+  started.get_future().wait();
+  auto before = env.job(1);
+  auto including = env.writes->run<int>([&prepared](Txn& txn) {
+    txn.putSystem("including", "");
+    txn.include(kj::mv(prepared));
+    return 2;
+  });
+  auto after = env.writes->run<bool>([](Txn& txn) { return txn.getSystem("prepared") != nullptr; });
+  uint64_t commitsBefore = env.writes->stats().commits;
+  go.set_value();
+
+  EXPECT_EQ(hold.wait(waitScope), 0);
+  EXPECT_EQ(before.wait(waitScope), 1);
+  EXPECT_EQ(including.wait(waitScope), 2);
+  EXPECT_TRUE(after.wait(waitScope)) << "a job behind the including one read without its writes";
+  EXPECT_TRUE(env.stored("prepared"));
+  EXPECT_TRUE(env.stored("including"));
+  EXPECT_TRUE(env.stored("k1"));
+  // Job 0 alone (it held the writer; nothing to write), jobs 1 and 2 with the included writes in
+  // one synced write, then job 3 alone (nothing to write).
+  EXPECT_EQ(env.writes->stats().commits - commitsBefore, 1u);
+}
+
+// What a run prepared on a snapshot asks before it is committed as prepared: whether any job but
+// ingestion (Writes::NEW_RECORDS) ran since its mark, including one that started before the mark
+// and was committed after it.
+TEST(WriteQueueTest, OnlyNewRecordsSinceSeesEveryOtherJob) {
+  Env env;
+  auto onlyNewSince = [&](uint64_t mark) {
+    bool only = false;
+    env.writes->runSync([&](Txn&) { only = env.writes->onlyNewRecordsSince(mark); });
+    return only;
+  };
+  uint64_t mark = env.writes->changeMark();
+  env.writes->runSync([](Txn& txn) { txn.putSystem("new lead", ""); }, Writes::NEW_RECORDS);
+  EXPECT_TRUE(onlyNewSince(mark));
+
+  mark = env.writes->changeMark();
+  env.writes->runSync([](Txn& txn) { txn.putSystem("a commande changed", ""); });
+  EXPECT_FALSE(onlyNewSince(mark));
+
+  // A job that started before the mark, committed after it.
+  std::promise<void> started, go;
+  auto goFuture = go.get_future().share();
+  std::thread slow([&]() {
+    env.writes->runSync([&](Txn& txn) {
+      started.set_value();
+      goFuture.wait();
+      txn.putSystem("slow change", "");
+    });
+  });
+  started.get_future().wait();
+  mark = env.writes->changeMark();
+  go.set_value();
+  slow.join();
+  EXPECT_FALSE(onlyNewSince(mark));
 }
 
 }  // namespace

@@ -23,9 +23,7 @@ class FaultyStore final : public Store {
   kj::Maybe<std::string> get(Entity e, Family f, std::string_view key) override {
     return inner_->get(e, f, key);
   }
-  kj::Maybe<std::string> getSystem(std::string_view key) override {
-    return inner_->getSystem(key);
-  }
+  kj::Maybe<std::string> getSystem(std::string_view key) override { return inner_->getSystem(key); }
   void scan(Entity e, Family f, std::string_view prefix, ScanFn fn, bool reverse) override {
     inner_->scan(e, f, prefix, kj::mv(fn), reverse);
   }
@@ -40,6 +38,7 @@ class FaultyStore final : public Store {
     inner_->scanSystemAfter(prefix, after, kj::mv(fn));
   }
   kj::Own<Txn> begin() override { return inner_->begin(); }
+  kj::Own<Txn> beginAtSnapshot() override { return inner_->beginAtSnapshot(); }
   void commit(Txn& txn, bool sync) override {
     int left = failCommits.load();
     while (left > 0 && !failCommits.compare_exchange_weak(left, left - 1)) {
