@@ -1,7 +1,6 @@
 #include "daemon/service/daemon.h"
 
 #include <capnp/rpc-twoparty.h>
-#include <cstdlib>
 #include <fcntl.h>
 #include <kj/async-io.h>
 #include <kj/async-unix.h>
@@ -11,6 +10,7 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include <cstdlib>
 
 #include "daemon/domain/net-address.h"
 #include "daemon/service/auth.h"
@@ -63,8 +63,7 @@ ConnectionLimits connectionLimits(const Config& config) {
 }
 
 // The Unix socket's accept loop: listenLocal() ends at the first failed accept.
-kj::Promise<void> serveUnix(RpcServer& server, kj::ConnectionReceiver& listener,
-                            kj::Timer& timer) {
+kj::Promise<void> serveUnix(RpcServer& server, kj::ConnectionReceiver& listener, kj::Timer& timer) {
   return server.listenLocal(listener).catch_([&](kj::Exception&& e) {
     return retryAfterAcceptFailure(timer, e).then(
         [&]() { return serveUnix(server, listener, timer); });
@@ -80,9 +79,9 @@ kj::Promise<void> purgeIdempotencyLoop(WriteQueue& writes, const Clock& clock, k
                                        kj::Duration wait) {
   return timer.afterDelay(wait)
       .then([&writes, &clock]() {
-        return writes.run<size_t>([now = clock.now()](Txn& txn) {
-          return purgeIdempotencyKeys(txn, now, PURGE_CHUNK);
-        });
+        return writes.run<size_t>(
+            [now = clock.now()](Txn& txn) { return purgeIdempotencyKeys(txn, now, PURGE_CHUNK); },
+            Writes::OUTSIDE_RUNS);
       })
       .then(
           [](size_t purged) {
@@ -103,15 +102,18 @@ kj::Promise<void> purgeRunTracesLoop(WriteQueue& writes, const Clock& clock, kj:
                                      kj::Duration wait) {
   return timer.afterDelay(wait)
       .then([&writes, &clock]() {
+        // Traces of runs 35 days old: never the trace a run being prepared writes.
         return writes.run<size_t>(
-            [now = clock.now()](Txn& txn) { return purgeExpiredRunTraces(txn, now); });
+            [now = clock.now()](Txn& txn) { return purgeExpiredRunTraces(txn, now); },
+            Writes::OUTSIDE_RUNS);
       })
-      .then([](size_t purged) {
-              if (purged > 0) logDebugLine("purged {} run traces", purged);
-            },
-            [](kj::Exception&& e) {
-              logInfo("purging run traces failed: {}", e.getDescription().cStr());
-            })
+      .then(
+          [](size_t purged) {
+            if (purged > 0) logDebugLine("purged {} run traces", purged);
+          },
+          [](kj::Exception&& e) {
+            logInfo("purging run traces failed: {}", e.getDescription().cStr());
+          })
       .then([&writes, &clock, &timer]() {
         return purgeRunTracesLoop(writes, clock, timer, 3600 * kj::SECONDS);
       });
@@ -172,8 +174,8 @@ int runDaemon(const Config& config, const Clock& clock) {
     auto started = std::chrono::steady_clock::now();
     metrics().loadFromStore(*store);
     logInfo("metrics: batches and idempotency records counted in {} ms",
-            std::chrono::duration_cast<std::chrono::milliseconds>(
-                std::chrono::steady_clock::now() - started)
+            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                  started)
                 .count());
   }
 
@@ -194,8 +196,7 @@ int runDaemon(const Config& config, const Clock& clock) {
     // other's). Each resumes what a previous run left unsent.
     Sender zr7(*store, writes, config, clock, sendMail, true, {}, Entity::ZR7);
     Sender mdl(*store, writes, config, clock, sendMail, true, {}, Entity::MDL);
-    ServiceContext context{*store, writes, ids, clock, auth, runSettings(config),
-                           [&zr7, &mdl]() {
+    ServiceContext context{*store, writes, ids, clock, auth, runSettings(config), [&zr7, &mdl]() {
                              zr7.wake();
                              mdl.wake();
                            }};
@@ -218,8 +219,9 @@ int runDaemon(const Config& config, const Clock& clock) {
       auto listener = kj::heap<MetricsListener>(io, config.metricsListen, *store);
       bool loopback = isLoopbackHost(parseHostPort(config.metricsListen)->host);
       logInfo("metrics on {}{}", listener->url(),
-              loopback ? "" : " (not loopback: anyone who reaches it reads the counters, "
-                              "without authentication)");
+              loopback ? ""
+                       : " (not loopback: anyone who reaches it reads the counters, "
+                         "without authentication)");
       metricsListener = kj::mv(listener);
     }
 
@@ -245,17 +247,18 @@ int runDaemon(const Config& config, const Clock& clock) {
     auto serving = serveUnix(server, *listener, io.provider->getTimer()).then([]() { return 0; });
     auto purging = purgeIdempotencyLoop(writes, clock, io.provider->getTimer(), 1 * kj::SECONDS)
                        .eagerlyEvaluate(nullptr);
-    auto purgingTraces =
-        purgeRunTracesLoop(writes, clock, io.provider->getTimer(), 2 * kj::SECONDS)
-            .eagerlyEvaluate(nullptr);
-    KJ_IF_MAYBE(m, metricsListener) {
+    auto purgingTraces = purgeRunTracesLoop(writes, clock, io.provider->getTimer(), 2 * kj::SECONDS)
+                             .eagerlyEvaluate(nullptr);
+    KJ_IF_MAYBE (m, metricsListener) {
       serving = serving.exclusiveJoin((*m)->run().then([]() { return 0; }));
     }
-    KJ_IF_MAYBE(t, tcp) {
-      serving = serving.exclusiveJoin((*t)->run().then([]() { return 0; }, [](kj::Exception&& e) {
-        logInfo("tcp listener failed: {}", e.getDescription().cStr());
-        return -1;
-      }));
+    KJ_IF_MAYBE (t, tcp) {
+      serving = serving.exclusiveJoin((*t)->run().then([]() { return 0; },
+                                                       [](kj::Exception&& e) {
+                                                         logInfo("tcp listener failed: {}",
+                                                                 e.getDescription().cStr());
+                                                         return -1;
+                                                       }));
     }
     int signal = stop.exclusiveJoin(kj::mv(serving)).wait(io.waitScope);
     ::sd_notify(0, "STOPPING=1");

@@ -85,7 +85,7 @@ constexpr Duration DOUBLE_SUBMISSION_WINDOW = std::chrono::minutes(10);
 // SPEC §3.2: idempotency, validation, double submission, storage with indexes and history.
 // Throws on a refusal (nothing written). Only ADDS records (the new lead, its index entries and
 // history, the idempotency record, the day's counters through Txn::Deferred) and changes nothing
-// a run reads (no existing lead, commande, client, duplicate entry or opposed number): rdzd submits it as Writes::NEW_RECORDS, which lets a run prepared on a snapshot be
+// a run reads (no existing lead, commande, client, duplicate entry or opposed number): rdzd submits it as Writes::OUTSIDE_RUNS, which lets a run prepared on a snapshot be
 // committed as prepared while ingestion goes on (daemon/service/run.h).
 SubmitAnswer ingestLead(Txn& txn, IdGenerator& ids, const IngestRequest& request);
 

@@ -26,30 +26,6 @@ std::vector<Entity> scopeOf(const RunParams& params) {
 
 // The leads a run changes: each loaded once, changed in memory (aged, then maybe delivered), and
 // written once with its original state so its index entries move exactly once.
-class TouchedLeads {
- public:
-  explicit TouchedLeads(Txn& txn) : txn_(txn) {}
-
-  Lead& get(Entity e, const std::string& id) {
-    auto key = std::make_pair(e, id);
-    auto it = current_.find(key);
-    if (it != current_.end()) return it->second;
-    KJ_IF_MAYBE (lead, getLead(txn_, e, id)) {
-      original_.emplace(key, *lead);
-      return current_.emplace(key, kj::mv(*lead)).first->second;
-    }
-    KJ_FAIL_ASSERT("a planned lead is missing", id);
-  }
-
-  void writeAll() {
-    for (auto& [key, lead] : current_) putLead(txn_, lead, &original_.at(key));
-  }
-
- private:
-  Txn& txn_;
-  std::map<std::pair<Entity, std::string>, Lead> original_;
-  std::map<std::pair<Entity, std::string>, Lead> current_;
-};
 
 }  // namespace
 
@@ -278,18 +254,33 @@ namespace {
 // quota counters, lead statuses and history, one pending batch per client, the run record and its
 // trace. The day's counters are returned in `stats` (for the caller to apply) when it is given,
 // else applied in `txn`.
+//
+// `seen`: the touched leads as the plan saw them, when they are known to be as stored (the
+// transaction of the plan's own snapshot); else each is read through `txn`. A lead's own record
+// is rewritten once, in one pass at the end, so the run never holds the touched leads whole.
 RunOutcome writeRun(Txn& txn, IdGenerator& ids, const RunParams& params, const RunPlan& plan,
-                    TraceRecorder& trace, Timestamp now, std::vector<StatsChange>* stats) {
+                    TraceRecorder& trace, Timestamp now, std::vector<StatsChange>* stats,
+                    const std::map<std::pair<Entity, std::string>, PoolLead>* seen) {
   RunOutcome outcome;
   std::string id = runId(params.date, params.onlyEntity);
   std::string week = isoWeekOf(params.date);
   const Timestamp T = params.reference;
-  TouchedLeads leads(txn);
   RunCount counted{id, params.date, T, scopeOf(params), {}, {}};
+  auto poolLead = [&](Entity e, const std::string& leadId) -> PoolLead {
+    if (seen != nullptr) return seen->at(leadKey(e, leadId));
+    KJ_IF_MAYBE (lead, getPoolLead(txn, e, leadId)) {
+      return kj::mv(*lead);
+    }
+    KJ_FAIL_ASSERT("a planned lead is missing", leadId);
+  };
+  struct LeadChange {
+    bool aged = false;
+    bool delivered = false;
+  };
+  std::map<std::pair<Entity, std::string>, LeadChange> leadChanges;
   for (auto& aging : plan.aging) {
-    Lead& lead = leads.get(aging.entity, aging.leadId);
-    lead.statut = Statut::LB;
-    addHistory(txn, lead.entity, lead.id, history::aged(now, id));
+    leadChanges[leadKey(aging.entity, aging.leadId)].aged = true;
+    addHistory(txn, aging.entity, aging.leadId, history::aged(now, id));
   }
 
   // One batch per client, in the order clients first appear in the plan.
@@ -312,9 +303,10 @@ RunOutcome writeRun(Txn& txn, IdGenerator& ids, const RunParams& params, const R
       outcome.batches.push_back(kj::mv(batch));
     }
     Batch& batch = outcome.batches[batchOfClient[a.client]];
-    Lead& lead = leads.get(a.leadEntity, a.leadId);
-    KJ_ASSERT(lead.statut == Statut::NEW || lead.statut == Statut::LB,
-              "a lead is planned twice or is not deliverable", lead.id);
+    LeadChange& change = leadChanges[leadKey(a.leadEntity, a.leadId)];
+    KJ_ASSERT(!change.delivered, "a lead is planned twice", a.leadId);
+    change.delivered = true;
+    const PoolLead lead = poolLead(a.leadEntity, a.leadId);
 
     Delivery d;
     d.id = ids.next(now);
@@ -337,10 +329,7 @@ RunOutcome writeRun(Txn& txn, IdGenerator& ids, const RunParams& params, const R
     count.delivered += 1;
     count.lb += fromLb ? 1 : 0;
 
-    lead.statut = Statut::DELIVERED;
-    lead.nbLivraisons += 1;
-    lead.derniereLivraison = T;
-    addHistory(txn, lead.entity, lead.id, history::delivered(now, d));
+    addHistory(txn, a.leadEntity, a.leadId, history::delivered(now, d));
   }
   for (auto& [commande, count] : countByCommande) {
     addWeekCount(txn, commande.first, commande.second, week, count.delivered, count.lb);
@@ -357,7 +346,23 @@ RunOutcome writeRun(Txn& txn, IdGenerator& ids, const RunParams& params, const R
     addWeekReplacements(txn, served.entity, served.commandeId, week,
                         static_cast<int32_t>(served.count));
   }
-  leads.writeAll();
+  // Each lead's record once, in key order (its blocks read once).
+  for (auto& [key, change] : leadChanges) {
+    KJ_IF_MAYBE (stored, getLead(txn, key.first, key.second)) {
+      Lead lead = *stored;
+      if (change.aged) lead.statut = Statut::LB;
+      if (change.delivered) {
+        KJ_ASSERT(lead.statut == Statut::NEW || lead.statut == Statut::LB,
+                  "a planned lead is not deliverable", lead.id);
+        lead.statut = Statut::DELIVERED;
+        lead.nbLivraisons += 1;
+        lead.derniereLivraison = T;
+      }
+      putLead(txn, lead, stored);
+    } else {
+      KJ_FAIL_ASSERT("a planned lead is missing", key.second);
+    }
+  }
   counted.duplicates = plan.duplicates;
   auto changes = runStatsChanges(txn, counted);  // after the leads: it counts the pools they leave
   if (stats != nullptr) {
@@ -399,8 +404,9 @@ kj::Own<PlannedRun> prepareRun(Store& store, IdGenerator& ids, const RunParams& 
   auto planned = planRunOnSnapshot(*txn, asked, opposition);
   if (!planned->plan) return planned;
   auto writing = std::chrono::steady_clock::now();
-  planned->preparedOutcome = writeRun(*txn, ids, *planned->scope.toRun, *planned->plan,
-                                      *planned->trace, now, &planned->preparedStats);
+  planned->preparedOutcome =
+      writeRun(*txn, ids, *planned->scope.toRun, *planned->plan, *planned->trace, now,
+               &planned->preparedStats, &planned->touched);
   planned->prepared = kj::mv(txn);
   planned->changeMark = changeMark;
   planned->prepareSeconds = secondsBetween(writing, std::chrono::steady_clock::now());
@@ -409,7 +415,7 @@ kj::Own<PlannedRun> prepareRun(Store& store, IdGenerator& ids, const RunParams& 
 
 RunOutcome executeRun(Txn& txn, IdGenerator& ids, const RunParams& asked, Timestamp now,
                       const OppositionKey* opposition, PlannedRun* planned,
-                      bool onlyNewRecordsSince) {
+                      bool onlyOutsideRunsSince) {
   faultPoint("run.before_commit");
   auto started = planned != nullptr ? planned->started : std::chrono::steady_clock::now();
   KJ_ON_SCOPE_FAILURE(metrics().countRun(asked.onlyEntity, Metrics::RunOutcome::FAILED, 0));
@@ -429,10 +435,10 @@ RunOutcome executeRun(Txn& txn, IdGenerator& ids, const RunParams& asked, Timest
   auto checking = std::chrono::steady_clock::now();
   const bool sameScope = planned != nullptr && planned->plan && *planned->scope.toRun == params;
 
-  // Nothing but new records written since the snapshot: every record the run read is as it read
+  // Only Writes::OUTSIDE_RUNS jobs since the snapshot: every record the run read is as it read
   // it, and its writes hold as they were made. Only the day's counters are written here, on the
   // rows as ingestion left them.
-  if (sameScope && onlyNewRecordsSince && planned->prepared.get() != nullptr) {
+  if (sameScope && onlyOutsideRunsSince && planned->prepared.get() != nullptr) {
     applyStats(txn, planned->preparedStats);
     countRun(txn, asked.onlyEntity, false, started);
     txn.include(kj::mv(planned->prepared));
@@ -459,7 +465,7 @@ RunOutcome executeRun(Txn& txn, IdGenerator& ids, const RunParams& asked, Timest
     trace = kj::heap<TraceRecorder>(runId(params.date, params.onlyEntity));
     plan = planRunFromStore(txn, params, opposition, trace.get());
   }
-  RunOutcome outcome = writeRun(txn, ids, params, plan, *trace, now, nullptr);
+  RunOutcome outcome = writeRun(txn, ids, params, plan, *trace, now, nullptr, nullptr);
   outcome.staleBecause = kj::mv(staleBecause);
   outcome.replanned = !outcome.staleBecause.empty();
   outcome.checkSeconds = secondsBetween(checking, writing);

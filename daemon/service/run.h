@@ -86,8 +86,9 @@ struct PlannedRun {
   double planSeconds = 0;  // the allocation
 
   // The run's writes, made off the writer too, on the snapshot (prepareRun): the writer commits
-  // them as they are when nothing but new records (ingestion) was written since the snapshot
-  // (WriteQueue::onlyNewRecordsSince(changeMark)); otherwise it drops them and checks the plan.
+  // them as they are when no job but Writes::OUTSIDE_RUNS ones (ingestion, the Sender's outcomes,
+  // purges) ran since the snapshot (WriteQueue::onlyOutsideRunsSince(changeMark)); otherwise it
+  // drops them and checks the plan.
   kj::Own<Txn> prepared;                   // a Store::beginAtSnapshot() transaction, or null
   uint64_t changeMark = 0;                 // WriteQueue::changeMark() before the snapshot
   std::vector<StatsChange> preparedStats;  // the run's counters: applied by the writer, on the
@@ -114,7 +115,7 @@ std::string staleInputOf(Reader& reader, const PlannedRun& planned,
 
 // Inside a write job: returns the existing run of this date and scope untouched, or commits a
 // new one, with its trace for `lead explain` (RunTrace). With `planned` prepared and
-// `onlyNewRecordsSince` (WriteQueue::onlyNewRecordsSince(planned->changeMark), asked by the job),
+// `onlyOutsideRunsSince` (WriteQueue::onlyOutsideRunsSince(planned->changeMark), asked by the job),
 // its writes are included as they are (Txn::include: the group ends with this job) and only the
 // counters are written here. Otherwise the plan is `planned`'s when it was made for the scope
 // still to run and nothing it relied on changed since its snapshot (staleInputOf); failing that
@@ -122,7 +123,7 @@ std::string staleInputOf(Reader& reader, const PlannedRun& planned,
 // history events and the batches' first attempt.
 RunOutcome executeRun(Txn& txn, IdGenerator& ids, const RunParams& params, Timestamp now,
                       const OppositionKey* opposition = nullptr, PlannedRun* planned = nullptr,
-                      bool onlyNewRecordsSince = false);
+                      bool onlyOutsideRunsSince = false);
 
 // The batches of a run (both entities).
 std::vector<Batch> batchesOfRun(Reader& reader, const RunRecord& run);

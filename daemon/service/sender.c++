@@ -1,9 +1,8 @@
 #include "daemon/service/sender.h"
 
+#include <fmt/format.h>
 #include <kj/debug.h>
 #include <unistd.h>
-
-#include <fmt/format.h>
 
 #include <algorithm>
 #include <map>
@@ -34,7 +33,8 @@ MailTemplates templatesFor(const Config& config, Entity e) {
   MailTemplates t = defaultTemplates(e);
   if (config.templatesDir.empty()) return t;
   std::string dir = config.templatesDir + "/" + std::string(entitySlug(e)) + "/";
-  if (auto subject = readFileIfExists(dir + "subject.txt")) t.subject = trimTrailingNewlines(*subject);
+  if (auto subject = readFileIfExists(dir + "subject.txt"))
+    t.subject = trimTrailingNewlines(*subject);
   if (auto body = readFileIfExists(dir + "body.txt")) t.body = *body;
   return t;
 }
@@ -45,7 +45,11 @@ std::string runDate(const std::string& runId) { return runId.substr(0, runId.fin
 
 Sender::Sender(Store& store, WriteQueue& writes, const Config& config, const Clock& clock,
                SendFn send, bool background, PostFn post, std::optional<Entity> entity)
-    : store_(store), writes_(writes), config_(config), clock_(clock), send_(kj::mv(send)),
+    : store_(store),
+      writes_(writes),
+      config_(config),
+      clock_(clock),
+      send_(kj::mv(send)),
       post_(post ? kj::mv(post) : PostFn([](auto& url, auto& headers, auto& body) {
         return postJson(url, headers, body);
       })) {
@@ -93,18 +97,18 @@ std::chrono::milliseconds Sender::untilNextDue() {
 void Sender::loop() {
   for (;;) {
     // A storage failure must not end the thread (and with it rdzd): log, pause, look again.
-    KJ_IF_MAYBE(e, kj::runCatchingExceptions([&]() {
-                  auto wait = untilNextDue();
-                  {
-                    std::unique_lock lock(mutex_);
-                    if (wait > std::chrono::milliseconds(0)) {
-                      wakeup_.wait_for(lock, wait, [this]() { return woken_ || stopping_; });
-                    }
-                    if (stopping_) return;
-                    woken_ = false;
-                  }
-                  sendDue();
-                })) {
+    KJ_IF_MAYBE (e, kj::runCatchingExceptions([&]() {
+                   auto wait = untilNextDue();
+                   {
+                     std::unique_lock lock(mutex_);
+                     if (wait > std::chrono::milliseconds(0)) {
+                       wakeup_.wait_for(lock, wait, [this]() { return woken_ || stopping_; });
+                     }
+                     if (stopping_) return;
+                     woken_ = false;
+                   }
+                   sendDue();
+                 })) {
       logInfo("sender: {}", e->getDescription().cStr());
       std::this_thread::sleep_for(std::chrono::seconds(1));  // do not spin on a broken store
     }
@@ -155,12 +159,12 @@ Mail Sender::buildMail(Entity entity, const Batch& batch, const Client& client) 
 void Sender::attempt(Entity entity, const std::string& batchId) {
   Batch batch;
   Client client;
-  KJ_IF_MAYBE(b, getBatch(store_, entity, batchId)) {
+  KJ_IF_MAYBE (b, getBatch(store_, entity, batchId)) {
     batch = kj::mv(*b);
   } else {
     KJ_FAIL_ASSERT("the outbox names a missing batch", batchId);
   }
-  KJ_IF_MAYBE(c, getClient(store_, entity, batch.client)) {
+  KJ_IF_MAYBE (c, getClient(store_, entity, batch.client)) {
     client = kj::mv(*c);
   } else {
     KJ_FAIL_ASSERT("a batch's client is missing", batch.client);
@@ -170,26 +174,26 @@ void Sender::attempt(Entity entity, const std::string& batchId) {
   SendResult result;
   std::vector<uint32_t> accepted;  // methode api: parts acknowledged during this attempt
   if (client.methode == Methode::API) {
-    KJ_IF_MAYBE(e, kj::runCatchingExceptions([&]() {
-                  ApiOutcome outcome =
-                      sendByApi(store_, entity, batch, client, runDate(batch.run), post_);
-                  result = kj::mv(outcome.result);
-                  accepted = kj::mv(outcome.accepted);
-                })) {
+    KJ_IF_MAYBE (e, kj::runCatchingExceptions([&]() {
+                   ApiOutcome outcome =
+                       sendByApi(store_, entity, batch, client, runDate(batch.run), post_);
+                   result = kj::mv(outcome.result);
+                   accepted = kj::mv(outcome.accepted);
+                 })) {
       result = {};
       result.detail = e->getDescription().cStr();
     }
   } else {
-    KJ_IF_MAYBE(e, kj::runCatchingExceptions([&]() {
-                  const SmtpConfig& smtp = config_.smtp[static_cast<int>(entity)];
-                  std::string password;
-                  if (!smtp.passwordFile.empty()) {
-                    auto text = readFileIfExists(smtp.passwordFile);
-                    KJ_REQUIRE(text.has_value(), "cannot read the SMTP password file");
-                    password = trimTrailingNewlines(*text);
-                  }
-                  result = send_(smtp, password, buildMail(entity, batch, client));
-                })) {
+    KJ_IF_MAYBE (e, kj::runCatchingExceptions([&]() {
+                   const SmtpConfig& smtp = config_.smtp[static_cast<int>(entity)];
+                   std::string password;
+                   if (!smtp.passwordFile.empty()) {
+                     auto text = readFileIfExists(smtp.passwordFile);
+                     KJ_REQUIRE(text.has_value(), "cannot read the SMTP password file");
+                     password = trimTrailingNewlines(*text);
+                   }
+                   result = send_(smtp, password, buildMail(entity, batch, client));
+                 })) {
       result = {};
       result.detail = e->getDescription().cStr();
     }
@@ -202,7 +206,7 @@ void Sender::attempt(Entity entity, const std::string& batchId) {
           batch.deliveries.size(), result.ok ? "sent" : "failed: " + result.detail);
   faultPoint("sender.before_outcome");
   recordOutcome(batch.id, [entity, batchId, result, accepted, now](Txn& txn) {
-    KJ_IF_MAYBE(current, getBatch(txn, entity, batchId)) {
+    KJ_IF_MAYBE (current, getBatch(txn, entity, batchId)) {
       Batch updated = *current;
       updated.attempts += 1;
       for (uint32_t part : accepted) {
@@ -211,7 +215,9 @@ void Sender::attempt(Entity entity, const std::string& batchId) {
       }
       std::sort(updated.partsAccepted.begin(), updated.partsAccepted.end());
       updated.responses.push_back(formatIso(now) + " " +
-                                  (result.ok ? "ok " : result.permanent ? "refus " : "echec ") +
+                                  (result.ok          ? "ok "
+                                   : result.permanent ? "refus "
+                                                      : "echec ") +
                                   std::to_string(result.code) + " " + result.detail);
       if (result.ok) {
         updated.status = BatchStatus::SENT;
@@ -235,7 +241,7 @@ void Sender::attempt(Entity entity, const std::string& batchId) {
       countBatch(txn, &*current, updated);
       if (result.ok) {
         for (auto& deliveryId : updated.deliveries) {
-          KJ_IF_MAYBE(d, getDelivery(txn, entity, deliveryId)) {
+          KJ_IF_MAYBE (d, getDelivery(txn, entity, deliveryId)) {
             addHistory(txn, d->leadEntity, d->lead, history::sent(now, updated));
           }
         }
@@ -247,13 +253,15 @@ void Sender::attempt(Entity entity, const std::string& batchId) {
 void Sender::recordOutcome(const std::string& batchId, std::function<void(Txn&)> write) {
   auto backoff = OUTCOME_RETRY_FIRST;
   for (;;) {
-    KJ_IF_MAYBE(e, kj::runCatchingExceptions([&]() {
-                  writes_.runSync([&write](Txn& txn) { write(txn); });
-                })) {
+    KJ_IF_MAYBE (e, kj::runCatchingExceptions([&]() {
+                   // A batch of a committed run, its outbox entry, its leads' history.
+                   writes_.runSync([&write](Txn& txn) { write(txn); }, Writes::OUTSIDE_RUNS);
+                 })) {
       ++outcomeWriteFailures_;
-      logInfo("batch {}: recording the outcome failed ({}); retrying the write in {} ms, "
-              "not the send",
-              batchId, e->getDescription().cStr(), backoff.count());
+      logInfo(
+          "batch {}: recording the outcome failed ({}); retrying the write in {} ms, "
+          "not the send",
+          batchId, e->getDescription().cStr(), backoff.count());
     } else {
       return;
     }

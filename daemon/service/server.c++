@@ -103,7 +103,7 @@ kj::Promise<SubmitAnswer> submit(ServiceContext& ctx, IngestRequest request) {
     }
     return ctx.writes.run<SubmitAnswer>([&ids = ctx.ids, request = kj::mv(request)](
                                             Txn& txn) { return ingestLead(txn, ids, request); },
-                                        Writes::NEW_RECORDS);
+                                        Writes::OUTSIDE_RUNS);
   });
 }
 
@@ -629,8 +629,8 @@ class AdminImpl final : public ViewerMethods<schema::Admin::Server> {
               }
               return ctx.writes.run<RunOutcome>([&ctx, asked, now,
                                                  plan = kj::mv(plan)](Txn& txn) mutable {
-                bool onlyNew = ctx.writes.onlyNewRecordsSince(plan->changeMark);
-                return executeRun(txn, ctx.ids, asked, now, ctx.opposition, plan.get(), onlyNew);
+                bool untouched = ctx.writes.onlyOutsideRunsSince(plan->changeMark);
+                return executeRun(txn, ctx.ids, asked, now, ctx.opposition, plan.get(), untouched);
               });
             })
             .then([&ctx = ctx_](RunOutcome outcome) {

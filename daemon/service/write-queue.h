@@ -24,14 +24,16 @@
 
 namespace rdz {
 
-// What a job may write, for work prepared on a snapshot while jobs go on (a run's writes): the
-// writer counts the jobs that may change what exists, so such work can tell whether anything but
-// new records was written since its snapshot.
+// What a job may touch, for work prepared on a snapshot while jobs go on (a run's writes): the
+// writer counts the jobs that may touch what a run reads or writes, so such work can tell whether
+// its snapshot is still right for everything it read, and its writes clobber nothing written since.
 enum class Writes {
-  ANY,          // may change or delete existing records
-  NEW_RECORDS,  // adds records of its own and changes nothing a run reads (a new lead, its
-                // history and idempotency record, the day's counters through Txn::Deferred):
-                // ingestion
+  ANY,           // may change any record
+  OUTSIDE_RUNS,  // neither reads nor writes a record a run reads or writes, except the day's
+                 // stats counters (which a run prepared on a snapshot has the writer apply):
+                 // ingestion (a new lead, its history and idempotency record), the Sender's
+                 // outcome writes (earlier runs' batches, history events), the purges of expired
+                 // idempotency records and run traces
 };
 
 struct WriteQueueStats {
@@ -70,13 +72,13 @@ class WriteQueue {
   WriteQueueStats stats() const;
 
   // Work prepared on a snapshot (Store::beginAtSnapshot) reads changeMark() BEFORE taking its
-  // snapshot; then a job submitted with Writes::ANY asks onlyNewRecordsSince(mark) on the writer:
-  // true when no job but Writes::NEW_RECORDS ones ran since (committed, or pending in the job's
+  // snapshot; then a job submitted with Writes::ANY asks onlyOutsideRunsSince(mark) on the writer:
+  // true when no job but Writes::OUTSIDE_RUNS ones ran since (committed, or pending in the job's
   // own group), so every record the snapshot saw is as it saw it. The count goes up when a
   // Writes::ANY job starts and again once its group is committed, so a job that started before
   // the mark but committed after the snapshot is seen too.
   uint64_t changeMark() const { return changes_.load(std::memory_order_acquire); }
-  bool onlyNewRecordsSince(uint64_t mark) const {
+  bool onlyOutsideRunsSince(uint64_t mark) const {
     return changes_.load(std::memory_order_acquire) == mark + 1;  // + the asking job itself
   }
 

@@ -21,6 +21,8 @@
 #include <utility>
 #include <vector>
 
+#include "daemon/store/rocks-options.h"
+
 namespace rdz {
 
 namespace {
@@ -111,9 +113,7 @@ class BulkLoad::Impl final : public Txn {
   kj::Maybe<std::string> getSystem(std::string_view) override { noReads(); }
   void scan(Entity, Family, std::string_view, ScanFn, bool) override { noReads(); }
   void scanSystem(std::string_view, ScanFn) override { noReads(); }
-  void scanAfter(Entity, Family, std::string_view, std::string_view, ScanFn) override {
-    noReads();
-  }
+  void scanAfter(Entity, Family, std::string_view, std::string_view, ScanFn) override { noReads(); }
   void scanSystemAfter(std::string_view, std::string_view, ScanFn) override { noReads(); }
   void put(Entity e, Family f, std::string_view key, std::string_view value) override {
     add(static_cast<size_t>(e) * FAMILY_COUNT + static_cast<size_t>(f), key, value);
@@ -142,14 +142,14 @@ class BulkLoad::Impl final : public Txn {
     rethrowWriterError();
 
     // Streams whose files overlap are merged, two at a time.
-    std::vector<std::vector<SstFile>*> toMerge;
+    std::vector<std::pair<size_t, std::vector<SstFile>*>> toMerge;  // slot, files
     std::set<size_t> mergedSlots;
     for (auto& [stream, files] : files_) {
       std::sort(files.begin(), files.end(),
                 [](const SstFile& a, const SstFile& b) { return a.smallest < b.smallest; });
       for (size_t i = 1; i < files.size(); ++i) {
         if (files[i].smallest <= files[i - 1].largest) {
-          toMerge.push_back(&files);
+          toMerge.push_back({stream.first, &files});
           mergedSlots.insert(stream.first);
           break;
         }
@@ -161,7 +161,7 @@ class BulkLoad::Impl final : public Txn {
     auto mergeSome = [&] {
       for (size_t i = next++; i < toMerge.size(); i = next++) {
         try {
-          *toMerge[i] = merge(*toMerge[i]);
+          *toMerge[i].second = merge(toMerge[i].first, *toMerge[i].second);
         } catch (...) {
           errors[i] = std::current_exception();
         }
@@ -191,9 +191,8 @@ class BulkLoad::Impl final : public Txn {
   void add(size_t slot, std::string_view key, std::string_view value) {
     KJ_REQUIRE(!finished_, "the bulk load is finished");
     auto& streams = open_[slot];  // a few per family: a linear search
-    auto at = std::find_if(streams.begin(), streams.end(), [&](const auto& c) {
-      return c->stream == streamOf(key);
-    });
+    auto at = std::find_if(streams.begin(), streams.end(),
+                           [&](const auto& c) { return c->stream == streamOf(key); });
     if (at == streams.end()) {
       streams.push_back(std::make_unique<Chunk>());
       at = streams.end() - 1;
@@ -287,7 +286,7 @@ class BulkLoad::Impl final : public Txn {
     SstFile file;
     file.path = newPath(chunk.slot);
     file.seq = chunk.seq;
-    rocksdb::SstFileWriter writer(rocksdb::EnvOptions(), options_);
+    rocksdb::SstFileWriter writer(rocksdb::EnvOptions(), options_[chunk.slot]);
     check(writer.Open(file.path), "open an SST file");
     for (size_t i = 0; i < entries.size(); ++i) {
       if (i + 1 < entries.size() && chunk.key(entries[i]) == chunk.key(entries[i + 1])) continue;
@@ -302,14 +301,14 @@ class BulkLoad::Impl final : public Txn {
   // One sorted run of `inputs` (files of one stream whose keys interleave): a k-way merge, the
   // later chunk winning on an equal key, into files of about MERGED_FILE_BYTES. The inputs are
   // deleted.
-  std::vector<SstFile> merge(const std::vector<SstFile>& inputs) {
+  std::vector<SstFile> merge(size_t slot, const std::vector<SstFile>& inputs) {
     std::vector<std::unique_ptr<rocksdb::SstFileReader>> readers;
     std::vector<std::unique_ptr<rocksdb::Iterator>> its;
     rocksdb::ReadOptions read;
     read.fill_cache = false;
     read.verify_checksums = false;
     for (auto& in : inputs) {
-      readers.push_back(std::make_unique<rocksdb::SstFileReader>(options_));
+      readers.push_back(std::make_unique<rocksdb::SstFileReader>(options_[slot]));
       check(readers.back()->Open(in.path), "open an SST file to merge");
       its.emplace_back(readers.back()->NewIterator(read));
       its.back()->SeekToFirst();
@@ -342,7 +341,7 @@ class BulkLoad::Impl final : public Txn {
       heap.pop();
       if (writer != nullptr && writer->FileSize() >= MERGED_FILE_BYTES) close();
       if (writer == nullptr) {
-        writer = std::make_unique<rocksdb::SstFileWriter>(rocksdb::EnvOptions(), options_);
+        writer = std::make_unique<rocksdb::SstFileWriter>(rocksdb::EnvOptions(), options_[slot]);
         out.push_back({inputs.front().path + ".merged" + std::to_string(out.size()),
                        std::string(view(its[top]->key())), "", 0});
         check(writer->Open(out.back().path), "open a merged SST file");
@@ -364,11 +363,13 @@ class BulkLoad::Impl final : public Txn {
   }
 
   void ingest() {
-    rocksdb::Options options = options_;
+    rocksdb::Options options = options_[SYSTEM_SLOT];
     std::vector<std::string> names;
     check(rocksdb::DB::ListColumnFamilies(options, dbDir_, &names), "list column families");
     std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
-    for (auto& n : names) descriptors.emplace_back(n, rocksdb::ColumnFamilyOptions(options));
+    for (auto& n : names) {
+      descriptors.emplace_back(n, familyOptions(rocksdb::Options(), nullptr, n));
+    }
     std::vector<rocksdb::ColumnFamilyHandle*> handles;
     rocksdb::DB* raw = nullptr;
     check(rocksdb::DB::Open(options, dbDir_, descriptors, &handles, &raw), "open the database");
@@ -395,7 +396,15 @@ class BulkLoad::Impl final : public Txn {
   const std::string dbDir_;
   const std::string tmpDir_;
   const size_t chunkBytes_;
-  const rocksdb::Options options_{};  // RocksDB's defaults, as Store::open's tables use
+  // Store::open's table format per family (Bloom filters where it has them), without its cache.
+  const std::vector<rocksdb::Options> options_ = [] {
+    std::vector<rocksdb::Options> options;
+    for (size_t slot = 0; slot < SLOTS; ++slot) {
+      options.emplace_back(rocksdb::DBOptions(),
+                           familyOptions(rocksdb::Options(), nullptr, slotName(slot)));
+    }
+    return options;
+  }();
   bool finished_ = false;
   BulkLoadFigures figures_;
   std::vector<std::unique_ptr<Chunk>> open_[SLOTS];  // by stream

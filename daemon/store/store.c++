@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "daemon/store/keys.h"
+#include "daemon/store/rocks-options.h"
 
 namespace rdz {
 
@@ -212,29 +213,10 @@ class RocksStore final : public Store {
     // that names no deleted key (purgeOldVersions). TODO(perf): each flush or compaction
     // rewrites the list of live files (~100 bytes per SST file), a few KB to a few hundred.
     options.max_manifest_file_size = 1;
-    rocksdb::BlockBasedTableOptions table;
-    table.cache_index_and_filter_blocks = true;
     // One block cache for every family, big enough that the index blocks of a database of
     // millions of leads and deliveries stay in it (RocksDB's default is 8 MiB: a run's random
-    // duplicate lookups then read and decompress an index block per lookup). Index and filter
-    // blocks go to the cache's high-priority part and those of level 0 stay pinned.
-    table.block_cache = rocksdb::NewLRUCache(BLOCK_CACHE_BYTES, -1, false, 0.5);
-    table.cache_index_and_filter_blocks_with_high_priority = true;
-    table.pin_l0_filter_and_index_blocks_in_cache = true;
-    // Point reads of keys that do not exist are the common case of ingestion (a new idempotency
-    // key, a phone not on the opposition list): a Bloom filter per SST file and one over each
-    // memtable answer most of them without reading a block.
-    table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
-    rocksdb::ColumnFamilyOptions cfOptions(options);
-    cfOptions.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
-    cfOptions.memtable_prefix_bloom_size_ratio = 0.02;  // with no prefix extractor: whole keys
-    cfOptions.memtable_whole_key_filtering = true;
-    // A group commit inserts, lead after lead, keys of several kinds into one family's memtable:
-    // in `index` a status key (time-ordered) then a phone key (anywhere), in `system` an
-    // idempotency record (anywhere) then its expiry entry (time-ordered). The memtable keeps
-    // an insert position per first byte of the key, so the time-ordered kinds insert next to
-    // their previous key instead of searching the skip list from the top each time.
-    cfOptions.memtable_insert_with_hint_prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(1));
+    // duplicate lookups then read and decompress an index block per lookup).
+    auto cache = rocksdb::NewLRUCache(BLOCK_CACHE_BYTES, 4, false, 0.5);  // 16 shards
 
     // Every family that exists must be opened; ours are created when missing.
     std::vector<std::string> names;
@@ -249,7 +231,7 @@ class RocksStore final : public Store {
       for (auto f : FAMILY_NAMES) want(fmtName(e, f));
     }
     std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
-    for (auto& n : names) descriptors.emplace_back(n, cfOptions);
+    for (auto& n : names) descriptors.emplace_back(n, familyOptions(options, cache, n));
     std::vector<rocksdb::ColumnFamilyHandle*> handles;
     rocksdb::DB* db = nullptr;
     check(rocksdb::DB::Open(options, dir, descriptors, &handles, &db), "open database");
@@ -518,7 +500,12 @@ void RocksSnapshot::scanSystemAfter(std::string_view prefix, std::string_view af
 RocksTxn::RocksTxn(RocksStore& store) : store_(store) {}
 
 RocksTxn::RocksTxn(RocksStore& store, kj::Own<RocksSnapshot> snapshot)
-    : store_(store), snapshot_(kj::mv(snapshot)), readOptions_(snapshot_->options()) {}
+    : store_(store), snapshot_(kj::mv(snapshot)), readOptions_(snapshot_->options()) {
+  // Unlike an audit's snapshot, what this transaction reads (a run's pools and duplicate
+  // entries) is read again by its own writes and soon after by the next reads: it fills the
+  // block cache (consecutive leads of one block are decompressed once, not once per lead).
+  readOptions_.fill_cache = true;
+}
 
 size_t RocksTxn::size() const {
   size_t own = batch_.GetWriteBatch()->Count();
@@ -576,6 +563,47 @@ void RocksTxn::delSystem(std::string_view key) {
 kj::Own<Txn> RocksStore::beginAtSnapshot() { return kj::heap<RocksTxn>(*this, openSnapshot()); }
 
 }  // namespace
+
+bool pointReadsMostlyMiss(std::string_view name) {
+  auto endsWith = [&](std::string_view suffix) {
+    return name.size() > suffix.size() && name.substr(name.size() - suffix.size()) == suffix;
+  };
+  return name == SYSTEM_FAMILY || endsWith(".dedup") || endsWith(".opposition");
+}
+
+rocksdb::ColumnFamilyOptions familyOptions(const rocksdb::Options& base,
+                                           std::shared_ptr<rocksdb::Cache> cache,
+                                           std::string_view name) {
+  rocksdb::BlockBasedTableOptions table;
+  // Index and filter blocks live in the block cache (memory bounded by its size, whatever the
+  // data's), in its high-priority part. They are partitioned: a file's index and filter are split
+  // in blocks of about 4 KiB under a small top level, pinned, so a lookup loads the one partition
+  // it needs. Unpartitioned, the index or filter of a 64 MiB file is a block of a megabyte or
+  // more: at ten million deliveries such blocks evicted each other, and every duplicate lookup of
+  // a run read one back from the file (perf: 60 % of the planning thread copying pages).
+  table.cache_index_and_filter_blocks = true;
+  if (cache) table.block_cache = std::move(cache);
+  table.cache_index_and_filter_blocks_with_high_priority = true;
+  table.index_type = rocksdb::BlockBasedTableOptions::kTwoLevelIndexSearch;
+  table.partition_filters = true;
+  table.metadata_block_size = 4096;
+  table.pin_top_level_index_and_filter = true;
+  table.pin_l0_filter_and_index_blocks_in_cache = true;
+  // Where point reads of keys that do not exist are the common case, a Bloom filter per SST file
+  // answers most of them without reading a block (and one over each memtable, below, everywhere).
+  if (pointReadsMostlyMiss(name)) table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  rocksdb::ColumnFamilyOptions cfOptions(base);
+  cfOptions.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  cfOptions.memtable_prefix_bloom_size_ratio = 0.02;  // with no prefix extractor: whole keys
+  cfOptions.memtable_whole_key_filtering = true;
+  // A group commit inserts, lead after lead, keys of several kinds into one family's memtable:
+  // in `index` a status key (time-ordered) then a phone key (anywhere), in `system` an
+  // idempotency record (anywhere) then its expiry entry (time-ordered). The memtable keeps
+  // an insert position per first byte of the key, so the time-ordered kinds insert next to
+  // their previous key instead of searching the skip list from the top each time.
+  cfOptions.memtable_insert_with_hint_prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(1));
+  return cfOptions;
+}
 
 std::string_view familyName(Family f) { return FAMILY_NAMES[static_cast<size_t>(f)]; }
 

@@ -81,8 +81,8 @@ struct Env {
   RunOutcome commitPrepared(PlannedRun* planned) {
     RunOutcome outcome;
     write([&](Txn& t) {
-      bool onlyNew = writes->onlyNewRecordsSince(planned->changeMark);
-      outcome = executeRun(t, ids, params, clock.now(), &opposition, planned, onlyNew);
+      bool untouched = writes->onlyOutsideRunsSince(planned->changeMark);
+      outcome = executeRun(t, ids, params, clock.now(), &opposition, planned, untouched);
     });
     return outcome;
   }
@@ -92,7 +92,7 @@ struct Env {
         [&](Txn& t) {
           ingestLead(t, ids, {Entity::ZR7, lead(phone), "", clock.now(), false, "test"});
         },
-        Writes::NEW_RECORDS);
+        Writes::OUTSIDE_RUNS);
   }
 
   // Every invariant, the day's counters recounted from the records included.

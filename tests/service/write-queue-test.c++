@@ -182,17 +182,17 @@ TEST(WriteQueueTest, AJobThatIncludesPreparedWritesEndsItsGroup) {
 }
 
 // What a run prepared on a snapshot asks before it is committed as prepared: whether any job but
-// ingestion (Writes::NEW_RECORDS) ran since its mark, including one that started before the mark
+// ingestion (Writes::OUTSIDE_RUNS) ran since its mark, including one that started before the mark
 // and was committed after it.
 TEST(WriteQueueTest, OnlyNewRecordsSinceSeesEveryOtherJob) {
   Env env;
   auto onlyNewSince = [&](uint64_t mark) {
     bool only = false;
-    env.writes->runSync([&](Txn&) { only = env.writes->onlyNewRecordsSince(mark); });
+    env.writes->runSync([&](Txn&) { only = env.writes->onlyOutsideRunsSince(mark); });
     return only;
   };
   uint64_t mark = env.writes->changeMark();
-  env.writes->runSync([](Txn& txn) { txn.putSystem("new lead", ""); }, Writes::NEW_RECORDS);
+  env.writes->runSync([](Txn& txn) { txn.putSystem("new lead", ""); }, Writes::OUTSIDE_RUNS);
   EXPECT_TRUE(onlyNewSince(mark));
 
   mark = env.writes->changeMark();
