@@ -56,7 +56,7 @@ struct Load {
 
   kj::Promise<void> submitNext(Client& c) {
     if (!keepGoing()) return kj::READY_NOW;
-    KJ_IF_MAYBE(ingest, c.ingest) {
+    KJ_IF_MAYBE (ingest, c.ingest) {
       auto fields = syntheticLead(seed, c.stream, c.next);
       auto request = ingest->submitRequest();
       auto list = request.initFields(fields.size());
@@ -96,8 +96,8 @@ struct Load {
 }  // namespace
 
 IngestFigures ingestLoad(const Endpoint& endpoint, int clients, uint64_t seed, uint32_t streamBase,
-                         const std::function<bool()>& keepGoing,
-                         const std::atomic<bool>* measuring, int threads) {
+                         const std::function<bool()>& keepGoing, const std::atomic<bool>* measuring,
+                         int threads) {
   threads = std::clamp(threads, 1, std::max(clients, 1));
   std::atomic<uint64_t> errors{0};
   std::vector<std::vector<double>> latencies(clients);
@@ -150,6 +150,7 @@ IngestFigures ingestLoad(const Endpoint& endpoint, int clients, uint64_t seed, u
   figures.tps = figures.seconds > 0 ? all.size() / figures.seconds : 0;
   figures.p50Ms = pct(0.5);
   figures.p99Ms = pct(0.99);
+  figures.maxMs = all.empty() ? 0.0 : all.back();
   figures.failedClients = errors.load();
   return figures;
 }

@@ -19,6 +19,9 @@ struct IngestFigures {
   double tps = 0;
   double p50Ms = 0;
   double p99Ms = 0;
+  // The longest wait for one acknowledgement: a client waits on its call, so a stall of the
+  // writer shows here once per client, not in the percentiles.
+  double maxMs = 0;
   uint64_t failedClients = 0;
 };
 

@@ -45,10 +45,10 @@ double secondsSince(SteadyClock::time_point start) {
 }
 
 constexpr const char* PRODUITS[] = {"PV", "PAC", "ITE"};
-constexpr const char* NOMS[] = {"Martin", "Bernard", "Dubois", "Thomas", "Robert", "Richard",
-                                "Petit", "Durand", "Leroy", "Moreau", "Lefèvre", "Garçon"};
-constexpr const char* PRENOMS[] = {"Jean", "Marie", "Pierre", "Sophie", "Luc", "Élodie",
-                                   "Hélène", "François", "Zoé", "Noël"};
+constexpr const char* NOMS[] = {"Martin", "Bernard", "Dubois", "Thomas", "Robert",  "Richard",
+                                "Petit",  "Durand",  "Leroy",  "Moreau", "Lefèvre", "Garçon"};
+constexpr const char* PRENOMS[] = {"Jean",   "Marie",  "Pierre",   "Sophie", "Luc",
+                                   "Élodie", "Hélène", "François", "Zoé",    "Noël"};
 constexpr int HISTORY_DAYS = 30;
 constexpr Duration POOL_SPAN = std::chrono::hours(24 * 20);
 constexpr Duration FRESH = std::chrono::hours(24 * 8);
@@ -205,8 +205,7 @@ class RunLoader {
       } else {
         for (uint64_t m = 0, n = 1 + (h >> 4) % 5; m < n; ++m) {
           const std::string& d = depts[mix(h + m) % depts.size()];
-          if (std::find(c.departements.begin(), c.departements.end(), d) ==
-              c.departements.end()) {
+          if (std::find(c.departements.begin(), c.departements.end(), d) == c.departements.end()) {
             c.departements.push_back(d);
           }
         }
@@ -250,8 +249,8 @@ class RunLoader {
       r = static_cast<size_t>(k * HISTORY_DAYS / H);
       uint64_t first = firstOfRun(r), count = firstOfRun(r + 1) - first;
       Duration window = runT_[r + 1] - runT_[r];
-      return runT_[r] + window * static_cast<int64_t>(2 * (k - first) + 1) /
-                            static_cast<int64_t>(2 * count);
+      return runT_[r] +
+             window * static_cast<int64_t>(2 * (k - first) + 1) / static_cast<int64_t>(2 * count);
     };
     auto poolRecu = [&](uint64_t i) {
       double at = (2.0 * static_cast<double>(i) + 1) / (2.0 * static_cast<double>(N));
@@ -431,8 +430,8 @@ class RunLoader {
       for (auto& run : b.counted) {
         for (auto& counted : run) {
           if (counted.count == 0) continue;
-          applyStats(*txn, repeated(statsOfDelivery(counted.delivery, b.commande.produit),
-                                    counted.count));
+          applyStats(
+              *txn, repeated(statsOfDelivery(counted.delivery, b.commande.produit), counted.count));
           commitIfBig();
         }
       }
@@ -477,8 +476,8 @@ class RunLoader {
   IdGenerator leadIds_;   // lead ids follow recu_le
   IdGenerator otherIds_;  // deliveries and batches follow their runs
   static constexpr size_t NO_BATCH = SIZE_MAX;
-  std::vector<Batch> openBatches_;       // the batches of the run being written
-  std::vector<size_t> batchOfClient_;    // by client index: its open batch, or NO_BATCH
+  std::vector<Batch> openBatches_;     // the batches of the run being written
+  std::vector<size_t> batchOfClient_;  // by client index: its open batch, or NO_BATCH
   std::map<size_t, std::vector<std::string>> runBatches_;
   uint64_t batches_ = 0;
   std::map<std::pair<Entity, std::string>, Reception> receptions_;
@@ -522,8 +521,8 @@ int benchRun(const RunBenchOptions& options) {
   std::cerr << fmt::format(
       "rdz-bench: parameters: {} pool leads, {} delivered leads over {} days, {} commandes, {} "
       "ingest clients, run of {} (T = {} 09:30 Europe/Paris{}), data in {}{}\n",
-      options.leads, options.history, HISTORY_DAYS, options.commandes, options.clients, date,
-      date, force ? ", after today: --force" : "", options.dataDir,
+      options.leads, options.history, HISTORY_DAYS, options.commandes, options.clients, date, date,
+      force ? ", after today: --force" : "", options.dataDir,
       options.reuse ? " (reused: as loaded and run before)" : "");
   double loadSeconds = 0;
   if (!options.reuse) {
@@ -543,19 +542,18 @@ int benchRun(const RunBenchOptions& options) {
   Endpoint admin = rdzdEndpoint(options.dataDir, "admin.token", 600s);
   Connection adminConnection(admin);
   double startSeconds = secondsSince(starting);
-  std::cerr << fmt::format("rdz-bench: rdzd is up in {:.1f} s (pid {}, {:.0f} MiB)\n",
-                           startSeconds, pid, memoryMb(pid, "VmRSS:"));
+  std::cerr << fmt::format("rdz-bench: rdzd is up in {:.1f} s (pid {}, {:.0f} MiB)\n", startSeconds,
+                           pid, memoryMb(pid, "VmRSS:"));
 
   auto deadline = SteadyClock::now() + std::chrono::seconds(options.baselineSeconds);
-  IngestFigures before = ingestLoad(ingest, options.clients, options.seed, 0, [deadline] {
-    return SteadyClock::now() < deadline;
-  });
+  IngestFigures before = ingestLoad(ingest, options.clients, options.seed, 0,
+                                    [deadline] { return SteadyClock::now() < deadline; });
 
   std::atomic<bool> runAnswered{false}, measuring{false};
   IngestFigures during;
   std::thread load([&] {
-    during = ingestLoad(ingest, options.clients, options.seed, 20,
-                        [&] { return !runAnswered.load(); }, &measuring);
+    during = ingestLoad(
+        ingest, options.clients, options.seed, 20, [&] { return !runAnswered.load(); }, &measuring);
   });
   KJ_DEFER({
     runAnswered = true;
@@ -604,21 +602,22 @@ int benchRun(const RunBenchOptions& options) {
       options.baselineSeconds, before.tps, before.p50Ms, before.p99Ms);
   std::cerr << fmt::format(
       "rdz-bench: ingest during the run (deliver call to its answer): {} leads, {:.0f} leads/s, "
-      "p50 {:.2f} ms, p99 {:.2f} ms\n",
-      during.acknowledged, during.tps, during.p50Ms, during.p99Ms);
+      "p50 {:.2f} ms, p99 {:.2f} ms, longest wait {:.0f} ms (before the run: {:.0f} ms)\n",
+      during.acknowledged, during.tps, during.p50Ms, during.p99Ms, during.maxMs, before.maxMs);
   std::cout << fmt::format(
       "{{\"rdz\":\"run\",\"leads\":{},\"history\":{},\"commandes\":{},\"date\":\"{}\","
       "\"load_s\":{:.1f},\"rdzd_start_s\":{:.1f},\"run_s\":{:.2f},\"sent_s\":{:.2f},"
       "\"assigned\":{},\"aged\":{},\"doublons_evites\":{},\"batches\":{},"
       "\"batches_received\":{},\"rss_peak_mb\":{:.0f},\"tps_before\":{:.0f},"
       "\"p50_before_ms\":{:.2f},\"p99_before_ms\":{:.2f},\"tps_during\":{:.0f},"
-      "\"p50_during_ms\":{:.2f},\"p99_during_ms\":{:.2f}}}\n",
+      "\"p50_during_ms\":{:.2f},\"p99_during_ms\":{:.2f},\"max_before_ms\":{:.0f},"
+      "\"max_during_ms\":{:.0f}}}\n",
       options.leads, options.history, options.commandes, date, loadSeconds, startSeconds,
       runSeconds, sentSeconds, run.getAssigned(), run.getAged(), run.getDoublonsEvites(),
       batches.size(), received, hwm, before.tps, before.p50Ms, before.p99Ms, during.tps,
-      during.p50Ms, during.p99Ms);
-  bool ok = !run.getAlreadyDone() && received == batches.size() &&
-            before.failedClients == 0 && during.failedClients == 0;
+      during.p50Ms, during.p99Ms, before.maxMs, during.maxMs);
+  bool ok = !run.getAlreadyDone() && received == batches.size() && before.failedClients == 0 &&
+            during.failedClients == 0;
   return ok ? 0 : 1;
 }
 

@@ -102,7 +102,8 @@ kj::Promise<void> purgeRunTracesLoop(WriteQueue& writes, const Clock& clock, kj:
                                      kj::Duration wait) {
   return timer.afterDelay(wait)
       .then([&writes, &clock]() {
-        // Traces of runs 35 days old: never the trace a run being prepared writes.
+        // Never the trace a run being prepared writes: that key exists only once the run is
+        // committed.
         return writes.run<size_t>(
             [now = clock.now()](Txn& txn) { return purgeExpiredRunTraces(txn, now); },
             Writes::OUTSIDE_RUNS);

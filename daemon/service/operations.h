@@ -52,7 +52,7 @@ struct IngestRequest {
   Timestamp receivedAt{};
   bool allowRecuLe = false;  // admin import
   std::string via;           // "ingest", "admin", "import": kept in the lead's history
-  std::string caller = {};  // Grant::caller of the token: the idempotency key's owner
+  std::string caller = {};   // Grant::caller of the token: the idempotency key's owner
   // The opposition list's hash (SPEC §7.2): a lead whose phone is on its entity's list is stored
   // invalid / telephone.oppose. Null: no list is checked.
   const OppositionKey* opposition = nullptr;
@@ -83,9 +83,10 @@ std::vector<std::string> catalogueCodes(Reader& r, Entity e);
 constexpr Duration DOUBLE_SUBMISSION_WINDOW = std::chrono::minutes(10);
 
 // SPEC §3.2: idempotency, validation, double submission, storage with indexes and history.
-// Throws on a refusal (nothing written). Only ADDS records (the new lead, its index entries and
-// history, the idempotency record, the day's counters through Txn::Deferred) and changes nothing
-// a run reads (no existing lead, commande, client, duplicate entry or opposed number): rdzd submits it as Writes::OUTSIDE_RUNS, which lets a run prepared on a snapshot be
+// Throws on a refusal (nothing written). Writes no key a run reads or writes: it adds a new lead
+// (the next run's), its index entries and history, the idempotency record, and the day's counters
+// through Txn::Deferred; it changes no existing lead, commande, client, duplicate entry or opposed
+// number. So rdzd submits it as Writes::OUTSIDE_RUNS, which lets a run prepared on a snapshot be
 // committed as prepared while ingestion goes on (daemon/service/run.h).
 SubmitAnswer ingestLead(Txn& txn, IdGenerator& ids, const IngestRequest& request);
 

@@ -24,9 +24,6 @@ std::vector<Entity> scopeOf(const RunParams& params) {
   return {std::begin(ALL_ENTITIES), std::end(ALL_ENTITIES)};
 }
 
-// The leads a run changes: each loaded once, changed in memory (aged, then maybe delivered), and
-// written once with its original state so its index entries move exactly once.
-
 }  // namespace
 
 RunParams runParams(const RunSettings& settings, std::string_view date, std::optional<Timestamp> at,

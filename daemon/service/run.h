@@ -120,7 +120,8 @@ std::string staleInputOf(Reader& reader, const PlannedRun& planned,
 // counters are written here. Otherwise the plan is `planned`'s when it was made for the scope
 // still to run and nothing it relied on changed since its snapshot (staleInputOf); failing that
 // (or without `planned`) the run is planned here, on the writer's current state. `now` stamps
-// history events and the batches' first attempt.
+// the history events and the batches' first attempt of what is written here (prepared writes
+// keep prepareRun's `now`).
 RunOutcome executeRun(Txn& txn, IdGenerator& ids, const RunParams& params, Timestamp now,
                       const OppositionKey* opposition = nullptr, PlannedRun* planned = nullptr,
                       bool onlyOutsideRunsSince = false);

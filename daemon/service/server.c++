@@ -611,14 +611,16 @@ class AdminImpl final : public ViewerMethods<schema::Admin::Server> {
     const Timestamp now = ctx_.clock.now();
     checkRunDate(asked, now, p.getForce());
     // Planned and written on a snapshot off the writer (seconds at a million leads, ingestion
-    // going on), then committed by the writer (executeRun) as it was written when only new
-    // records were written meanwhile, else checked and, if need be, planned again there.
+    // going on), then committed by the writer (executeRun) as it was written when only jobs
+    // outside runs wrote meanwhile, else checked and, if need be, planned again there. The
+    // lambdas hold what outlives the WriteQueue (the store, the ids, the opposition key), never
+    // the context, which goes before the queue has run its last jobs.
     const uint64_t mark = ctx_.writes.changeMark();  // before the snapshot
     auto committed =
-        onLowPriorityThread<kj::Own<PlannedRun>>([&ctx = ctx_, asked, now, mark]() {
-          return prepareRun(ctx.store, ctx.ids, asked, now, ctx.opposition, mark);
-        })
-            .then([&ctx = ctx_, asked, now](kj::Own<PlannedRun> plan) {
+        onLowPriorityThread<kj::Own<PlannedRun>>(
+            [&store = ctx_.store, &ids = ctx_.ids, opposition = ctx_.opposition, asked, now,
+             mark]() { return prepareRun(store, ids, asked, now, opposition, mark); })
+            .then([&ctx = ctx_, asked](kj::Own<PlannedRun> plan) {
               if (plan->plan) {
                 logInfo(
                     "run {}: planned on a snapshot in {:.2f} s (reading {:.2f} s, "
@@ -627,11 +629,14 @@ class AdminImpl final : public ViewerMethods<schema::Admin::Server> {
                     plan->readSeconds + plan->planSeconds, plan->readSeconds, plan->planSeconds,
                     plan->prepareSeconds);
               }
-              return ctx.writes.run<RunOutcome>([&ctx, asked, now,
-                                                 plan = kj::mv(plan)](Txn& txn) mutable {
-                bool untouched = ctx.writes.onlyOutsideRunsSince(plan->changeMark);
-                return executeRun(txn, ctx.ids, asked, now, ctx.opposition, plan.get(), untouched);
-              });
+              // A run written again on the writer is stamped with the writer's time (its leads may
+              // have been received while it was prepared).
+              return ctx.writes.run<RunOutcome>(
+                  [&writes = ctx.writes, &ids = ctx.ids, opposition = ctx.opposition, asked,
+                   now = ctx.clock.now(), plan = kj::mv(plan)](Txn& txn) mutable {
+                    bool untouched = writes.onlyOutsideRunsSince(plan->changeMark);
+                    return executeRun(txn, ids, asked, now, opposition, plan.get(), untouched);
+                  });
             })
             .then([&ctx = ctx_](RunOutcome outcome) {
               faultPoint("run.after_commit");  // the run's group is synced; nothing sent yet

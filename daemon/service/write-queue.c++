@@ -189,6 +189,7 @@ void WriteQueue::writerLoop() {
         // head of the queue, in order, for the next group.
         auto lock = shared_.lockExclusive();
         for (size_t j = group.size(); j > i + 1; --j) lock->jobs.push_front(kj::mv(group[j - 1]));
+        metrics().setWriteQueueDepth(lock->jobs.size());
         group.erase(group.begin() + static_cast<ptrdiff_t>(i) + 1, group.end());
         break;
       }

@@ -28,12 +28,15 @@ namespace rdz {
 // writer counts the jobs that may touch what a run reads or writes, so such work can tell whether
 // its snapshot is still right for everything it read, and its writes clobber nothing written since.
 enum class Writes {
-  ANY,           // may change any record
-  OUTSIDE_RUNS,  // neither reads nor writes a record a run reads or writes, except the day's
-                 // stats counters (which a run prepared on a snapshot has the writer apply):
-                 // ingestion (a new lead, its history and idempotency record), the Sender's
-                 // outcome writes (earlier runs' batches, history events), the purges of expired
-                 // idempotency records and run traces
+  ANY,  // may change any record
+  // Writes no key a run reads by key or writes, except the day's stats counters (which a run
+  // prepared on a snapshot has the writer apply), and adds to the ranges a run scans only what
+  // the product treats as arriving after the run (a new lead is the next run's). "Only adds" is
+  // not enough: an opposed number or a duplicate entry added is read by the run, so adding one is
+  // ANY. OUTSIDE_RUNS: ingestion (a new lead, its history and idempotency record), the Sender's
+  // outcome writes (earlier runs' batches and outbox entries, history events), the purges of
+  // expired idempotency records and run traces (a run's trace cannot exist before it commits).
+  OUTSIDE_RUNS,
 };
 
 struct WriteQueueStats {
