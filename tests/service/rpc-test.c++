@@ -1,13 +1,13 @@
 // The RPC service in-process: a real TwoPartyServer over a kj two-way pipe, a real store in a
 // temp dir, the real write queue, and a manual clock.
 #include <capnp/rpc-twoparty.h>
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <kj/async-io.h>
 
-#include <fmt/format.h>
-
 #include <set>
 
+#include "client/json.h"
 #include "daemon/domain/clock.h"
 #include "daemon/domain/commerce.h"
 #include "daemon/domain/history.h"
@@ -20,7 +20,6 @@
 #include "daemon/service/write-queue.h"
 #include "daemon/store/records.h"
 #include "daemon/store/store.h"
-#include "client/json.h"
 #include "tests/support/corrupt-store.h"
 #include "tests/support/temp-dir.h"
 
@@ -48,7 +47,7 @@ Auth testAuth() {
 }
 
 Submission validLead(std::string phone = "06 12 34 56 78", std::string produit = "PV") {
-  return {{"produit", produit},     {"nom", "Martin"},       {"prenom", "Élodie"},
+  return {{"produit", produit},     {"nom", "Martin"},        {"prenom", "Élodie"},
           {"telephone", phone},     {"code_postal", "33000"}, {"consentement", "oui"},
           {"email", "e@exemple.fr"}};
 }
@@ -93,14 +92,16 @@ class RpcTest : public testing::Test {
     return req.send().wait(io.waitScope);
   }
 
-  schema::SubmitOutcome::Reader outcome(
-      schema::Ingest::Client ingest, const Submission& fields, std::string key,
-      kj::Maybe<capnp::Response<schema::SubmitOutcome>>& keep) {
+  schema::SubmitOutcome::Reader outcome(schema::Ingest::Client ingest, const Submission& fields,
+                                        std::string key,
+                                        kj::Maybe<capnp::Response<schema::SubmitOutcome>>& keep) {
     auto req = ingest.submitRequest();
     setFields(req.initFields(fields.size()), fields);
     req.setIdempotencyKey(key);
     keep = req.send().wait(io.waitScope);
-    KJ_IF_MAYBE(r, keep) { return *r; }
+    KJ_IF_MAYBE (r, keep) {
+      return *r;
+    }
     KJ_UNREACHABLE;
   }
   // A submission that must be stored.
@@ -114,7 +115,8 @@ class RpcTest : public testing::Test {
 
   size_t leadCount(Entity e) {
     size_t n = 0;
-    for (Statut s : {Statut::NEW, Statut::INVALID, Statut::LB, Statut::DELIVERED, Statut::REJECTED}) {
+    for (Statut s :
+         {Statut::NEW, Statut::INVALID, Statut::LB, Statut::DELIVERED, Statut::REJECTED}) {
       n += leadIdsByStatus(*store, e, s).size();
     }
     return n;
@@ -277,8 +279,7 @@ TEST_F(GatewayIngestTest, AGatewayTokensAcceptanceTimeIsRecuLeWithinBounds) {
   auto [late, lateHistory] = post(GATEWAY_ZR7, validLead("06 12 34 56 72"), old);
   EXPECT_EQ(late.recuLe, now);
   ASSERT_NE(find(lateHistory, "transmis"), nullptr);
-  EXPECT_NE(historyText(*find(lateHistory, "transmis")).find("plus ancienne"),
-            std::string::npos);
+  EXPECT_NE(historyText(*find(lateHistory, "transmis")).find("plus ancienne"), std::string::npos);
   // Just inside the limit it is believed.
   old.acceptedAt = micros(now - std::chrono::hours(24 * 7));
   EXPECT_EQ(post(GATEWAY_ZR7, validLead("06 12 34 56 73"), old).first.recuLe,
@@ -289,8 +290,7 @@ TEST_F(GatewayIngestTest, AGatewayTokensAcceptanceTimeIsRecuLeWithinBounds) {
   EXPECT_EQ(plain.recuLe, now);
   EXPECT_EQ(plainHistory[0].via, "ingest");
   ASSERT_NE(find(plainHistory, "transmis"), nullptr);
-  EXPECT_NE(historyText(*find(plainHistory, "transmis")).find("rôle gateway"),
-            std::string::npos);
+  EXPECT_NE(historyText(*find(plainHistory, "transmis")).find("rôle gateway"), std::string::npos);
 }
 
 TEST_F(GatewayIngestTest, AFilledHoneypotIsStoredInvalidAndBadRequestValuesAreRefused) {
@@ -343,7 +343,7 @@ TEST_F(RpcTest, InvalidLeadsAreStoredWithTheirProblems) {
   for (auto p : r.getProblemes()) problems.emplace_back(p.cStr());
   EXPECT_NE(std::find(problems.begin(), problems.end(), "telephone.invalid"), problems.end());
   EXPECT_NE(std::find(problems.begin(), problems.end(), "consentement.absent"), problems.end());
-  KJ_IF_MAYBE(lead, getLead(*store, Entity::ZR7, r.getId().cStr())) {
+  KJ_IF_MAYBE (lead, getLead(*store, Entity::ZR7, r.getId().cStr())) {
     EXPECT_EQ(lead->statut, Statut::INVALID);
     EXPECT_EQ(lead->problemes, problems);
   } else {
@@ -409,9 +409,9 @@ TEST_F(RpcTest, IdempotencyKeysArePurgedAfterSevenDaysAndAMargin) {
     return n;
   };
   auto purge = [&]() {
-    return writes->run<size_t>([now = clock.now()](Txn& txn) {
-      return purgeIdempotencyKeys(txn, now, 100);
-    }).wait(io.waitScope);
+    return writes
+        ->run<size_t>([now = clock.now()](Txn& txn) { return purgeIdempotencyKeys(txn, now, 100); })
+        .wait(io.waitScope);
   };
   kj::Maybe<capnp::Response<schema::SubmitOutcome>> k1, k2, k3, k4, k5;
   std::string old = submit(ingest, validLead("06 11 11 11 11"), "old", k1).getId().cStr();
@@ -451,19 +451,18 @@ TEST_F(RpcTest, DoubleSubmissionWithinTenMinutesLinksToTheFirstLead) {
   auto second = submit(ingest, validLead("+33 6 12 34 56 78"), "", k);  // same number, other form
   EXPECT_EQ(second.getStatut(), schema::Statut::INVALID);
   std::string secondId = second.getId().cStr();
-  KJ_IF_MAYBE(lead, getLead(*store, Entity::ZR7, secondId)) {
+  KJ_IF_MAYBE (lead, getLead(*store, Entity::ZR7, secondId)) {
     EXPECT_EQ(lead->doublonDe, first);
     EXPECT_EQ(lead->problemes, std::vector<std::string>{"doublon.soumission"});
   } else {
     FAIL();
   }
   // Another produit is not a double.
-  EXPECT_EQ(submit(ingest, validLead("0612345678", "PAC"), "", k).getStatut(),
-            schema::Statut::NEW);
+  EXPECT_EQ(submit(ingest, validLead("0612345678", "PAC"), "", k).getStatut(), schema::Statut::NEW);
   // 2 s later: within 10 min of the second (a double itself), linked to the first.
   clock.advance(2s);
   std::string thirdId = submit(ingest, validLead(), "", k).getId().cStr();
-  KJ_IF_MAYBE(lead, getLead(*store, Entity::ZR7, thirdId)) {
+  KJ_IF_MAYBE (lead, getLead(*store, Entity::ZR7, thirdId)) {
     EXPECT_EQ(lead->doublonDe, first);
   } else {
     FAIL();
@@ -492,7 +491,7 @@ TEST_F(RpcTest, ALeadNamingAProduitAddedSinceTheLastLeadIsValid) {
   auto after = submit(ingest, validLead("06 12 34 56 72", "ecs"), "", k3);
   EXPECT_EQ(after.getStatut(), schema::Statut::NEW);
   EXPECT_EQ(after.getProblemes().size(), 0u);
-  KJ_IF_MAYBE(lead, getLead(*store, Entity::ZR7, after.getId().cStr())) {
+  KJ_IF_MAYBE (lead, getLead(*store, Entity::ZR7, after.getId().cStr())) {
     EXPECT_EQ(lead->produit, "ECS");
   } else {
     ADD_FAILURE() << "lead not stored";
@@ -502,8 +501,9 @@ TEST_F(RpcTest, ALeadNamingAProduitAddedSinceTheLastLeadIsValid) {
 TEST_F(RpcTest, AProduitAddedWhileALeadWaitsForTheWriterIsKnownToIt) {
   // The event loop validated the lead against the catalogue it saw (prepareIngest), which lacked
   // ECS; the produit is added by a job before the lead's: the writer validates it again.
-  IngestRequest request{Entity::ZR7, validLead("06 12 34 56 78", "ecs"), "", clock.now(), false,
-                        "ingest", "ingest-zr7"};
+  IngestRequest request{
+      Entity::ZR7, validLead("06 12 34 56 78", "ecs"), "", clock.now(), false, "ingest",
+      "ingest-zr7"};
   request.prepared = prepareIngest(request, catalogueCodes(*store, Entity::ZR7));
   ASSERT_TRUE(request.prepared->produitUnknown);
   EXPECT_EQ(request.prepared->lead.statut, Statut::INVALID);
@@ -515,15 +515,16 @@ TEST_F(RpcTest, AProduitAddedWhileALeadWaitsForTheWriterIsKnownToIt) {
                     .wait(io.waitScope);
   EXPECT_EQ(answer.statut, Statut::NEW);
   EXPECT_TRUE(answer.problemes.empty());
-  KJ_IF_MAYBE(lead, getLead(*store, Entity::ZR7, answer.id)) {
+  KJ_IF_MAYBE (lead, getLead(*store, Entity::ZR7, answer.id)) {
     EXPECT_EQ(lead->produit, "ECS");  // as the catalogue spells it
   } else {
     ADD_FAILURE() << "lead not stored";
   }
 
   // Still unknown to the writer: stored as the event loop validated it.
-  IngestRequest other{Entity::ZR7, validLead("06 12 34 56 79", "XYZ"), "", clock.now(), false,
-                      "ingest", "ingest-zr7"};
+  IngestRequest other{
+      Entity::ZR7, validLead("06 12 34 56 79", "XYZ"), "", clock.now(), false, "ingest",
+      "ingest-zr7"};
   other.prepared = prepareIngest(other, catalogueCodes(*store, Entity::ZR7));
   answer = writes->run<SubmitAnswer>([&](Txn& txn) { return ingestLead(txn, env->ids, other); })
                .wait(io.waitScope);
@@ -539,9 +540,8 @@ TEST_F(RpcTest, ConcurrentSubmissionsShareSyncedCommits) {
   for (int i = 0; i < N; ++i) {
     auto req = ingest.submitRequest();
     setFields(req.initFields(7), validLead(fmt::format("06{:08}", i)));
-    promises.add(req.send().then([&answers, i](auto response) {
-      answers[i] = response.getStored().getId().cStr();
-    }));
+    promises.add(req.send().then(
+        [&answers, i](auto response) { answers[i] = response.getStored().getId().cStr(); }));
   }
   kj::joinPromises(promises.releaseAsArray()).wait(io.waitScope);
   std::set<std::string> unique(answers.begin(), answers.end());
@@ -664,7 +664,7 @@ TEST_F(RpcTest, CommandesTakeTheirClientsEntityAndOrderedIds) {
     ids.push_back(req.send().wait(io.waitScope).getId().cStr());
   }
   EXPECT_LT(ids[0], ids[1]);
-  KJ_IF_MAYBE(k, getCommande(*store, Entity::MDL, ids[0])) {
+  KJ_IF_MAYBE (k, getCommande(*store, Entity::MDL, ids[0])) {
     EXPECT_EQ(k->produit, "PAC");
     EXPECT_EQ(k->departements, std::vector<std::string>{"*"});
   } else {
@@ -697,7 +697,7 @@ TEST_F(RpcTest, ImportKeepsRecuLeAndReportsEveryRow) {
   EXPECT_TRUE(out[1].isRefused());
   ASSERT_TRUE(out[2].isStored());
   EXPECT_EQ(out[2].getStored().getStatut(), schema::Statut::INVALID);
-  KJ_IF_MAYBE(lead, getLead(*store, Entity::MDL, out[0].getStored().getId().cStr())) {
+  KJ_IF_MAYBE (lead, getLead(*store, Entity::MDL, out[0].getStored().getId().cStr())) {
     EXPECT_EQ(lead->recuLe, Timestamp(std::chrono::seconds(1774769400)));  // 07:30 UTC
   } else {
     FAIL();
@@ -807,8 +807,7 @@ TEST_F(RpcTest, RunsOfADateDoNotOverlapAndAreScopedToTheToken) {
 // 35 days after its date, then purged (and the run is no longer explained).
 TEST_F(RpcTest, ExplainIsScopedToTheSessionsEntityAndTracesArePurgedAfter35Days) {
   auto admin = login(ADMIN).getSession().getAdmin();
-  auto addCommande = [&](schema::Entity entity, const char* client, uint32_t quota,
-                         bool fallback) {
+  auto addCommande = [&](schema::Entity entity, const char* client, uint32_t quota, bool fallback) {
     auto c = admin.addClientRequest();
     c.initClient().setEntity(entity);
     c.getClient().setId(client);
@@ -868,10 +867,10 @@ TEST_F(RpcTest, ExplainIsScopedToTheSessionsEntityAndTracesArePurgedAfter35Days)
   EXPECT_EQ(all.getExplanation().getResultat(), schema::Explanation::Resultat::LIVRE);
   EXPECT_EQ(std::string(all.getExplanation().getCommande().cStr()), a);
   EXPECT_EQ(std::string(all.getExplanation().getDate().cStr()), "2026-11-20");
-  EXPECT_EQ(reasons(all.getExplanation()),
-            (std::vector<std::string>{c + ":" + code(Code::QUOTA_ATTEINT),
-                                      a + ":" + code(Code::ATTRIBUE),
-                                      b + ":" + code(Code::PAS_DE_FALLBACK)}));
+  EXPECT_EQ(
+      reasons(all.getExplanation()),
+      (std::vector<std::string>{c + ":" + code(Code::QUOTA_ATTEINT), a + ":" + code(Code::ATTRIBUE),
+                                b + ":" + code(Code::PAS_DE_FALLBACK)}));
   // MDL's session: its lead, its commande, and the ZR7 commande that received the lead, not the
   // other ZR7 one.
   auto mdl = login(ADMIN_MDL).getSession().getViewer();
@@ -886,9 +885,9 @@ TEST_F(RpcTest, ExplainIsScopedToTheSessionsEntityAndTracesArePurgedAfter35Days)
 
   // Kept through the 35th day after the run's date, gone the day after.
   auto purge = [&]() {
-    return writes->run<size_t>([now = clock.now()](Txn& txn) {
-                   return purgeExpiredRunTraces(txn, now);
-                 }).wait(io.waitScope);
+    return writes
+        ->run<size_t>([now = clock.now()](Txn& txn) { return purgeExpiredRunTraces(txn, now); })
+        .wait(io.waitScope);
   };
   auto viewer = login(VIEWER).getSession().getViewer();
   clock.set(*parseIso("2026-12-25T23:00:00+01:00"));
@@ -936,6 +935,82 @@ TEST_F(RpcTest, AuditReportsOverRpcAndAnEntityBoundAdminAuditsItsEntity) {
   // A viewer has no audit (it is an admin operation).
   auto viewer = login(VIEWER).getSession().getViewer();
   EXPECT_ANY_THROW(viewer.castAs<schema::Admin>().auditRequest().send().wait(io.waitScope));
+}
+
+}  // namespace
+}  // namespace rdz
+
+namespace rdz {
+namespace {
+
+// A run once started is carried to its commit even if its caller goes away (the connection of a
+// killed `rdzctl deliver`, a systemd timeout): the connection is closed while the run is being
+// prepared, the run still commits once, and asking again is answered as done, with nothing
+// allocated twice. (Cap'n Proto 0.9 itself lets a call of a closed connection run on; rdzd does
+// not rely on it: Admin.deliver keeps a branch of the run on the event loop.)
+TEST_F(RpcTest, ADeliverCallDroppedBeforeItsAnswerStillCommitsTheRunOnce) {
+  auto admin = login(ADMIN).getSession().getAdmin();
+  auto c = admin.addClientRequest();
+  c.initClient().setEntity(schema::Entity::ZR7);
+  c.getClient().setId("solaire");
+  c.getClient().setNom("Solaire");
+  c.getClient().initEmails(1).set(0, "a@solaire.fr");
+  c.send().wait(io.waitScope);
+  auto k = admin.addCommandeRequest();
+  k.initCommande().setEntity(schema::Entity::ZR7);
+  k.getCommande().setClient("solaire");
+  k.getCommande().setProduit("PV");
+  k.getCommande().setQuotaSemaine(10000);
+  auto jours = k.getCommande().initJours(7);
+  for (uint32_t i = 0; i < 7; ++i) jours.set(i, JOURS[i].data());
+  k.send().wait(io.waitScope);
+  // Enough leads that the run is still being prepared when its caller goes (tens of ms at
+  // least), stored in one write.
+  constexpr uint32_t LEADS = 5000;
+  writes->runSync([&](Txn& txn) {
+    for (uint32_t i = 0; i < LEADS; ++i) {
+      ingestLead(txn, env->ids,
+                 {Entity::ZR7, validLead(fmt::format("06{:08}", 11000000 + i)), "", clock.now(),
+                  false, "test"});
+    }
+  });
+  clock.advance(1s);
+
+  {
+    // A connection of its own, closed while the run is being prepared.
+    auto pipe = kj::newTwoWayPipe();
+    env->server.accept(kj::mv(pipe.ends[1]));
+    auto gone = kj::heap<capnp::TwoPartyClient>(*pipe.ends[0]);
+    auto bootstrap = gone->bootstrap().castAs<schema::Bootstrap>();
+    auto auth = bootstrap.authenticateRequest();
+    auth.setToken(ADMIN);
+    auto session = auth.send().wait(io.waitScope);
+    auto deliver = session.getSession().getAdmin().deliverRequest();
+    deliver.setDate("2026-11-20");
+    deliver.setForce(true);
+    deliver.initEntity().setAll();
+    auto dropped = deliver.send();
+    // The call's messages are ready events of this loop: they reach rdzd's side before the timer.
+    io.provider->getTimer().afterDelay(20 * kj::MILLISECONDS).wait(io.waitScope);
+    ASSERT_EQ(getRun(*store, "2026-11-20"), nullptr) << "the run ended before its caller went";
+  }  // the call, the client and its end of the connection are gone: rdzd reads the end
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (getRun(*store, "2026-11-20") == nullptr && std::chrono::steady_clock::now() < deadline) {
+    io.provider->getTimer().afterDelay(10 * kj::MILLISECONDS).wait(io.waitScope);
+  }
+  KJ_IF_MAYBE (run, getRun(*store, "2026-11-20")) {
+    EXPECT_EQ(run->assigned, LEADS);
+  } else {
+    FAIL() << "the run of a dropped call was not committed";
+  }
+  auto again = admin.deliverRequest();
+  again.setDate("2026-11-20");
+  again.setForce(true);
+  again.initEntity().setAll();
+  auto answer = again.send().wait(io.waitScope);
+  EXPECT_TRUE(answer.getRun().getAlreadyDone());
+  EXPECT_EQ(answer.getRun().getAssigned(), LEADS);
+  EXPECT_EQ(leadIdsByStatus(*store, Entity::ZR7, Statut::DELIVERED).size(), LEADS);
 }
 
 }  // namespace
