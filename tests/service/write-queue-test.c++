@@ -182,22 +182,22 @@ TEST(WriteQueueTest, AJobThatIncludesPreparedWritesEndsItsGroup) {
 }
 
 // What a run prepared on a snapshot asks before it is committed as prepared: whether any job but
-// ingestion (Writes::OUTSIDE_RUNS) ran since its mark, including one that started before the mark
-// and was committed after it.
-TEST(WriteQueueTest, OnlyNewRecordsSinceSeesEveryOtherJob) {
+// the Writes::OUTSIDE_RUNS ones (ingestion…) ran since its mark, including one that started before
+// the mark and was committed after it.
+TEST(WriteQueueTest, OnlyOutsideRunsSinceSeesEveryOtherJob) {
   Env env;
-  auto onlyNewSince = [&](uint64_t mark) {
+  auto onlyOutsideRunsSince = [&](uint64_t mark) {
     bool only = false;
     env.writes->runSync([&](Txn&) { only = env.writes->onlyOutsideRunsSince(mark); });
     return only;
   };
   uint64_t mark = env.writes->changeMark();
   env.writes->runSync([](Txn& txn) { txn.putSystem("new lead", ""); }, Writes::OUTSIDE_RUNS);
-  EXPECT_TRUE(onlyNewSince(mark));
+  EXPECT_TRUE(onlyOutsideRunsSince(mark));
 
   mark = env.writes->changeMark();
   env.writes->runSync([](Txn& txn) { txn.putSystem("a commande changed", ""); });
-  EXPECT_FALSE(onlyNewSince(mark));
+  EXPECT_FALSE(onlyOutsideRunsSince(mark));
 
   // A job that started before the mark, committed after it.
   std::promise<void> started, go;
@@ -213,7 +213,7 @@ TEST(WriteQueueTest, OnlyNewRecordsSinceSeesEveryOtherJob) {
   mark = env.writes->changeMark();
   go.set_value();
   slow.join();
-  EXPECT_FALSE(onlyNewSince(mark));
+  EXPECT_FALSE(onlyOutsideRunsSince(mark));
 }
 
 }  // namespace
