@@ -518,7 +518,7 @@ RocksTxn::RocksTxn(RocksStore& store, kj::Own<RocksSnapshot> snapshot)
 
 size_t RocksTxn::size() const {
   size_t own = batch_.GetWriteBatch()->Count();
-  const Txn* with = const_cast<RocksTxn*>(this)->included();
+  const Txn* with = included();
   return with == nullptr ? own : own + with->size();
 }
 

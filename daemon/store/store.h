@@ -111,6 +111,7 @@ class Txn : public Reader {
   void include(kj::Own<Txn> prepared);
   bool sealed() const { return included_.get() != nullptr; }
   Txn* included() { return included_.get(); }
+  const Txn* included() const { return included_.get(); }
 
  protected:
   virtual void setBatchSavePoint() = 0;
