@@ -128,10 +128,12 @@ class RunLoader {
     auto started = SteadyClock::now();
     {
       auto store = Store::open(dbDir_);
-      // A new database: these only mark the stats counters and the last-delivery index built
-      // (putLead keeps the index of every lead loaded; rdzd would otherwise rebuild both).
+      // A new database: these only mark the stats counters, the last-delivery index and the pool
+      // entries built (putLead keeps the index of every lead loaded; rdzd would otherwise rebuild
+      // them).
       ensureStatsBuilt(*store);
       ensureAgingIndexBuilt(*store);
+      ensurePoolEntriesFilled(*store);
       addCommerce(*store);
     }
     double commerceSeconds = secondsSince(started);

@@ -346,7 +346,7 @@ class Planner {
       if (i != best) earlier = earlierDelivery(lead, commandeEntity, c.client);
       if (!earlier) return i;
       excludedClients_.push_back(&c.client);
-      plan_.duplicates.push_back({lead.id, lead.entity, c.client, c.id, *earlier});
+      plan_.duplicates.push_back({lead.id, lead.entity, c.client, c.id, *earlier, lead.produit});
     }
     return std::nullopt;
   }

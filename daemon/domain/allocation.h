@@ -84,6 +84,7 @@ struct DuplicateSkip {
   std::string client;  // the client that already had this person
   std::string commandeId;
   Timestamp earlier;  // when the client got it (this run's T when given earlier in this run)
+  std::string produit;  // the lead's (for the run's stats; not kept in the run's trace)
 };
 
 // A lead passed over because its phone is on `list`'s opposition list (once per lead and list).

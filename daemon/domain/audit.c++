@@ -94,9 +94,9 @@ uint64_t hashBytes(std::string_view bytes, uint64_t seed) {
   return h;
 }
 
-void KeySetFingerprint::add(std::string_view key) {
-  low_ += hashBytes(key, 0x9e3779b97f4a7c15ull);
-  high_ += hashBytes(key, 0xd1b54a32d192ed03ull);
+void KeySetFingerprint::add(std::string_view key, std::string_view value) {
+  low_ += hashBytes(value, hashBytes(key, 0x9e3779b97f4a7c15ull));
+  high_ += hashBytes(value, hashBytes(key, 0xd1b54a32d192ed03ull));
   ++count_;
 }
 

@@ -21,6 +21,7 @@ constexpr char LEAD_RECORD[] = "lead.record";      // key, id and entity disagre
 constexpr char INDEX_MISSING[] = "index.missing";  // a lead without its status/phone entry
 constexpr char INDEX_EXTRA[] = "index.extra";      // an entry not of its lead's state
 constexpr char INDEX_ORPHAN[] = "index.orphan";    // an entry of no lead
+constexpr char INDEX_VALUE[] = "index.value";      // a pool entry not holding its lead's fields
 constexpr char LEAD_STATUT[] = "lead.statut";      // statut against the deliveries
 constexpr char LEAD_NB_LIVRAISONS[] = "lead.nb_livraisons";
 constexpr char LEAD_DERNIERE_LIVRAISON[] = "lead.derniere_livraison";
@@ -95,7 +96,9 @@ std::optional<std::string> statutAgainstDeliveries(Statut statut, uint32_t deliv
 // keys crafted to collide (keys are written by rdzd).
 class KeySetFingerprint {
  public:
-  void add(std::string_view key);
+  // One entry, its value taken into account (two sets with the same keys but one value differing
+  // differ).
+  void add(std::string_view key, std::string_view value = {});
   uint64_t count() const { return count_; }
   bool operator==(const KeySetFingerprint&) const = default;
 

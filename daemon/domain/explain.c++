@@ -53,7 +53,7 @@ LeadDecisions decisionsInHistory(const std::vector<HistoryEvent>& history, const
         break;
       case HistoryKind::DOUBLON_EVITE:
         out.duplicates.push_back(
-            {lead.id, lead.entity, e.client, e.commande, e.time.value_or(Timestamp{})});
+            {lead.id, lead.entity, e.client, e.commande, e.time.value_or(Timestamp{}), lead.produit});
         break;
       case HistoryKind::OPPOSITION:
         out.oppositions.push_back(e.entity);

@@ -127,6 +127,10 @@ ErasureOutcome eraseLeads(Txn& txn, const std::vector<Entity>& entities, const s
       for (auto& event : dropped) addHistory(txn, e, lead.id, event);
       ++outcome.leads;
       outcome.ranges.push_back({e, Family::LEADS, lead.id, lead.id});
+      // Its pool entries held its phone too.
+      for (auto& entry : leadIndexEntries(lead)) {
+        if (!entry.value.empty()) outcome.ranges.push_back({e, Family::INDEX, entry.key, entry.key});
+      }
       outcome.ranges.push_back(
           {e, Family::HISTORY, keys::historyPrefix(lead.id), afterPrefix(lead.id)});
     }

@@ -471,7 +471,7 @@ class Auditor {
       report(inv::LEAD_RECORD, where,
              fmt::format("the record holds lead {} of {}", lead.id, entityName(lead.entity)));
     }
-    for (auto& key : leadIndexKeys(lead)) st.expectedIndex.add(key);
+    for (auto& entry : leadIndexEntries(lead)) st.expectedIndex.add(entry.key, entry.value);
 
     uint32_t count = static_cast<uint32_t>(last - first);
     std::optional<Timestamp> latest;
@@ -514,9 +514,9 @@ class Auditor {
 
   void checkIndex(Entity e) {
     KeySetFingerprint actual;
-    r_.scan(e, Family::INDEX, "", [&](std::string_view key, std::string_view) {
+    r_.scan(e, Family::INDEX, "", [&](std::string_view key, std::string_view value) {
       tick();
-      actual.add(key);
+      actual.add(key, value);
       return true;
     });
     report_.checked.indexEntries += actual.count();
@@ -555,10 +555,21 @@ class Auditor {
       }
       return true;
     });
-    r_.scan(e, Family::INDEX, "", [&](std::string_view key, std::string_view) {
+    r_.scan(e, Family::INDEX, "", [&](std::string_view key, std::string_view value) {
       tick();
       std::string where = auditKey(e, "index", key);
       bool unreadable = false;  // the lead is there but reported as record.decode
+      // An entry of its lead's state whose value is not the one the lead implies.
+      auto checkValue = [&](const Lead& lead) {
+        for (auto& entry : leadIndexEntries(lead)) {
+          if (entry.key == key && entry.value != value) {
+            report(inv::INDEX_VALUE, where,
+                   fmt::format("the pool entry of lead {} does not hold its recu_le, "
+                               "derniere_livraison, produit, departement and telephone",
+                               lead.id));
+          }
+        }
+      };
       if (auto s = keys::parseStatusKey(key)) {
         std::optional<Lead> lead = leadAt(e, s->id, &unreadable);
         if (unreadable) return true;
@@ -569,6 +580,8 @@ class Auditor {
                  fmt::format("a status entry of lead {} that is not its statut and recu_le "
                              "({}, {})",
                              s->id, statutName(lead->statut), formatIso(lead->recuLe)));
+        } else {
+          checkValue(*lead);
         }
       } else if (auto p = keys::parsePhoneKey(key)) {
         std::optional<Lead> lead = leadAt(e, p->id, &unreadable);
@@ -593,6 +606,8 @@ class Auditor {
           report(inv::INDEX_EXTRA, where,
                  fmt::format("a last-delivery entry of lead {} that is not delivered then",
                              a->id));
+        } else {
+          checkValue(*lead);
         }
       } else {
         report(inv::INDEX_ORPHAN, where, "not an index key");

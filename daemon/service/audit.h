@@ -3,7 +3,8 @@
 //
 // What is checked, by invariant name (daemon/domain/audit.h), for each entity audited:
 // - leads: key, id and entity agree; exactly the index entries of the lead's statut, recu_le
-//   and phone (index.missing / index.extra / index.orphan); nb_livraisons and
+//   and phone (index.missing / index.extra / index.orphan), the pool entries holding the lead's
+//   pool fields (index.value); nb_livraisons and
 //   derniere_livraison equal the count and latest time of its deliveries (both entities'
 //   families); its statut fits its deliveries; no two deliveries in one run; an erased lead
 //   holds no personal field;

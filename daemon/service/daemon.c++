@@ -170,6 +170,7 @@ int runDaemon(const Config& config, const Clock& clock) {
   logInfo("database open in {}/db", config.dataDir);
   if (ensureStatsBuilt(*store)) logInfo("stats counters built from the stored records");
   if (ensureAgingIndexBuilt(*store)) logInfo("last-delivery index built from the stored leads");
+  if (ensurePoolEntriesFilled(*store)) logInfo("pool entries filled from the stored leads");
   if (!config.metricsListen.empty()) {
     // Before any writer or Sender runs: from here on every change is counted as it commits.
     auto started = std::chrono::steady_clock::now();

@@ -85,20 +85,19 @@ std::vector<CommandeState> readCommandes(Reader& reader, const RunParams& params
 RunInputs readInputs(Reader& reader, const RunParams& params) {
   RunInputs inputs;
   // The pools (new and LB leads received by T) and the delivered leads that re-enter LB (last
-  // delivered at or before T − lbReentry): the history of older deliveries is never read.
-  auto read = [&](Entity e, std::vector<std::string> ids) {
-    std::sort(ids.begin(), ids.end());  // in key order: each block of leads is read once
-    for (auto& id : ids) {
-      KJ_IF_MAYBE (lead, getPoolLead(reader, e, id)) {
-        inputs.pool.push_back(kj::mv(*lead));
-      }
+  // delivered at or before T − lbReentry), by range from their index entries: the lead records
+  // and the history of older deliveries are never read.
+  auto add = [&](std::vector<PoolLead> leads) {
+    if (inputs.pool.empty()) {
+      inputs.pool = kj::mv(leads);
+    } else {
+      inputs.pool.insert(inputs.pool.end(), std::make_move_iterator(leads.begin()),
+                         std::make_move_iterator(leads.end()));
     }
   };
   for (Entity e : scopeOf(params)) {
-    for (Statut s : {Statut::NEW, Statut::LB}) {
-      read(e, leadIdsByStatusUntil(reader, e, s, params.reference));
-    }
-    read(e, deliveredLeadIdsUntil(reader, e, params.reference - params.lbReentry));
+    for (Statut s : {Statut::NEW, Statut::LB}) add(poolLeadsUntil(reader, e, s, params.reference));
+    add(deliveredLeadsUntil(reader, e, params.reference - params.lbReentry));
   }
   inputs.commandes = readCommandes(reader, params, &inputs.clientEntity);
   return inputs;
@@ -253,8 +252,9 @@ namespace {
 // else applied in `txn`.
 //
 // `seen`: the touched leads as the plan saw them, when they are known to be as stored (the
-// transaction of the plan's own snapshot); else each is read through `txn`. A lead's own record
-// is rewritten once, in one pass at the end, so the run never holds the touched leads whole.
+// transaction of the plan's own snapshot); else each is read through `txn`. A lead's record is
+// never read nor rewritten whole: its change of state is added to it (changeLeadState), once,
+// in one pass at the end.
 RunOutcome writeRun(Txn& txn, IdGenerator& ids, const RunParams& params, const RunPlan& plan,
                     TraceRecorder& trace, Timestamp now, std::vector<StatsChange>* stats,
                     const std::map<std::pair<Entity, std::string>, PoolLead>* seen) {
@@ -262,7 +262,11 @@ RunOutcome writeRun(Txn& txn, IdGenerator& ids, const RunParams& params, const R
   std::string id = runId(params.date, params.onlyEntity);
   std::string week = isoWeekOf(params.date);
   const Timestamp T = params.reference;
-  RunCount counted{id, params.date, T, scopeOf(params), {}, {}};
+  RunCount counted{id, params.date, T, scopeOf(params), {}, {}, {}};
+  // The pools as the run finds them (read before it writes), then moved with each lead it changes.
+  for (Entity e : counted.entities) counted.pools[e] = countRunPools(txn, e, T);
+  // What the run writes and never reads back: a transaction at a snapshot does not index it.
+  Txn& writes = txn.writeOnly();
   auto poolLead = [&](Entity e, const std::string& leadId) -> PoolLead {
     if (seen != nullptr) return seen->at(leadKey(e, leadId));
     KJ_IF_MAYBE (lead, getPoolLead(txn, e, leadId)) {
@@ -277,7 +281,7 @@ RunOutcome writeRun(Txn& txn, IdGenerator& ids, const RunParams& params, const R
   std::map<std::pair<Entity, std::string>, LeadChange> leadChanges;
   for (auto& aging : plan.aging) {
     leadChanges[leadKey(aging.entity, aging.leadId)].aged = true;
-    addHistory(txn, aging.entity, aging.leadId, history::aged(now, id));
+    addHistory(writes, aging.entity, aging.leadId, history::aged(now, id));
   }
 
   // One batch per client, in the order clients first appear in the plan.
@@ -316,52 +320,43 @@ RunOutcome writeRun(Txn& txn, IdGenerator& ids, const RunParams& params, const R
     d.pass = a.pass;
     d.at = T;
     d.batch = batch.id;
-    putDelivery(txn, d);
+    putDelivery(writes, d);
     batch.deliveries.push_back(d.id);
     counted.deliveries.emplace_back(d, lead.produit);
 
     bool fromLb = a.pass == PassKind::LB || a.pass == PassKind::LB_FALLBACK;
-    putLastDelivery(txn, a.commandeEntity, lead.telephoneE164, lead.produit, a.client, T);
+    putLastDelivery(writes, a.commandeEntity, lead.telephoneE164, lead.produit, a.client, T);
     CommandeCount& count = countByCommande[{a.commandeEntity, a.commandeId}];
     count.delivered += 1;
     count.lb += fromLb ? 1 : 0;
 
-    addHistory(txn, a.leadEntity, a.leadId, history::delivered(now, d));
+    addHistory(writes, a.leadEntity, a.leadId, history::delivered(now, d));
   }
   for (auto& [commande, count] : countByCommande) {
     addWeekCount(txn, commande.first, commande.second, week, count.delivered, count.lb);
     addDayCount(txn, commande.first, commande.second, params.date, count.delivered);
   }
   for (auto& skip : plan.duplicates) {
-    addHistory(txn, skip.leadEntity, skip.leadId, history::duplicateSkipped(now, skip, id));
+    addHistory(writes, skip.leadEntity, skip.leadId, history::duplicateSkipped(now, skip, id));
   }
   for (auto& skip : plan.oppositions) {
-    addHistory(txn, skip.leadEntity, skip.leadId, history::opposedInRun(now, skip.list, id));
+    addHistory(writes, skip.leadEntity, skip.leadId, history::opposedInRun(now, skip.list, id));
   }
   for (auto& served : plan.replacements) {
     addReplacementsOwed(txn, served.entity, served.commandeId, -static_cast<int32_t>(served.count));
     addWeekReplacements(txn, served.entity, served.commandeId, week,
                         static_cast<int32_t>(served.count));
   }
-  // Each lead's record once, in key order (its blocks read once).
+  // Each lead's change once, in key order, without reading its record.
   for (auto& [key, change] : leadChanges) {
-    KJ_IF_MAYBE (stored, getLead(txn, key.first, key.second)) {
-      Lead lead = *stored;
-      if (change.aged) lead.statut = Statut::LB;
-      if (change.delivered) {
-        KJ_ASSERT(lead.statut == Statut::NEW || lead.statut == Statut::LB,
-                  "a planned lead is not deliverable", lead.id);
-        lead.statut = Statut::DELIVERED;
-        lead.nbLivraisons += 1;
-        lead.derniereLivraison = T;
-      }
-      putLead(txn, lead, stored);
-    } else {
-      KJ_FAIL_ASSERT("a planned lead is missing", key.second);
-    }
+    const PoolLead before = poolLead(key.first, key.second);
+    Statut after = change.delivered ? Statut::DELIVERED : Statut::LB;
+    counted.pools[before.entity].move(before.statut, after, before.recuLe, T);
+    changeLeadState(writes, before, change.aged,
+                    change.delivered ? std::optional<Timestamp>(T) : std::nullopt);
   }
   counted.duplicates = plan.duplicates;
-  auto changes = runStatsChanges(txn, counted);  // after the leads: it counts the pools they leave
+  auto changes = runStatsChanges(txn, counted);
   if (stats != nullptr) {
     *stats = kj::mv(changes);
   } else {

@@ -127,6 +127,9 @@ class BulkLoad::Impl final : public Txn {
   void delSystem(std::string_view) override {
     KJ_FAIL_REQUIRE("a bulk load only writes new records (no delete)");
   }
+  void merge(Entity, Family, std::string_view, std::string_view) override {
+    KJ_FAIL_REQUIRE("a bulk load only writes whole new records (no merge)");
+  }
   size_t size() const override { return figures_.entries; }
 
   BulkLoadFigures finish() {

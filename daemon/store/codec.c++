@@ -886,6 +886,59 @@ PoolLead decodePoolLead(std::string_view bytes) {
   lead.derniereLivraison = optionalTime(in.getDerniereLivraison());
   return lead;
 }
+namespace {
+constexpr char POOL_ENTRY_VERSION = 1;
+
+void appendShort(std::string& out, std::string_view text) {
+  KJ_REQUIRE(text.size() <= 255, "a pool entry's text is too long", text.size());
+  out.push_back(static_cast<char>(text.size()));
+  out.append(text);
+}
+std::string_view readShort(std::string_view& in) {
+  KJ_REQUIRE(!in.empty(), "corrupt pool entry: truncated");
+  size_t n = static_cast<uint8_t>(in[0]);
+  KJ_REQUIRE(in.size() >= 1 + n, "corrupt pool entry: truncated");
+  std::string_view text = in.substr(1, n);
+  in.remove_prefix(1 + n);
+  return text;
+}
+void appendMicros(std::string& out, int64_t us) {
+  for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>(us >> shift));
+}
+int64_t readMicros(std::string_view& in) {
+  KJ_REQUIRE(in.size() >= 8, "corrupt pool entry: truncated");
+  uint64_t v = 0;
+  for (size_t i = 0; i < 8; ++i) v = (v << 8) | static_cast<uint8_t>(in[i]);
+  in.remove_prefix(8);
+  return static_cast<int64_t>(v);
+}
+}  // namespace
+
+// version(1) recu_le(8) derniere_livraison(8, 0: none) then produit, departement, telephone as
+// length(1) + bytes.
+std::string encodePoolEntry(const PoolLead& lead) {
+  std::string out;
+  out.reserve(20 + lead.produit.size() + lead.departement.size() + lead.telephoneE164.size());
+  out.push_back(POOL_ENTRY_VERSION);
+  appendMicros(out, micros(lead.recuLe));
+  appendMicros(out, micros(lead.derniereLivraison));
+  appendShort(out, lead.produit);
+  appendShort(out, lead.departement);
+  appendShort(out, lead.telephoneE164);
+  return out;
+}
+
+void decodePoolEntry(std::string_view bytes, PoolLead& lead) {
+  KJ_REQUIRE(!bytes.empty() && bytes[0] == POOL_ENTRY_VERSION, "corrupt pool entry: no version");
+  bytes.remove_prefix(1);
+  lead.recuLe = Timestamp(Duration(readMicros(bytes)));
+  lead.derniereLivraison = optionalTime(readMicros(bytes));
+  lead.produit = readShort(bytes);
+  lead.departement = readShort(bytes);
+  lead.telephoneE164 = readShort(bytes);
+  KJ_REQUIRE(bytes.empty(), "corrupt pool entry: trailing bytes");
+}
+
 HistoryEvent decodeHistoryEvent(std::string_view bytes) {
   return fromCapnp(StoredMessage(bytes).get<schema::HistoryEvent>());
 }

@@ -74,6 +74,12 @@ std::string encode(const RunStats& value);
 Lead decodeLead(std::string_view bytes);
 // Only what a run's allocation reads of a lead (no personal field but the phone).
 PoolLead decodePoolLead(std::string_view bytes);
+// The value of a lead's pool entry in the index (records.h, leadIndexEntries): what a run reads
+// of the lead but its id, entity and statut, which the entry's key and family give. A few dozen
+// bytes, so a run reads its pools by range instead of one lead record at a time.
+std::string encodePoolEntry(const PoolLead& lead);
+// Fills `lead`'s fields but id, entity and statut; throws on bytes encodePoolEntry did not write.
+void decodePoolEntry(std::string_view bytes, PoolLead& lead);
 HistoryEvent decodeHistoryEvent(std::string_view bytes);
 Client decodeClient(std::string_view bytes);
 Commande decodeCommande(std::string_view bytes);

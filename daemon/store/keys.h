@@ -4,9 +4,12 @@
 // Per-entity families ("zr7.<kind>", "mdl.<kind>"):
 //   leads       id                                      -> Lead
 //   index       'S' statut(1) recuLe(8) id              -> ""          pools by status + time
+//                                                         (new, lb: the pool fields, below)
 //               'P' e164 0 produit 0 recuLe(8) id       -> ""          phone + produit
-//               'A' derniereLivraison(8) id              -> ""          delivered leads by last
+//               'A' derniereLivraison(8) id              -> pool fields  delivered leads by last
 //                                                                       delivery (LB re-entry)
+//               pool fields: recu_le, derniere_livraison, produit, departement, telephone
+//               (codec.h, encodePoolEntry): a run reads its pools from these entries alone
 //   history     id at(8) seq(4)                         -> HistoryEvent
 //   clients     id                                      -> Client
 //   commandes   id                                      -> Commande
@@ -38,6 +41,8 @@
 //   'U' name                                            -> StoredUser (console users, §8.4)
 //   'Xstats'                                            -> "" the stats counters were built
 //   'Xaging'                                            -> "" the 'A' index entries were built
+//   'Xpool'                                             -> "" the pool entries hold their
+//                                                          lead's pool fields
 // Times are big-endian with the sign bit flipped, so byte order is time order.
 #pragma once
 
@@ -88,6 +93,7 @@ std::optional<QuotaKey> parseQuotaKey(std::string_view key);
 // Delivered leads by last delivery time: a run reads only those that re-enter LB (SPEC §5.1).
 constexpr char AGING_PREFIX[] = "A";
 constexpr char AGING_BUILT_KEY[] = "Xaging";
+constexpr char POOL_FILLED_KEY[] = "Xpool";
 std::string agingKey(Timestamp derniereLivraison, std::string_view id);
 struct AgingIndexKey {
   Timestamp derniereLivraison{};

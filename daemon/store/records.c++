@@ -5,6 +5,7 @@
 
 #include "daemon/store/codec.h"
 #include "daemon/store/keys.h"
+#include "daemon/store/lead-state.h"
 
 namespace rdz {
 
@@ -61,35 +62,81 @@ kj::Maybe<PoolLead> getPoolLead(Reader& r, Entity e, std::string_view id) {
   return getRecord<PoolLead>(r, e, Family::LEADS, id, decodePoolLead);
 }
 
-std::vector<std::string> leadIndexKeys(const Lead& lead) {
-  std::vector<std::string> out{keys::statusKey(lead.statut, lead.recuLe, lead.id)};
+PoolLead poolView(const Lead& lead) {
+  PoolLead pool;
+  pool.id = lead.id;
+  pool.entity = lead.entity;
+  pool.produit = lead.produit;
+  pool.departement = lead.departement;
+  pool.telephoneE164 = lead.telephoneE164;
+  pool.recuLe = lead.recuLe;
+  pool.statut = lead.statut;
+  pool.derniereLivraison = lead.derniereLivraison;
+  return pool;
+}
+
+std::vector<IndexEntry> leadIndexEntries(const PoolLead& lead) {
+  const bool inPool = lead.statut == Statut::NEW || lead.statut == Statut::LB;
+  const bool reenters = lead.statut == Statut::DELIVERED && lead.derniereLivraison.has_value();
+  std::string pool = inPool || reenters ? encodePoolEntry(lead) : std::string();
+  std::vector<IndexEntry> out;
+  out.push_back({keys::statusKey(lead.statut, lead.recuLe, lead.id), inPool ? pool : ""});
   if (!lead.telephoneE164.empty()) {
-    out.push_back(keys::phoneKey(lead.telephoneE164, lead.produit, lead.recuLe, lead.id));
+    out.push_back({keys::phoneKey(lead.telephoneE164, lead.produit, lead.recuLe, lead.id), ""});
   }
-  if (lead.statut == Statut::DELIVERED && lead.derniereLivraison) {
-    out.push_back(keys::agingKey(*lead.derniereLivraison, lead.id));
-  }
+  if (reenters) out.push_back({keys::agingKey(*lead.derniereLivraison, lead.id), kj::mv(pool)});
   return out;
 }
 
+std::vector<IndexEntry> leadIndexEntries(const Lead& lead) {
+  return leadIndexEntries(poolView(lead));
+}
+
+namespace {
+
+// Deletes the entries of `before` whose key `after` has not, puts those of `after` that
+// `before` has not as they are (the entries `before` had are there already: the audit checks
+// it).
+void moveEntries(Txn& txn, Entity e, const std::vector<IndexEntry>& before,
+                 const std::vector<IndexEntry>& after) {
+  auto hasKey = [](const std::vector<IndexEntry>& entries, const std::string& key) {
+    return std::any_of(entries.begin(), entries.end(),
+                       [&](const IndexEntry& entry) { return entry.key == key; });
+  };
+  for (auto& entry : before) {
+    if (!hasKey(after, entry.key)) txn.del(e, Family::INDEX, entry.key);
+  }
+  for (auto& entry : after) {
+    if (std::find(before.begin(), before.end(), entry) == before.end()) {
+      txn.put(e, Family::INDEX, entry.key, entry.value);
+    }
+  }
+}
+
+}  // namespace
+
+void changeLeadState(Txn& txn, const PoolLead& before, bool aged,
+                     std::optional<Timestamp> delivered) {
+  PoolLead after = before;
+  if (aged) after.statut = Statut::LB;
+  if (delivered) {
+    KJ_ASSERT(after.statut == Statut::NEW || after.statut == Statut::LB,
+              "a planned lead is not deliverable", after.id);
+    after.statut = Statut::DELIVERED;
+    after.derniereLivraison = *delivered;
+  }
+  txn.merge(after.entity, Family::LEADS, after.id, leadStateChange(aged, delivered));
+  moveEntries(txn, after.entity, leadIndexEntries(before), leadIndexEntries(after));
+}
+
 void putLead(Txn& txn, const Lead& lead, const Lead* previous) {
-  const Entity e = lead.entity;
-  std::vector<std::string> now = leadIndexKeys(lead);
-  std::vector<std::string> before;
+  std::vector<IndexEntry> before;
   if (previous != nullptr) {
     KJ_ASSERT(previous->id == lead.id && previous->entity == lead.entity);
-    before = leadIndexKeys(*previous);
-    for (auto& key : before) {
-      if (std::find(now.begin(), now.end(), key) == now.end()) txn.del(e, Family::INDEX, key);
-    }
+    before = leadIndexEntries(*previous);
   }
-  txn.put(e, Family::LEADS, lead.id, encode(lead));
-  // The entries `previous` had are there already (the audit checks it): only the new ones.
-  for (auto& key : now) {
-    if (std::find(before.begin(), before.end(), key) == before.end()) {
-      txn.put(e, Family::INDEX, key, "");
-    }
-  }
+  txn.put(lead.entity, Family::LEADS, lead.id, encode(lead));
+  moveEntries(txn, lead.entity, before, leadIndexEntries(lead));
 }
 
 void addHistory(Txn& txn, Entity e, std::string_view leadId, const HistoryEvent& event) {
@@ -154,45 +201,105 @@ std::vector<std::string> leadIdsByStatus(Reader& r, Entity e, Statut s, bool new
   return ids;
 }
 
-std::vector<std::string> leadIdsByStatusUntil(Reader& r, Entity e, Statut s, Timestamp until) {
-  std::vector<std::string> ids;
-  r.scan(e, Family::INDEX, keys::statusPrefix(s), [&](std::string_view key, auto) {
+namespace {
+
+// The lead of a pool entry (its key's id, statut and family's entity; the rest from its value).
+PoolLead pooled(Entity e, std::string id, Statut statut, std::string_view value) {
+  PoolLead lead;
+  lead.id = kj::mv(id);
+  lead.entity = e;
+  lead.statut = statut;
+  decodePoolEntry(value, lead);
+  return lead;
+}
+
+}  // namespace
+
+std::vector<PoolLead> poolLeadsUntil(Reader& r, Entity e, Statut s, Timestamp until) {
+  KJ_REQUIRE(s == Statut::NEW || s == Statut::LB, "not a pool", std::string(statutName(s)));
+  std::vector<PoolLead> leads;
+  r.scan(e, Family::INDEX, keys::statusPrefix(s), [&](std::string_view key, std::string_view value) {
     auto parsed = keys::parseStatusKey(key);
     if (!parsed || parsed->recuLe > until) return false;
-    ids.push_back(kj::mv(parsed->id));
+    leads.push_back(pooled(e, kj::mv(parsed->id), s, value));
     return true;
   });
-  return ids;
+  return leads;
 }
 
-std::vector<std::string> deliveredLeadIdsUntil(Reader& r, Entity e, Timestamp until) {
-  std::vector<std::string> ids;
-  r.scan(e, Family::INDEX, keys::AGING_PREFIX, [&](std::string_view key, auto) {
+std::vector<PoolLead> deliveredLeadsUntil(Reader& r, Entity e, Timestamp until) {
+  std::vector<PoolLead> leads;
+  r.scan(e, Family::INDEX, keys::AGING_PREFIX, [&](std::string_view key, std::string_view value) {
     auto parsed = keys::parseAgingKey(key);
     if (!parsed || parsed->derniereLivraison > until) return false;
-    ids.push_back(kj::mv(parsed->id));
+    leads.push_back(pooled(e, kj::mv(parsed->id), Statut::DELIVERED, value));
     return true;
   });
-  return ids;
+  return leads;
 }
 
-bool ensureAgingIndexBuilt(Store& store) {
-  if (store.getSystem(keys::AGING_BUILT_KEY) != nullptr) return false;
+namespace {
+
+// Writes `fill(txn, e, key, value)` for every entry of the index under `prefix`, committing as
+// it goes (a big database has millions), then the system key `done`.
+void rewriteIndexOnce(Store& store, const char* done, std::initializer_list<std::string> prefixes,
+                      kj::FunctionParam<void(Txn&, Entity, std::string_view, std::string_view)> fill) {
   auto txn = store.begin();
   for (Entity e : ALL_ENTITIES) {
-    for (auto& id : leadIdsByStatus(store, e, Statut::DELIVERED)) {
-      KJ_IF_MAYBE (lead, getLead(store, e, id)) {
-        if (!lead->derniereLivraison) continue;
-        txn->put(e, Family::INDEX, keys::agingKey(*lead->derniereLivraison, id), "");
-        if (txn->size() > 100000) {  // written as it goes: a big database has millions
+    for (auto& prefix : prefixes) {
+      std::vector<std::pair<std::string, std::string>> entries;
+      store.scan(e, Family::INDEX, prefix, [&](std::string_view key, std::string_view value) {
+        entries.emplace_back(key, value);
+        return true;
+      });
+      for (auto& [key, value] : entries) {
+        fill(*txn, e, key, value);
+        if (txn->size() > 100000) {
           store.commit(*txn);
           txn = store.begin();
         }
       }
     }
   }
-  txn->putSystem(keys::AGING_BUILT_KEY, "");
+  txn->putSystem(done, "");
   store.commit(*txn);
+}
+
+}  // namespace
+
+bool ensureAgingIndexBuilt(Store& store) {
+  if (store.getSystem(keys::AGING_BUILT_KEY) != nullptr) return false;
+  rewriteIndexOnce(store, keys::AGING_BUILT_KEY, {keys::statusPrefix(Statut::DELIVERED)},
+                   [&](Txn& txn, Entity e, std::string_view key, std::string_view) {
+                     auto parsed = keys::parseStatusKey(key);
+                     if (!parsed) return;
+                     KJ_IF_MAYBE (lead, getLead(store, e, parsed->id)) {
+                       for (auto& entry : leadIndexEntries(*lead)) {
+                         if (entry.key[0] == keys::AGING_PREFIX[0]) {
+                           txn.put(e, Family::INDEX, entry.key, entry.value);
+                         }
+                       }
+                     }
+                   });
+  return true;
+}
+
+bool ensurePoolEntriesFilled(Store& store) {
+  if (store.getSystem(keys::POOL_FILLED_KEY) != nullptr) return false;
+  rewriteIndexOnce(
+      store, keys::POOL_FILLED_KEY,
+      {keys::statusPrefix(Statut::NEW), keys::statusPrefix(Statut::LB), keys::AGING_PREFIX},
+      [&](Txn& txn, Entity e, std::string_view key, std::string_view value) {
+        if (!value.empty()) return;
+        std::string id;
+        if (auto s = keys::parseStatusKey(key)) id = kj::mv(s->id);
+        if (auto a = keys::parseAgingKey(key)) id = kj::mv(a->id);
+        KJ_IF_MAYBE (lead, getLead(store, e, id)) {
+          for (auto& entry : leadIndexEntries(*lead)) {
+            if (entry.key == key) txn.put(e, Family::INDEX, entry.key, entry.value);
+          }
+        }
+      });
   return true;
 }
 

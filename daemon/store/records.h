@@ -22,9 +22,25 @@ kj::Maybe<Lead> getLead(Reader& r, Entity e, std::string_view id);
 kj::Maybe<PoolLead> getPoolLead(Reader& r, Entity e, std::string_view id);
 // Writes `lead` and moves its index entries from `previous` (null for a new lead).
 void putLead(Txn& txn, const Lead& lead, const Lead* previous);
+// What a run reads of a lead.
+PoolLead poolView(const Lead& lead);
+// One entry of the index family.
+struct IndexEntry {
+  std::string key;
+  std::string value;
+  bool operator==(const IndexEntry&) const = default;
+};
 // The index entries a lead has (family INDEX of its entity): its status pool, its phone + produit
-// when it has a phone, and its last delivery while it is `delivered`.
-std::vector<std::string> leadIndexKeys(const Lead& lead);
+// when it has a phone, and its last delivery while it is `delivered`. The entries a run reads
+// its pools from — the status entry of a `new` or `lb` lead, the last-delivery entry of a
+// `delivered` one — hold the lead's pool fields (encodePoolEntry); the others hold nothing.
+std::vector<IndexEntry> leadIndexEntries(const PoolLead& lead);
+std::vector<IndexEntry> leadIndexEntries(const Lead& lead);
+// A run's change of a lead, known as `before` (as its pool entry holds it): aged to `lb` when
+// `aged`, then delivered at `delivered` when set. Writes a few bytes to the lead's record
+// (lead-state.h) and moves its index entries; the record itself is not read.
+void changeLeadState(Txn& txn, const PoolLead& before, bool aged,
+                     std::optional<Timestamp> delivered);
 // Appends to the lead's history. Events of the same microsecond keep their order of writing.
 void addHistory(Txn& txn, Entity e, std::string_view leadId, const HistoryEvent& event);
 std::vector<HistoryEvent> getHistory(Reader& r, Entity e, std::string_view leadId);
@@ -36,13 +52,17 @@ kj::Maybe<std::string> firstSubmissionSince(Reader& r, Entity e, std::string_vie
                                             Timestamp until);
 // Lead ids of one status pool, by recu_le (oldest first unless `newestFirst`).
 std::vector<std::string> leadIdsByStatus(Reader& r, Entity e, Statut s, bool newestFirst = false);
-// Those received at or before `until`, oldest first.
-std::vector<std::string> leadIdsByStatusUntil(Reader& r, Entity e, Statut s, Timestamp until);
-// Ids of the `delivered` leads whose last delivery is at or before `until`, oldest first.
-std::vector<std::string> deliveredLeadIdsUntil(Reader& r, Entity e, Timestamp until);
+// The leads of pool `s` (new or lb) received at or before `until`, oldest first, read from
+// their index entries alone.
+std::vector<PoolLead> poolLeadsUntil(Reader& r, Entity e, Statut s, Timestamp until);
+// The `delivered` leads whose last delivery is at or before `until`, oldest first, the same way.
+std::vector<PoolLead> deliveredLeadsUntil(Reader& r, Entity e, Timestamp until);
 // Writes the last-delivery index entries of a database from before them, once (system key
 // "Xaging"); false when they were there.
 bool ensureAgingIndexBuilt(Store& store);
+// Fills the pool entries of a database from before they held their lead's pool fields, once
+// (system key "Xpool"); false when they were filled.
+bool ensurePoolEntriesFilled(Store& store);
 // The largest lead id in use (ids are time-ordered), or "" when there is none.
 std::string lastLeadId(Reader& r, Entity e);
 // The largest time-ordered id in use in entity `e`: leads, deliveries and batches.

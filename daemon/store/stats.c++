@@ -229,6 +229,32 @@ void addStats(Txn& txn, const std::vector<StatsChange>& increments) {
   static_cast<DeferredStats&>(deferred).add(increments);
 }
 
+void RunPools::move(Statut from, Statut to, Timestamp recuLe, Timestamp reference) {
+  auto count = [&](Statut s, int64_t sign) {
+    if (s == Statut::LB) stockLb += sign;
+    if (s == Statut::NEW && recuLe <= reference) freshInvendus += sign;
+  };
+  count(from, -1);
+  count(to, +1);
+}
+
+RunPools countRunPools(Reader& r, Entity e, Timestamp reference) {
+  RunPools pools;
+  r.scan(e, Family::INDEX, keys::statusPrefix(Statut::LB), [&](auto, auto) {
+    ++pools.stockLb;
+    return true;
+  });
+  // Unsold fresh leads: `new` ones the run could have given (received by its reference time;
+  // the older ones were aged to LB by it).
+  std::string newPrefix = keys::statusPrefix(Statut::NEW);
+  r.scan(e, Family::INDEX, newPrefix, [&](std::string_view key, auto) {
+    if (keys::readTime(key.substr(newPrefix.size(), 8)) > reference) return false;
+    ++pools.freshInvendus;
+    return true;
+  });
+  return pools;
+}
+
 std::vector<StatsChange> runStatsChanges(Txn& txn, const RunCount& run) {
   std::vector<StatsChange> changes;
   for (auto& [d, produit] : run.deliveries) {
@@ -237,29 +263,15 @@ std::vector<StatsChange> runStatsChanges(Txn& txn, const RunCount& run) {
   }
   std::map<Entity, std::map<std::pair<std::string, std::string>, int64_t>> doublons;
   for (auto& skip : run.duplicates) {
-    KJ_IF_MAYBE (lead, getLead(txn, skip.leadEntity, skip.leadId)) {
-      doublons[skip.leadEntity][{lead->produit, skip.client}] += 1;
-    } else {
-      KJ_FAIL_ASSERT("a lead passed over is missing", skip.leadId);
-    }
+    KJ_REQUIRE(!skip.produit.empty(), "a duplicate avoided without its lead's produit", skip.leadId);
+    doublons[skip.leadEntity][{skip.produit, skip.client}] += 1;
   }
   for (Entity e : run.entities) {
     RunStats counted;
-    int64_t stock = 0, fresh = 0;
-    txn.scan(e, Family::INDEX, keys::statusPrefix(Statut::LB), [&](auto, auto) {
-      ++stock;
-      return true;
-    });
-    // Unsold fresh leads: `new` ones the run could have given (received by its reference time;
-    // the older ones were aged to LB by it).
-    std::string newPrefix = keys::statusPrefix(Statut::NEW);
-    txn.scan(e, Family::INDEX, newPrefix, [&](std::string_view key, auto) {
-      if (keys::readTime(key.substr(newPrefix.size(), 8)) > run.reference) return false;
-      ++fresh;
-      return true;
-    });
-    counted.stockLb = stock;
-    counted.freshInvendus = fresh;
+    auto pools = run.pools.find(e);
+    KJ_REQUIRE(pools != run.pools.end(), "a run's pools not counted", std::string(entityName(e)));
+    counted.stockLb = pools->second.stockLb;
+    counted.freshInvendus = pools->second.freshInvendus;
     for (auto& [pair, n] : doublons[e]) counted.doublons.push_back({pair.first, pair.second, n});
     txn.put(e, Family::STATS, keys::runStatsKey(run.runId), encode(counted));
     auto moved = statsOfRunRecord(e, run.date, counted);

@@ -36,6 +36,17 @@ void applyStats(Txn& txn, const std::vector<StatsChange>& changes);
 void addStats(Txn& txn, const std::vector<StatsChange>& increments);
 
 // What a run commits that moves the counters.
+// The pools of an entity a run counts (SPEC §7.3): stock LB (every `lb` lead) and unsold fresh
+// leads (`new` ones received by the run's reference time).
+struct RunPools {
+  int64_t stockLb = 0;
+  int64_t freshInvendus = 0;
+  // Moves a lead from statut `from` to `to` (received at `recuLe`) in the counts.
+  void move(Statut from, Statut to, Timestamp recuLe, Timestamp reference);
+};
+// Those of entity `e`, as `r` has them.
+RunPools countRunPools(Reader& r, Entity e, Timestamp reference);
+
 struct RunCount {
   std::string runId;
   std::string date;
@@ -43,12 +54,13 @@ struct RunCount {
   std::vector<Entity> entities;  // the run's scope
   // The run's deliveries, each with its lead's produit.
   std::vector<std::pair<Delivery, std::string>> deliveries;
-  std::vector<DuplicateSkip> duplicates;
+  std::vector<DuplicateSkip> duplicates;  // each with its lead's produit
+  std::map<Entity, RunPools> pools;       // each entity of the scope, as the run leaves it
 };
-// Counts a run in `txn`, after its leads are written: the deliveries, the duplicates avoided, and
-// the pools each entity of its scope is left with (read through `txn`); writes each entity's
-// RunStats record and returns the day's counters for the caller to apply (applyStats) — a run
-// written on a snapshot has them applied by the writer, to the rows as they are then.
+// Counts a run in `txn`: the deliveries, the duplicates avoided, and the pools each entity of its
+// scope is left with; writes each entity's RunStats record and returns the day's counters for the
+// caller to apply (applyStats) — a run written on a snapshot has them applied by the writer, to
+// the rows as they are then.
 std::vector<StatsChange> runStatsChanges(Txn& txn, const RunCount& run);
 
 // What `Viewer.stats` asks. Dates "AAAA-MM-JJ", from <= to; produit / client "" for any.

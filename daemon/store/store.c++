@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "daemon/store/keys.h"
+#include "daemon/store/lead-state.h"
 #include "daemon/store/rocks-options.h"
 
 namespace rdz {
@@ -145,19 +146,31 @@ class RocksTxn final : public Txn {
   void scanSystemAfter(std::string_view prefix, std::string_view after, ScanFn fn) override;
   void put(Entity e, Family f, std::string_view key, std::string_view value) override;
   void del(Entity e, Family f, std::string_view key) override;
+  void merge(Entity e, Family f, std::string_view key, std::string_view operand) override;
   void putSystem(std::string_view key, std::string_view value) override;
   void delSystem(std::string_view key) override;
   size_t size() const override;
 
+  Txn& writeOnly() override;
+
   rocksdb::WriteBatch* writeBatch() { return batch_.GetWriteBatch(); }
+  // The writeOnly() writes, not indexed (null: none made).
+  rocksdb::WriteBatch* unindexed();
   bool atSnapshot() const { return snapshot_.get() != nullptr; }
 
  protected:
-  void setBatchSavePoint() override { batch_.SetSavePoint(); }
+  void setBatchSavePoint() override {
+    batch_.SetSavePoint();
+    if (unindexed_) unindexed_->batch.SetSavePoint();
+  }
   void rollbackBatchToSavePoint() override {
     check(batch_.RollbackToSavePoint(), "rollback to save point");
+    if (unindexed_) check(unindexed_->batch.RollbackToSavePoint(), "rollback to save point");
   }
-  void popBatchSavePoint() override { check(batch_.PopSavePoint(), "pop save point"); }
+  void popBatchSavePoint() override {
+    check(batch_.PopSavePoint(), "pop save point");
+    if (unindexed_) check(unindexed_->batch.PopSavePoint(), "pop save point");
+  }
 
  private:
   kj::Maybe<std::string> getFrom(rocksdb::ColumnFamilyHandle* cf, std::string_view key);
@@ -168,6 +181,42 @@ class RocksTxn final : public Txn {
   rocksdb::ReadOptions readOptions_;
   // overwrite_key = true: reads of a key written twice in the batch see the last write.
   mutable rocksdb::WriteBatchWithIndex batch_{rocksdb::BytewiseComparator(), 0, true};
+
+  // writeOnly() of a transaction at a snapshot: a plain WriteBatch (no index), and no reads.
+  class Unindexed final : public Txn {
+   public:
+    explicit Unindexed(RocksStore& store) : store_(store) {}
+    ~Unindexed() noexcept override {}
+    kj::Maybe<std::string> get(Entity, Family, std::string_view) override { noReads(); }
+    kj::Maybe<std::string> getSystem(std::string_view) override { noReads(); }
+    void scan(Entity, Family, std::string_view, ScanFn, bool) override { noReads(); }
+    void scanSystem(std::string_view, ScanFn) override { noReads(); }
+    void scanAfter(Entity, Family, std::string_view, std::string_view, ScanFn) override {
+      noReads();
+    }
+    void scanSystemAfter(std::string_view, std::string_view, ScanFn) override { noReads(); }
+    void put(Entity e, Family f, std::string_view key, std::string_view value) override;
+    void del(Entity e, Family f, std::string_view key) override;
+    void merge(Entity e, Family f, std::string_view key, std::string_view operand) override;
+    void putSystem(std::string_view key, std::string_view value) override;
+    void delSystem(std::string_view key) override;
+    size_t size() const override { return batch.Count(); }
+    rocksdb::WriteBatch batch;
+
+   protected:
+    void setBatchSavePoint() override { KJ_UNIMPLEMENTED("save points on the write-only part"); }
+    void rollbackBatchToSavePoint() override {
+      KJ_UNIMPLEMENTED("save points on the write-only part");
+    }
+    void popBatchSavePoint() override { KJ_UNIMPLEMENTED("save points on the write-only part"); }
+
+   private:
+    [[noreturn]] static void noReads() {
+      KJ_FAIL_REQUIRE("a read through writeOnly(): what is read back goes through the transaction");
+    }
+    RocksStore& store_;
+  };
+  kj::Own<Unindexed> unindexed_;
 };
 
 // Store::snapshot(): reads at one sequence number, released (and the purge gate opened) on
@@ -299,9 +348,15 @@ class RocksStore final : public Store {
     KJ_REQUIRE(!own.atSnapshot(), "a transaction at a snapshot is include()d, not committed");
     rocksdb::WriteBatch* batch = own.writeBatch();
     if (Txn* included = txn.included()) {
-      // One atomic write: the included transaction's (large: a run's) writes, then this one's
-      // (a group's), copied after them. The included one is never read again.
-      rocksdb::WriteBatch* first = static_cast<RocksTxn*>(included)->writeBatch();
+      // One atomic write: the included transaction's (large: a run's) writes — its write-only
+      // ones, then the others, disjoint — then this one's (a group's), copied after them. The
+      // included one is never read again.
+      auto& prepared = *static_cast<RocksTxn*>(included);
+      rocksdb::WriteBatch* first = prepared.writeBatch();
+      if (rocksdb::WriteBatch* unindexed = prepared.unindexed()) {
+        appendWrites(*first, *unindexed);
+        first = unindexed;
+      }
       appendWrites(*batch, *first);
       batch = first;
     }
@@ -344,8 +399,8 @@ class RocksStore final : public Store {
     return kj::heap<RocksSnapshot>(*this, db_->GetSnapshot());
   }
 
-  // Copies the writes of `from` at the end of `to`: puts and deletes, the only kinds a RocksTxn
-  // makes. Any other record fails the copy (RocksDB's handler refuses the kinds not overridden;
+  // Copies the writes of `from` at the end of `to`: puts, deletes and merges, the only kinds a
+  // RocksTxn makes. Any other record fails the copy (RocksDB's handler refuses the kinds not overridden;
   // the count check catches one it would skip), and so the commit, before anything is written.
   void appendWrites(rocksdb::WriteBatch& from, rocksdb::WriteBatch& to) {
     struct Copy final : rocksdb::WriteBatch::Handler {
@@ -362,6 +417,12 @@ class RocksStore final : public Store {
         auto* family = store.familyById(cf);
         if (family == nullptr) return rocksdb::Status::Corruption("unknown column family");
         return to.Delete(family, key);
+      }
+      rocksdb::Status MergeCF(uint32_t cf, const rocksdb::Slice& key,
+                              const rocksdb::Slice& value) override {
+        auto* family = store.familyById(cf);
+        if (family == nullptr) return rocksdb::Status::Corruption("unknown column family");
+        return to.Merge(family, key, value);
       }
     } copy(*this, to);
     uint32_t before = to.Count();
@@ -517,7 +578,7 @@ RocksTxn::RocksTxn(RocksStore& store, kj::Own<RocksSnapshot> snapshot)
 }
 
 size_t RocksTxn::size() const {
-  size_t own = batch_.GetWriteBatch()->Count();
+  size_t own = batch_.GetWriteBatch()->Count() + (unindexed_ ? unindexed_->batch.Count() : 0);
   const Txn* with = included();
   return with == nullptr ? own : own + with->size();
 }
@@ -561,6 +622,33 @@ void RocksTxn::put(Entity e, Family f, std::string_view key, std::string_view va
 }
 void RocksTxn::del(Entity e, Family f, std::string_view key) {
   check(batch_.Delete(store_.family(e, f), slice(key)), "delete");
+}
+void RocksTxn::merge(Entity e, Family f, std::string_view key, std::string_view operand) {
+  check(batch_.Merge(store_.family(e, f), slice(key), slice(operand)), "merge");
+}
+rocksdb::WriteBatch* RocksTxn::unindexed() {
+  return unindexed_.get() == nullptr ? nullptr : &unindexed_->batch;
+}
+Txn& RocksTxn::writeOnly() {
+  if (!atSnapshot()) return *this;
+  if (!unindexed_) unindexed_ = kj::heap<Unindexed>(store_);
+  return *unindexed_;
+}
+void RocksTxn::Unindexed::put(Entity e, Family f, std::string_view key, std::string_view value) {
+  check(batch.Put(store_.family(e, f), slice(key), slice(value)), "put");
+}
+void RocksTxn::Unindexed::del(Entity e, Family f, std::string_view key) {
+  check(batch.Delete(store_.family(e, f), slice(key)), "delete");
+}
+void RocksTxn::Unindexed::merge(Entity e, Family f, std::string_view key,
+                                std::string_view operand) {
+  check(batch.Merge(store_.family(e, f), slice(key), slice(operand)), "merge");
+}
+void RocksTxn::Unindexed::putSystem(std::string_view key, std::string_view value) {
+  check(batch.Put(store_.system(), slice(key), slice(value)), "put");
+}
+void RocksTxn::Unindexed::delSystem(std::string_view key) {
+  check(batch.Delete(store_.system(), slice(key)), "delete");
 }
 void RocksTxn::putSystem(std::string_view key, std::string_view value) {
   check(batch_.Put(store_.system(), slice(key), slice(value)), "put");
@@ -611,6 +699,8 @@ rocksdb::ColumnFamilyOptions familyOptions(const rocksdb::Options& base,
   // an insert position per first byte of the key, so the time-ordered kinds insert next to
   // their previous key instead of searching the skip list from the top each time.
   cfOptions.memtable_insert_with_hint_prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(1));
+  // A run's changes of a lead's state are merged into its record (lead-state.h).
+  if (name.ends_with(".leads")) cfOptions.merge_operator = leadStateMergeOperator();
   return cfOptions;
 }
 

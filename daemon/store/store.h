@@ -64,9 +64,20 @@ class Txn : public Reader {
   ~Txn() noexcept override;
   virtual void put(Entity e, Family f, std::string_view key, std::string_view value) = 0;
   virtual void del(Entity e, Family f, std::string_view key) = 0;
+  // Adds `operand` to the record at `key` of a family whose records take changes (the leads:
+  // lead-state.h); reads see the record with its changes applied, in order.
+  virtual void merge(Entity e, Family f, std::string_view key, std::string_view operand) = 0;
   virtual void putSystem(std::string_view key, std::string_view value) = 0;
   virtual void delSystem(std::string_view key) = 0;
   virtual size_t size() const = 0;  // number of writes
+
+  // Where to make writes this transaction never reads back (a run's deliveries, history, lead
+  // changes: millions at a million leads). Through it, a transaction may skip indexing them for
+  // its own reads: its reads may not see them, and its reads throw. They are committed with the
+  // rest, atomically; their keys must be none the transaction writes otherwise. A transaction
+  // made by Store::beginAtSnapshot() does skip (a RocksDB WriteBatchWithIndex costs a skip-list
+  // insert per write: two fifths of writing a run); the others return themselves.
+  virtual Txn& writeOnly() { return *this; }
 
   // Nested undo points, so one failed job does not spoil a shared group commit. A rollback also
   // forgets the afterCommit() callbacks registered since its save point.

@@ -350,7 +350,7 @@ std::vector<HistoryEvent> historyOf(const RunPlan& plan, const std::string& lead
     if (o.leadId == leadId) out.push_back(history::opposedInRun(T, o.list, run));
   }
   // Another run's events are not this run's decisions.
-  DuplicateSkip other{leadId, Entity::ZR7, "zzz", "C999", T - DAY};
+  DuplicateSkip other{leadId, Entity::ZR7, "zzz", "C999", T - DAY, "PV"};
   out.push_back(history::duplicateSkipped(T - DAY, other, "2026-11-24"));
   return out;
 }

@@ -29,7 +29,7 @@ TEST(History, EveryKindHasItsNameAndFrenchText) {
   Batch b;
   b.id = "0KX7ZC7G0000B";
   b.client = "acme";
-  DuplicateSkip skip{"L", Entity::ZR7, "acme", "C000001", at(1795348800)};  // 2026-11-22
+  DuplicateSkip skip{"L", Entity::ZR7, "acme", "C000001", at(1795348800), "PV"};  // 2026-11-22
   struct Case {
     HistoryEvent event;
     const char* name;

@@ -257,6 +257,14 @@ TEST_F(AuditTest, AnIndexEntryNotOfTheLeadsStatut) {
   EXPECT_NE(auditKey(Entity::ZR7, "index", key).find("\\x02"), std::string::npos);
 }
 
+TEST_F(AuditTest, APoolEntryNotHoldingItsLeadsFields) {
+  std::string key = test::staleDepartementInPoolEntry(*store, Entity::ZR7, spare);
+  AuditReport report = audit();
+  EXPECT_EQ(report.violationsTotal, 1u) << describe(report);
+  EXPECT_TRUE(has(report, invariant::INDEX_VALUE, auditKey(Entity::ZR7, "index", key)))
+      << describe(report);
+}
+
 TEST_F(AuditTest, ADeliveryCountThatIsNotTheDeliveries) {
   test::setNbLivraisons(*store, Entity::ZR7, zr7[2], 5);
   AuditReport report = audit();

@@ -8,6 +8,7 @@
 #include "daemon/domain/ids.h"
 #include "daemon/store/codec.h"
 #include "daemon/store/keys.h"
+#include "daemon/store/lead-state.h"
 #include "daemon/store/records.h"
 #include "daemon/store/store.h"
 #include "tests/support/files.h"
@@ -162,6 +163,12 @@ TEST_F(StoreTest, CountersAndCatalogue) {
   EXPECT_EQ(codes(Entity::ZR7), (std::vector<std::string>{"PV", "PAC", "ITE"}));
 }
 
+std::vector<std::string> ids(const std::vector<PoolLead>& leads) {
+  std::vector<std::string> out;
+  for (auto& l : leads) out.push_back(l.id);
+  return out;
+}
+
 TEST_F(StoreTest, DeliveredLeadsAreIndexedByLastDeliveryWhileDelivered) {
   auto txn = store->begin();
   Lead a = lead(idAt(1), Entity::ZR7, "+33610000001", "PV", at(1), Statut::DELIVERED);
@@ -172,10 +179,10 @@ TEST_F(StoreTest, DeliveredLeadsAreIndexedByLastDeliveryWhileDelivered) {
   c.derniereLivraison = at(50);  // rejected: never re-enters
   for (auto* l : {&a, &b, &c}) putLead(*txn, *l, nullptr);
   store->commit(*txn);
-  EXPECT_EQ(deliveredLeadIdsUntil(*store, Entity::ZR7, at(1000)),
+  EXPECT_EQ(ids(deliveredLeadsUntil(*store, Entity::ZR7, at(1000))),
             (std::vector<std::string>{b.id, a.id}));  // oldest delivery first
-  EXPECT_EQ(deliveredLeadIdsUntil(*store, Entity::ZR7, at(100)), std::vector<std::string>{b.id});
-  EXPECT_TRUE(deliveredLeadIdsUntil(*store, Entity::MDL, at(1000)).empty());
+  EXPECT_EQ(ids(deliveredLeadsUntil(*store, Entity::ZR7, at(100))), std::vector<std::string>{b.id});
+  EXPECT_TRUE(ids(deliveredLeadsUntil(*store, Entity::MDL, at(1000))).empty());
 
   // Delivered again later, then aged to LB: the entry follows, then goes.
   Lead again = b;
@@ -183,15 +190,15 @@ TEST_F(StoreTest, DeliveredLeadsAreIndexedByLastDeliveryWhileDelivered) {
   auto t2 = store->begin();
   putLead(*t2, again, &b);
   store->commit(*t2);
-  EXPECT_EQ(deliveredLeadIdsUntil(*store, Entity::ZR7, at(600)), std::vector<std::string>{a.id});
+  EXPECT_EQ(ids(deliveredLeadsUntil(*store, Entity::ZR7, at(600))), std::vector<std::string>{a.id});
   Lead aged = again;
   aged.statut = Statut::LB;
   auto t3 = store->begin();
   putLead(*t3, aged, &again);
   store->commit(*t3);
-  EXPECT_EQ(deliveredLeadIdsUntil(*store, Entity::ZR7, at(1000)), std::vector<std::string>{a.id});
-  EXPECT_EQ(leadIdsByStatusUntil(*store, Entity::ZR7, Statut::LB, at(1)), std::vector<std::string>{});
-  EXPECT_EQ(leadIdsByStatusUntil(*store, Entity::ZR7, Statut::LB, at(2)),
+  EXPECT_EQ(ids(deliveredLeadsUntil(*store, Entity::ZR7, at(1000))), std::vector<std::string>{a.id});
+  EXPECT_EQ(ids(poolLeadsUntil(*store, Entity::ZR7, Statut::LB, at(1))), std::vector<std::string>{});
+  EXPECT_EQ(ids(poolLeadsUntil(*store, Entity::ZR7, Statut::LB, at(2))),
             std::vector<std::string>{b.id});
 }
 
@@ -206,10 +213,170 @@ TEST_F(StoreTest, TheLastDeliveryIndexOfAnOlderDatabaseIsBuiltOnce) {
   txn->del(Entity::MDL, Family::INDEX, keys::agingKey(*a.derniereLivraison, a.id));
   txn->delSystem(keys::AGING_BUILT_KEY);
   store->commit(*txn);
-  EXPECT_TRUE(deliveredLeadIdsUntil(*store, Entity::MDL, at(100)).empty());
+  EXPECT_TRUE(ids(deliveredLeadsUntil(*store, Entity::MDL, at(100))).empty());
   EXPECT_TRUE(ensureAgingIndexBuilt(*store));
-  EXPECT_EQ(deliveredLeadIdsUntil(*store, Entity::MDL, at(100)), std::vector<std::string>{a.id});
+  EXPECT_EQ(ids(deliveredLeadsUntil(*store, Entity::MDL, at(100))), std::vector<std::string>{a.id});
   EXPECT_FALSE(ensureAgingIndexBuilt(*store));
+}
+
+TEST_F(StoreTest, ThePoolsAreReadFromTheirIndexEntriesAlone) {
+  Lead fresh = lead(idAt(1), Entity::ZR7, "+33610000001", "PV", at(1), Statut::NEW);
+  fresh.departement = "33";
+  Lead old = lead(idAt(2), Entity::ZR7, "+33610000002", "PAC", at(2), Statut::LB);
+  old.departement = "2A";
+  Lead delivered = lead(idAt(3), Entity::ZR7, "+33610000003", "ITE", at(3), Statut::DELIVERED);
+  delivered.departement = "75";
+  delivered.derniereLivraison = at(40);
+  auto txn = store->begin();
+  for (auto* l : {&fresh, &old, &delivered}) putLead(*txn, *l, nullptr);
+  // The records gone: what the pools hold comes from the index entries.
+  for (auto* l : {&fresh, &old, &delivered}) txn->del(Entity::ZR7, Family::LEADS, l->id);
+  store->commit(*txn);
+  EXPECT_EQ(poolLeadsUntil(*store, Entity::ZR7, Statut::NEW, at(10)),
+            std::vector<PoolLead>{poolView(fresh)});
+  EXPECT_EQ(poolLeadsUntil(*store, Entity::ZR7, Statut::LB, at(10)),
+            std::vector<PoolLead>{poolView(old)});
+  EXPECT_EQ(deliveredLeadsUntil(*store, Entity::ZR7, at(40)),
+            std::vector<PoolLead>{poolView(delivered)});
+
+  // A lead whose pool fields change (an erasure clears the phone) has its entry rewritten.
+  Lead erased = fresh;
+  erased.telephoneE164.clear();
+  erased.departement.clear();
+  auto t2 = store->begin();
+  putLead(*t2, erased, &fresh);
+  store->commit(*t2);
+  EXPECT_EQ(poolLeadsUntil(*store, Entity::ZR7, Statut::NEW, at(10)),
+            std::vector<PoolLead>{poolView(erased)});
+  KJ_IF_MAYBE (value, store->get(Entity::ZR7, Family::INDEX,
+                                 keys::statusKey(Statut::NEW, fresh.recuLe, fresh.id))) {
+    EXPECT_EQ(value->find("610000001"), std::string::npos);
+  } else {
+    ADD_FAILURE() << "the status entry is gone";
+  }
+}
+
+std::optional<Lead> storedLead(Reader& r, const std::string& id) {
+  KJ_IF_MAYBE (l, getLead(r, Entity::ZR7, id)) {
+    return *l;
+  }
+  return std::nullopt;
+}
+
+TEST_F(StoreTest, ARunsChangeOfALeadIsPartOfTheRecordForEveryReader) {
+  Lead l = lead(idAt(1), Entity::ZR7, "+33610000001", "PV", at(1), Statut::NEW);
+  auto txn = store->begin();
+  putLead(*txn, l, nullptr);
+  store->commit(*txn);
+
+  Lead expected = l;
+  expected.statut = Statut::LB;
+  auto aging = store->begin();
+  changeLeadState(*aging, poolView(l), true, std::nullopt);
+  EXPECT_EQ(storedLead(*aging, l.id), std::optional<Lead>(expected));  // the transaction's own change
+  EXPECT_EQ(storedLead(*store, l.id), std::optional<Lead>(l));
+  store->commit(*aging);
+  EXPECT_EQ(storedLead(*store, l.id), std::optional<Lead>(expected));
+
+  // Delivered on a snapshot's transaction, included in another: one write.
+  {
+    auto prepared = store->beginAtSnapshot();
+    changeLeadState(*prepared, poolView(expected), false, at(50));
+    auto writer = store->begin();
+    writer->include(kj::mv(prepared));
+    store->commit(*writer);
+  }  // the snapshot released
+  expected.statut = Statut::DELIVERED;
+  expected.nbLivraisons = 1;
+  expected.derniereLivraison = at(50);
+  EXPECT_EQ(storedLead(*store, l.id), std::optional<Lead>(expected));
+  EXPECT_TRUE(poolLeadsUntil(*store, Entity::ZR7, Statut::LB, at(100)).empty());
+  EXPECT_EQ(deliveredLeadsUntil(*store, Entity::ZR7, at(50)),
+            std::vector<PoolLead>{poolView(expected)});
+  auto scanned = [&] {
+    std::vector<Lead> leads;
+    store->scan(Entity::ZR7, Family::LEADS, "", [&](auto, std::string_view value) {
+      leads.push_back(decodeLead(value));
+      return true;
+    });
+    return leads;
+  };
+  EXPECT_EQ(scanned(), std::vector<Lead>{expected});
+
+  // After a reopen (the changes replayed from the WAL) and a compaction that folds them in.
+  store.reset();
+  store = Store::open(dir / "db");
+  EXPECT_EQ(storedLead(*store, l.id), std::optional<Lead>(expected));
+  store->purgeOldVersions({{Entity::ZR7, Family::LEADS, l.id, l.id}});
+  EXPECT_EQ(storedLead(*store, l.id), std::optional<Lead>(expected));
+  EXPECT_EQ(scanned(), std::vector<Lead>{expected});
+
+  // A whole record written later replaces the record and its changes.
+  Lead rejected = expected;
+  rejected.statut = Statut::REJECTED;
+  auto t4 = store->begin();
+  putLead(*t4, rejected, &expected);
+  store->commit(*t4);
+  EXPECT_EQ(storedLead(*store, l.id), std::optional<Lead>(rejected));
+}
+
+TEST_F(StoreTest, WritesMadeWriteOnlyAtASnapshotAreCommittedWithTheRestAndNeverReadBack) {
+  {
+    auto prepared = store->beginAtSnapshot();
+    Txn& writes = prepared->writeOnly();
+    EXPECT_NE(&writes, prepared.get());
+    writes.put(Entity::MDL, Family::HISTORY, "h1", "one");
+    prepared->put(Entity::MDL, Family::STATS, "s1", "two");
+    EXPECT_EQ(prepared->size(), 2u);
+    EXPECT_TRUE(prepared->get(Entity::MDL, Family::HISTORY, "h1") == nullptr);  // not indexed
+    EXPECT_ANY_THROW(writes.get(Entity::MDL, Family::HISTORY, "h1"));
+    EXPECT_ANY_THROW(writes.scan(Entity::MDL, Family::HISTORY, "", [](auto, auto) { return true; }));
+    auto writer = store->begin();
+    EXPECT_EQ(&writer->writeOnly(), writer.get());  // not at a snapshot: itself
+    writer->put(Entity::MDL, Family::STATS, "s2", "three");
+    writer->include(kj::mv(prepared));
+    EXPECT_EQ(writer->size(), 3u);
+    store->commit(*writer);
+  }
+  EXPECT_EQ(store->get(Entity::MDL, Family::HISTORY, "h1"), kj::Maybe<std::string>("one"));
+  EXPECT_EQ(store->get(Entity::MDL, Family::STATS, "s1"), kj::Maybe<std::string>("two"));
+  EXPECT_EQ(store->get(Entity::MDL, Family::STATS, "s2"), kj::Maybe<std::string>("three"));
+}
+
+TEST(LeadStateTest, ChangesApplyInOrderAndStrangeBytesAreRefused) {
+  Lead l;
+  l.statut = Statut::NEW;
+  applyLeadStateChange(leadStateChange(true, std::nullopt), l);
+  EXPECT_EQ(l.statut, Statut::LB);
+  applyLeadStateChange(leadStateChange(false, at(7)) + leadStateChange(true, at(9)), l);
+  EXPECT_EQ(l.statut, Statut::DELIVERED);
+  EXPECT_EQ(l.nbLivraisons, 2u);
+  EXPECT_EQ(l.derniereLivraison, at(9));
+  EXPECT_ANY_THROW(applyLeadStateChange("x", l));
+  EXPECT_ANY_THROW(applyLeadStateChange(leadStateChange(false, at(7)).substr(0, 5), l));
+}
+
+TEST_F(StoreTest, ThePoolEntriesOfAnOlderDatabaseAreFilledOnce) {
+  EXPECT_TRUE(ensurePoolEntriesFilled(*store));  // an empty database: nothing to fill
+  EXPECT_FALSE(ensurePoolEntriesFilled(*store));
+  // A database written before the pool entries held anything.
+  Lead fresh = lead(idAt(1), Entity::MDL, "+33610000001", "PV", at(1), Statut::NEW);
+  Lead delivered = lead(idAt(2), Entity::MDL, "+33610000002", "PV", at(2), Statut::DELIVERED);
+  delivered.derniereLivraison = at(40);
+  auto txn = store->begin();
+  for (auto* l : {&fresh, &delivered}) {
+    putLead(*txn, *l, nullptr);
+    for (auto& entry : leadIndexEntries(*l)) txn->put(Entity::MDL, Family::INDEX, entry.key, "");
+  }
+  txn->delSystem(keys::POOL_FILLED_KEY);
+  store->commit(*txn);
+  EXPECT_ANY_THROW(poolLeadsUntil(*store, Entity::MDL, Statut::NEW, at(10)));
+  EXPECT_TRUE(ensurePoolEntriesFilled(*store));
+  EXPECT_EQ(poolLeadsUntil(*store, Entity::MDL, Statut::NEW, at(10)),
+            std::vector<PoolLead>{poolView(fresh)});
+  EXPECT_EQ(deliveredLeadsUntil(*store, Entity::MDL, at(40)),
+            std::vector<PoolLead>{poolView(delivered)});
+  EXPECT_FALSE(ensurePoolEntriesFilled(*store));
 }
 
 TEST(StoreDurabilityTest, CommittedDataSurvivesAReopen) {
@@ -364,7 +531,7 @@ TEST(CodecTest, HistoryEventsRoundTripAndLegacyRecordsDecodeIntoTheirKind) {
   d.run = "2026-11-25";
   d.rejet = "faux_numero";
   d.rejeteLe = at(50);
-  DuplicateSkip skip{"L1", Entity::ZR7, "acme", "C000002", at(40)};
+  DuplicateSkip skip{"L1", Entity::ZR7, "acme", "C000002", at(40), "PV"};
   for (const HistoryEvent& e :
        {history::received(at(1), "ingest"), history::doubleSubmission(at(1), "L0"),
         history::opposedAtReception(at(1), Entity::MDL), history::problems(at(1), {"a.b", "c.d"}),

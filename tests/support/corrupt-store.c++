@@ -72,6 +72,18 @@ std::string addExtraStatusEntry(Store& store, Entity e, const std::string& leadI
   return key;
 }
 
+std::string staleDepartementInPoolEntry(Store& store, Entity e, const std::string& leadId) {
+  Lead lead = leadOf(store, e, leadId);
+  Lead other = lead;
+  other.departement = lead.departement == "99" ? "98" : "99";
+  for (auto& entry : leadIndexEntries(other)) {
+    if (entry.value.empty()) continue;
+    write(store, [&](Txn& txn) { txn.put(e, Family::INDEX, entry.key, entry.value); });
+    return entry.key;
+  }
+  KJ_FAIL_REQUIRE("the lead has no pool entry", leadId);
+}
+
 void setNbLivraisons(Store& store, Entity e, const std::string& leadId, uint32_t n) {
   Lead lead = leadOf(store, e, leadId);
   lead.nbLivraisons = n;
@@ -111,7 +123,7 @@ void deleteLeadKeepingDeliveries(Store& store, Entity e, const std::string& lead
   Lead lead = leadOf(store, e, leadId);
   write(store, [&](Txn& txn) {
     txn.del(e, Family::LEADS, lead.id);
-    for (auto& key : leadIndexKeys(lead)) txn.del(e, Family::INDEX, key);
+    for (auto& entry : leadIndexEntries(lead)) txn.del(e, Family::INDEX, entry.key);
   });
 }
 

@@ -23,6 +23,9 @@ std::string addOrphanStatusEntry(Store& store, Entity e, const std::string& lead
                                  Timestamp recuLe);
 // index.extra: a second status entry of an existing lead, under `other` statut. Returns its key.
 std::string addExtraStatusEntry(Store& store, Entity e, const std::string& leadId, Statut other);
+// index.value: the lead's pool entry (its status entry while new or lb, its last-delivery
+// entry while delivered) holding another departement than the lead's. Returns its key.
+std::string staleDepartementInPoolEntry(Store& store, Entity e, const std::string& leadId);
 
 // lead.nb_livraisons: the lead's delivery count set to `n` (nothing else changes).
 void setNbLivraisons(Store& store, Entity e, const std::string& leadId, uint32_t n);

@@ -1,0 +1,89 @@
+#include "daemon/store/lead-state.h"
+
+#include <kj/debug.h>
+#include <rocksdb/merge_operator.h>
+
+#include "daemon/store/codec.h"
+
+namespace rdz {
+
+namespace {
+
+constexpr char AGED = 'a';
+constexpr char DELIVERED = 'd';
+
+}  // namespace
+
+std::string leadStateChange(bool aged, std::optional<Timestamp> delivered) {
+  std::string out;
+  if (aged) out.push_back(AGED);
+  if (delivered) {
+    out.push_back(DELIVERED);
+    uint64_t us = static_cast<uint64_t>(delivered->time_since_epoch().count());
+    for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>(us >> shift));
+  }
+  return out;
+}
+
+void applyLeadStateChange(std::string_view operand, Lead& lead) {
+  while (!operand.empty()) {
+    char kind = operand[0];
+    operand.remove_prefix(1);
+    if (kind == AGED) {
+      lead.statut = Statut::LB;
+    } else if (kind == DELIVERED) {
+      KJ_REQUIRE(operand.size() >= 8, "corrupt lead state change: truncated");
+      uint64_t us = 0;
+      for (size_t i = 0; i < 8; ++i) us = (us << 8) | static_cast<uint8_t>(operand[i]);
+      operand.remove_prefix(8);
+      lead.statut = Statut::DELIVERED;
+      lead.nbLivraisons += 1;
+      lead.derniereLivraison = Timestamp(Duration(static_cast<int64_t>(us)));
+    } else {
+      KJ_FAIL_REQUIRE("corrupt lead state change: unknown kind", static_cast<int>(kind));
+    }
+  }
+}
+
+namespace {
+
+class LeadStateMerge final : public rocksdb::MergeOperator {
+ public:
+  const char* Name() const override { return "rdz.LeadState"; }
+
+  bool FullMergeV2(const MergeOperationInput& in, MergeOperationOutput* out) const override {
+    if (in.existing_value == nullptr) return false;  // a change of no lead: reads fail loudly
+    bool ok = false;
+    KJ_IF_MAYBE (error, kj::runCatchingExceptions([&]() {
+                   Lead lead = decodeLead(std::string_view(in.existing_value->data(),
+                                                           in.existing_value->size()));
+                   for (const auto& operand : in.operand_list) {
+                     applyLeadStateChange(std::string_view(operand.data(), operand.size()), lead);
+                   }
+                   out->new_value = encode(lead);
+                   ok = true;
+                 })) {
+      KJ_LOG(ERROR, "a lead's state changes cannot be applied", *error);
+      return false;
+    }
+    return ok;
+  }
+
+  // Two changes of one lead in a row are one change: their bytes, in order.
+  bool PartialMerge(const rocksdb::Slice&, const rocksdb::Slice& left,
+                    const rocksdb::Slice& right, std::string* merged,
+                    rocksdb::Logger*) const override {
+    merged->assign(left.data(), left.size());
+    merged->append(right.data(), right.size());
+    return true;
+  }
+};
+
+}  // namespace
+
+std::shared_ptr<rocksdb::MergeOperator> leadStateMergeOperator() {
+  static std::shared_ptr<rocksdb::MergeOperator> op = std::make_shared<LeadStateMerge>();
+  return op;
+}
+
+}  // namespace rdz
