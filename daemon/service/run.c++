@@ -399,6 +399,7 @@ kj::Own<PlannedRun> prepareRun(Store& store, IdGenerator& ids, const RunParams& 
   planned->preparedOutcome =
       writeRun(*txn, ids, *planned->scope.toRun, *planned->plan, *planned->trace, now,
                &planned->preparedStats, &planned->touched);
+  txn->finishWrites();  // here, not on the writer
   planned->prepared = kj::mv(txn);
   planned->changeMark = changeMark;
   planned->prepareSeconds = secondsBetween(writing, std::chrono::steady_clock::now());

@@ -78,6 +78,9 @@ class Txn : public Reader {
   // made by Store::beginAtSnapshot() does skip (a RocksDB WriteBatchWithIndex costs a skip-list
   // insert per write: two fifths of writing a run); the others return themselves.
   virtual Txn& writeOnly() { return *this; }
+  // No more writes will be made: a transaction at a snapshot puts its write-only ones in the order
+  // the commit wants now, on the calling thread (else its committer does, on the writer).
+  virtual void finishWrites() {}
 
   // Nested undo points, so one failed job does not spoil a shared group commit. A rollback also
   // forgets the afterCommit() callbacks registered since its save point.

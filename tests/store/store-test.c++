@@ -326,8 +326,16 @@ TEST_F(StoreTest, WritesMadeWriteOnlyAtASnapshotAreCommittedWithTheRestAndNeverR
     Txn& writes = prepared->writeOnly();
     EXPECT_NE(&writes, prepared.get());
     writes.put(Entity::MDL, Family::HISTORY, "h1", "one");
+    // Put in key order when written, two writes of one key in the order they were made.
+    writes.put(Entity::MDL, Family::HISTORY, "h2", "gone");
+    writes.put(Entity::MDL, Family::HISTORY, "h0", "first");
+    writes.del(Entity::MDL, Family::HISTORY, "h2");
+    writes.put(Entity::MDL, Family::HISTORY, "h0", "last");
     prepared->put(Entity::MDL, Family::STATS, "s1", "two");
-    EXPECT_EQ(prepared->size(), 2u);
+    prepared->setSavePoint();  // a save point covers the write-only part too
+    writes.put(Entity::MDL, Family::HISTORY, "h9", "undone");
+    prepared->rollbackToSavePoint();
+    EXPECT_EQ(prepared->size(), 6u);
     EXPECT_TRUE(prepared->get(Entity::MDL, Family::HISTORY, "h1") == nullptr);  // not indexed
     EXPECT_ANY_THROW(writes.get(Entity::MDL, Family::HISTORY, "h1"));
     EXPECT_ANY_THROW(writes.scan(Entity::MDL, Family::HISTORY, "", [](auto, auto) { return true; }));
@@ -335,10 +343,13 @@ TEST_F(StoreTest, WritesMadeWriteOnlyAtASnapshotAreCommittedWithTheRestAndNeverR
     EXPECT_EQ(&writer->writeOnly(), writer.get());  // not at a snapshot: itself
     writer->put(Entity::MDL, Family::STATS, "s2", "three");
     writer->include(kj::mv(prepared));
-    EXPECT_EQ(writer->size(), 3u);
+    EXPECT_EQ(writer->size(), 7u);
     store->commit(*writer);
   }
   EXPECT_EQ(store->get(Entity::MDL, Family::HISTORY, "h1"), kj::Maybe<std::string>("one"));
+  EXPECT_EQ(store->get(Entity::MDL, Family::HISTORY, "h0"), kj::Maybe<std::string>("last"));
+  EXPECT_TRUE(store->get(Entity::MDL, Family::HISTORY, "h2") == nullptr);
+  EXPECT_TRUE(store->get(Entity::MDL, Family::HISTORY, "h9") == nullptr);
   EXPECT_EQ(store->get(Entity::MDL, Family::STATS, "s1"), kj::Maybe<std::string>("two"));
   EXPECT_EQ(store->get(Entity::MDL, Family::STATS, "s2"), kj::Maybe<std::string>("three"));
 }
