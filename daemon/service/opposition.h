@@ -6,16 +6,24 @@
 #include <string>
 #include <string_view>
 
+struct evp_mac_ctx_st;
+
 namespace rdz {
 
 class OppositionKey {
  public:
   explicit OppositionKey(std::string secret);
+  ~OppositionKey();
+  OppositionKey(const OppositionKey&) = delete;
+  OppositionKey& operator=(const OppositionKey&) = delete;
   // 32 raw bytes. Thread-safe.
   std::string hash(std::string_view e164) const;
 
  private:
-  std::string secret_;
+  // An HMAC-SHA-256 context with the secret set, copied for each hash: OpenSSL's one-shot HMAC()
+  // fetches the algorithm and sets the key every call (a fifth of a run's planning, which hashes
+  // every pool lead's phone).
+  evp_mac_ctx_st* keyed_ = nullptr;
 };
 
 // The secret in DATA_DIR/opposition.key (64 hex digits), created on first start (mode 0600,

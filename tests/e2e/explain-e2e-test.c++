@@ -96,7 +96,10 @@ TEST_F(ExplainE2e, DeliveredUndeliveredPastRunUnchangedAndNextRunDry) {
   std::string l2 = importLead("0622222222", "2026-11-23T10:00:00+01:00");
   std::string l3 = importLead("0633333333", "2026-11-23T11:00:00+01:00");
   auto run = ctl({"deliver", "--at", D + "T09:30:00+01:00", "--force", "--wait", "0"});
-  ASSERT_EQ(run.exitCode, 0) << describe(run);
+  // --wait 0 answers once the run is committed. No mail server listens here: the batch's first
+  // attempt may have failed already by then, and rdzctl then exits 1 (a failure it knows of).
+  ASSERT_TRUE(run.exitCode == 0 || run.exitCode == 1) << describe(run);
+  ASSERT_NE(run.out.find(": committed"), std::string::npos) << describe(run);
 
   // Delivered: by default, the run of its latest delivery.
   Json x1 = ctlJson({"lead", "explain", l1});

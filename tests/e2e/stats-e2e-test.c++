@@ -52,7 +52,10 @@ TEST_F(StatsE2e, JsonHasTheShapeOfTheSpec) {
                          lead("ITE", "0612000003", "2026-07-14T10:00:00Z") +
                          lead("PV", "0612000002", "2026-07-14T23:30:00Z"));
   auto run = ctl({"deliver", "--at", "2026-07-15T09:30:00+02:00", "--force", "--wait", "0"});
-  ASSERT_EQ(run.exitCode, 0) << describe(run);
+  // --wait 0 answers once the run is committed. No mail server listens here: the batch's first
+  // attempt may have failed already by then, and rdzctl then exits 1 (a failure it knows of).
+  ASSERT_TRUE(run.exitCode == 0 || run.exitCode == 1) << describe(run);
+  ASSERT_NE(run.out.find(": committed"), std::string::npos) << describe(run);
 
   Json report = ctlJson({"stats", "--from", "2026-07-14", "--to", "2026-07-15"});
   auto root = report.root();

@@ -5,6 +5,9 @@
 #include "daemon/service/run.h"
 
 #include <gtest/gtest.h>
+#include <fmt/format.h>
+#include <atomic>
+#include <thread>
 
 #include "daemon/domain/clock.h"
 #include "daemon/domain/ids.h"
@@ -133,6 +136,32 @@ struct Env {
     KJ_FAIL_ASSERT("no lead", id);
   }
 };
+
+TEST(OppositionKeyTest, TheHashIsHmacSha256OfTheNumberUnderTheSecret) {
+  // The value the opposition lists of existing stores were written with (Python's
+  // hmac.new(secret, number, sha256)); the same from several threads at once.
+  OppositionKey key{"a test secret of the opposition list"};
+  const std::string expected =
+      "1dbe98fcde369d3adf808bd6d2c3345f015b42216fc4756c7c874255988884c3";
+  auto hex = [](const std::string& bytes) {
+    std::string out;
+    for (unsigned char c : bytes) out += fmt::format("{:02x}", c);
+    return out;
+  };
+  EXPECT_EQ(hex(key.hash("+33612345678")), expected);
+  std::vector<std::thread> threads;
+  std::atomic<int> wrong{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 2000; ++i) {
+        if (hex(key.hash("+33612345678")) != expected) ++wrong;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(wrong.load(), 0);
+  EXPECT_NE(key.hash("+33612345679"), key.hash("+33612345678"));
+}
 
 TEST(RunOffWriterTest, APlanThatStillHoldsIsCommittedAsPlanned) {
   Env env;
