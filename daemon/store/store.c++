@@ -11,6 +11,7 @@
 #include <rocksdb/utilities/write_batch_with_index.h>
 
 #include <algorithm>
+#include <cstring>
 #include <array>
 #include <condition_variable>
 #include <mutex>
@@ -208,14 +209,13 @@ class RocksTxn final : public Txn {
     void delSystem(std::string_view key) override;
     size_t size() const override { return batch_ ? batch_->Count() : entries_.size(); }
 
-    // The writes in key order (stable: two writes of one key keep their order). Built once; no
+    // The writes in key order (two writes of one key in the order they were made). Built once; no
     // write after.
     rocksdb::WriteBatch& batch();
-    void mark() { marks_.push_back({entries_.size(), arena_.size()}); }
-    void rollback() {
+    void mark() { marks_.push_back(entries_.size()); }
+    void rollback() {  // the bytes of the writes undone stay in the arena, unused
       KJ_REQUIRE(!marks_.empty() && !batch_);
-      entries_.resize(marks_.back().first);
-      arena_.resize(marks_.back().second);
+      entries_.resize(marks_.back());
       marks_.pop_back();
     }
     void unmark() {
@@ -233,22 +233,32 @@ class RocksTxn final : public Txn {
 
    private:
     enum class Op : uint8_t { PUT, DELETE, MERGE };
+    // 32 bytes. Sorted by family, then key (its first 8 bytes as a number first), then order.
     struct Entry {
-      rocksdb::ColumnFamilyHandle* family;
-      uint32_t offset;     // of the key in arena_, its value right after
+      const char* bytes;  // the key, then the value, in the arena
+      uint64_t prefix;    // the key's first 8 bytes, big-endian, zero-padded
       uint32_t keyLength;
       uint32_t valueLength;
+      uint32_t order;  // of writing
+      uint16_t family;  // index in families_
       Op op;
     };
     void add(rocksdb::ColumnFamilyHandle* family, Op op, std::string_view key,
              std::string_view value);
+    char* allocate(size_t size);
     [[noreturn]] static void noReads() {
       KJ_FAIL_REQUIRE("a read through writeOnly(): what is read back goes through the transaction");
     }
     RocksStore& store_;
-    std::string arena_;
+    // Chunks that never move, so entries point into them (a growing string would copy itself
+    // at each doubling and fault in its pages again).
+    std::vector<std::unique_ptr<char[]>> chunks_;
+    size_t chunkLeft_ = 0;
+    char* chunkNext_ = nullptr;
+    size_t bytes_ = 0;
+    std::vector<rocksdb::ColumnFamilyHandle*> families_;  // by Entry::family
     std::vector<Entry> entries_;
-    std::vector<std::pair<size_t, size_t>> marks_;
+    std::vector<size_t> marks_;
     std::unique_ptr<rocksdb::WriteBatch> batch_;
   };
   kj::Own<Unindexed> unindexed_;
@@ -672,37 +682,65 @@ Txn& RocksTxn::writeOnly() {
 void RocksTxn::finishWrites() {
   if (unindexed_) unindexed_->batch();
 }
+char* RocksTxn::Unindexed::allocate(size_t size) {
+  constexpr size_t CHUNK = size_t{16} << 20;
+  if (size > chunkLeft_) {
+    size_t length = std::max(CHUNK, size);
+    chunks_.push_back(std::make_unique<char[]>(length));
+    chunkNext_ = chunks_.back().get();
+    chunkLeft_ = length;
+  }
+  char* out = chunkNext_;
+  chunkNext_ += size;
+  chunkLeft_ -= size;
+  return out;
+}
 void RocksTxn::Unindexed::add(rocksdb::ColumnFamilyHandle* family, Op op, std::string_view key,
                               std::string_view value) {
   KJ_REQUIRE(!batch_, "a write after the transaction's writes were finished");
-  KJ_REQUIRE(arena_.size() + key.size() + value.size() <= UINT32_MAX,
-             "a transaction's write-only part is limited to 4 GiB");
-  entries_.push_back({family, static_cast<uint32_t>(arena_.size()),
-                      static_cast<uint32_t>(key.size()), static_cast<uint32_t>(value.size()), op});
-  arena_.append(key);
-  arena_.append(value);
+  KJ_REQUIRE(key.size() <= UINT32_MAX && value.size() <= UINT32_MAX &&
+                 entries_.size() < UINT32_MAX,
+             "too large a write-only part");
+  char* bytes = allocate(key.size() + value.size());
+  memcpy(bytes, key.data(), key.size());
+  memcpy(bytes + key.size(), value.data(), value.size());
+  bytes_ += key.size() + value.size();
+  uint64_t prefix = 0;
+  for (size_t i = 0; i < 8; ++i) {
+    prefix = (prefix << 8) | (i < key.size() ? static_cast<uint8_t>(key[i]) : 0);
+  }
+  auto known = std::find(families_.begin(), families_.end(), family);
+  if (known == families_.end()) known = families_.insert(families_.end(), family);
+  entries_.push_back({bytes, prefix, static_cast<uint32_t>(key.size()),
+                      static_cast<uint32_t>(value.size()), static_cast<uint32_t>(entries_.size()),
+                      static_cast<uint16_t>(known - families_.begin()), op});
 }
 rocksdb::WriteBatch& RocksTxn::Unindexed::batch() {
   if (batch_) return *batch_;
-  auto keyOf = [this](const Entry& entry) {
-    return std::string_view(arena_.data() + entry.offset, entry.keyLength);
-  };
-  std::stable_sort(entries_.begin(), entries_.end(), [&](const Entry& a, const Entry& b) {
-    if (a.family != b.family) return a.family->GetID() < b.family->GetID();
-    return keyOf(a) < keyOf(b);
+  std::vector<uint32_t> familyIds;
+  for (auto* family : families_) familyIds.push_back(family->GetID());
+  std::sort(entries_.begin(), entries_.end(), [&](const Entry& a, const Entry& b) {
+    if (a.family != b.family) return familyIds[a.family] < familyIds[b.family];
+    if (a.prefix != b.prefix) return a.prefix < b.prefix;
+    int c = std::string_view(a.bytes, a.keyLength).compare(std::string_view(b.bytes, b.keyLength));
+    if (c != 0) return c < 0;
+    return a.order < b.order;
   });
-  batch_ = std::make_unique<rocksdb::WriteBatch>(arena_.size() + 16 * entries_.size() + 64);
+  batch_ = std::make_unique<rocksdb::WriteBatch>(bytes_ + 16 * entries_.size() + 64);
   for (const Entry& entry : entries_) {
-    rocksdb::Slice key(arena_.data() + entry.offset, entry.keyLength);
-    rocksdb::Slice value(arena_.data() + entry.offset + entry.keyLength, entry.valueLength);
+    rocksdb::ColumnFamilyHandle* family = families_[entry.family];
+    rocksdb::Slice key(entry.bytes, entry.keyLength);
+    rocksdb::Slice value(entry.bytes + entry.keyLength, entry.valueLength);
     switch (entry.op) {
-      case Op::PUT: check(batch_->Put(entry.family, key, value), "put"); break;
-      case Op::DELETE: check(batch_->Delete(entry.family, key), "delete"); break;
-      case Op::MERGE: check(batch_->Merge(entry.family, key, value), "merge"); break;
+      case Op::PUT: check(batch_->Put(family, key, value), "put"); break;
+      case Op::DELETE: check(batch_->Delete(family, key), "delete"); break;
+      case Op::MERGE: check(batch_->Merge(family, key, value), "merge"); break;
     }
   }
-  std::string().swap(arena_);
   std::vector<Entry>().swap(entries_);
+  chunks_.clear();
+  chunkLeft_ = 0;
+  chunkNext_ = nullptr;
   return *batch_;
 }
 void RocksTxn::Unindexed::put(Entity e, Family f, std::string_view key, std::string_view value) {
