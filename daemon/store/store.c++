@@ -686,7 +686,7 @@ char* RocksTxn::Unindexed::allocate(size_t size) {
   constexpr size_t CHUNK = size_t{16} << 20;
   if (size > chunkLeft_) {
     size_t length = std::max(CHUNK, size);
-    chunks_.push_back(std::make_unique<char[]>(length));
+    chunks_.push_back(std::unique_ptr<char[]>(new char[length]));  // not zeroed: all written
     chunkNext_ = chunks_.back().get();
     chunkLeft_ = length;
   }
