@@ -52,8 +52,8 @@ LeadDecisions decisionsInHistory(const std::vector<HistoryEvent>& history, const
         out.assignment = Assignment{lead.id, lead.entity, e.commande, e.client, e.entity, e.pass};
         break;
       case HistoryKind::DOUBLON_EVITE:
-        out.duplicates.push_back(
-            {lead.id, lead.entity, e.client, e.commande, e.time.value_or(Timestamp{}), lead.produit});
+        out.duplicates.push_back({lead.id, lead.entity, e.client, e.commande,
+                                  e.time.value_or(Timestamp{}), lead.produit});
         break;
       case HistoryKind::OPPOSITION:
         out.oppositions.push_back(e.entity);

@@ -129,7 +129,8 @@ ErasureOutcome eraseLeads(Txn& txn, const std::vector<Entity>& entities, const s
       outcome.ranges.push_back({e, Family::LEADS, lead.id, lead.id});
       // Its pool entries held its phone too.
       for (auto& entry : leadIndexEntries(lead)) {
-        if (!entry.value.empty()) outcome.ranges.push_back({e, Family::INDEX, entry.key, entry.key});
+        if (entry.value.empty()) continue;
+        outcome.ranges.push_back({e, Family::INDEX, entry.key, entry.key});
       }
       outcome.ranges.push_back(
           {e, Family::HISTORY, keys::historyPrefix(lead.id), afterPrefix(lead.id)});

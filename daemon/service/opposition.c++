@@ -1,9 +1,9 @@
 #include "daemon/service/opposition.h"
 
 #include <kj/debug.h>
-#include <openssl/evp.h>
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <openssl/params.h>
 
 #include "daemon/service/auth.h"
@@ -39,10 +39,10 @@ std::string OppositionKey::hash(std::string_view e164) const {
   KJ_DEFER(EVP_MAC_CTX_free(ctx));
   unsigned char out[EVP_MAX_MD_SIZE];
   size_t length = 0;
-  KJ_ASSERT(EVP_MAC_update(ctx, reinterpret_cast<const unsigned char*>(e164.data()), e164.size()) ==
-                    1 &&
-                EVP_MAC_final(ctx, out, &length, sizeof(out)) == 1,
-            "HMAC-SHA-256 failed");
+  KJ_ASSERT(
+      EVP_MAC_update(ctx, reinterpret_cast<const unsigned char*>(e164.data()), e164.size()) == 1 &&
+          EVP_MAC_final(ctx, out, &length, sizeof(out)) == 1,
+      "HMAC-SHA-256 failed");
   return std::string(reinterpret_cast<const char*>(out), length);
 }
 

@@ -55,8 +55,8 @@ class LeadStateMerge final : public rocksdb::MergeOperator {
     if (in.existing_value == nullptr) return false;  // a change of no lead: reads fail loudly
     bool ok = false;
     KJ_IF_MAYBE (error, kj::runCatchingExceptions([&]() {
-                   Lead lead = decodeLead(std::string_view(in.existing_value->data(),
-                                                           in.existing_value->size()));
+                   Lead lead = decodeLead(
+                       std::string_view(in.existing_value->data(), in.existing_value->size()));
                    for (const auto& operand : in.operand_list) {
                      applyLeadStateChange(std::string_view(operand.data(), operand.size()), lead);
                    }
@@ -70,9 +70,8 @@ class LeadStateMerge final : public rocksdb::MergeOperator {
   }
 
   // Two changes of one lead in a row are one change: their bytes, in order.
-  bool PartialMerge(const rocksdb::Slice&, const rocksdb::Slice& left,
-                    const rocksdb::Slice& right, std::string* merged,
-                    rocksdb::Logger*) const override {
+  bool PartialMerge(const rocksdb::Slice&, const rocksdb::Slice& left, const rocksdb::Slice& right,
+                    std::string* merged, rocksdb::Logger*) const override {
     merged->assign(left.data(), left.size());
     merged->append(right.data(), right.size());
     return true;

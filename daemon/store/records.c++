@@ -218,12 +218,13 @@ PoolLead pooled(Entity e, std::string id, Statut statut, std::string_view value)
 std::vector<PoolLead> poolLeadsUntil(Reader& r, Entity e, Statut s, Timestamp until) {
   KJ_REQUIRE(s == Statut::NEW || s == Statut::LB, "not a pool", std::string(statutName(s)));
   std::vector<PoolLead> leads;
-  r.scan(e, Family::INDEX, keys::statusPrefix(s), [&](std::string_view key, std::string_view value) {
-    auto parsed = keys::parseStatusKey(key);
-    if (!parsed || parsed->recuLe > until) return false;
-    leads.push_back(pooled(e, kj::mv(parsed->id), s, value));
-    return true;
-  });
+  r.scan(e, Family::INDEX, keys::statusPrefix(s),
+         [&](std::string_view key, std::string_view value) {
+           auto parsed = keys::parseStatusKey(key);
+           if (!parsed || parsed->recuLe > until) return false;
+           leads.push_back(pooled(e, kj::mv(parsed->id), s, value));
+           return true;
+         });
   return leads;
 }
 
@@ -242,8 +243,9 @@ namespace {
 
 // Writes `fill(txn, e, key, value)` for every entry of the index under `prefix`, committing as
 // it goes (a big database has millions), then the system key `done`.
-void rewriteIndexOnce(Store& store, const char* done, std::initializer_list<std::string> prefixes,
-                      kj::FunctionParam<void(Txn&, Entity, std::string_view, std::string_view)> fill) {
+void rewriteIndexOnce(
+    Store& store, const char* done, std::initializer_list<std::string> prefixes,
+    kj::FunctionParam<void(Txn&, Entity, std::string_view, std::string_view)> fill) {
   auto txn = store.begin();
   for (Entity e : ALL_ENTITIES) {
     for (auto& prefix : prefixes) {

@@ -263,7 +263,8 @@ std::vector<StatsChange> runStatsChanges(Txn& txn, const RunCount& run) {
   }
   std::map<Entity, std::map<std::pair<std::string, std::string>, int64_t>> doublons;
   for (auto& skip : run.duplicates) {
-    KJ_REQUIRE(!skip.produit.empty(), "a duplicate avoided without its lead's produit", skip.leadId);
+    KJ_REQUIRE(!skip.produit.empty(), "a duplicate avoided without its lead's produit",
+               skip.leadId);
     doublons[skip.leadEntity][{skip.produit, skip.client}] += 1;
   }
   for (Entity e : run.entities) {

@@ -11,9 +11,9 @@
 #include <rocksdb/utilities/write_batch_with_index.h>
 
 #include <algorithm>
-#include <cstring>
 #include <array>
 #include <condition_variable>
+#include <cstring>
 #include <mutex>
 #include <vector>
 
@@ -239,7 +239,7 @@ class RocksTxn final : public Txn {
       uint64_t prefix;    // the key's first 8 bytes, big-endian, zero-padded
       uint32_t keyLength;
       uint32_t valueLength;
-      uint32_t order;  // of writing
+      uint32_t order;   // of writing
       uint16_t family;  // index in families_
       Op op;
     };
@@ -445,8 +445,9 @@ class RocksStore final : public Store {
   }
 
   // Copies the writes of `from` at the end of `to`: puts, deletes and merges, the only kinds a
-  // RocksTxn makes. Any other record fails the copy (RocksDB's handler refuses the kinds not overridden;
-  // the count check catches one it would skip), and so the commit, before anything is written.
+  // RocksTxn makes. Any other record fails the copy (RocksDB's handler refuses the kinds not
+  // overridden; the count check catches one it would skip), and so the commit, before anything is
+  // written.
   void appendWrites(rocksdb::WriteBatch& from, rocksdb::WriteBatch& to) {
     struct Copy final : rocksdb::WriteBatch::Handler {
       RocksStore& store;
@@ -698,8 +699,7 @@ char* RocksTxn::Unindexed::allocate(size_t size) {
 void RocksTxn::Unindexed::add(rocksdb::ColumnFamilyHandle* family, Op op, std::string_view key,
                               std::string_view value) {
   KJ_REQUIRE(!batch_, "a write after the transaction's writes were finished");
-  KJ_REQUIRE(key.size() <= UINT32_MAX && value.size() <= UINT32_MAX &&
-                 entries_.size() < UINT32_MAX,
+  KJ_REQUIRE(key.size() <= UINT32_MAX && value.size() <= UINT32_MAX && entries_.size() < UINT32_MAX,
              "too large a write-only part");
   char* bytes = allocate(key.size() + value.size());
   memcpy(bytes, key.data(), key.size());
@@ -732,9 +732,15 @@ rocksdb::WriteBatch& RocksTxn::Unindexed::batch() {
     rocksdb::Slice key(entry.bytes, entry.keyLength);
     rocksdb::Slice value(entry.bytes + entry.keyLength, entry.valueLength);
     switch (entry.op) {
-      case Op::PUT: check(batch_->Put(family, key, value), "put"); break;
-      case Op::DELETE: check(batch_->Delete(family, key), "delete"); break;
-      case Op::MERGE: check(batch_->Merge(family, key, value), "merge"); break;
+      case Op::PUT:
+        check(batch_->Put(family, key, value), "put");
+        break;
+      case Op::DELETE:
+        check(batch_->Delete(family, key), "delete");
+        break;
+      case Op::MERGE:
+        check(batch_->Merge(family, key, value), "merge");
+        break;
     }
   }
   std::vector<Entry>().swap(entries_);

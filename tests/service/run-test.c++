@@ -4,8 +4,9 @@
 // obeys SPEC §5 on the state it is committed to.
 #include "daemon/service/run.h"
 
-#include <gtest/gtest.h>
 #include <fmt/format.h>
+#include <gtest/gtest.h>
+
 #include <atomic>
 #include <thread>
 
@@ -141,8 +142,7 @@ TEST(OppositionKeyTest, TheHashIsHmacSha256OfTheNumberUnderTheSecret) {
   // The value the opposition lists of existing stores were written with (Python's
   // hmac.new(secret, number, sha256)); the same from several threads at once.
   OppositionKey key{"a test secret of the opposition list"};
-  const std::string expected =
-      "1dbe98fcde369d3adf808bd6d2c3345f015b42216fc4756c7c874255988884c3";
+  const std::string expected = "1dbe98fcde369d3adf808bd6d2c3345f015b42216fc4756c7c874255988884c3";
   auto hex = [](const std::string& bytes) {
     std::string out;
     for (unsigned char c : bytes) out += fmt::format("{:02x}", c);

@@ -1,8 +1,14 @@
 // The store: atomic transactions, reads through a pending transaction, save points, ordered
 // indexes, and durability across a reopen.
-#include <gtest/gtest.h>
+#include "daemon/store/store.h"
+
 #include <capnp/any.h>
+#include <gtest/gtest.h>
 #include <kj/debug.h>
+
+#include <atomic>
+#include <mutex>
+#include <thread>
 
 #include "daemon/domain/history.h"
 #include "daemon/domain/ids.h"
@@ -10,13 +16,8 @@
 #include "daemon/store/keys.h"
 #include "daemon/store/lead-state.h"
 #include "daemon/store/records.h"
-#include "daemon/store/store.h"
 #include "tests/support/files.h"
 #include "tests/support/temp-dir.h"
-
-#include <atomic>
-#include <mutex>
-#include <thread>
 
 namespace rdz {
 namespace {
@@ -196,8 +197,10 @@ TEST_F(StoreTest, DeliveredLeadsAreIndexedByLastDeliveryWhileDelivered) {
   auto t3 = store->begin();
   putLead(*t3, aged, &again);
   store->commit(*t3);
-  EXPECT_EQ(ids(deliveredLeadsUntil(*store, Entity::ZR7, at(1000))), std::vector<std::string>{a.id});
-  EXPECT_EQ(ids(poolLeadsUntil(*store, Entity::ZR7, Statut::LB, at(1))), std::vector<std::string>{});
+  EXPECT_EQ(ids(deliveredLeadsUntil(*store, Entity::ZR7, at(1000))),
+            std::vector<std::string>{a.id});
+  EXPECT_EQ(ids(poolLeadsUntil(*store, Entity::ZR7, Statut::LB, at(1))),
+            std::vector<std::string>{});
   EXPECT_EQ(ids(poolLeadsUntil(*store, Entity::ZR7, Statut::LB, at(2))),
             std::vector<std::string>{b.id});
 }
@@ -273,7 +276,8 @@ TEST_F(StoreTest, ARunsChangeOfALeadIsPartOfTheRecordForEveryReader) {
   expected.statut = Statut::LB;
   auto aging = store->begin();
   changeLeadState(*aging, poolView(l), true, std::nullopt);
-  EXPECT_EQ(storedLead(*aging, l.id), std::optional<Lead>(expected));  // the transaction's own change
+  EXPECT_EQ(storedLead(*aging, l.id),
+            std::optional<Lead>(expected));  // the transaction's own change
   EXPECT_EQ(storedLead(*store, l.id), std::optional<Lead>(l));
   store->commit(*aging);
   EXPECT_EQ(storedLead(*store, l.id), std::optional<Lead>(expected));
@@ -338,7 +342,8 @@ TEST_F(StoreTest, WritesMadeWriteOnlyAtASnapshotAreCommittedWithTheRestAndNeverR
     EXPECT_EQ(prepared->size(), 6u);
     EXPECT_TRUE(prepared->get(Entity::MDL, Family::HISTORY, "h1") == nullptr);  // not indexed
     EXPECT_ANY_THROW(writes.get(Entity::MDL, Family::HISTORY, "h1"));
-    EXPECT_ANY_THROW(writes.scan(Entity::MDL, Family::HISTORY, "", [](auto, auto) { return true; }));
+    EXPECT_ANY_THROW(
+        writes.scan(Entity::MDL, Family::HISTORY, "", [](auto, auto) { return true; }));
     auto writer = store->begin();
     EXPECT_EQ(&writer->writeOnly(), writer.get());  // not at a snapshot: itself
     writer->put(Entity::MDL, Family::STATS, "s2", "three");
