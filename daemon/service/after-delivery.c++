@@ -127,10 +127,16 @@ ErasureOutcome eraseLeads(Txn& txn, const std::vector<Entity>& entities, const s
       for (auto& event : dropped) addHistory(txn, e, lead.id, event);
       ++outcome.leads;
       outcome.ranges.push_back({e, Family::LEADS, lead.id, lead.id});
-      // Its pool entries held its phone too.
-      for (auto& entry : leadIndexEntries(lead)) {
-        if (entry.value.empty()) continue;
-        outcome.ranges.push_back({e, Family::INDEX, entry.key, entry.key});
+      // Its pool entries held its phone too: the ones it has, and those it had before (the
+      // status entries of its new and lb days, the last-delivery entry of each delivery), whose
+      // deleted versions may still sit in older files.
+      for (Statut pool : {Statut::NEW, Statut::LB}) {
+        std::string key = keys::statusKey(pool, lead.recuLe, lead.id);
+        outcome.ranges.push_back({e, Family::INDEX, key, key});
+      }
+      for (const Delivery& d : allDeliveriesOf(txn, lead.id)) {
+        std::string key = keys::agingKey(d.at, lead.id);
+        outcome.ranges.push_back({e, Family::INDEX, key, key});
       }
       outcome.ranges.push_back(
           {e, Family::HISTORY, keys::historyPrefix(lead.id), afterPrefix(lead.id)});

@@ -51,22 +51,25 @@ class LeadStateMerge final : public rocksdb::MergeOperator {
  public:
   const char* Name() const override { return "rdz.LeadState"; }
 
+  // Total when the record is there: a record or change that cannot be decoded leaves the record
+  // as it was (logged; the audit reports the record and its deliveries' counts) instead of
+  // failing the merge, which would fail the flush or compaction that meets it and, with it,
+  // every later write of the database.
   bool FullMergeV2(const MergeOperationInput& in, MergeOperationOutput* out) const override {
-    if (in.existing_value == nullptr) return false;  // a change of no lead: reads fail loudly
-    bool ok = false;
+    if (in.existing_value == nullptr) return false;  // a change of no lead: its reads fail loudly
+    std::string_view base(in.existing_value->data(), in.existing_value->size());
     KJ_IF_MAYBE (error, kj::runCatchingExceptions([&]() {
-                   Lead lead = decodeLead(
-                       std::string_view(in.existing_value->data(), in.existing_value->size()));
+                   Lead lead = decodeLead(base);
                    for (const auto& operand : in.operand_list) {
                      applyLeadStateChange(std::string_view(operand.data(), operand.size()), lead);
                    }
                    out->new_value = encode(lead);
-                   ok = true;
                  })) {
-      KJ_LOG(ERROR, "a lead's state changes cannot be applied", *error);
-      return false;
+      KJ_LOG(ERROR, "a lead's state changes cannot be applied: its record is kept as it was",
+             in.key.ToString(), *error);
+      out->new_value.assign(base);
     }
-    return ok;
+    return true;
   }
 
   // Two changes of one lead in a row are one change: their bytes, in order.

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <optional>
 
 #include "daemon/store/codec.h"
 #include "daemon/store/keys.h"
@@ -203,14 +204,31 @@ std::vector<std::string> leadIdsByStatus(Reader& r, Entity e, Statut s, bool new
 
 namespace {
 
-// The lead of a pool entry (its key's id, statut and family's entity; the rest from its value).
-PoolLead pooled(Entity e, std::string id, Statut statut, std::string_view value) {
+// The lead of a pool entry: its id, statut and time from the key (recu_le of a status entry,
+// derniere_livraison of a last-delivery entry), its entity from the family, the rest from the
+// value. An entry whose value cannot say it (empty: a database not filled yet; damaged; not of
+// the key) is read from the lead's record instead, and passed over when the record is not in
+// that pool (an orphan or extra entry, which the audit reports): one bad entry never stops a run.
+std::optional<PoolLead> pooled(Reader& r, Entity e, std::string id, Statut statut,
+                               std::optional<Timestamp> recuLe,
+                               std::optional<Timestamp> derniereLivraison,
+                               std::string_view value) {
   PoolLead lead;
   lead.id = kj::mv(id);
   lead.entity = e;
   lead.statut = statut;
-  decodePoolEntry(value, lead);
-  return lead;
+  bool decoded = !value.empty() && kj::runCatchingExceptions([&]() {
+                                     decodePoolEntry(value, lead);
+                                   }) == nullptr;
+  auto ofKey = [&](const PoolLead& l) {
+    return l.statut == statut && (!recuLe || l.recuLe == *recuLe) &&
+           (!derniereLivraison || l.derniereLivraison == derniereLivraison);
+  };
+  if (decoded && ofKey(lead)) return lead;
+  KJ_IF_MAYBE (stored, getPoolLead(r, e, lead.id)) {
+    if (ofKey(*stored)) return kj::mv(*stored);
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -222,7 +240,8 @@ std::vector<PoolLead> poolLeadsUntil(Reader& r, Entity e, Statut s, Timestamp un
          [&](std::string_view key, std::string_view value) {
            auto parsed = keys::parseStatusKey(key);
            if (!parsed || parsed->recuLe > until) return false;
-           leads.push_back(pooled(e, kj::mv(parsed->id), s, value));
+           auto lead = pooled(r, e, kj::mv(parsed->id), s, parsed->recuLe, std::nullopt, value);
+           if (lead) leads.push_back(kj::mv(*lead));
            return true;
          });
   return leads;
@@ -233,7 +252,9 @@ std::vector<PoolLead> deliveredLeadsUntil(Reader& r, Entity e, Timestamp until) 
   r.scan(e, Family::INDEX, keys::AGING_PREFIX, [&](std::string_view key, std::string_view value) {
     auto parsed = keys::parseAgingKey(key);
     if (!parsed || parsed->derniereLivraison > until) return false;
-    leads.push_back(pooled(e, kj::mv(parsed->id), Statut::DELIVERED, value));
+    auto lead = pooled(r, e, kj::mv(parsed->id), Statut::DELIVERED, std::nullopt,
+                       parsed->derniereLivraison, value);
+    if (lead) leads.push_back(kj::mv(*lead));
     return true;
   });
   return leads;

@@ -616,7 +616,10 @@ void RocksSnapshot::scanSystemAfter(std::string_view prefix, std::string_view af
 RocksTxn::RocksTxn(RocksStore& store) : store_(store) {}
 
 RocksTxn::RocksTxn(RocksStore& store, kj::Own<RocksSnapshot> snapshot)
-    : store_(store), snapshot_(kj::mv(snapshot)), readOptions_(snapshot_->options()) {
+    : store_(store),
+      snapshot_(kj::mv(snapshot)),
+      readOptions_(snapshot_->options()),
+      unindexed_(kj::heap<Unindexed>(store)) {  // made now: every save point covers it
   // Unlike an audit's snapshot, what this transaction reads (a run's pools and duplicate
   // entries) is read again by its own writes and soon after by the next reads: it fills the
   // block cache (consecutive leads of one block are decompressed once, not once per lead).
@@ -677,7 +680,6 @@ rocksdb::WriteBatch* RocksTxn::unindexed() {
 }
 Txn& RocksTxn::writeOnly() {
   if (!atSnapshot()) return *this;
-  if (!unindexed_) unindexed_ = kj::heap<Unindexed>(store_);
   return *unindexed_;
 }
 void RocksTxn::finishWrites() {

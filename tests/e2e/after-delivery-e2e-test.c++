@@ -270,6 +270,9 @@ TEST_F(AfterDeliveryE2e, ErasureLeavesNoPersonalValueInTheDataDirectory) {
   std::string x = importLead("ZR7", "06 87 65 43 21", "2026-11-24T08:00:00+01:00", markers);
   std::string y = importLead("ZR7", "0611223344", "2026-11-24T08:01:00+01:00");
   std::string x2 = importLead("MDL", "+33687654321", "2026-11-24T08:02:00+01:00", markers);
+  // A backup flushes the memtables: the leads' records and pool entries, as received, are in SST
+  // files that the run's changes only shadow.
+  ctlOk({"backup", tmp_ / "before-the-run"});
   RunResult run = deliver("2026-11-24");
   EXPECT_EQ(run.exitCode, 1) << describe(run);  // the batch failed
   Json failed = ctlJson({"batch", "list", "--status", "failed"});

@@ -13,10 +13,12 @@
 #include "daemon/domain/clock.h"
 #include "daemon/domain/ids.h"
 #include "daemon/domain/validation.h"
+#include "daemon/service/after-delivery.h"
 #include "daemon/service/audit.h"
 #include "daemon/service/operations.h"
 #include "daemon/service/opposition.h"
 #include "daemon/service/write-queue.h"
+#include "daemon/store/keys.h"
 #include "daemon/store/records.h"
 #include "daemon/store/store.h"
 #include "tests/support/temp-dir.h"
@@ -161,6 +163,35 @@ TEST(OppositionKeyTest, TheHashIsHmacSha256OfTheNumberUnderTheSecret) {
   for (auto& t : threads) t.join();
   EXPECT_EQ(wrong.load(), 0);
   EXPECT_NE(key.hash("+33612345679"), key.hash("+33612345678"));
+}
+
+TEST(ErasureTest, EveryPoolEntryTheLeadHadIsPurgedNotOnlyItsCurrentOnes) {
+  // Its pool entries held its phone: the deleted versions of its `new` status entry and of the
+  // last-delivery entry of each delivery may still sit in older files than the deletions.
+  Env env;
+  auto planned = env.prepare();
+  env.commitPrepared(planned.get());  // the first two leads delivered (quota 2)
+  const std::string id = env.leads[0];
+  Lead before;
+  KJ_IF_MAYBE (l, getLead(*env.store, Entity::ZR7, id)) {
+    before = *l;
+  }
+  ASSERT_EQ(before.statut, Statut::DELIVERED);
+  ErasureOutcome outcome;
+  env.write([&](Txn& t) {
+    outcome = eraseLeads(t, {Entity::ZR7}, before.telephoneE164,
+                         env.opposition.hash(before.telephoneE164), env.clock.now());
+  });
+  auto purged = [&](const std::string& key) {
+    return std::any_of(outcome.ranges.begin(), outcome.ranges.end(), [&](const KeyRange& r) {
+      return r.entity == Entity::ZR7 && r.family == Family::INDEX && r.first <= key &&
+             key <= r.last;
+    });
+  };
+  EXPECT_TRUE(purged(keys::statusKey(Statut::NEW, before.recuLe, id)));
+  EXPECT_TRUE(purged(keys::statusKey(Statut::LB, before.recuLe, id)));
+  EXPECT_TRUE(purged(keys::agingKey(*before.derniereLivraison, id)));
+  EXPECT_TRUE(purged(keys::phoneKey(before.telephoneE164, before.produit, before.recuLe, id)));
 }
 
 TEST(RunOffWriterTest, APlanThatStillHoldsIsCommittedAsPlanned) {

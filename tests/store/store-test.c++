@@ -359,6 +359,24 @@ TEST_F(StoreTest, WritesMadeWriteOnlyAtASnapshotAreCommittedWithTheRestAndNeverR
   EXPECT_EQ(store->get(Entity::MDL, Family::STATS, "s2"), kj::Maybe<std::string>("three"));
 }
 
+TEST_F(StoreTest, AChangeOfADamagedLeadLeavesItAsItWasAndTheStoreWritable) {
+  auto txn = store->begin();
+  txn->put(Entity::ZR7, Family::LEADS, "L1", "damaged");  // not a record
+  store->commit(*txn);
+  auto change = store->begin();
+  change->merge(Entity::ZR7, Family::LEADS, "L1", leadStateChange(false, at(5)));
+  store->commit(*change);
+  EXPECT_EQ(store->get(Entity::ZR7, Family::LEADS, "L1"), kj::Maybe<std::string>("damaged"));
+  // A flush and a compaction meet the change: the database stays writable (a failed merge
+  // there would fail every later write).
+  store->purgeOldVersions({{Entity::ZR7, Family::LEADS, "L1", "L1"}});
+  auto later = store->begin();
+  later->put(Entity::ZR7, Family::LEADS, "L2", "after");
+  EXPECT_NO_THROW(store->commit(*later));
+  EXPECT_EQ(store->get(Entity::ZR7, Family::LEADS, "L1"), kj::Maybe<std::string>("damaged"));
+  EXPECT_EQ(store->get(Entity::ZR7, Family::LEADS, "L2"), kj::Maybe<std::string>("after"));
+}
+
 TEST(LeadStateTest, ChangesApplyInOrderAndStrangeBytesAreRefused) {
   Lead l;
   l.statut = Statut::NEW;
@@ -370,6 +388,26 @@ TEST(LeadStateTest, ChangesApplyInOrderAndStrangeBytesAreRefused) {
   EXPECT_EQ(l.derniereLivraison, at(9));
   EXPECT_ANY_THROW(applyLeadStateChange("x", l));
   EXPECT_ANY_THROW(applyLeadStateChange(leadStateChange(false, at(7)).substr(0, 5), l));
+}
+
+TEST_F(StoreTest, ABadPoolEntryIsReadFromItsLeadOrPassedOverNeverStopsTheRead) {
+  Lead damaged = lead(idAt(1), Entity::ZR7, "+33610000001", "PV", at(1), Statut::NEW);
+  Lead elsewhere = lead(idAt(2), Entity::ZR7, "+33610000002", "PV", at(2), Statut::NEW);
+  Lead fine = lead(idAt(3), Entity::ZR7, "+33610000003", "PV", at(3), Statut::NEW);
+  auto txn = store->begin();
+  for (auto* l : {&damaged, &elsewhere, &fine}) putLead(*txn, *l, nullptr);
+  // Damaged bytes; a value of another time than its key's; an entry of no lead (an entry that
+  // decodes and agrees with its key is taken as it is: that is what makes the read a range).
+  txn->put(Entity::ZR7, Family::INDEX, keys::statusKey(Statut::NEW, damaged.recuLe, damaged.id),
+           "\x01garbage");
+  PoolLead other = poolView(elsewhere);
+  other.recuLe = at(9);
+  txn->put(Entity::ZR7, Family::INDEX,
+           keys::statusKey(Statut::NEW, elsewhere.recuLe, elsewhere.id), encodePoolEntry(other));
+  txn->put(Entity::ZR7, Family::INDEX, keys::statusKey(Statut::NEW, at(4), idAt(4)), "");
+  store->commit(*txn);
+  EXPECT_EQ(poolLeadsUntil(*store, Entity::ZR7, Statut::NEW, at(10)),
+            (std::vector<PoolLead>{poolView(damaged), poolView(elsewhere), poolView(fine)}));
 }
 
 TEST_F(StoreTest, ThePoolEntriesOfAnOlderDatabaseAreFilledOnce) {
@@ -386,8 +424,15 @@ TEST_F(StoreTest, ThePoolEntriesOfAnOlderDatabaseAreFilledOnce) {
   }
   txn->delSystem(keys::POOL_FILLED_KEY);
   store->commit(*txn);
-  EXPECT_ANY_THROW(poolLeadsUntil(*store, Entity::MDL, Statut::NEW, at(10)));
+  // Not filled yet: read from the records.
+  EXPECT_EQ(poolLeadsUntil(*store, Entity::MDL, Statut::NEW, at(10)),
+            std::vector<PoolLead>{poolView(fresh)});
   EXPECT_TRUE(ensurePoolEntriesFilled(*store));
+  for (auto* l : {&fresh, &delivered}) {
+    for (auto& entry : leadIndexEntries(*l)) {
+      EXPECT_EQ(store->get(Entity::MDL, Family::INDEX, entry.key), kj::Maybe<std::string>(entry.value));
+    }
+  }
   EXPECT_EQ(poolLeadsUntil(*store, Entity::MDL, Statut::NEW, at(10)),
             std::vector<PoolLead>{poolView(fresh)});
   EXPECT_EQ(deliveredLeadsUntil(*store, Entity::MDL, at(40)),
