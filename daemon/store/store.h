@@ -76,7 +76,9 @@ class Txn : public Reader {
   // its own reads: its reads may not see them, and its reads throw. They are committed with the
   // rest, atomically; their keys must be none the transaction writes otherwise. A transaction
   // made by Store::beginAtSnapshot() does skip (a RocksDB WriteBatchWithIndex costs a skip-list
-  // insert per write: two fifths of writing a run); the others return themselves.
+  // insert per write: two fifths of writing a run); the others return themselves. Only its put,
+  // del and merge are meant: what is registered on it with afterCommit() or deferred() is never
+  // run (register those on the transaction itself).
   virtual Txn& writeOnly() { return *this; }
   // No more writes will be made: a transaction at a snapshot puts its write-only ones in the order
   // the commit wants now, on the calling thread (else its committer does, on the writer).
