@@ -9,6 +9,7 @@
 #include <limits>
 
 #include "daemon/domain/history.h"
+#include "daemon/store/keys.h"
 
 namespace rdz {
 
@@ -902,26 +903,23 @@ std::string_view readShort(std::string_view& in) {
   in.remove_prefix(1 + n);
   return text;
 }
-void appendMicros(std::string& out, int64_t us) {
-  for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>(us >> shift));
-}
-int64_t readMicros(std::string_view& in) {
+// A time as the keys write it (keys::appendTime), 8 bytes.
+Timestamp readTimeFrom(std::string_view& in) {
   KJ_REQUIRE(in.size() >= 8, "corrupt pool entry: truncated");
-  uint64_t v = 0;
-  for (size_t i = 0; i < 8; ++i) v = (v << 8) | static_cast<uint8_t>(in[i]);
+  Timestamp t = keys::readTime(in.substr(0, 8));
   in.remove_prefix(8);
-  return static_cast<int64_t>(v);
+  return t;
 }
 }  // namespace
 
-// version(1) recu_le(8) derniere_livraison(8, 0: none) then produit, departement, telephone as
-// length(1) + bytes.
+// version(1) recu_le(8) derniere_livraison(8; time 0: none), times as keys::appendTime writes
+// them, then produit, departement, telephone as length(1) + bytes.
 std::string encodePoolEntry(const PoolLead& lead) {
   std::string out;
   out.reserve(20 + lead.produit.size() + lead.departement.size() + lead.telephoneE164.size());
   out.push_back(POOL_ENTRY_VERSION);
-  appendMicros(out, micros(lead.recuLe));
-  appendMicros(out, micros(lead.derniereLivraison));
+  keys::appendTime(out, lead.recuLe);
+  keys::appendTime(out, Timestamp(Duration(micros(lead.derniereLivraison))));
   appendShort(out, lead.produit);
   appendShort(out, lead.departement);
   appendShort(out, lead.telephoneE164);
@@ -931,8 +929,8 @@ std::string encodePoolEntry(const PoolLead& lead) {
 void decodePoolEntry(std::string_view bytes, PoolLead& lead) {
   KJ_REQUIRE(!bytes.empty() && bytes[0] == POOL_ENTRY_VERSION, "corrupt pool entry: no version");
   bytes.remove_prefix(1);
-  lead.recuLe = Timestamp(Duration(readMicros(bytes)));
-  lead.derniereLivraison = optionalTime(readMicros(bytes));
+  lead.recuLe = readTimeFrom(bytes);
+  lead.derniereLivraison = optionalTime(micros(readTimeFrom(bytes)));
   lead.produit = readShort(bytes);
   lead.departement = readShort(bytes);
   lead.telephoneE164 = readShort(bytes);

@@ -4,6 +4,7 @@
 #include <rocksdb/merge_operator.h>
 
 #include "daemon/store/codec.h"
+#include "daemon/store/keys.h"
 
 namespace rdz {
 
@@ -19,8 +20,7 @@ std::string leadStateChange(bool aged, std::optional<Timestamp> delivered) {
   if (aged) out.push_back(AGED);
   if (delivered) {
     out.push_back(DELIVERED);
-    uint64_t us = static_cast<uint64_t>(delivered->time_since_epoch().count());
-    for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>(us >> shift));
+    keys::appendTime(out, *delivered);
   }
   return out;
 }
@@ -33,12 +33,10 @@ void applyLeadStateChange(std::string_view operand, Lead& lead) {
       lead.statut = Statut::LB;
     } else if (kind == DELIVERED) {
       KJ_REQUIRE(operand.size() >= 8, "corrupt lead state change: truncated");
-      uint64_t us = 0;
-      for (size_t i = 0; i < 8; ++i) us = (us << 8) | static_cast<uint8_t>(operand[i]);
-      operand.remove_prefix(8);
       lead.statut = Statut::DELIVERED;
       lead.nbLivraisons += 1;
-      lead.derniereLivraison = Timestamp(Duration(static_cast<int64_t>(us)));
+      lead.derniereLivraison = keys::readTime(operand.substr(0, 8));
+      operand.remove_prefix(8);
     } else {
       KJ_FAIL_REQUIRE("corrupt lead state change: unknown kind", static_cast<int>(kind));
     }

@@ -262,21 +262,20 @@ std::vector<PoolLead> deliveredLeadsUntil(Reader& r, Entity e, Timestamp until) 
 
 namespace {
 
-// Writes `fill(txn, e, key, value)` for every entry of the index under `prefix`, committing as
-// it goes (a big database has millions), then the system key `done`.
-void rewriteIndexOnce(
-    Store& store, const char* done, std::initializer_list<std::string> prefixes,
-    kj::FunctionParam<void(Txn&, Entity, std::string_view, std::string_view)> fill) {
+// Calls `fill(txn, e, key)` for every entry of the index under `prefixes` that holds nothing
+// yet, committing as it goes (a big database has millions), then writes the system key `done`.
+void fillIndexOnce(Store& store, const char* done, std::initializer_list<std::string> prefixes,
+                   kj::FunctionParam<void(Txn&, Entity, std::string_view)> fill) {
   auto txn = store.begin();
   for (Entity e : ALL_ENTITIES) {
     for (auto& prefix : prefixes) {
-      std::vector<std::pair<std::string, std::string>> entries;
+      std::vector<std::string> empty;
       store.scan(e, Family::INDEX, prefix, [&](std::string_view key, std::string_view value) {
-        entries.emplace_back(key, value);
+        if (value.empty()) empty.emplace_back(key);
         return true;
       });
-      for (auto& [key, value] : entries) {
-        fill(*txn, e, key, value);
+      for (auto& key : empty) {
+        fill(*txn, e, key);
         if (txn->size() > 100000) {
           store.commit(*txn);
           txn = store.begin();
@@ -292,28 +291,28 @@ void rewriteIndexOnce(
 
 bool ensureAgingIndexBuilt(Store& store) {
   if (store.getSystem(keys::AGING_BUILT_KEY) != nullptr) return false;
-  rewriteIndexOnce(store, keys::AGING_BUILT_KEY, {keys::statusPrefix(Statut::DELIVERED)},
-                   [&](Txn& txn, Entity e, std::string_view key, std::string_view) {
-                     auto parsed = keys::parseStatusKey(key);
-                     if (!parsed) return;
-                     KJ_IF_MAYBE (lead, getLead(store, e, parsed->id)) {
-                       for (auto& entry : leadIndexEntries(*lead)) {
-                         if (entry.key[0] == keys::AGING_PREFIX[0]) {
-                           txn.put(e, Family::INDEX, entry.key, entry.value);
-                         }
-                       }
-                     }
-                   });
+  // From the status entries of the delivered leads (which hold nothing).
+  fillIndexOnce(store, keys::AGING_BUILT_KEY, {keys::statusPrefix(Statut::DELIVERED)},
+                [&](Txn& txn, Entity e, std::string_view key) {
+                  auto parsed = keys::parseStatusKey(key);
+                  if (!parsed) return;
+                  KJ_IF_MAYBE (lead, getLead(store, e, parsed->id)) {
+                    for (auto& entry : leadIndexEntries(*lead)) {
+                      if (entry.key[0] == keys::AGING_PREFIX[0]) {
+                        txn.put(e, Family::INDEX, entry.key, entry.value);
+                      }
+                    }
+                  }
+                });
   return true;
 }
 
 bool ensurePoolEntriesFilled(Store& store) {
   if (store.getSystem(keys::POOL_FILLED_KEY) != nullptr) return false;
-  rewriteIndexOnce(
+  fillIndexOnce(
       store, keys::POOL_FILLED_KEY,
       {keys::statusPrefix(Statut::NEW), keys::statusPrefix(Statut::LB), keys::AGING_PREFIX},
-      [&](Txn& txn, Entity e, std::string_view key, std::string_view value) {
-        if (!value.empty()) return;
+      [&](Txn& txn, Entity e, std::string_view key) {
         std::string id;
         if (auto s = keys::parseStatusKey(key)) id = kj::mv(s->id);
         if (auto a = keys::parseAgingKey(key)) id = kj::mv(a->id);

@@ -157,7 +157,7 @@ class RocksTxn final : public Txn {
   void finishWrites() override;
 
   rocksdb::WriteBatch* writeBatch() { return batch_.GetWriteBatch(); }
-  // The writeOnly() writes, not indexed (null: none made).
+  // The writeOnly() writes, in key order (null: not a transaction at a snapshot).
   rocksdb::WriteBatch* unindexed();
   bool atSnapshot() const { return snapshot_.get() != nullptr; }
 
@@ -398,7 +398,8 @@ class RocksStore final : public Store {
       // included one is never read again.
       auto& prepared = *static_cast<RocksTxn*>(included);
       rocksdb::WriteBatch* first = prepared.writeBatch();
-      if (rocksdb::WriteBatch* unindexed = prepared.unindexed()) {
+      rocksdb::WriteBatch* unindexed = prepared.unindexed();
+      if (unindexed != nullptr && unindexed->Count() > 0) {
         appendWrites(*first, *unindexed);
         first = unindexed;
       }
