@@ -354,11 +354,13 @@ class Planner {
   // Looks the phone up once per (lead, list) and records the skip the first time.
   bool isOpposed(const PoolLead& lead, Entity list) {
     if (!opposed_) return false;
-    std::string key = std::string(1, static_cast<char>('0' + entityIndex(list))) + lead.id;
-    auto known = opposedSeen_.find(key);
-    if (known != opposedSeen_.end()) return known->second;
+    // Two bits per list: looked up, opposed. A lead is one PoolLead (selectLeads keeps one).
+    const unsigned looked = 1u << (2 * entityIndex(list));
+    const unsigned opposed = looked << 1;
+    uint8_t& known = opposedSeen_[&lead];
+    if ((known & looked) != 0) return (known & opposed) != 0;
     bool result = opposed_(list, lead.telephoneE164);
-    opposedSeen_.emplace(std::move(key), result);
+    known = static_cast<uint8_t>(known | looked | (result ? opposed : 0));
     if (result) plan_.oppositions.push_back({lead.id, lead.entity, list});
     return result;
   }
@@ -407,7 +409,7 @@ class Planner {
   const OppositionLookup& opposed_;
   PlanTrace* const trace_;  // null: no trace
   const Timestamp dedupLimit_;
-  std::unordered_map<std::string, bool> opposedSeen_;  // list digit + lead id -> opposed
+  std::unordered_map<const PoolLead*, uint8_t> opposedSeen_;  // isOpposed's bits, by lead
 
   std::array<std::vector<Candidate>, 2> fresh_;  // by entity, oldest recu_le first
   std::array<std::vector<Candidate>, 2> lb_;     // by entity, newest recu_le first

@@ -73,10 +73,10 @@ struct StatsChange {
 // A lead stored (valid or not, SPEC §3.2): recus, and invalides once per blocking problem code.
 std::vector<StatsChange> statsOfReception(const Lead& lead);
 
-// A delivery committed by a run (sign +1), or taken back (−1) when an erasure drops it from an
-// unsent batch before the client had it: livres_fresh or livres_lb (+ fallback_entrants) of the
-// receiving entity, fallback_sortants of the lead's entity when it crossed; on the run's date.
-// `produit`: the lead's.
+// A delivery committed by a run (sign +1; +n: n deliveries alike), or taken back (−1) when an
+// erasure drops it from an unsent batch before the client had it: livres_fresh or livres_lb
+// (+ fallback_entrants) of the receiving entity, fallback_sortants of the lead's entity when it
+// crossed; on the run's date. `produit`: the lead's.
 std::vector<StatsChange> statsOfDelivery(const Delivery& d, std::string_view produit, int sign = 1);
 
 // A client's rejection of `d` (rejet and rejeteLe set): rejetes of the receiving entity, on the

@@ -120,7 +120,7 @@ RunPlan planOn(Reader& reader, const RunInputs& inputs, const RunParams& params,
   return planRun(params, inputs.pool, inputs.commandes, duplicates, opposed, trace);
 }
 
-std::pair<Entity, std::string> leadKey(Entity e, const std::string& id) { return {e, id}; }
+std::pair<Entity, std::string_view> leadKey(Entity e, std::string_view id) { return {e, id}; }
 
 double secondsBetween(std::chrono::steady_clock::time_point from,
                       std::chrono::steady_clock::time_point to) {
@@ -149,20 +149,13 @@ kj::Own<PlannedRun> planRunOnSnapshot(Reader& snapshot, const RunParams& asked,
   RunPlan plan = planOn(snapshot, inputs, params, opposition, planned->trace.get());
   planned->planSeconds = secondsBetween(read, std::chrono::steady_clock::now());
 
-  for (auto& a : plan.aging) planned->touched.emplace(leadKey(a.entity, a.leadId), PoolLead{});
-  for (auto& a : plan.assignments) {
-    planned->touched.emplace(leadKey(a.leadEntity, a.leadId), PoolLead{});
-  }
+  // The leads the plan changes, moved out of the pools (which go now).
+  planned->touched.reserve(plan.aging.size() + plan.assignments.size());
+  for (auto& a : plan.aging) planned->touched.try_emplace({a.entity, a.leadId});
+  for (auto& a : plan.assignments) planned->touched.try_emplace({a.leadEntity, a.leadId});
   for (auto& lead : inputs.pool) {
     auto it = planned->touched.find(leadKey(lead.entity, lead.id));
-    if (it != planned->touched.end()) it->second = lead;
-  }
-  if (opposition != nullptr) {
-    planned->assignedHashes.reserve(plan.assignments.size());
-    for (auto& a : plan.assignments) {
-      const PoolLead& lead = planned->touched.at(leadKey(a.leadEntity, a.leadId));
-      planned->assignedHashes.push_back(opposition->hash(lead.telephoneE164));
-    }
+    if (it != planned->touched.end()) it->second = kj::mv(lead);
   }
   planned->commandes = kj::mv(inputs.commandes);
   planned->plan = kj::mv(plan);
@@ -185,11 +178,12 @@ std::string staleInputOf(Reader& reader, const PlannedRun& planned,
   }
   const auto& assignments = planned.plan->assignments;
   const Timestamp dedupLimit = params.reference - params.dedupWindow;
-  for (size_t i = 0; i < assignments.size(); ++i) {
-    const Assignment& a = assignments[i];
-    const PoolLead& lead = planned.touched.at(leadKey(a.leadEntity, a.leadId));
+  for (const Assignment& a : assignments) {
+    auto touched = planned.touched.find(leadKey(a.leadEntity, a.leadId));
+    KJ_REQUIRE(touched != planned.touched.end(), "an assigned lead the plan did not see", a.leadId);
+    const PoolLead& lead = touched->second;
     if (opposition != nullptr) {
-      const std::string& hash = planned.assignedHashes.at(i);
+      const std::string hash = opposition->hash(lead.telephoneE164);
       if (isOpposed(reader, a.leadEntity, hash) ||
           (a.commandeEntity != a.leadEntity && isOpposed(reader, a.commandeEntity, hash))) {
         return fmt::format("the phone of lead {} was opposed", a.leadId);
@@ -257,7 +251,7 @@ namespace {
 // in one pass at the end.
 RunOutcome writeRun(Txn& txn, IdGenerator& ids, const RunParams& params, const RunPlan& plan,
                     TraceRecorder& trace, Timestamp now, std::vector<StatsChange>* stats,
-                    const std::map<std::pair<Entity, std::string>, PoolLead>* seen) {
+                    const LeadsByKey* seen) {
   RunOutcome outcome;
   std::string id = runId(params.date, params.onlyEntity);
   std::string week = isoWeekOf(params.date);
@@ -267,18 +261,33 @@ RunOutcome writeRun(Txn& txn, IdGenerator& ids, const RunParams& params, const R
   for (Entity e : counted.entities) counted.pools[e] = countRunPools(txn, e, T);
   // What the run writes and never reads back: a transaction at a snapshot does not index it.
   Txn& writes = txn.writeOnly();
-  auto poolLead = [&](Entity e, const std::string& leadId) -> PoolLead {
-    if (seen != nullptr) return seen->at(leadKey(e, leadId));
-    KJ_IF_MAYBE (lead, getPoolLead(txn, e, leadId)) {
-      return kj::mv(*lead);
-    }
-    KJ_FAIL_ASSERT("a planned lead is missing", leadId);
+  LeadsByKey read;  // the planned leads as `txn` has them, when `seen` is not given
+  if (seen == nullptr) {
+    auto readLead = [&](Entity e, const std::string& leadId) {
+      if (read.contains(leadKey(e, leadId))) return;
+      KJ_IF_MAYBE (lead, getPoolLead(txn, e, leadId)) {
+        read.try_emplace({e, leadId}, kj::mv(*lead));
+      } else {
+        KJ_FAIL_ASSERT("a planned lead is missing", leadId);
+      }
+    };
+    for (auto& aging : plan.aging) readLead(aging.entity, aging.leadId);
+    for (auto& a : plan.assignments) readLead(a.leadEntity, a.leadId);
+  }
+  const LeadsByKey& leads = seen != nullptr ? *seen : read;
+  auto poolLead = [&](Entity e, std::string_view leadId) -> const PoolLead& {
+    auto it = leads.find(leadKey(e, leadId));
+    KJ_REQUIRE(it != leads.end(), "a planned lead the plan did not see", std::string(leadId));
+    return it->second;
   };
   struct LeadChange {
     bool aged = false;
     bool delivered = false;
   };
-  std::map<std::pair<Entity, std::string>, LeadChange> leadChanges;
+  // By views of the plan's lead ids (it outlives this call).
+  std::unordered_map<std::pair<Entity, std::string_view>, LeadChange, LeadKeyHash, LeadKeyEqual>
+      leadChanges;
+  leadChanges.reserve(plan.aging.size() + plan.assignments.size());
   for (auto& aging : plan.aging) {
     leadChanges[leadKey(aging.entity, aging.leadId)].aged = true;
     addHistory(writes, aging.entity, aging.leadId, history::aged(now, id));
@@ -291,10 +300,10 @@ RunOutcome writeRun(Txn& txn, IdGenerator& ids, const RunParams& params, const R
     int32_t delivered = 0;
     int32_t lb = 0;
   };
-  std::map<std::pair<Entity, std::string>, CommandeCount> countByCommande;
+  std::map<std::pair<Entity, std::string_view>, CommandeCount> countByCommande;  // plan's ids
   for (auto& a : plan.assignments) {
-    if (batchOfClient.count(a.client) == 0) {
-      batchOfClient[a.client] = outcome.batches.size();
+    auto [client, first] = batchOfClient.try_emplace(a.client, outcome.batches.size());
+    if (first) {
       Batch batch;
       batch.id = ids.next(now);
       batch.entity = a.commandeEntity;
@@ -303,11 +312,11 @@ RunOutcome writeRun(Txn& txn, IdGenerator& ids, const RunParams& params, const R
       batch.nextAttempt = now;  // send right after the commit
       outcome.batches.push_back(kj::mv(batch));
     }
-    Batch& batch = outcome.batches[batchOfClient[a.client]];
+    Batch& batch = outcome.batches[client->second];
     LeadChange& change = leadChanges[leadKey(a.leadEntity, a.leadId)];
     KJ_ASSERT(!change.delivered, "a lead is planned twice", a.leadId);
     change.delivered = true;
-    const PoolLead lead = poolLead(a.leadEntity, a.leadId);
+    const PoolLead& lead = poolLead(a.leadEntity, a.leadId);
 
     Delivery d;
     d.id = ids.next(now);
@@ -322,7 +331,6 @@ RunOutcome writeRun(Txn& txn, IdGenerator& ids, const RunParams& params, const R
     d.batch = batch.id;
     putDelivery(writes, d);
     batch.deliveries.push_back(d.id);
-    counted.deliveries.emplace_back(d, lead.produit);
 
     bool fromLb = a.pass == PassKind::LB || a.pass == PassKind::LB_FALLBACK;
     putLastDelivery(writes, a.commandeEntity, lead.telephoneE164, lead.produit, a.client, T);
@@ -331,6 +339,7 @@ RunOutcome writeRun(Txn& txn, IdGenerator& ids, const RunParams& params, const R
     count.lb += fromLb ? 1 : 0;
 
     addHistory(writes, a.leadEntity, a.leadId, history::delivered(now, d));
+    counted.deliveries.emplace_back(kj::mv(d), lead.produit);
   }
   for (auto& [commande, count] : countByCommande) {
     addWeekCount(txn, commande.first, commande.second, week, count.delivered, count.lb);
@@ -347,9 +356,9 @@ RunOutcome writeRun(Txn& txn, IdGenerator& ids, const RunParams& params, const R
     addWeekReplacements(txn, served.entity, served.commandeId, week,
                         static_cast<int32_t>(served.count));
   }
-  // Each lead's change once, in key order, without reading its record.
+  // Each lead's change once, without reading its record.
   for (auto& [key, change] : leadChanges) {
-    const PoolLead before = poolLead(key.first, key.second);
+    const PoolLead& before = poolLead(key.first, key.second);
     Statut after = change.delivered ? Statut::DELIVERED : Statut::LB;
     counted.pools[before.entity].move(before.statut, after, before.recuLe, T);
     changeLeadState(writes, before, change.aged,

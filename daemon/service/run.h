@@ -9,6 +9,8 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "daemon/domain/allocation.h"
@@ -20,6 +22,26 @@
 #include "daemon/store/store.h"
 
 namespace rdz {
+
+// Leads by (entity, id), found by a (entity, string_view) key without copying the id.
+struct LeadKeyHash {
+  using is_transparent = void;
+  size_t operator()(std::pair<Entity, std::string_view> key) const {
+    return std::hash<std::string_view>()(key.second) ^ static_cast<size_t>(key.first);
+  }
+  size_t operator()(const std::pair<Entity, std::string>& key) const {
+    return (*this)(std::pair<Entity, std::string_view>(key.first, key.second));
+  }
+};
+struct LeadKeyEqual {
+  using is_transparent = void;
+  template <typename A, typename B>
+  bool operator()(const A& a, const B& b) const {
+    return a.first == b.first && std::string_view(a.second) == std::string_view(b.second);
+  }
+};
+using LeadsByKey =
+    std::unordered_map<std::pair<Entity, std::string>, PoolLead, LeadKeyHash, LeadKeyEqual>;
 
 struct RunSettings {
   std::string deliveryTime = "09:30";  // Europe/Paris
@@ -76,10 +98,9 @@ struct PlannedRun {
   RunScope scope;               // resolved on the snapshot
   std::optional<RunPlan> plan;  // when scope.toRun
   // What the plan relied on: the commandes as it saw them, the leads it ages or assigns as it saw
-  // them, and the keyed hash of each assigned lead's phone (when a list is checked).
+  // them.
   std::vector<CommandeState> commandes;
-  std::map<std::pair<Entity, std::string>, PoolLead> touched;
-  std::vector<std::string> assignedHashes;  // by assignment
+  LeadsByKey touched;
   kj::Own<TraceRecorder> trace;
   std::chrono::steady_clock::time_point started;
   double readSeconds = 0;  // reading the pools and commandes from the snapshot

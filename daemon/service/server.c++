@@ -636,7 +636,8 @@ class AdminImpl final : public ViewerMethods<schema::Admin::Server> {
                    now = ctx.clock.now(), plan = kj::mv(plan)](Txn& txn) mutable {
                     bool untouched = writes.onlyOutsideRunsSince(plan->changeMark);
                     return executeRun(txn, ids, asked, now, opposition, plan.get(), untouched);
-                  });
+                  },
+                  Writes::ANY, Group::ALONE);
             })
             .then([&ctx = ctx_](RunOutcome outcome) {
               faultPoint("run.after_commit");  // the run's group is synced; nothing sent yet

@@ -126,7 +126,7 @@ void WriteQueue::push(Job job) {
   metrics().setWriteQueueDepth(lock->jobs.size());
 }
 
-kj::Promise<void> WriteQueue::enqueue(kj::Function<void(Txn&)> fn, Writes writes) {
+kj::Promise<void> WriteQueue::enqueue(kj::Function<void(Txn&)> fn, Writes writes, Group group) {
   auto waits = LoopWaits::forThisLoop();
   auto outcome = std::make_shared<Outcome>();
   push({kj::mv(fn),
@@ -134,7 +134,7 @@ kj::Promise<void> WriteQueue::enqueue(kj::Function<void(Txn&)> fn, Writes writes
           outcome->error = kj::mv(error);
           outcome->known.store(true, std::memory_order_release);
         },
-        waits->mailbox(), writes});
+        waits->mailbox(), writes, group});
   auto& ref = *waits;
   return ref.until(kj::mv(waits), kj::mv(outcome));
 }
@@ -160,8 +160,11 @@ void WriteQueue::writerLoop() {
       lock.wait([](const Shared& s) { return !s.jobs.empty() || s.stopping; });
       if (lock->jobs.empty()) return;  // stopping, and nothing left to write
       while (!lock->jobs.empty() && group.size() < maxGroup_) {
+        bool alone = lock->jobs.front().group == Group::ALONE;
+        if (alone && !group.empty()) break;  // it starts the next group
         group.push_back(kj::mv(lock->jobs.front()));
         lock->jobs.pop_front();
+        if (alone) break;
       }
       metrics().setWriteQueueDepth(lock->jobs.size());
     }

@@ -39,6 +39,11 @@ enum class Writes {
   OUTSIDE_RUNS,
 };
 
+// Whether a job may share its group commit with others. ALONE: its group holds it only (the jobs
+// queued before it commit first, those after it next): a run's commit, whose prepared writes go
+// in files ingested with only the run's own writes (Store::commit).
+enum class Group { SHARED, ALONE };
+
 struct WriteQueueStats {
   uint64_t jobs = 0;
   uint64_t commits = 0;  // synced group writes
@@ -66,7 +71,8 @@ class WriteQueue {
   // once the group holding it is committed and synced, or rejects with the job's exception (its
   // writes undone) or the commit's failure. `job` must own everything it touches.
   template <typename T>
-  kj::Promise<T> run(kj::Function<T(Txn&)> job, Writes writes = Writes::ANY);
+  kj::Promise<T> run(kj::Function<T(Txn&)> job, Writes writes = Writes::ANY,
+                     Group group = Group::SHARED);
 
   // The same for threads without a KJ event loop (the sender): blocks until the job's group is
   // committed and synced; throws the job's or the commit's exception.
@@ -95,8 +101,9 @@ class WriteQueue {
     // The event loop to wake once every job of the group was told (null: runSync).
     std::shared_ptr<Mailbox> wake;
     Writes writes = Writes::ANY;
+    Group group = Group::SHARED;
   };
-  kj::Promise<void> enqueue(kj::Function<void(Txn&)> fn, Writes writes);
+  kj::Promise<void> enqueue(kj::Function<void(Txn&)> fn, Writes writes, Group group);
   void push(Job job);
   void writerLoop();
 
@@ -115,12 +122,12 @@ class WriteQueue {
 };
 
 template <typename T>
-kj::Promise<T> WriteQueue::run(kj::Function<T(Txn&)> job, Writes writes) {
+kj::Promise<T> WriteQueue::run(kj::Function<T(Txn&)> job, Writes writes, Group group) {
   // The result is written on the writer thread before the fulfiller fires, and read after. It is
   // shared because a cancelled caller may drop its end while the job is still queued.
   auto result = std::make_shared<kj::Maybe<T>>();
   auto promise =
-      enqueue([result, job = kj::mv(job)](Txn& txn) mutable { *result = job(txn); }, writes);
+      enqueue([result, job = kj::mv(job)](Txn& txn) mutable { *result = job(txn); }, writes, group);
   return promise.then([result = kj::mv(result)]() mutable -> T {
     KJ_IF_MAYBE (value, *result) {
       return kj::mv(*value);
@@ -130,8 +137,8 @@ kj::Promise<T> WriteQueue::run(kj::Function<T(Txn&)> job, Writes writes) {
 }
 
 template <>
-inline kj::Promise<void> WriteQueue::run(kj::Function<void(Txn&)> job, Writes writes) {
-  return enqueue(kj::mv(job), writes);
+inline kj::Promise<void> WriteQueue::run(kj::Function<void(Txn&)> job, Writes writes, Group group) {
+  return enqueue(kj::mv(job), writes, group);
 }
 
 }  // namespace rdz

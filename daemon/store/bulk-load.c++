@@ -22,19 +22,17 @@
 #include <vector>
 
 #include "daemon/store/rocks-options.h"
+#include "daemon/store/rocks-status.h"
 
 namespace rdz {
 
 namespace {
 
-void check(const rocksdb::Status& status, const char* what) {
+void checkLoad(const rocksdb::Status& status, const char* what) {
   if (!status.ok()) {
     kj::throwFatalException(KJ_EXCEPTION(FAILED, "bulk load failed", what, status.ToString()));
   }
 }
-
-rocksdb::Slice slice(std::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
-std::string_view view(const rocksdb::Slice& s) { return std::string_view(s.data(), s.size()); }
 
 // Every entity family (entity-major, as Family is numbered), then the system family. The names
 // are the column families Store::open creates.
@@ -290,12 +288,12 @@ class BulkLoad::Impl final : public Txn {
     file.path = newPath(chunk.slot);
     file.seq = chunk.seq;
     rocksdb::SstFileWriter writer(rocksdb::EnvOptions(), options_[chunk.slot]);
-    check(writer.Open(file.path), "open an SST file");
+    checkLoad(writer.Open(file.path), "open an SST file");
     for (size_t i = 0; i < entries.size(); ++i) {
       if (i + 1 < entries.size() && chunk.key(entries[i]) == chunk.key(entries[i + 1])) continue;
-      check(writer.Put(slice(chunk.key(entries[i])), slice(chunk.value(entries[i]))), "put");
+      checkLoad(writer.Put(slice(chunk.key(entries[i])), slice(chunk.value(entries[i]))), "put");
     }
-    check(writer.Finish(), "finish an SST file");
+    checkLoad(writer.Finish(), "finish an SST file");
     file.smallest = chunk.key(entries.front());
     file.largest = chunk.key(entries.back());
     return file;
@@ -312,7 +310,7 @@ class BulkLoad::Impl final : public Txn {
     read.verify_checksums = false;
     for (auto& in : inputs) {
       readers.push_back(std::make_unique<rocksdb::SstFileReader>(options_[slot]));
-      check(readers.back()->Open(in.path), "open an SST file to merge");
+      checkLoad(readers.back()->Open(in.path), "open an SST file to merge");
       its.emplace_back(readers.back()->NewIterator(read));
       its.back()->SeekToFirst();
     }
@@ -324,19 +322,19 @@ class BulkLoad::Impl final : public Txn {
     std::priority_queue<size_t, std::vector<size_t>, decltype(after)> heap(after);
     for (size_t i = 0; i < its.size(); ++i) {
       if (its[i]->Valid()) heap.push(i);
-      check(its[i]->status(), "read an SST file to merge");
+      checkLoad(its[i]->status(), "read an SST file to merge");
     }
     std::vector<SstFile> out;
     std::unique_ptr<rocksdb::SstFileWriter> writer;
     std::string last;
     auto close = [&] {
-      check(writer->Finish(), "finish a merged SST file");
+      checkLoad(writer->Finish(), "finish a merged SST file");
       out.back().largest = last;
       writer.reset();
     };
     auto advance = [&](size_t i) {
       its[i]->Next();
-      check(its[i]->status(), "read an SST file to merge");
+      checkLoad(its[i]->status(), "read an SST file to merge");
       if (its[i]->Valid()) heap.push(i);
     };
     while (!heap.empty()) {
@@ -347,10 +345,10 @@ class BulkLoad::Impl final : public Txn {
         writer = std::make_unique<rocksdb::SstFileWriter>(rocksdb::EnvOptions(), options_[slot]);
         out.push_back({inputs.front().path + ".merged" + std::to_string(out.size()),
                        std::string(view(its[top]->key())), "", 0});
-        check(writer->Open(out.back().path), "open a merged SST file");
+        checkLoad(writer->Open(out.back().path), "open a merged SST file");
       }
       last.assign(view(its[top]->key()));
-      check(writer->Put(its[top]->key(), its[top]->value()), "put");
+      checkLoad(writer->Put(its[top]->key(), its[top]->value()), "put");
       advance(top);
       while (!heap.empty() && view(its[heap.top()]->key()) == last) {
         size_t same = heap.top();  // an older write of the same key: dropped
@@ -368,14 +366,14 @@ class BulkLoad::Impl final : public Txn {
   void ingest() {
     rocksdb::Options options = options_[SYSTEM_SLOT];
     std::vector<std::string> names;
-    check(rocksdb::DB::ListColumnFamilies(options, dbDir_, &names), "list column families");
+    checkLoad(rocksdb::DB::ListColumnFamilies(options, dbDir_, &names), "list column families");
     std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
     for (auto& n : names) {
       descriptors.emplace_back(n, familyOptions(rocksdb::Options(), nullptr, n));
     }
     std::vector<rocksdb::ColumnFamilyHandle*> handles;
     rocksdb::DB* raw = nullptr;
-    check(rocksdb::DB::Open(options, dbDir_, descriptors, &handles, &raw), "open the database");
+    checkLoad(rocksdb::DB::Open(options, dbDir_, descriptors, &handles, &raw), "open the database");
     std::unique_ptr<rocksdb::DB> db(raw);
     KJ_DEFER({
       for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
@@ -391,7 +389,7 @@ class BulkLoad::Impl final : public Txn {
       KJ_REQUIRE(at != names.end(), "the database lacks a column family", slotName(slot));
       rocksdb::IngestExternalFileOptions io;
       io.move_files = true;
-      check(db->IngestExternalFile(handles[at - names.begin()], paths[slot], io), "ingest");
+      checkLoad(db->IngestExternalFile(handles[at - names.begin()], paths[slot], io), "ingest");
       figures_.files += static_cast<uint32_t>(paths[slot].size());
     }
   }

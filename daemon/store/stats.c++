@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <array>
+#include <unordered_map>
 
 #include "daemon/domain/after-delivery.h"
 #include "daemon/domain/calendar.h"
@@ -257,8 +258,24 @@ RunPools countRunPools(Reader& r, Entity e, Timestamp reference) {
 
 std::vector<StatsChange> runStatsChanges(Txn& txn, const RunCount& run) {
   std::vector<StatsChange> changes;
-  for (auto& [d, produit] : run.deliveries) {
-    auto moved = statsOfDelivery(d, produit);
+  // Deliveries that move the same rows by the same counters (what statsOfDelivery reads: the two
+  // entities, LB or fresh, the client, the run, the produit) are counted once, n times: a row per
+  // client and produit, not a change per delivery (half a million at a million leads).
+  std::unordered_map<std::string, std::pair<const std::pair<Delivery, std::string>*, int>> alike;
+  std::string key;
+  for (auto& delivered : run.deliveries) {
+    auto& [d, produit] = delivered;
+    key.assign({static_cast<char>('0' + static_cast<int>(d.entity)),
+                static_cast<char>('0' + static_cast<int>(d.leadEntity)),
+                static_cast<char>('0' + static_cast<int>(d.pass))});
+    for (std::string_view part :
+         {std::string_view(d.client), std::string_view(d.run), std::string_view(produit)}) {
+      key.append(part).push_back('\0');
+    }
+    ++alike.try_emplace(key, &delivered, 0).first->second.second;
+  }
+  for (auto& [_, shape] : alike) {
+    auto moved = statsOfDelivery(shape.first->first, shape.first->second, shape.second);
     changes.insert(changes.end(), moved.begin(), moved.end());
   }
   std::map<Entity, std::map<std::pair<std::string, std::string>, int64_t>> doublons;

@@ -9,17 +9,21 @@
 #include <rocksdb/table.h>
 #include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/utilities/write_batch_with_index.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <condition_variable>
 #include <cstring>
 #include <mutex>
 #include <vector>
 
+#include "daemon/store/ingest-files.h"
 #include "daemon/store/keys.h"
 #include "daemon/store/lead-state.h"
 #include "daemon/store/rocks-options.h"
+#include "daemon/store/rocks-status.h"
 
 namespace rdz {
 
@@ -30,23 +34,11 @@ constexpr std::string_view FAMILY_NAMES[FAMILY_COUNT] = {
     "deliveries", "dedup", "quotas",  "batches", "opposition", "stats"};
 constexpr std::string_view SYSTEM_FAMILY = "system";
 
-// The one place where a rocksdb::Status becomes an exception. OVERLOADED, not FAILED: the
-// request was fine and nothing of it was stored, so a caller should retry (the gateway spools)
-// rather than take it as a refusal.
-void check(const rocksdb::Status& status, const char* what) {
-  if (!status.ok()) {
-    kj::throwFatalException(KJ_EXCEPTION(OVERLOADED, "storage failure", what, status.ToString()));
-  }
-}
-
 kj::Maybe<std::string> found(const rocksdb::Status& status, std::string&& value, const char* what) {
   if (status.IsNotFound()) return nullptr;
   check(status, what);
   return kj::mv(value);
 }
-
-rocksdb::Slice slice(std::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
-std::string_view view(const rocksdb::Slice& s) { return std::string_view(s.data(), s.size()); }
 
 // The smallest key greater than every key starting with `prefix` ("" when there is none).
 std::string prefixEnd(std::string_view prefix) {
@@ -138,7 +130,9 @@ class RocksTxn final : public Txn {
   explicit RocksTxn(RocksStore& store);
   // Reads at `snapshot` (Store::beginAtSnapshot()).
   RocksTxn(RocksStore& store, kj::Own<RocksSnapshot> snapshot);
-  ~RocksTxn() noexcept override {}
+  ~RocksTxn() noexcept override {
+    for (auto& file : files_) ::unlink(file.path.c_str());  // ingested (linked) or never
+  }
   kj::Maybe<std::string> get(Entity e, Family f, std::string_view key) override;
   kj::Maybe<std::string> getSystem(std::string_view key) override;
   void scan(Entity e, Family f, std::string_view prefix, ScanFn fn, bool reverse) override;
@@ -157,8 +151,12 @@ class RocksTxn final : public Txn {
   void finishWrites() override;
 
   rocksdb::WriteBatch* writeBatch() { return batch_.GetWriteBatch(); }
-  // The writeOnly() writes, in key order (null: not a transaction at a snapshot).
+  // The writeOnly() writes, in key order (null: not a transaction at a snapshot). Empty when they
+  // went to files().
   rocksdb::WriteBatch* unindexed();
+  // The writeOnly() writes with the others of their families, as files to ingest (finishWrites),
+  // one per family; the other writes stay in writeBatch(). Removed with the transaction.
+  const std::vector<IngestFile>& files() const { return files_; }
   bool atSnapshot() const { return snapshot_.get() != nullptr; }
 
  protected:
@@ -207,11 +205,15 @@ class RocksTxn final : public Txn {
     void merge(Entity e, Family f, std::string_view key, std::string_view operand) override;
     void putSystem(std::string_view key, std::string_view value) override;
     void delSystem(std::string_view key) override;
-    size_t size() const override { return batch_ ? batch_->Count() : entries_.size(); }
+    size_t size() const override { return batch_ ? batch_->Count() : entries_.size() + filed_; }
 
     // The writes in key order (two writes of one key in the order they were made). Built once; no
     // write after.
     rocksdb::WriteBatch& batch();
+    // Or: the writes in files, one per family, with `others` (the transaction's other writes) of
+    // the same families after them; no write after. Null, and nothing changed, when they cannot
+    // be (a key with a merge and another write; an I/O error): then batch().
+    kj::Maybe<std::vector<IngestFile>> files(const std::vector<Write>& others);
     void mark() { marks_.push_back(entries_.size()); }
     void rollback() {  // the bytes of the writes undone stay in the arena, unused
       KJ_REQUIRE(!marks_.empty() && !batch_);
@@ -232,7 +234,7 @@ class RocksTxn final : public Txn {
     void popBatchSavePoint() override { KJ_UNIMPLEMENTED("save points on the write-only part"); }
 
    private:
-    enum class Op : uint8_t { PUT, DELETE, MERGE };
+    using Op = WriteOp;
     // 32 bytes. Sorted by family, then key (its first 8 bytes as a number first), then order.
     struct Entry {
       const char* bytes;  // the key, then the value, in the arena
@@ -246,6 +248,12 @@ class RocksTxn final : public Txn {
     void add(rocksdb::ColumnFamilyHandle* family, Op op, std::string_view key,
              std::string_view value);
     char* allocate(size_t size);
+    void sort();     // entries_ as batch() and files() take them
+    void release();  // the arena and the entries, once written elsewhere
+    Write write(const Entry& entry) const {
+      return {familyIds_[entry.family], std::string_view(entry.bytes, entry.keyLength),
+              std::string_view(entry.bytes + entry.keyLength, entry.valueLength), entry.op};
+    }
     [[noreturn]] static void noReads() {
       KJ_FAIL_REQUIRE("a read through writeOnly(): what is read back goes through the transaction");
     }
@@ -257,11 +265,14 @@ class RocksTxn final : public Txn {
     char* chunkNext_ = nullptr;
     size_t bytes_ = 0;
     std::vector<rocksdb::ColumnFamilyHandle*> families_;  // by Entry::family
+    std::vector<uint32_t> familyIds_;                     // their ids (set by sort())
     std::vector<Entry> entries_;
+    size_t filed_ = 0;  // the entries written to files()
     std::vector<size_t> marks_;
     std::unique_ptr<rocksdb::WriteBatch> batch_;
   };
   kj::Own<Unindexed> unindexed_;
+  std::vector<IngestFile> files_;
 };
 
 // Store::snapshot(): reads at one sequence number, released (and the purge gate opened) on
@@ -330,6 +341,9 @@ class RocksStore final : public Store {
     rocksdb::DB* db = nullptr;
     check(rocksdb::DB::Open(options, dir, descriptors, &handles, &db), "open database");
     db_.reset(db);
+    // Files a run wrote and a crash kept from being ingested: never part of the database.
+    ingestDir_ = dir + "/ingest";
+    resetIngestDir(ingestDir_);
     handles_.assign(handles.begin(), handles.end());
     for (size_t i = 0; i < names.size(); ++i) {
       if (names[i] == SYSTEM_FAMILY) system_ = handles[i];
@@ -365,6 +379,8 @@ class RocksStore final : public Store {
     return nullptr;
   }
   rocksdb::DB& db() { return *db_; }
+  const std::string& ingestDir() const { return ingestDir_; }
+  std::atomic<uint64_t>& ingestSequence() { return ingestSequence_; }
 
   kj::Maybe<std::string> get(Entity e, Family f, std::string_view key) override {
     return getFrom(family(e, f), key);
@@ -392,6 +408,11 @@ class RocksStore final : public Store {
     auto& own = static_cast<RocksTxn&>(txn);
     KJ_REQUIRE(!own.atSnapshot(), "a transaction at a snapshot is include()d, not committed");
     rocksdb::WriteBatch* batch = own.writeBatch();
+    if (txn.included() != nullptr && !static_cast<RocksTxn*>(txn.included())->files().empty()) {
+      commitWithFiles(own, *static_cast<RocksTxn*>(txn.included()));
+      txn.committed();
+      return;
+    }
     if (Txn* included = txn.included()) {
       // One atomic write: the included transaction's (large: a run's) writes — its write-only
       // ones, then the others, disjoint — then this one's (a group's), copied after them. The
@@ -410,6 +431,33 @@ class RocksStore final : public Store {
     options.sync = sync;
     check(db_->Write(options, batch), "commit");
     txn.committed();
+  }
+
+  // The included transaction's files, and one more per family the rest writes (its writes not in
+  // files, then this transaction's: a run's counters applied on the writer), ingested at once:
+  // one atomic change, synced (the files, then the MANIFEST), like a synced write.
+  void commitWithFiles(RocksTxn& own, RocksTxn& prepared) {
+    std::vector<IngestFile> files = prepared.files();
+    auto inFiles = [&](uint32_t id) {
+      return std::any_of(files.begin(), files.end(),
+                         [&](const IngestFile& f) { return f.family->GetID() == id; });
+    };
+    std::vector<Write> rest;
+    for (const Write& w : writesOf(*prepared.writeBatch())) {
+      if (!inFiles(w.family)) rest.push_back(w);
+    }
+    for (const Write& w : writesOf(*own.writeBatch())) {
+      // Its group holds it alone (Group::ALONE): only the run's own writes on the writer.
+      KJ_REQUIRE(!inFiles(w.family), "a write committed with a run's files to a family they hold",
+                 w.family);
+      rest.push_back(w);
+    }
+    sortWrites(rest);
+    IngestFiles more(*db_, ingestDir_, ingestSequence_);
+    KJ_REQUIRE(addSorted(more, rest, [this](uint32_t id) { return familyById(id); }),
+               "a key written with a merge and another write, committed with a run's files");
+    for (auto& file : more.finish()) files.push_back(kj::mv(file));
+    ingestFiles(*db_, kj::mv(files));
   }
 
   StoreSize size() override {
@@ -550,6 +598,8 @@ class RocksStore final : public Store {
   }
 
   std::mutex filesMutex_;  // purgeOldVersions and checkpoint, one at a time
+  std::string ingestDir_;  // files being written to ingest (ingest-files.h)
+  std::atomic<uint64_t> ingestSequence_{0};
   // The gate between snapshots and purges (Store::snapshot): open snapshots, and purges waiting
   // or running.
   std::mutex gateMutex_;
@@ -635,7 +685,10 @@ size_t RocksTxn::size() const {
 
 kj::Maybe<std::string> RocksTxn::getFrom(rocksdb::ColumnFamilyHandle* cf, std::string_view key) {
   std::string value;
-  auto status = batch_.GetFromBatchAndDB(&store_.db(), readOptions_, cf, slice(key), &value);
+  // Nothing written yet (a run planning on its snapshot: a million lookups): the database alone.
+  auto status = batch_.GetWriteBatch()->Count() == 0
+                    ? store_.db().Get(readOptions_, cf, slice(key), &value)
+                    : batch_.GetFromBatchAndDB(&store_.db(), readOptions_, cf, slice(key), &value);
   return found(status, kj::mv(value), "get");
 }
 
@@ -684,7 +737,14 @@ Txn& RocksTxn::writeOnly() {
   return *unindexed_;
 }
 void RocksTxn::finishWrites() {
-  if (unindexed_) unindexed_->batch();
+  if (!unindexed_) return;
+  if (unindexed_->size() > 0 && !store_.ingestDir().empty()) {
+    KJ_IF_MAYBE (files, unindexed_->files(writesOf(*batch_.GetWriteBatch()))) {
+      files_ = kj::mv(*files);
+      return;
+    }
+  }
+  unindexed_->batch();
 }
 char* RocksTxn::Unindexed::allocate(size_t size) {
   constexpr size_t CHUNK = size_t{16} << 20;
@@ -718,17 +778,27 @@ void RocksTxn::Unindexed::add(rocksdb::ColumnFamilyHandle* family, Op op, std::s
                       static_cast<uint32_t>(value.size()), static_cast<uint32_t>(entries_.size()),
                       static_cast<uint16_t>(known - families_.begin()), op});
 }
-rocksdb::WriteBatch& RocksTxn::Unindexed::batch() {
-  if (batch_) return *batch_;
-  std::vector<uint32_t> familyIds;
-  for (auto* family : families_) familyIds.push_back(family->GetID());
+void RocksTxn::Unindexed::sort() {
+  familyIds_.clear();
+  for (auto* family : families_) familyIds_.push_back(family->GetID());
   std::sort(entries_.begin(), entries_.end(), [&](const Entry& a, const Entry& b) {
-    if (a.family != b.family) return familyIds[a.family] < familyIds[b.family];
+    if (a.family != b.family) return familyIds_[a.family] < familyIds_[b.family];
     if (a.prefix != b.prefix) return a.prefix < b.prefix;
     int c = std::string_view(a.bytes, a.keyLength).compare(std::string_view(b.bytes, b.keyLength));
     if (c != 0) return c < 0;
     return a.order < b.order;
   });
+}
+void RocksTxn::Unindexed::release() {
+  std::vector<Entry>().swap(entries_);
+  chunks_.clear();
+  chunkLeft_ = 0;
+  chunkNext_ = nullptr;
+}
+rocksdb::WriteBatch& RocksTxn::Unindexed::batch() {
+  if (batch_) return *batch_;
+  KJ_REQUIRE(filed_ == 0, "the write-only part went to files");
+  sort();
   batch_ = std::make_unique<rocksdb::WriteBatch>(bytes_ + 16 * entries_.size() + 64);
   for (const Entry& entry : entries_) {
     rocksdb::ColumnFamilyHandle* family = families_[entry.family];
@@ -746,11 +816,53 @@ rocksdb::WriteBatch& RocksTxn::Unindexed::batch() {
         break;
     }
   }
-  std::vector<Entry>().swap(entries_);
-  chunks_.clear();
-  chunkLeft_ = 0;
-  chunkNext_ = nullptr;
+  release();
   return *batch_;
+}
+kj::Maybe<std::vector<IngestFile>> RocksTxn::Unindexed::files(const std::vector<Write>& others) {
+  KJ_REQUIRE(!batch_ && filed_ == 0, "the write-only part was written already");
+  sort();
+  std::vector<Write> mine;  // the others of the families the entries have, sorted
+  for (const Write& w : others) {
+    if (std::find(familyIds_.begin(), familyIds_.end(), w.family) != familyIds_.end()) {
+      mine.push_back(w);
+    }
+  }
+  sortWrites(mine);
+  std::vector<IngestFile> written;
+  std::vector<Write> group;  // one key's writes: the entries', then the others'
+  auto before = [](const Write& a, const Write& b) {
+    return a.family != b.family ? a.family < b.family : a.key < b.key;
+  };
+  auto fileAll = [&]() -> bool {
+    IngestFiles out(store_.db(), store_.ingestDir(), store_.ingestSequence());
+    size_t i = 0, j = 0;
+    while (i < entries_.size() || j < mine.size()) {
+      Write next = i == entries_.size()                                       ? mine[j]
+                   : j == mine.size() || !before(mine[j], write(entries_[i])) ? write(entries_[i])
+                                                                              : mine[j];
+      group.clear();
+      for (; i < entries_.size(); ++i) {
+        Write w = write(entries_[i]);
+        if (w.family != next.family || w.key != next.key) break;
+        group.push_back(w);
+      }
+      for (; j < mine.size() && mine[j].family == next.family && mine[j].key == next.key; ++j) {
+        group.push_back(mine[j]);
+      }
+      if (!out.add(store_.familyById(next.family), group.data(), group.size())) return false;
+    }
+    written = out.finish();
+    return true;
+  };
+  bool filed = false;
+  // An I/O error (a full disk) leaves the batch to try: its failure is then the commit's, as it
+  // always was.
+  auto error = kj::runCatchingExceptions([&]() { filed = fileAll(); });
+  if (error != nullptr || !filed) return nullptr;
+  filed_ = entries_.size();
+  release();
+  return kj::mv(written);
 }
 void RocksTxn::Unindexed::put(Entity e, Family f, std::string_view key, std::string_view value) {
   add(store_.family(e, f), Op::PUT, key, value);

@@ -181,6 +181,43 @@ TEST(WriteQueueTest, AJobThatIncludesPreparedWritesEndsItsGroup) {
   EXPECT_EQ(env.writes->stats().commits - commitsBefore, 1u);
 }
 
+TEST(WriteQueueTest, AJobAloneIsCommittedInAGroupOfItsOwn) {
+  Env env;
+  kj::EventLoop loop;
+  kj::WaitScope waitScope(loop);
+  std::promise<void> started, go;
+  auto goFuture = go.get_future().share();
+  auto hold = env.writes->run<int>([&started, goFuture](Txn&) {
+    started.set_value();
+    goFuture.wait();
+    return 0;
+  });
+  started.get_future().wait();
+  // Queued while the writer is held: without ALONE, one group of four.
+  auto before = env.job(1);
+  auto second = env.job(2);
+  auto alone = env.writes->run<size_t>(
+      [](Txn& txn) {
+        size_t seen = txn.size();  // the group's writes before this job's: none
+        txn.putSystem("alone", "");
+        return seen;
+      },
+      Writes::ANY, Group::ALONE);
+  auto after = env.job(4);
+  uint64_t commitsBefore = env.writes->stats().commits;
+  go.set_value();
+
+  EXPECT_EQ(hold.wait(waitScope), 0);
+  EXPECT_EQ(before.wait(waitScope), 1);
+  EXPECT_EQ(second.wait(waitScope), 2);
+  EXPECT_EQ(alone.wait(waitScope), 0u);
+  EXPECT_EQ(after.wait(waitScope), 4);
+  EXPECT_TRUE(env.stored("alone"));
+  EXPECT_TRUE(env.stored("k4"));
+  // Jobs 1 and 2 together, the lone job, then job 4.
+  EXPECT_EQ(env.writes->stats().commits - commitsBefore, 3u);
+}
+
 // What a run prepared on a snapshot asks before it is committed as prepared: whether any job but
 // the Writes::OUTSIDE_RUNS ones (ingestion…) ran since its mark, including one that started before
 // the mark and was committed after it.

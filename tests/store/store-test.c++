@@ -7,6 +7,7 @@
 #include <kj/debug.h>
 
 #include <atomic>
+#include <filesystem>
 #include <mutex>
 #include <thread>
 
@@ -357,6 +358,117 @@ TEST_F(StoreTest, WritesMadeWriteOnlyAtASnapshotAreCommittedWithTheRestAndNeverR
   EXPECT_TRUE(store->get(Entity::MDL, Family::HISTORY, "h9") == nullptr);
   EXPECT_EQ(store->get(Entity::MDL, Family::STATS, "s1"), kj::Maybe<std::string>("two"));
   EXPECT_EQ(store->get(Entity::MDL, Family::STATS, "s2"), kj::Maybe<std::string>("three"));
+}
+
+// finishWrites() on a transaction at a snapshot puts its write-only part, with its other writes of
+// the same families, in SST files; the commit ingests them with the rest (the other families'
+// writes, the including transaction's) in one atomic step: nothing through the WAL or memtables.
+TEST_F(StoreTest, WritesFinishedAtASnapshotAreIngestedAsFilesWithTheRest) {
+  Lead l = lead(idAt(1), Entity::ZR7, "+33610000001", "PV", at(1), Statut::NEW);
+  {
+    auto txn = store->begin();
+    putLead(*txn, l, nullptr);
+    txn->put(Entity::MDL, Family::HISTORY, "h3", "before");
+    store->commit(*txn);
+  }
+  auto ingestDir = dir / "db/ingest";
+  auto filesIn = [&] {
+    return std::distance(std::filesystem::directory_iterator(ingestDir),
+                         std::filesystem::directory_iterator());
+  };
+  uint64_t sstBefore = store->size().liveSstBytes;
+  auto earlier = store->snapshot();
+  {
+    auto prepared = store->beginAtSnapshot();
+    Txn& writes = prepared->writeOnly();
+    writes.put(Entity::MDL, Family::HISTORY, "h1", "one");
+    writes.put(Entity::MDL, Family::HISTORY, "h2", "gone");
+    writes.del(Entity::MDL, Family::HISTORY, "h2");
+    writes.del(Entity::MDL, Family::HISTORY, "h3");
+    changeLeadState(writes, poolView(l), false, at(50));  // a merge, and index moves
+    // Indexed writes of a family the files hold go in them, after the write-only ones.
+    prepared->put(Entity::MDL, Family::HISTORY, "h1", "indexed");
+    prepared->put(Entity::MDL, Family::HISTORY, "h4", "four");
+    prepared->put(Entity::MDL, Family::BATCHES, "r1", "run");  // a family of its own: the commit's
+    prepared->finishWrites();
+    EXPECT_GE(filesIn(), 2);  // history, leads, index
+    auto writer = store->begin();
+    writer->put(Entity::MDL, Family::STATS, "s1", "counters");
+    writer->include(kj::mv(prepared));
+    store->commit(*writer);
+  }
+  EXPECT_EQ(filesIn(), 0);                           // linked into the database, the names removed
+  EXPECT_GT(store->size().liveSstBytes, sstBefore);  // in SST files at once, no flush
+  EXPECT_EQ(store->get(Entity::MDL, Family::HISTORY, "h1"), kj::Maybe<std::string>("indexed"));
+  EXPECT_TRUE(store->get(Entity::MDL, Family::HISTORY, "h2") == nullptr);
+  EXPECT_TRUE(store->get(Entity::MDL, Family::HISTORY, "h3") == nullptr);
+  EXPECT_EQ(store->get(Entity::MDL, Family::HISTORY, "h4"), kj::Maybe<std::string>("four"));
+  EXPECT_EQ(store->get(Entity::MDL, Family::BATCHES, "r1"), kj::Maybe<std::string>("run"));
+  EXPECT_EQ(store->get(Entity::MDL, Family::STATS, "s1"), kj::Maybe<std::string>("counters"));
+  Lead delivered = l;
+  delivered.statut = Statut::DELIVERED;
+  delivered.nbLivraisons = 1;
+  delivered.derniereLivraison = at(50);
+  EXPECT_EQ(storedLead(*store, l.id), std::optional<Lead>(delivered));
+  EXPECT_EQ(deliveredLeadsUntil(*store, Entity::ZR7, at(50)),
+            std::vector<PoolLead>{poolView(delivered)});
+  EXPECT_TRUE(poolLeadsUntil(*store, Entity::ZR7, Statut::NEW, at(100)).empty());
+  // A snapshot taken before sees none of it.
+  EXPECT_EQ(earlier->get(Entity::MDL, Family::HISTORY, "h3"), kj::Maybe<std::string>("before"));
+  EXPECT_TRUE(earlier->get(Entity::MDL, Family::HISTORY, "h1") == nullptr);
+  EXPECT_TRUE(earlier->get(Entity::MDL, Family::STATS, "s1") == nullptr);
+  earlier = nullptr;
+
+  // Durable without a WAL record: after a reopen, and after a compaction.
+  store.reset();
+  store = Store::open(dir / "db");
+  EXPECT_EQ(storedLead(*store, l.id), std::optional<Lead>(delivered));
+  EXPECT_EQ(store->get(Entity::MDL, Family::HISTORY, "h1"), kj::Maybe<std::string>("indexed"));
+  EXPECT_TRUE(store->get(Entity::MDL, Family::HISTORY, "h3") == nullptr);
+  store->purgeOldVersions({{Entity::ZR7, Family::LEADS, l.id, l.id}});
+  EXPECT_EQ(storedLead(*store, l.id), std::optional<Lead>(delivered));
+}
+
+TEST_F(StoreTest, ACommitWithFilesThatWouldWriteTheirFamiliesAgainWritesNothing) {
+  {
+    auto prepared = store->beginAtSnapshot();
+    prepared->writeOnly().put(Entity::ZR7, Family::HISTORY, "h1", "prepared");
+    prepared->finishWrites();
+    auto writer = store->begin();
+    writer->put(Entity::ZR7, Family::HISTORY, "h0", "writer");  // a family the files hold
+    writer->put(Entity::ZR7, Family::STATS, "s1", "writer");
+    writer->include(kj::mv(prepared));
+    EXPECT_ANY_THROW(store->commit(*writer));
+  }
+  EXPECT_TRUE(store->get(Entity::ZR7, Family::HISTORY, "h1") == nullptr);
+  EXPECT_TRUE(store->get(Entity::ZR7, Family::HISTORY, "h0") == nullptr);
+  EXPECT_TRUE(store->get(Entity::ZR7, Family::STATS, "s1") == nullptr);
+  EXPECT_TRUE(std::filesystem::is_empty(dir / "db/ingest"));  // the files went with it
+}
+
+TEST_F(StoreTest, AKeyMergedAndWrittenAgainKeepsTheWritesInOneBatch) {
+  Lead l = lead(idAt(1), Entity::ZR7, "+33610000001", "PV", at(1), Statut::NEW);
+  {
+    auto prepared = store->beginAtSnapshot();
+    Txn& writes = prepared->writeOnly();
+    putLead(writes, l, nullptr);  // a put, then a merge of the same key: no one SST entry
+    writes.merge(Entity::ZR7, Family::LEADS, l.id, leadStateChange(true, std::nullopt));
+    prepared->finishWrites();
+    EXPECT_TRUE(std::filesystem::is_empty(dir / "db/ingest"));
+    auto writer = store->begin();
+    writer->include(kj::mv(prepared));
+    store->commit(*writer);
+  }
+  Lead aged = l;
+  aged.statut = Statut::LB;
+  EXPECT_EQ(storedLead(*store, l.id), std::optional<Lead>(aged));
+}
+
+TEST_F(StoreTest, FilesACrashLeftBeforeTheirIngestionAreRemovedAtOpen) {
+  store.reset();
+  test::writeFile(dir / "db/ingest/7.sst", "what a crash left");
+  store = Store::open(dir / "db");
+  EXPECT_TRUE(std::filesystem::is_empty(dir / "db/ingest"));
 }
 
 TEST_F(StoreTest, AChangeOfADamagedLeadLeavesItAsItWasAndTheStoreWritable) {
