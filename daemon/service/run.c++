@@ -257,6 +257,7 @@ RunOutcome writeRun(Txn& txn, IdGenerator& ids, const RunParams& params, const R
   std::string week = isoWeekOf(params.date);
   const Timestamp T = params.reference;
   RunCount counted{id, params.date, T, scopeOf(params), {}, {}, {}};
+  counted.deliveries.reserve(plan.assignments.size());
   // The pools as the run finds them (read before it writes), then moved with each lead it changes.
   for (Entity e : counted.entities) counted.pools[e] = countRunPools(txn, e, T);
   // What the run writes and never reads back: a transaction at a snapshot does not index it.
@@ -294,7 +295,7 @@ RunOutcome writeRun(Txn& txn, IdGenerator& ids, const RunParams& params, const R
   }
 
   // One batch per client, in the order clients first appear in the plan.
-  std::map<std::string, size_t> batchOfClient;
+  std::unordered_map<std::string_view, size_t> batchOfClient;  // the plan's client ids
   // The week's and the day's counters, written once per commande.
   struct CommandeCount {
     int32_t delivered = 0;

@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 
 #include "daemon/store/rocks-status.h"
@@ -50,7 +52,7 @@ IngestFiles::IngestFiles(rocksdb::DB& db, std::string dir, std::atomic<uint64_t>
 IngestFiles::~IngestFiles() {
   writer_.reset();
   if (finished_) return;
-  for (auto& file : files_) ::unlink(file.path.c_str());
+  for (auto& file : files_) removeIngestFile(file.path);
 }
 
 bool IngestFiles::add(rocksdb::ColumnFamilyHandle* family, const Write* writes, size_t count) {
@@ -90,8 +92,9 @@ void IngestFiles::close() {
   check(writer_->Finish(), "finish a file to ingest");
   writer_.reset();
   // Synced here whatever RocksDB does: once ingested, the file is the only copy of its writes.
-  int fd = ::open(files_.back().path.c_str(), O_RDONLY | O_CLOEXEC);
-  KJ_SYSCALL(fd, "open a file to ingest", files_.back().path);
+  int fd;
+  KJ_SYSCALL(fd = ::open(files_.back().path.c_str(), O_RDONLY | O_CLOEXEC), "open a file to ingest",
+             files_.back().path);
   KJ_DEFER(::close(fd));
   KJ_SYSCALL(::fdatasync(fd), "sync a file to ingest", files_.back().path);
 }
@@ -104,7 +107,7 @@ std::vector<IngestFile> IngestFiles::finish() {
 
 void ingestFiles(rocksdb::DB& db, std::vector<IngestFile> files) {
   KJ_DEFER({
-    for (auto& file : files) ::unlink(file.path.c_str());  // linked into the database, or failed
+    for (auto& file : files) removeIngestFile(file.path);  // linked into the database, or failed
   });
   std::vector<rocksdb::IngestExternalFileArg> args;
   for (auto& file : files) {
@@ -118,6 +121,15 @@ void ingestFiles(rocksdb::DB& db, std::vector<IngestFile> files) {
     args.push_back(kj::mv(arg));
   }
   if (!args.empty()) check(db.IngestExternalFiles(args), "ingest the files");
+}
+
+void removeIngestFile(const std::string& path) {
+  // Gone already (RocksDB removes the name it moved) is fine; a name left would keep the file's
+  // bytes (personal values) after an erasure: said loudly, and Store::purgeOldVersions empties
+  // the directory anyway.
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+    KJ_LOG(ERROR, "could not remove a file written to ingest", path, strerror(errno));
+  }
 }
 
 void resetIngestDir(const std::string& dir) {

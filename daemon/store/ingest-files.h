@@ -89,7 +89,11 @@ bool addSorted(IngestFiles& files, const std::vector<Write>& writes, FamilyOf fa
 // Ingests every file (one per family) in one atomic step, synced; then removes the paths.
 void ingestFiles(rocksdb::DB& db, std::vector<IngestFile> files);
 
-// Removes every file of `dir`, creating it when missing (at startup: what a crash left there).
+// Removes a file written to ingest (ENOENT is fine: ingested files' names may be gone).
+void removeIngestFile(const std::string& path);
+
+// Removes every file of `dir`, creating it when missing: at startup (what a crash left there), and
+// before an erasure's purge (no transaction that owns such files is open then).
 void resetIngestDir(const std::string& dir);
 
 }  // namespace rdz

@@ -131,7 +131,7 @@ class RocksTxn final : public Txn {
   // Reads at `snapshot` (Store::beginAtSnapshot()).
   RocksTxn(RocksStore& store, kj::Own<RocksSnapshot> snapshot);
   ~RocksTxn() noexcept override {
-    for (auto& file : files_) ::unlink(file.path.c_str());  // ingested (linked) or never
+    for (auto& file : files_) removeIngestFile(file.path);  // ingested (linked) or never
   }
   kj::Maybe<std::string> get(Entity e, Family f, std::string_view key) override;
   kj::Maybe<std::string> getSystem(std::string_view key) override;
@@ -547,6 +547,9 @@ class RocksStore final : public Store {
       gateChanged_.notify_all();
     });
     std::lock_guard<std::mutex> lock(filesMutex_);
+    // 0. Files written to ingest belong to a transaction at a snapshot, and none is open now: any
+    //    left is a stray copy of writes, personal values included.
+    resetIngestDir(ingestDir_);
     // 1. Every memtable to an SST file: then no live WAL holds a record written before, and the
     //    old WAL files are obsolete (WAL recycling is off: recycle_log_file_num = 0).
     rocksdb::FlushOptions flush;
@@ -741,6 +744,12 @@ void RocksTxn::finishWrites() {
   if (unindexed_->size() > 0 && !store_.ingestDir().empty()) {
     KJ_IF_MAYBE (files, unindexed_->files(writesOf(*batch_.GetWriteBatch()))) {
       files_ = kj::mv(*files);
+      // Their families' memtables flushed now, off the writer: the ingestion, which must first
+      // flush a memtable holding keys of a file's range, then flushes only what came since.
+      std::vector<rocksdb::ColumnFamilyHandle*> families;
+      for (auto& file : files_) families.push_back(file.family);
+      auto flushed = store_.db().Flush(rocksdb::FlushOptions(), families);
+      if (!flushed.ok()) KJ_LOG(WARNING, "flushing before a run's commit", flushed.ToString());
       return;
     }
   }
@@ -858,8 +867,11 @@ kj::Maybe<std::vector<IngestFile>> RocksTxn::Unindexed::files(const std::vector<
   bool filed = false;
   // An I/O error (a full disk) leaves the batch to try: its failure is then the commit's, as it
   // always was.
-  auto error = kj::runCatchingExceptions([&]() { filed = fileAll(); });
-  if (error != nullptr || !filed) return nullptr;
+  KJ_IF_MAYBE (error, kj::runCatchingExceptions([&]() { filed = fileAll(); })) {
+    KJ_LOG(WARNING, "a run's writes could not be put in files: committed as one batch", *error);
+    return nullptr;
+  }
+  if (!filed) return nullptr;
   filed_ = entries_.size();
   release();
   return kj::mv(written);

@@ -464,10 +464,14 @@ TEST_F(StoreTest, AKeyMergedAndWrittenAgainKeepsTheWritesInOneBatch) {
   EXPECT_EQ(storedLead(*store, l.id), std::optional<Lead>(aged));
 }
 
-TEST_F(StoreTest, FilesACrashLeftBeforeTheirIngestionAreRemovedAtOpen) {
+TEST_F(StoreTest, FilesACrashLeftBeforeTheirIngestionAreRemovedAtOpenAndByAPurge) {
   store.reset();
   test::writeFile(dir / "db/ingest/7.sst", "what a crash left");
   store = Store::open(dir / "db");
+  EXPECT_TRUE(std::filesystem::is_empty(dir / "db/ingest"));
+  // An erasure's purge leaves none either (no transaction that could own one is open then).
+  test::writeFile(dir / "db/ingest/8.sst", "a stray copy");
+  store->purgeOldVersions({});
   EXPECT_TRUE(std::filesystem::is_empty(dir / "db/ingest"));
 }
 
