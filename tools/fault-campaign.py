@@ -41,7 +41,7 @@ import urllib.error
 import urllib.request
 import zoneinfo
 
-RDZD_POINTS = ["commit.before_sync", "commit.after_sync", "run.before_commit",
+RDZD_POINTS = ["commit.before_sync", "commit.after_sync", "run.prepared", "run.before_commit",
                "run.after_commit", "sender.before_send", "sender.after_accept",
                "sender.before_outcome"]
 GATEWAY_POINTS = ["spool.after_append", "spool.after_sync", "replay.after_ack"]

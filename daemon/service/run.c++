@@ -410,6 +410,7 @@ kj::Own<PlannedRun> prepareRun(Store& store, IdGenerator& ids, const RunParams& 
       writeRun(*txn, ids, *planned->scope.toRun, *planned->plan, *planned->trace, now,
                &planned->preparedStats, &planned->touched);
   txn->finishWrites();  // here, not on the writer
+  faultPoint("run.prepared");  // written on the snapshot (files synced, or a batch); not committed
   planned->prepared = kj::mv(txn);
   planned->changeMark = changeMark;
   planned->prepareSeconds = secondsBetween(writing, std::chrono::steady_clock::now());
