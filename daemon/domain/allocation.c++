@@ -369,7 +369,9 @@ class Planner {
   // when this run gave it), or nullopt: the duplicate rule (§5.3).
   std::optional<Timestamp> earlierDelivery(const PoolLead& lead, Entity clientEntity,
                                            const std::string& client) const {
-    if (givenThisRun_.contains(personKey(lead, clientEntity, client))) return params_.reference;
+    if (givenThisRun_.contains(std::string_view(personKey(lead, clientEntity, client)))) {
+      return params_.reference;
+    }
     if (!duplicates_) return std::nullopt;
     std::optional<Timestamp> last = duplicates_(lead.telephoneE164, lead.produit, client);
     // Strictly after T − window: a delivery exactly 30 × 24 h before T no longer counts.
@@ -384,7 +386,7 @@ class Planner {
     ++commande.deliveredThisWeek;
     ++commande.deliveredToday;
     if (lb) ++commande.lbDeliveredThisWeek;
-    givenThisRun_.insert(personKey(lead, c.entity, c.client));
+    givenThisRun_.emplace(personKey(lead, c.entity, c.client));
     plan_.assignments.push_back({lead.id, lead.entity, c.id, c.client, c.entity, pass});
     if (trace_ != nullptr && !commande.open(lb)) {
       if (auto why = commande.closing(lb)) trace_->closed(pass, commande.input, *why, &lead);
@@ -392,11 +394,12 @@ class Planner {
   }
 
   // Client ids are slugs chosen per entity; the entity is part of the keys so that two
-  // entities' clients with the same slug are never confused.
-  static std::string personKey(const PoolLead& lead, Entity clientEntity,
-                               const std::string& client) {
-    std::string key;
-    key.reserve(lead.telephoneE164.size() + lead.produit.size() + client.size() + 4);
+  // entities' clients with the same slug are never confused. Built in a buffer kept from one call
+  // to the next (no allocation per candidate lead): valid until the next call.
+  const std::string& personKey(const PoolLead& lead, Entity clientEntity,
+                               const std::string& client) const {
+    std::string& key = personKey_;
+    key.clear();
     key.push_back(static_cast<char>('0' + entityIndex(clientEntity)));
     key.append(client).push_back('\0');
     key.append(lead.telephoneE164).push_back('\0');
@@ -415,7 +418,13 @@ class Planner {
   std::array<std::vector<Candidate>, 2> lb_;     // by entity, newest recu_le first
   std::vector<LiveCommande> live_;
 
-  std::unordered_set<std::string> givenThisRun_;  // personKey of this run's assignments
+  struct KeyHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view key) const { return std::hash<std::string_view>()(key); }
+  };
+  // personKey of this run's assignments.
+  std::unordered_set<std::string, KeyHash, std::equal_to<>> givenThisRun_;
+  mutable std::string personKey_;  // personKey's buffer
 
   // Scratch space of choose(), kept to avoid an allocation per lead.
   std::vector<size_t> eligible_;

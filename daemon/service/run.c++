@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <kj/debug.h>
+#include <malloc.h>
 
 #include <algorithm>
 #include <map>
@@ -52,12 +53,12 @@ namespace {
 struct RunInputs {
   std::vector<PoolLead> pool;
   std::vector<CommandeState> commandes;
-  std::map<std::string, Entity> clientEntity;
+  std::map<std::string, Entity, std::less<>> clientEntity;
 };
 
 // The commandes of the run's scope with their counters for D (and their clients' entities).
 std::vector<CommandeState> readCommandes(Reader& reader, const RunParams& params,
-                                         std::map<std::string, Entity>* clientEntity) {
+                                         std::map<std::string, Entity, std::less<>>* clientEntity) {
   std::string week = isoWeekOf(params.date);
   std::vector<CommandeState> commandes;
   for (Entity e : scopeOf(params)) {
@@ -107,7 +108,7 @@ RunPlan planOn(Reader& reader, const RunInputs& inputs, const RunParams& params,
                const OppositionKey* opposition, PlanTrace* trace) {
   DuplicateLookup duplicates = [&](std::string_view e164, std::string_view produit,
                                    std::string_view client) -> std::optional<Timestamp> {
-    auto it = inputs.clientEntity.find(std::string(client));
+    auto it = inputs.clientEntity.find(client);
     if (it == inputs.clientEntity.end()) return std::nullopt;
     return lastDeliveryTo(reader, it->second, e164, produit, client);
   };
@@ -405,11 +406,14 @@ kj::Own<PlannedRun> prepareRun(Store& store, IdGenerator& ids, const RunParams& 
   auto txn = store.beginAtSnapshot();
   auto planned = planRunOnSnapshot(*txn, asked, opposition);
   if (!planned->plan) return planned;
+  // The pools, freed: their pages back to the system before the run's writes take as many.
+  ::malloc_trim(0);
   auto writing = std::chrono::steady_clock::now();
   planned->preparedOutcome =
       writeRun(*txn, ids, *planned->scope.toRun, *planned->plan, *planned->trace, now,
                &planned->preparedStats, &planned->touched);
   txn->finishWrites();  // here, not on the writer
+  ::malloc_trim(0);     // the arena the writes were sorted in, freed once they are in files
   faultPoint("run.prepared");  // written on the snapshot (files synced, or a batch); not committed
   planned->prepared = kj::mv(txn);
   planned->changeMark = changeMark;
