@@ -105,6 +105,74 @@ std::vector<IngestFile> IngestFiles::finish() {
   return kj::mv(files_);
 }
 
+namespace {
+
+constexpr size_t SPILL_BUFFER = size_t{1} << 20;
+
+struct SpillHeader {
+  uint32_t family;
+  uint32_t keyLength;
+  uint32_t valueLength;
+  uint8_t op;
+};
+
+FILE* openSpill(const std::string& path, const char* mode) {
+  FILE* file = ::fopen(path.c_str(), mode);
+  if (file == nullptr) {
+    KJ_FAIL_SYSCALL("open a spill file", errno, path);
+  }
+  ::setvbuf(file, nullptr, _IOFBF, SPILL_BUFFER);
+  return file;
+}
+
+}  // namespace
+
+SpillWriter::SpillWriter(std::string path)
+    : path_(kj::mv(path)), file_(openSpill(path_, "wbe")) {}
+
+SpillWriter::~SpillWriter() {
+  if (file_ != nullptr) ::fclose(file_);
+}
+
+void SpillWriter::add(const Write& write) {
+  KJ_REQUIRE(write.key.size() <= UINT32_MAX && write.value.size() <= UINT32_MAX);
+  SpillHeader header;
+  std::memset(&header, 0, sizeof header);  // the padding too: no stray bytes in the file
+  header.family = write.family;
+  header.keyLength = static_cast<uint32_t>(write.key.size());
+  header.valueLength = static_cast<uint32_t>(write.value.size());
+  header.op = static_cast<uint8_t>(write.op);
+  ::fwrite(&header, sizeof header, 1, file_);
+  ::fwrite(write.key.data(), 1, write.key.size(), file_);
+  ::fwrite(write.value.data(), 1, write.value.size(), file_);
+}
+
+void SpillWriter::finish() {
+  bool failed = ::ferror(file_) != 0;
+  failed = ::fclose(file_) != 0 || failed;
+  file_ = nullptr;
+  KJ_REQUIRE(!failed, "could not write a spill file", path_);
+}
+
+SpillReader::SpillReader(const std::string& path) : path_(path), file_(openSpill(path, "rbe")) {}
+
+SpillReader::~SpillReader() { ::fclose(file_); }
+
+bool SpillReader::next() {
+  SpillHeader header;
+  size_t got = ::fread(&header, 1, sizeof header, file_);
+  if (got == 0 && ::feof(file_)) return false;
+  KJ_REQUIRE(got == sizeof header, "a spill file cut short", path_);
+  key_.resize(header.keyLength);
+  value_.resize(header.valueLength);
+  KJ_REQUIRE(::fread(key_.data(), 1, key_.size(), file_) == key_.size() &&
+                 ::fread(value_.data(), 1, value_.size(), file_) == value_.size(),
+             "a spill file cut short", path_);
+  KJ_REQUIRE(header.op <= static_cast<uint8_t>(WriteOp::MERGE), "a spill file damaged", path_);
+  current_ = {header.family, key_, value_, static_cast<WriteOp>(header.op)};
+  return true;
+}
+
 void ingestFiles(rocksdb::DB& db, std::vector<IngestFile> files) {
   KJ_DEFER({
     for (auto& file : files) removeIngestFile(file.path);  // linked into the database, or failed

@@ -11,6 +11,7 @@
 #include <rocksdb/write_batch.h>
 
 #include <atomic>
+#include <cstdio>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -85,6 +86,39 @@ bool addSorted(IngestFiles& files, const std::vector<Write>& writes, FamilyOf fa
   }
   return true;
 }
+
+// Sorted writes spilled to a file, so that a transaction of millions of writes keeps a bounded
+// part of them in memory (RocksTxn's write-only part), read back in the same order. Not synced:
+// read back before the commit and removed with the transaction (or at the next start).
+class SpillWriter {
+ public:
+  explicit SpillWriter(std::string path);
+  ~SpillWriter();
+  SpillWriter(const SpillWriter&) = delete;
+  SpillWriter& operator=(const SpillWriter&) = delete;
+  void add(const Write& write);
+  void finish();  // throws on an I/O error
+
+ private:
+  std::string path_;
+  FILE* file_;
+};
+class SpillReader {
+ public:
+  explicit SpillReader(const std::string& path);
+  ~SpillReader();
+  SpillReader(const SpillReader&) = delete;
+  SpillReader& operator=(const SpillReader&) = delete;
+  // The next write (false at the end); current() views it until the next call.
+  bool next();
+  const Write& current() const { return current_; }
+
+ private:
+  std::string path_;
+  FILE* file_;
+  std::string key_, value_;
+  Write current_{};
+};
 
 // Ingests every file (one per family) in one atomic step, synced; then removes the paths.
 void ingestFiles(rocksdb::DB& db, std::vector<IngestFile> files);

@@ -9,6 +9,7 @@
 #include <rocksdb/table.h>
 #include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/utilities/write_batch_with_index.h>
+#include <rocksdb/write_buffer_manager.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -33,6 +34,10 @@ constexpr std::string_view FAMILY_NAMES[FAMILY_COUNT] = {
     "leads",      "index", "history", "clients", "commandes",  "produits",
     "deliveries", "dedup", "quotas",  "batches", "opposition", "stats"};
 constexpr std::string_view SYSTEM_FAMILY = "system";
+
+// What a transaction at a snapshot keeps of its write-only part in memory before it spills it to
+// a file (setRunSpillBytes): at a million pool leads a run writes ~650 MB there.
+std::atomic<size_t> runSpillBytes{size_t{64} << 20};
 
 kj::Maybe<std::string> found(const rocksdb::Status& status, std::string&& value, const char* what) {
   if (status.IsNotFound()) return nullptr;
@@ -191,7 +196,9 @@ class RocksTxn final : public Txn {
   class Unindexed final : public Txn {
    public:
     explicit Unindexed(RocksStore& store) : store_(store) {}
-    ~Unindexed() noexcept override {}
+    ~Unindexed() noexcept override {
+      for (auto& path : spills_) removeIngestFile(path);
+    }
     kj::Maybe<std::string> get(Entity, Family, std::string_view) override { noReads(); }
     kj::Maybe<std::string> getSystem(std::string_view) override { noReads(); }
     void scan(Entity, Family, std::string_view, ScanFn, bool) override { noReads(); }
@@ -205,7 +212,10 @@ class RocksTxn final : public Txn {
     void merge(Entity e, Family f, std::string_view key, std::string_view operand) override;
     void putSystem(std::string_view key, std::string_view value) override;
     void delSystem(std::string_view key) override;
-    size_t size() const override { return batch_ ? batch_->Count() : entries_.size() + filed_; }
+    size_t size() const override {
+      if (batch_) return batch_->Count();
+      return filed_ > 0 ? filed_ : entries_.size() + spilled_;
+    }
 
     // The writes in key order (two writes of one key in the order they were made). Built once; no
     // write after.
@@ -250,6 +260,13 @@ class RocksTxn final : public Txn {
     char* allocate(size_t size);
     void sort();     // entries_ as batch() and files() take them
     void release();  // the arena and the entries, once written elsewhere
+    // The arena's writes, sorted, to a spill file (when no save point is open: a rollback never
+    // reaches into one); on an I/O error they stay in memory.
+    void spill();
+    // Every write of this part in order — family id, key, then the order they were made — from
+    // the spill files and the arena; `fn`'s Write views are valid during the call only.
+    template <typename Fn>
+    void forEachWrite(Fn&& fn);
     Write write(const Entry& entry) const {
       return {familyIds_[entry.family], std::string_view(entry.bytes, entry.keyLength),
               std::string_view(entry.bytes + entry.keyLength, entry.valueLength), entry.op};
@@ -267,7 +284,11 @@ class RocksTxn final : public Txn {
     std::vector<rocksdb::ColumnFamilyHandle*> families_;  // by Entry::family
     std::vector<uint32_t> familyIds_;                     // their ids (set by sort())
     std::vector<Entry> entries_;
-    size_t filed_ = 0;  // the entries written to files()
+    size_t filed_ = 0;  // the writes put in files()
+    size_t arenaBytes_ = 0;  // the arena's and the entries' bytes since the last spill
+    std::vector<std::string> spills_;  // spill files, in the order written
+    size_t spilled_ = 0;               // the writes in them
+    bool spillFailed_ = false;
     std::vector<size_t> marks_;
     std::unique_ptr<rocksdb::WriteBatch> batch_;
   };
@@ -322,6 +343,12 @@ class RocksStore final : public Store {
     // millions of leads and deliveries stay in it (RocksDB's default is 8 MiB: a run's random
     // duplicate lookups then read and decompress an index block per lookup).
     auto cache = rocksdb::NewLRUCache(BLOCK_CACHE_BYTES, 4, false, 0.5);  // 16 shards
+    // Every memtable together at most 128 MiB (past it the largest is flushed), counted in the
+    // block cache's size: the two are one budget. Without it the families written all day
+    // (leads, index, history, system, for both entities, 64 MiB each and one more being flushed)
+    // and the cache took rdzd past a gigabyte while a run's batches went out.
+    options.write_buffer_manager =
+        std::make_shared<rocksdb::WriteBufferManager>(size_t{128} << 20, cache);
 
     // Every family that exists must be opened; ours are created when missing.
     std::vector<std::string> names;
@@ -786,6 +813,70 @@ void RocksTxn::Unindexed::add(rocksdb::ColumnFamilyHandle* family, Op op, std::s
   entries_.push_back({bytes, prefix, static_cast<uint32_t>(key.size()),
                       static_cast<uint32_t>(value.size()), static_cast<uint32_t>(entries_.size()),
                       static_cast<uint16_t>(known - families_.begin()), op});
+  arenaBytes_ += key.size() + value.size() + sizeof(Entry);
+  if (arenaBytes_ >= runSpillBytes.load(std::memory_order_relaxed) && marks_.empty() &&
+      !spillFailed_) {
+    spill();
+  }
+}
+void RocksTxn::Unindexed::spill() {
+  sort();
+  std::string path =
+      store_.ingestDir() + "/" + std::to_string(store_.ingestSequence().fetch_add(1)) + ".spill";
+  auto error = kj::runCatchingExceptions([&]() {
+    SpillWriter out(path);
+    for (const Entry& entry : entries_) out.add(write(entry));
+    out.finish();
+  });
+  KJ_IF_MAYBE (e, error) {
+    removeIngestFile(path);
+    KJ_LOG(WARNING, "could not spill a run's writes to a file: they stay in memory", *e);
+    spillFailed_ = true;
+    return;
+  }
+  spills_.push_back(kj::mv(path));
+  spilled_ += entries_.size();
+  release();
+  arenaBytes_ = 0;
+}
+template <typename Fn>
+void RocksTxn::Unindexed::forEachWrite(Fn&& fn) {
+  sort();
+  std::vector<std::unique_ptr<SpillReader>> readers;  // the spills, then the arena
+  for (auto& path : spills_) {
+    readers.push_back(std::make_unique<SpillReader>(path));
+    if (!readers.back()->next()) readers.back() = nullptr;
+  }
+  size_t next = 0;  // in entries_
+  Write memory{};
+  auto before = [](const Write& a, const Write& b) {
+    return a.family != b.family ? a.family < b.family : a.key < b.key;
+  };
+  for (;;) {
+    // The smallest head; on a tie, the earliest written (spills in order, then the arena).
+    const Write* best = nullptr;
+    size_t from = readers.size();
+    for (size_t i = 0; i < readers.size(); ++i) {
+      if (readers[i] && (best == nullptr || before(readers[i]->current(), *best))) {
+        best = &readers[i]->current();
+        from = i;
+      }
+    }
+    if (next < entries_.size()) {
+      memory = write(entries_[next]);
+      if (best == nullptr || before(memory, *best)) {
+        best = &memory;
+        from = readers.size();
+      }
+    }
+    if (best == nullptr) return;
+    fn(*best);
+    if (from == readers.size()) {
+      ++next;
+    } else if (!readers[from]->next()) {
+      readers[from] = nullptr;
+    }
+  }
 }
 void RocksTxn::Unindexed::sort() {
   familyIds_.clear();
@@ -807,60 +898,100 @@ void RocksTxn::Unindexed::release() {
 rocksdb::WriteBatch& RocksTxn::Unindexed::batch() {
   if (batch_) return *batch_;
   KJ_REQUIRE(filed_ == 0, "the write-only part went to files");
-  sort();
-  batch_ = std::make_unique<rocksdb::WriteBatch>(bytes_ + 16 * entries_.size() + 64);
-  for (const Entry& entry : entries_) {
-    rocksdb::ColumnFamilyHandle* family = families_[entry.family];
-    rocksdb::Slice key(entry.bytes, entry.keyLength);
-    rocksdb::Slice value(entry.bytes + entry.keyLength, entry.valueLength);
-    switch (entry.op) {
+  batch_ = std::make_unique<rocksdb::WriteBatch>(bytes_ + 16 * (entries_.size() + spilled_) + 64);
+  forEachWrite([&](const Write& w) {
+    rocksdb::ColumnFamilyHandle* family = store_.familyById(w.family);
+    switch (w.op) {
       case Op::PUT:
-        check(batch_->Put(family, key, value), "put");
+        check(batch_->Put(family, slice(w.key), slice(w.value)), "put");
         break;
       case Op::DELETE:
-        check(batch_->Delete(family, key), "delete");
+        check(batch_->Delete(family, slice(w.key)), "delete");
         break;
       case Op::MERGE:
-        check(batch_->Merge(family, key, value), "merge");
+        check(batch_->Merge(family, slice(w.key), slice(w.value)), "merge");
         break;
     }
-  }
+  });
   release();
+  for (auto& path : spills_) removeIngestFile(path);
+  spills_.clear();
   return *batch_;
 }
 kj::Maybe<std::vector<IngestFile>> RocksTxn::Unindexed::files(const std::vector<Write>& others) {
   KJ_REQUIRE(!batch_ && filed_ == 0, "the write-only part was written already");
   sort();
-  std::vector<Write> mine;  // the others of the families the entries have, sorted
+  std::vector<uint32_t> ids = familyIds_;  // every family written, spilled or not
+  std::vector<Write> mine;                 // the others of those families, sorted
   for (const Write& w : others) {
-    if (std::find(familyIds_.begin(), familyIds_.end(), w.family) != familyIds_.end()) {
-      mine.push_back(w);
-    }
+    if (std::find(ids.begin(), ids.end(), w.family) != ids.end()) mine.push_back(w);
   }
   sortWrites(mine);
-  std::vector<IngestFile> written;
-  std::vector<Write> group;  // one key's writes: the entries', then the others'
   auto before = [](const Write& a, const Write& b) {
     return a.family != b.family ? a.family < b.family : a.key < b.key;
   };
+  std::vector<IngestFile> written;
+  size_t count = 0;
   auto fileAll = [&]() -> bool {
     IngestFiles out(store_.db(), store_.ingestDir(), store_.ingestSequence());
-    size_t i = 0, j = 0;
-    while (i < entries_.size() || j < mine.size()) {
-      Write next = i == entries_.size()                                       ? mine[j]
-                   : j == mine.size() || !before(mine[j], write(entries_[i])) ? write(entries_[i])
-                                                                              : mine[j];
-      group.clear();
-      for (; i < entries_.size(); ++i) {
-        Write w = write(entries_[i]);
-        if (w.family != next.family || w.key != next.key) break;
-        group.push_back(w);
+    // One key's writes: this part's (copied: a spill reader reuses its buffers), then the
+    // others' of that key.
+    struct Owned {
+      uint32_t family;
+      std::string key, value;
+      WriteOp op;
+    };
+    std::vector<Owned> group;
+    size_t held = 0;
+    std::vector<Write> views;
+    size_t j = 0;  // in mine
+    bool ok = true;
+    auto addViews = [&]() {
+      if (ok && !views.empty()) {
+        ok = out.add(store_.familyById(views.front().family), views.data(), views.size());
       }
-      for (; j < mine.size() && mine[j].family == next.family && mine[j].key == next.key; ++j) {
-        group.push_back(mine[j]);
+      views.clear();
+    };
+    // mine's keys before `limit` (all of them when null), a key at a time.
+    auto othersBefore = [&](const Write* limit) {
+      while (ok && j < mine.size() && (limit == nullptr || before(mine[j], *limit))) {
+        size_t end = j + 1;
+        while (end < mine.size() && mine[end].family == mine[j].family &&
+               mine[end].key == mine[j].key) {
+          ++end;
+        }
+        views.assign(mine.begin() + static_cast<ptrdiff_t>(j), mine.begin() + static_cast<ptrdiff_t>(end));
+        addViews();
+        j = end;
       }
-      if (!out.add(store_.familyById(next.family), group.data(), group.size())) return false;
-    }
+    };
+    auto closeGroup = [&]() {
+      if (held == 0) return;
+      for (size_t i = 0; i < held; ++i) {
+        views.push_back({group[i].family, group[i].key, group[i].value, group[i].op});
+      }
+      for (; j < mine.size() && mine[j].family == group[0].family && mine[j].key == group[0].key;
+           ++j) {
+        views.push_back(mine[j]);
+      }
+      addViews();
+      held = 0;
+    };
+    forEachWrite([&](const Write& w) {
+      ++count;
+      if (!ok) return;
+      if (held > 0 && (w.family != group[0].family || w.key != group[0].key)) closeGroup();
+      if (held == 0) othersBefore(&w);
+      if (group.size() == held) group.emplace_back();
+      Owned& own = group[held++];
+      own.family = w.family;
+      own.key.assign(w.key);
+      own.value.assign(w.value);
+      own.op = w.op;
+    });
+    closeGroup();
+    othersBefore(nullptr);
+    if (!ok) return false;
     written = out.finish();
     return true;
   };
@@ -872,8 +1003,10 @@ kj::Maybe<std::vector<IngestFile>> RocksTxn::Unindexed::files(const std::vector<
     return nullptr;
   }
   if (!filed) return nullptr;
-  filed_ = entries_.size();
+  filed_ = count;
   release();
+  for (auto& path : spills_) removeIngestFile(path);
+  spills_.clear();
   return kj::mv(written);
 }
 void RocksTxn::Unindexed::put(Entity e, Family f, std::string_view key, std::string_view value) {
@@ -902,6 +1035,8 @@ void RocksTxn::delSystem(std::string_view key) {
 kj::Own<Txn> RocksStore::beginAtSnapshot() { return kj::heap<RocksTxn>(*this, openSnapshot()); }
 
 }  // namespace
+
+void setRunSpillBytes(size_t bytes) { runSpillBytes.store(bytes, std::memory_order_relaxed); }
 
 bool pointReadsMostlyMiss(std::string_view name) {
   auto endsWith = [&](std::string_view suffix) {

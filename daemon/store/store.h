@@ -162,6 +162,11 @@ struct KeyRange {
   std::string last;
 };
 
+// How many bytes of a transaction at a snapshot's write-only part (Txn::writeOnly) stay in
+// memory before they are sorted and spilled to a file under the database directory; the whole
+// part is read back in order by finishWrites(). 64 MiB by default; tests set it low.
+void setRunSpillBytes(size_t bytes);
+
 class Store : public Reader {
  public:
   // Opens (creating it and any missing column family) the database in `dir`.

@@ -297,6 +297,23 @@ TEST(RunOffWriterTest, APreparedRunIsCommittedAsWrittenWhileIngestionGoesOn) {
   EXPECT_TRUE(env.commitPrepared(again.get()).alreadyDone);
 }
 
+// The same with the run's writes spilled to files every few writes (a million leads' worth of
+// writes does that every 64 MiB): the same commit, the audit as clean.
+TEST(RunOffWriterTest, APreparedRunSpilledToFilesIsCommittedAsWritten) {
+  setRunSpillBytes(256);
+  KJ_DEFER(setRunSpillBytes(size_t{64} << 20));
+  Env env;
+  auto planned = env.prepare();
+  ASSERT_TRUE(planned->prepared.get() != nullptr);
+  env.ingest("0644444444");
+  RunOutcome outcome = env.commitPrepared(planned.get());
+  EXPECT_TRUE(outcome.fromSnapshot);
+  EXPECT_EQ(outcome.run.assigned, 2u);
+  EXPECT_EQ(env.assigned(outcome), (std::vector<std::string>{env.leads[0], env.leads[1]}));
+  EXPECT_EQ(env.statut(env.leads[0]), Statut::DELIVERED);
+  EXPECT_EQ(env.audit(), "");
+}
+
 // Anything else written since the snapshot: the prepared writes are dropped, never committed;
 // the plan is checked (and here, made again) on the current state.
 TEST(RunOffWriterTest, AnotherWriteSinceTheSnapshotDropsThePreparedWrites) {

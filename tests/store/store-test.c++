@@ -3,6 +3,7 @@
 #include "daemon/store/store.h"
 
 #include <capnp/any.h>
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <kj/debug.h>
 
@@ -473,6 +474,83 @@ TEST_F(StoreTest, FilesACrashLeftBeforeTheirIngestionAreRemovedAtOpenAndByAPurge
   test::writeFile(dir / "db/ingest/8.sst", "a stray copy");
   store->purgeOldVersions({});
   EXPECT_TRUE(std::filesystem::is_empty(dir / "db/ingest"));
+}
+
+// The write-only part past its memory budget goes to sorted spill files, read back in order (a
+// key's writes across spills in the order made) into the ingested files, or into the batch.
+TEST_F(StoreTest, AWriteOnlyPartLargerThanItsBudgetIsSpilledAndReadBackInOrder) {
+  setRunSpillBytes(512);  // a spill every few writes
+  KJ_DEFER(setRunSpillBytes(size_t{64} << 20));
+  Lead l = lead(idAt(1), Entity::ZR7, "+33610000001", "PV", at(1), Statut::NEW);
+  {
+    auto txn = store->begin();
+    putLead(*txn, l, nullptr);
+    store->commit(*txn);
+  }
+  auto spillsIn = [&] {
+    size_t n = 0;
+    for (auto& e : std::filesystem::directory_iterator(dir / "db/ingest")) {
+      n += e.path().extension() == ".spill" ? 1 : 0;
+    }
+    return n;
+  };
+  {
+    auto prepared = store->beginAtSnapshot();
+    Txn& writes = prepared->writeOnly();
+    for (int i = 0; i < 200; ++i) {
+      writes.put(Entity::MDL, Family::HISTORY, fmt::format("h{:03}", (i * 37) % 200),
+                 fmt::format("v{}", i));
+    }
+    writes.put(Entity::MDL, Family::HISTORY, "h005", "last");  // after spills that hold h005
+    writes.del(Entity::MDL, Family::HISTORY, "h007");
+    changeLeadState(writes, poolView(l), true, std::nullopt);  // a merge, index moves
+    prepared->setSavePoint();  // while a save point is open nothing is spilled: undone whole
+    for (int i = 0; i < 50; ++i) writes.put(Entity::MDL, Family::HISTORY, "z" + std::to_string(i), "x");
+    prepared->rollbackToSavePoint();
+    prepared->put(Entity::MDL, Family::HISTORY, "h009", "indexed");
+    EXPECT_GT(spillsIn(), 3u);
+    EXPECT_EQ(prepared->size(), 200u + 2 + 3 + 1);  // a merge and two index moves
+    prepared->finishWrites();
+    EXPECT_EQ(spillsIn(), 0u);  // read back into the files, removed
+    auto writer = store->begin();
+    writer->include(kj::mv(prepared));
+    store->commit(*writer);
+  }
+  for (int i = 0; i < 200; ++i) {
+    std::string key = fmt::format("h{:03}", (i * 37) % 200);
+    if (key == "h005" || key == "h007" || key == "h009") continue;
+    EXPECT_EQ(store->get(Entity::MDL, Family::HISTORY, key), kj::Maybe<std::string>(fmt::format("v{}", i)))
+        << key;
+  }
+  EXPECT_EQ(store->get(Entity::MDL, Family::HISTORY, "h005"), kj::Maybe<std::string>("last"));
+  EXPECT_TRUE(store->get(Entity::MDL, Family::HISTORY, "h007") == nullptr);
+  EXPECT_EQ(store->get(Entity::MDL, Family::HISTORY, "h009"), kj::Maybe<std::string>("indexed"));
+  EXPECT_TRUE(store->get(Entity::MDL, Family::HISTORY, "z0") == nullptr);
+  Lead aged = l;
+  aged.statut = Statut::LB;
+  EXPECT_EQ(storedLead(*store, l.id), std::optional<Lead>(aged));
+  EXPECT_EQ(poolLeadsUntil(*store, Entity::ZR7, Statut::LB, at(100)),
+            std::vector<PoolLead>{poolView(aged)});
+
+  // A key put in one spill and merged in a later one cannot be one SST entry: the batch, from the
+  // spills too, in the order made.
+  Lead other = lead(idAt(2), Entity::ZR7, "+33610000002", "PV", at(2), Statut::NEW);
+  {
+    auto prepared = store->beginAtSnapshot();
+    Txn& writes = prepared->writeOnly();
+    putLead(writes, other, nullptr);
+    for (int i = 0; i < 100; ++i) writes.put(Entity::ZR7, Family::HISTORY, "f" + std::to_string(i), "y");
+    writes.merge(Entity::ZR7, Family::LEADS, other.id, leadStateChange(true, std::nullopt));
+    prepared->finishWrites();
+    EXPECT_TRUE(std::filesystem::is_empty(dir / "db/ingest"));
+    auto writer = store->begin();
+    writer->include(kj::mv(prepared));
+    store->commit(*writer);
+  }
+  Lead otherAged = other;
+  otherAged.statut = Statut::LB;
+  EXPECT_EQ(storedLead(*store, other.id), std::optional<Lead>(otherAged));
+  EXPECT_EQ(store->get(Entity::ZR7, Family::HISTORY, "f99"), kj::Maybe<std::string>("y"));
 }
 
 TEST_F(StoreTest, AChangeOfADamagedLeadLeavesItAsItWasAndTheStoreWritable) {
