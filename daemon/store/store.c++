@@ -36,7 +36,7 @@ constexpr std::string_view FAMILY_NAMES[FAMILY_COUNT] = {
 constexpr std::string_view SYSTEM_FAMILY = "system";
 
 // What a transaction at a snapshot keeps of its write-only part in memory before it spills it to
-// a file (setRunSpillBytes): at a million pool leads a run writes ~650 MB there.
+// a file (setRunSpillBytes): at a million pool leads a run writes ~560 MB there.
 std::atomic<size_t> runSpillBytes{size_t{64} << 20};
 
 kj::Maybe<std::string> found(const rocksdb::Status& status, std::string&& value, const char* what) {
