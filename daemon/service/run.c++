@@ -150,16 +150,18 @@ kj::Own<PlannedRun> planRunOnSnapshot(Reader& snapshot, const RunParams& asked,
   RunPlan plan = planOn(snapshot, inputs, params, opposition, planned->trace.get());
   planned->planSeconds = secondsBetween(read, std::chrono::steady_clock::now());
 
-  // The leads the plan changes, moved out of the pools (which go now).
-  planned->touched.reserve(plan.aging.size() + plan.assignments.size());
-  for (auto& a : plan.aging) planned->touched.try_emplace({a.entity, a.leadId});
-  for (auto& a : plan.assignments) planned->touched.try_emplace({a.leadEntity, a.leadId});
+  planned->commandes = kj::mv(inputs.commandes);
+  planned->plan = kj::mv(plan);
+  // The leads the plan changes, moved out of the pools (which go now), by views of the plan's
+  // ids (PlannedRun keeps both).
+  const RunPlan& kept = *planned->plan;
+  planned->touched.reserve(kept.aging.size() + kept.assignments.size());
+  for (auto& a : kept.aging) planned->touched.try_emplace({a.entity, a.leadId});
+  for (auto& a : kept.assignments) planned->touched.try_emplace({a.leadEntity, a.leadId});
   for (auto& lead : inputs.pool) {
     auto it = planned->touched.find(leadKey(lead.entity, lead.id));
     if (it != planned->touched.end()) it->second = kj::mv(lead);
   }
-  planned->commandes = kj::mv(inputs.commandes);
-  planned->plan = kj::mv(plan);
   return planned;
 }
 

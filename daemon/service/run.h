@@ -40,8 +40,9 @@ struct LeadKeyEqual {
     return a.first == b.first && std::string_view(a.second) == std::string_view(b.second);
   }
 };
+// Its keys view the ids of the plan the leads come from: valid while that plan lives.
 using LeadsByKey =
-    std::unordered_map<std::pair<Entity, std::string>, PoolLead, LeadKeyHash, LeadKeyEqual>;
+    std::unordered_map<std::pair<Entity, std::string_view>, PoolLead, LeadKeyHash, LeadKeyEqual>;
 
 struct RunSettings {
   std::string deliveryTime = "09:30";  // Europe/Paris
