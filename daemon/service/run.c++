@@ -414,8 +414,15 @@ kj::Own<PlannedRun> prepareRun(Store& store, IdGenerator& ids, const RunParams& 
   planned->preparedOutcome =
       writeRun(*txn, ids, *planned->scope.toRun, *planned->plan, *planned->trace, now,
                &planned->preparedStats, &planned->touched);
-  txn->finishWrites();  // here, not on the writer
-  ::malloc_trim(0);     // the arena the writes were sorted in, freed once they are in files
+  // Here, not on the writer. If even the batch fallback fails (a spill that cannot be read
+  // back), the plan is kept without its writes: the writer checks it and writes it itself.
+  KJ_IF_MAYBE (e, kj::runCatchingExceptions([&]() { txn->finishWrites(); })) {
+    KJ_LOG(WARNING, "a run's writes prepared on its snapshot are dropped", *e);
+    planned->preparedOutcome = {};
+    planned->preparedStats.clear();
+    return planned;
+  }
+  ::malloc_trim(0);  // the arena the writes were sorted in, freed once they are in files
   faultPoint("run.prepared");  // written on the snapshot (files synced, or a batch); not committed
   planned->prepared = kj::mv(txn);
   planned->changeMark = changeMark;

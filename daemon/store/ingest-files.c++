@@ -109,12 +109,9 @@ namespace {
 
 constexpr size_t SPILL_BUFFER = size_t{1} << 20;
 
-struct SpillHeader {
-  uint32_t family;
-  uint32_t keyLength;
-  uint32_t valueLength;
-  uint8_t op;
-};
+// A record: family id, key length, value length (3 × 4 bytes, host order: the file never leaves
+// the process that wrote it), the op (1 byte), then the key and the value.
+constexpr size_t SPILL_HEADER = 13;
 
 FILE* openSpill(const std::string& path, const char* mode) {
   FILE* file = ::fopen(path.c_str(), mode);
@@ -136,13 +133,12 @@ SpillWriter::~SpillWriter() {
 
 void SpillWriter::add(const Write& write) {
   KJ_REQUIRE(write.key.size() <= UINT32_MAX && write.value.size() <= UINT32_MAX);
-  SpillHeader header;
-  std::memset(&header, 0, sizeof header);  // the padding too: no stray bytes in the file
-  header.family = write.family;
-  header.keyLength = static_cast<uint32_t>(write.key.size());
-  header.valueLength = static_cast<uint32_t>(write.value.size());
-  header.op = static_cast<uint8_t>(write.op);
-  ::fwrite(&header, sizeof header, 1, file_);
+  uint8_t header[SPILL_HEADER];
+  uint32_t lengths[3] = {write.family, static_cast<uint32_t>(write.key.size()),
+                         static_cast<uint32_t>(write.value.size())};
+  std::memcpy(header, lengths, sizeof lengths);
+  header[12] = static_cast<uint8_t>(write.op);
+  ::fwrite(header, 1, SPILL_HEADER, file_);
   ::fwrite(write.key.data(), 1, write.key.size(), file_);
   ::fwrite(write.value.data(), 1, write.value.size(), file_);
 }
@@ -159,17 +155,19 @@ SpillReader::SpillReader(const std::string& path) : path_(path), file_(openSpill
 SpillReader::~SpillReader() { ::fclose(file_); }
 
 bool SpillReader::next() {
-  SpillHeader header;
-  size_t got = ::fread(&header, 1, sizeof header, file_);
+  uint8_t header[SPILL_HEADER];
+  size_t got = ::fread(header, 1, SPILL_HEADER, file_);
   if (got == 0 && ::feof(file_)) return false;
-  KJ_REQUIRE(got == sizeof header, "a spill file cut short", path_);
-  key_.resize(header.keyLength);
-  value_.resize(header.valueLength);
+  KJ_REQUIRE(got == SPILL_HEADER, "a spill file cut short", path_);
+  uint32_t lengths[3];
+  std::memcpy(lengths, header, sizeof lengths);
+  key_.resize(lengths[1]);
+  value_.resize(lengths[2]);
   KJ_REQUIRE(::fread(key_.data(), 1, key_.size(), file_) == key_.size() &&
                  ::fread(value_.data(), 1, value_.size(), file_) == value_.size(),
              "a spill file cut short", path_);
-  KJ_REQUIRE(header.op <= static_cast<uint8_t>(WriteOp::MERGE), "a spill file damaged", path_);
-  current_ = {header.family, key_, value_, static_cast<WriteOp>(header.op)};
+  KJ_REQUIRE(header[12] <= static_cast<uint8_t>(WriteOp::MERGE), "a spill file damaged", path_);
+  current_ = {lengths[0], key_, value_, static_cast<WriteOp>(header[12])};
   return true;
 }
 

@@ -343,10 +343,11 @@ class RocksStore final : public Store {
     // millions of leads and deliveries stay in it (RocksDB's default is 8 MiB: a run's random
     // duplicate lookups then read and decompress an index block per lookup).
     auto cache = rocksdb::NewLRUCache(BLOCK_CACHE_BYTES, 4, false, 0.5);  // 16 shards
-    // Every memtable together at most 128 MiB (past it the largest is flushed), counted in the
-    // block cache's size: the two are one budget. Without it the families written all day
-    // (leads, index, history, system, for both entities, 64 MiB each and one more being flushed)
-    // and the cache took rdzd past a gigabyte while a run's batches went out.
+    // Every memtable together about 128 MiB (past it RocksDB flushes a family's, the oldest
+    // first; memtables being flushed may add to it: a soft limit, and no write stalls on it),
+    // counted in the block cache's size: the two are one budget. Without it the families written
+    // all day (leads, index, history, system, for both entities, 64 MiB each and one more being
+    // flushed) and the cache took rdzd past a gigabyte while a run's batches went out.
     options.write_buffer_manager =
         std::make_shared<rocksdb::WriteBufferManager>(size_t{128} << 20, cache);
 
@@ -898,21 +899,23 @@ void RocksTxn::Unindexed::release() {
 rocksdb::WriteBatch& RocksTxn::Unindexed::batch() {
   if (batch_) return *batch_;
   KJ_REQUIRE(filed_ == 0, "the write-only part went to files");
-  batch_ = std::make_unique<rocksdb::WriteBatch>(bytes_ + 16 * (entries_.size() + spilled_) + 64);
+  // Built aside, kept only whole: a spill that cannot be read leaves no half batch behind.
+  auto batch = std::make_unique<rocksdb::WriteBatch>(bytes_ + 16 * (entries_.size() + spilled_) + 64);
   forEachWrite([&](const Write& w) {
     rocksdb::ColumnFamilyHandle* family = store_.familyById(w.family);
     switch (w.op) {
       case Op::PUT:
-        check(batch_->Put(family, slice(w.key), slice(w.value)), "put");
+        check(batch->Put(family, slice(w.key), slice(w.value)), "put");
         break;
       case Op::DELETE:
-        check(batch_->Delete(family, slice(w.key)), "delete");
+        check(batch->Delete(family, slice(w.key)), "delete");
         break;
       case Op::MERGE:
-        check(batch_->Merge(family, slice(w.key), slice(w.value)), "merge");
+        check(batch->Merge(family, slice(w.key), slice(w.value)), "merge");
         break;
     }
   });
+  batch_ = kj::mv(batch);
   release();
   for (auto& path : spills_) removeIngestFile(path);
   spills_.clear();

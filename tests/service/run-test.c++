@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <filesystem>
 #include <thread>
 
 #include "daemon/domain/clock.h"
@@ -305,9 +306,16 @@ TEST(RunOffWriterTest, APreparedRunSpilledToFilesIsCommittedAsWritten) {
   Env env;
   auto planned = env.prepare();
   ASSERT_TRUE(planned->prepared.get() != nullptr);
+  size_t files = 0;  // the run's files wait for the commit, the spills are gone
+  for (auto& e : std::filesystem::directory_iterator(env.dir / "db/ingest")) {
+    EXPECT_EQ(e.path().extension(), ".sst");
+    ++files;
+  }
+  EXPECT_GT(files, 3u);
   env.ingest("0644444444");
   RunOutcome outcome = env.commitPrepared(planned.get());
   EXPECT_TRUE(outcome.fromSnapshot);
+  EXPECT_TRUE(std::filesystem::is_empty(env.dir / "db/ingest"));
   EXPECT_EQ(outcome.run.assigned, 2u);
   EXPECT_EQ(env.assigned(outcome), (std::vector<std::string>{env.leads[0], env.leads[1]}));
   EXPECT_EQ(env.statut(env.leads[0]), Statut::DELIVERED);

@@ -487,13 +487,14 @@ TEST_F(StoreTest, AWriteOnlyPartLargerThanItsBudgetIsSpilledAndReadBackInOrder) 
     putLead(*txn, l, nullptr);
     store->commit(*txn);
   }
-  auto spillsIn = [&] {
+  auto filesIn = [&](std::string_view extension) {
     size_t n = 0;
     for (auto& e : std::filesystem::directory_iterator(dir / "db/ingest")) {
-      n += e.path().extension() == ".spill" ? 1 : 0;
+      n += e.path().extension() == extension ? 1 : 0;
     }
     return n;
   };
+  auto spillsIn = [&] { return filesIn(".spill"); };
   {
     auto prepared = store->beginAtSnapshot();
     Txn& writes = prepared->writeOnly();
@@ -512,6 +513,8 @@ TEST_F(StoreTest, AWriteOnlyPartLargerThanItsBudgetIsSpilledAndReadBackInOrder) 
     EXPECT_EQ(prepared->size(), 200u + 2 + 3 + 1);  // a merge and two index moves
     prepared->finishWrites();
     EXPECT_EQ(spillsIn(), 0u);  // read back into the files, removed
+    // Files, not the batch fallback (which a merge out of order would have taken, silently).
+    EXPECT_EQ(filesIn(".sst"), 3u);  // history, leads, index
     auto writer = store->begin();
     writer->include(kj::mv(prepared));
     store->commit(*writer);
