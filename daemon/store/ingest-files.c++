@@ -40,10 +40,7 @@ std::vector<Write> writesOf(const rocksdb::WriteBatch& batch) {
 }
 
 void sortWrites(std::vector<Write>& writes) {
-  std::stable_sort(writes.begin(), writes.end(), [](const Write& a, const Write& b) {
-    if (a.family != b.family) return a.family < b.family;
-    return a.key < b.key;
-  });
+  std::stable_sort(writes.begin(), writes.end(), writeBefore);
 }
 
 IngestFiles::IngestFiles(rocksdb::DB& db, std::string dir, std::atomic<uint64_t>& sequence)

@@ -34,7 +34,12 @@ struct Write {
 // merges (the only kinds a transaction of ours makes); any other record throws.
 std::vector<Write> writesOf(const rocksdb::WriteBatch& batch);
 
-// Sorts `writes` by family id, then key; a key's writes stay in the order they were made.
+// The order of SST files and of their ingestion: by family id, then key (bytewise).
+inline bool writeBefore(const Write& a, const Write& b) {
+  return a.family != b.family ? a.family < b.family : a.key < b.key;
+}
+
+// Sorts `writes` by writeBefore; a key's writes stay in the order they were made.
 void sortWrites(std::vector<Write>& writes);
 
 // A file written for one column family.

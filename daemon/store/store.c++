@@ -850,22 +850,19 @@ void RocksTxn::Unindexed::forEachWrite(Fn&& fn) {
   }
   size_t next = 0;  // in entries_
   Write memory{};
-  auto before = [](const Write& a, const Write& b) {
-    return a.family != b.family ? a.family < b.family : a.key < b.key;
-  };
   for (;;) {
     // The smallest head; on a tie, the earliest written (spills in order, then the arena).
     const Write* best = nullptr;
     size_t from = readers.size();
     for (size_t i = 0; i < readers.size(); ++i) {
-      if (readers[i] && (best == nullptr || before(readers[i]->current(), *best))) {
+      if (readers[i] && (best == nullptr || writeBefore(readers[i]->current(), *best))) {
         best = &readers[i]->current();
         from = i;
       }
     }
     if (next < entries_.size()) {
       memory = write(entries_[next]);
-      if (best == nullptr || before(memory, *best)) {
+      if (best == nullptr || writeBefore(memory, *best)) {
         best = &memory;
         from = readers.size();
       }
@@ -930,9 +927,6 @@ kj::Maybe<std::vector<IngestFile>> RocksTxn::Unindexed::files(const std::vector<
     if (std::find(ids.begin(), ids.end(), w.family) != ids.end()) mine.push_back(w);
   }
   sortWrites(mine);
-  auto before = [](const Write& a, const Write& b) {
-    return a.family != b.family ? a.family < b.family : a.key < b.key;
-  };
   std::vector<IngestFile> written;
   size_t count = 0;
   auto fileAll = [&]() -> bool {
@@ -957,7 +951,7 @@ kj::Maybe<std::vector<IngestFile>> RocksTxn::Unindexed::files(const std::vector<
     };
     // mine's keys before `limit` (all of them when null), a key at a time.
     auto othersBefore = [&](const Write* limit) {
-      while (ok && j < mine.size() && (limit == nullptr || before(mine[j], *limit))) {
+      while (ok && j < mine.size() && (limit == nullptr || writeBefore(mine[j], *limit))) {
         size_t end = j + 1;
         while (end < mine.size() && mine[end].family == mine[j].family &&
                mine[end].key == mine[j].key) {
