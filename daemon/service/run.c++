@@ -422,7 +422,7 @@ kj::Own<PlannedRun> prepareRun(Store& store, IdGenerator& ids, const RunParams& 
     planned->preparedStats.clear();
     return planned;
   }
-  ::malloc_trim(0);  // the arena the writes were sorted in, freed once they are in files
+  ::malloc_trim(0);            // the arena the writes were sorted in, freed once they are in files
   faultPoint("run.prepared");  // written on the snapshot (files synced, or a batch); not committed
   planned->prepared = kj::mv(txn);
   planned->changeMark = changeMark;

@@ -121,8 +121,7 @@ FILE* openSpill(const std::string& path, const char* mode) {
 
 }  // namespace
 
-SpillWriter::SpillWriter(std::string path)
-    : path_(kj::mv(path)), file_(openSpill(path_, "wbe")) {}
+SpillWriter::SpillWriter(std::string path) : path_(kj::mv(path)), file_(openSpill(path_, "wbe")) {}
 
 SpillWriter::~SpillWriter() {
   if (file_ != nullptr) ::fclose(file_);

@@ -11,8 +11,8 @@
 #include <rocksdb/write_batch.h>
 
 #include <atomic>
-#include <cstdio>
 #include <cstdint>
+#include <cstdio>
 #include <memory>
 #include <string>
 #include <string_view>

@@ -284,8 +284,8 @@ class RocksTxn final : public Txn {
     std::vector<rocksdb::ColumnFamilyHandle*> families_;  // by Entry::family
     std::vector<uint32_t> familyIds_;                     // their ids (set by sort())
     std::vector<Entry> entries_;
-    size_t filed_ = 0;  // the writes put in files()
-    size_t arenaBytes_ = 0;  // the arena's and the entries' bytes since the last spill
+    size_t filed_ = 0;                 // the writes put in files()
+    size_t arenaBytes_ = 0;            // the arena's and the entries' bytes since the last spill
     std::vector<std::string> spills_;  // spill files, in the order written
     size_t spilled_ = 0;               // the writes in them
     bool spillFailed_ = false;
@@ -897,7 +897,8 @@ rocksdb::WriteBatch& RocksTxn::Unindexed::batch() {
   if (batch_) return *batch_;
   KJ_REQUIRE(filed_ == 0, "the write-only part went to files");
   // Built aside, kept only whole: a spill that cannot be read leaves no half batch behind.
-  auto batch = std::make_unique<rocksdb::WriteBatch>(bytes_ + 16 * (entries_.size() + spilled_) + 64);
+  auto batch =
+      std::make_unique<rocksdb::WriteBatch>(bytes_ + 16 * (entries_.size() + spilled_) + 64);
   forEachWrite([&](const Write& w) {
     rocksdb::ColumnFamilyHandle* family = store_.familyById(w.family);
     switch (w.op) {
@@ -957,7 +958,8 @@ kj::Maybe<std::vector<IngestFile>> RocksTxn::Unindexed::files(const std::vector<
                mine[end].key == mine[j].key) {
           ++end;
         }
-        views.assign(mine.begin() + static_cast<ptrdiff_t>(j), mine.begin() + static_cast<ptrdiff_t>(end));
+        views.assign(mine.begin() + static_cast<ptrdiff_t>(j),
+                     mine.begin() + static_cast<ptrdiff_t>(end));
         addViews();
         j = end;
       }

@@ -506,7 +506,8 @@ TEST_F(StoreTest, AWriteOnlyPartLargerThanItsBudgetIsSpilledAndReadBackInOrder) 
     writes.del(Entity::MDL, Family::HISTORY, "h007");
     changeLeadState(writes, poolView(l), true, std::nullopt);  // a merge, index moves
     prepared->setSavePoint();  // while a save point is open nothing is spilled: undone whole
-    for (int i = 0; i < 50; ++i) writes.put(Entity::MDL, Family::HISTORY, "z" + std::to_string(i), "x");
+    for (int i = 0; i < 50; ++i)
+      writes.put(Entity::MDL, Family::HISTORY, "z" + std::to_string(i), "x");
     prepared->rollbackToSavePoint();
     prepared->put(Entity::MDL, Family::HISTORY, "h009", "indexed");
     EXPECT_GT(spillsIn(), 3u);
@@ -522,7 +523,8 @@ TEST_F(StoreTest, AWriteOnlyPartLargerThanItsBudgetIsSpilledAndReadBackInOrder) 
   for (int i = 0; i < 200; ++i) {
     std::string key = fmt::format("h{:03}", (i * 37) % 200);
     if (key == "h005" || key == "h007" || key == "h009") continue;
-    EXPECT_EQ(store->get(Entity::MDL, Family::HISTORY, key), kj::Maybe<std::string>(fmt::format("v{}", i)))
+    EXPECT_EQ(store->get(Entity::MDL, Family::HISTORY, key),
+              kj::Maybe<std::string>(fmt::format("v{}", i)))
         << key;
   }
   EXPECT_EQ(store->get(Entity::MDL, Family::HISTORY, "h005"), kj::Maybe<std::string>("last"));
@@ -542,7 +544,8 @@ TEST_F(StoreTest, AWriteOnlyPartLargerThanItsBudgetIsSpilledAndReadBackInOrder) 
     auto prepared = store->beginAtSnapshot();
     Txn& writes = prepared->writeOnly();
     putLead(writes, other, nullptr);
-    for (int i = 0; i < 100; ++i) writes.put(Entity::ZR7, Family::HISTORY, "f" + std::to_string(i), "y");
+    for (int i = 0; i < 100; ++i)
+      writes.put(Entity::ZR7, Family::HISTORY, "f" + std::to_string(i), "y");
     writes.merge(Entity::ZR7, Family::LEADS, other.id, leadStateChange(true, std::nullopt));
     prepared->finishWrites();
     EXPECT_TRUE(std::filesystem::is_empty(dir / "db/ingest"));
