@@ -289,7 +289,7 @@ RunOutcome writeRun(Txn& txn, IdGenerator& ids, const RunParams& params, const R
     bool delivered = false;
   };
   // By views of the plan's lead ids (it outlives this call).
-  std::unordered_map<std::pair<Entity, std::string_view>, LeadChange, LeadKeyHash, LeadKeyEqual>
+  std::unordered_map<std::pair<Entity, std::string_view>, LeadChange, LeadKeyHash>
       leadChanges;
   leadChanges.reserve(plan.aging.size() + plan.assignments.size());
   for (auto& aging : plan.aging) {

@@ -23,26 +23,15 @@
 
 namespace rdz {
 
-// Leads by (entity, id), found by a (entity, string_view) key without copying the id.
+// Leads by (entity, id).
 struct LeadKeyHash {
-  using is_transparent = void;
   size_t operator()(std::pair<Entity, std::string_view> key) const {
     return std::hash<std::string_view>()(key.second) ^ static_cast<size_t>(key.first);
-  }
-  size_t operator()(const std::pair<Entity, std::string>& key) const {
-    return (*this)(std::pair<Entity, std::string_view>(key.first, key.second));
-  }
-};
-struct LeadKeyEqual {
-  using is_transparent = void;
-  template <typename A, typename B>
-  bool operator()(const A& a, const B& b) const {
-    return a.first == b.first && std::string_view(a.second) == std::string_view(b.second);
   }
 };
 // Its keys view the ids of the plan the leads come from: valid while that plan lives.
 using LeadsByKey =
-    std::unordered_map<std::pair<Entity, std::string_view>, PoolLead, LeadKeyHash, LeadKeyEqual>;
+    std::unordered_map<std::pair<Entity, std::string_view>, PoolLead, LeadKeyHash>;
 
 struct RunSettings {
   std::string deliveryTime = "09:30";  // Europe/Paris
