@@ -1,5 +1,7 @@
 #include "daemon/domain/allocation.h"
 
+#include <kj/debug.h>
+
 #include <algorithm>
 #include <array>
 #include <unordered_map>
@@ -156,7 +158,10 @@ class Planner {
   }
 
  private:
+  // A lead of a pool, with its sort key at hand (sorting a million leads through their
+  // pointers would wait on memory at every comparison).
   struct Candidate {
+    Timestamp recuLe;
     const PoolLead* lead;
     bool assigned = false;
   };
@@ -168,6 +173,8 @@ class Planner {
     const Timestamp t = params_.reference;
     const Timestamp freshLimit = t - params_.freshWindow;
     const Timestamp reentryLimit = t - params_.lbReentry;
+    KJ_REQUIRE(leads.size() <= UINT32_MAX, "too many leads for one run");
+    leads_ = leads.data();
     std::unordered_set<std::string_view> seen;
     seen.reserve(leads.size());
     for (const PoolLead& lead : leads) {
@@ -179,7 +186,7 @@ class Planner {
       switch (lead.statut) {
         case Statut::NEW:
           if (lead.recuLe <= freshLimit) {
-            plan_.aging.push_back({lead.id, lead.entity, Statut::NEW});
+            plan_.aging.push_back({lead.id, lead.entity, Statut::NEW, positionOf(lead)});
             isLb = true;
           } else {
             isFresh = true;
@@ -187,7 +194,7 @@ class Planner {
           break;
         case Statut::DELIVERED:
           if (lead.derniereLivraison && *lead.derniereLivraison <= reentryLimit) {
-            plan_.aging.push_back({lead.id, lead.entity, Statut::DELIVERED});
+            plan_.aging.push_back({lead.id, lead.entity, Statut::DELIVERED, positionOf(lead)});
             isLb = true;
           }
           break;
@@ -201,22 +208,24 @@ class Planner {
       // Without a phone the duplicate rule cannot be applied, without a departement no
       // commande can be matched: such a lead is never eligible (it still ages).
       if (lead.telephoneE164.empty() || lead.departement.empty() || lead.produit.empty()) continue;
-      if (isFresh) fresh_[entityIndex(lead.entity)].push_back({&lead});
-      if (isLb) lb_[entityIndex(lead.entity)].push_back({&lead});
+      if (isFresh) fresh_[entityIndex(lead.entity)].push_back({lead.recuLe, &lead});
+      if (isLb) lb_[entityIndex(lead.entity)].push_back({lead.recuLe, &lead});
     }
     for (auto& pool : fresh_) {
       std::sort(pool.begin(), pool.end(), [](const Candidate& a, const Candidate& b) {
-        if (a.lead->recuLe != b.lead->recuLe) return a.lead->recuLe < b.lead->recuLe;
+        if (a.recuLe != b.recuLe) return a.recuLe < b.recuLe;
         return a.lead->id < b.lead->id;
       });
     }
     for (auto& pool : lb_) {
       std::sort(pool.begin(), pool.end(), [](const Candidate& a, const Candidate& b) {
-        if (a.lead->recuLe != b.lead->recuLe) return a.lead->recuLe > b.lead->recuLe;
+        if (a.recuLe != b.recuLe) return a.recuLe > b.recuLe;
         return a.lead->id > b.lead->id;
       });
     }
   }
+
+  uint32_t positionOf(const PoolLead& lead) const { return static_cast<uint32_t>(&lead - leads_); }
 
   void selectCommandes(const std::vector<CommandeState>& commandes) {
     live_.reserve(commandes.size());
@@ -387,7 +396,8 @@ class Planner {
     ++commande.deliveredToday;
     if (lb) ++commande.lbDeliveredThisWeek;
     givenThisRun_.emplace(personKey(lead, c.entity, c.client));
-    plan_.assignments.push_back({lead.id, lead.entity, c.id, c.client, c.entity, pass});
+    plan_.assignments.push_back(
+        {lead.id, lead.entity, c.id, c.client, c.entity, pass, positionOf(lead)});
     if (trace_ != nullptr && !commande.open(lb)) {
       if (auto why = commande.closing(lb)) trace_->closed(pass, commande.input, *why, &lead);
     }
@@ -413,6 +423,7 @@ class Planner {
   PlanTrace* const trace_;  // null: no trace
   const Timestamp dedupLimit_;
   std::unordered_map<const PoolLead*, uint8_t> opposedSeen_;  // isOpposed's bits, by lead
+  const PoolLead* leads_ = nullptr;  // planRun's `leads`: positions are counted from it
 
   std::array<std::vector<Candidate>, 2> fresh_;  // by entity, oldest recu_le first
   std::array<std::vector<Candidate>, 2> lb_;     // by entity, newest recu_le first

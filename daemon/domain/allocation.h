@@ -67,6 +67,7 @@ struct Aging {
   Entity entity;
   Statut from;  // NEW or DELIVERED
   // to is always LB
+  uint32_t lead = 0;  // the lead's position in planRun's `leads`
 };
 
 struct Assignment {
@@ -76,6 +77,7 @@ struct Assignment {
   std::string client;
   Entity commandeEntity;  // != leadEntity for a fallback
   PassKind pass;
+  uint32_t lead = 0;  // the lead's position in planRun's `leads` (0 outside a plan)
 };
 
 struct DuplicateSkip {

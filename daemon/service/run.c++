@@ -121,8 +121,6 @@ RunPlan planOn(Reader& reader, const RunInputs& inputs, const RunParams& params,
   return planRun(params, inputs.pool, inputs.commandes, duplicates, opposed, trace);
 }
 
-std::pair<Entity, std::string_view> leadKey(Entity e, std::string_view id) { return {e, id}; }
-
 double secondsBetween(std::chrono::steady_clock::time_point from,
                       std::chrono::steady_clock::time_point to) {
   return std::chrono::duration<double>(to - from).count();
@@ -134,6 +132,19 @@ RunPlan planRunFromStore(Reader& reader, const RunParams& params, const Oppositi
                          PlanTrace* trace) {
   return planOn(reader, readInputs(reader, params), params, opposition, trace);
 }
+
+namespace {
+
+// The lead at position `lead` of the leads a plan was made from, which must be the lead the plan
+// names.
+const PoolLead& plannedLead(const std::vector<PoolLead>& leads, uint32_t lead,
+                            std::string_view id) {
+  KJ_REQUIRE(lead < leads.size() && leads[lead].id == id, "a planned lead the plan did not see",
+             std::string(id));
+  return leads[lead];
+}
+
+}  // namespace
 
 kj::Own<PlannedRun> planRunOnSnapshot(Reader& snapshot, const RunParams& asked,
                                       const OppositionKey* opposition) {
@@ -152,16 +163,7 @@ kj::Own<PlannedRun> planRunOnSnapshot(Reader& snapshot, const RunParams& asked,
 
   planned->commandes = kj::mv(inputs.commandes);
   planned->plan = kj::mv(plan);
-  // The leads the plan changes, moved out of the pools (which go now), by views of the plan's
-  // ids (PlannedRun keeps both).
-  const RunPlan& kept = *planned->plan;
-  planned->touched.reserve(kept.aging.size() + kept.assignments.size());
-  for (auto& a : kept.aging) planned->touched.try_emplace({a.entity, a.leadId});
-  for (auto& a : kept.assignments) planned->touched.try_emplace({a.leadEntity, a.leadId});
-  for (auto& lead : inputs.pool) {
-    auto it = planned->touched.find(leadKey(lead.entity, lead.id));
-    if (it != planned->touched.end()) it->second = kj::mv(lead);
-  }
+  planned->leads = kj::mv(inputs.pool);
   return planned;
 }
 
@@ -172,19 +174,25 @@ std::string staleInputOf(Reader& reader, const PlannedRun& planned,
   if (readCommandes(reader, params, nullptr) != planned.commandes) {
     return "a commande, its client or its counters changed";
   }
-  for (auto& [key, seen] : planned.touched) {
-    KJ_IF_MAYBE (now, getPoolLead(reader, key.first, key.second)) {
-      if (*now != seen) return fmt::format("lead {} changed", key.second);
-    } else {
-      return fmt::format("lead {} is gone", key.second);
+  // The leads the plan ages or assigns, as it saw them (one aged and assigned is read twice).
+  auto changed = [&](uint32_t position, std::string_view id) -> std::string {
+    const PoolLead& seen = plannedLead(planned.leads, position, id);
+    KJ_IF_MAYBE (now, getPoolLead(reader, seen.entity, seen.id)) {
+      if (*now != seen) return fmt::format("lead {} changed", seen.id);
+      return "";
     }
+    return fmt::format("lead {} is gone", seen.id);
+  };
+  for (const Aging& a : planned.plan->aging) {
+    if (auto why = changed(a.lead, a.leadId); !why.empty()) return why;
+  }
+  for (const Assignment& a : planned.plan->assignments) {
+    if (auto why = changed(a.lead, a.leadId); !why.empty()) return why;
   }
   const auto& assignments = planned.plan->assignments;
   const Timestamp dedupLimit = params.reference - params.dedupWindow;
   for (const Assignment& a : assignments) {
-    auto touched = planned.touched.find(leadKey(a.leadEntity, a.leadId));
-    KJ_REQUIRE(touched != planned.touched.end(), "an assigned lead the plan did not see", a.leadId);
-    const PoolLead& lead = touched->second;
+    const PoolLead& lead = plannedLead(planned.leads, a.lead, a.leadId);
     if (opposition != nullptr) {
       const std::string hash = opposition->hash(lead.telephoneE164);
       if (isOpposed(reader, a.leadEntity, hash) ||
@@ -248,13 +256,12 @@ namespace {
 // trace. The day's counters are returned in `stats` (for the caller to apply) when it is given,
 // else applied in `txn`.
 //
-// `seen`: the touched leads as the plan saw them, when they are known to be as stored (the
-// transaction of the plan's own snapshot); else each is read through `txn`. A lead's record is
-// never read nor rewritten whole: its change of state is added to it (changeLeadState), once,
-// in one pass at the end.
+// `leads`: those the plan was made from (its positions), as `txn` has the ones it ages or
+// assigns. A lead's record is never read nor rewritten whole: its change of state is added to
+// it (changeLeadState), once, in one pass at the end.
 RunOutcome writeRun(Txn& txn, IdGenerator& ids, const RunParams& params, const RunPlan& plan,
                     TraceRecorder& trace, Timestamp now, std::vector<StatsChange>* stats,
-                    const LeadsByKey* seen) {
+                    const std::vector<PoolLead>& leads) {
   RunOutcome outcome;
   std::string id = runId(params.date, params.onlyEntity);
   std::string week = isoWeekOf(params.date);
@@ -265,35 +272,12 @@ RunOutcome writeRun(Txn& txn, IdGenerator& ids, const RunParams& params, const R
   for (Entity e : counted.entities) counted.pools[e] = countRunPools(txn, e, T);
   // What the run writes and never reads back: a transaction at a snapshot does not index it.
   Txn& writes = txn.writeOnly();
-  LeadsByKey read;  // the planned leads as `txn` has them, when `seen` is not given
-  if (seen == nullptr) {
-    auto readLead = [&](Entity e, const std::string& leadId) {
-      if (read.contains(leadKey(e, leadId))) return;
-      KJ_IF_MAYBE (lead, getPoolLead(txn, e, leadId)) {
-        read.try_emplace({e, leadId}, kj::mv(*lead));
-      } else {
-        KJ_FAIL_ASSERT("a planned lead is missing", leadId);
-      }
-    };
-    for (auto& aging : plan.aging) readLead(aging.entity, aging.leadId);
-    for (auto& a : plan.assignments) readLead(a.leadEntity, a.leadId);
-  }
-  const LeadsByKey& leads = seen != nullptr ? *seen : read;
-  auto poolLead = [&](Entity e, std::string_view leadId) -> const PoolLead& {
-    auto it = leads.find(leadKey(e, leadId));
-    KJ_REQUIRE(it != leads.end(), "a planned lead the plan did not see", std::string(leadId));
-    return it->second;
-  };
-  struct LeadChange {
-    bool aged = false;
-    bool delivered = false;
-  };
-  // By views of the plan's lead ids (it outlives this call).
-  std::unordered_map<std::pair<Entity, std::string_view>, LeadChange, LeadKeyHash>
-      leadChanges;
-  leadChanges.reserve(plan.aging.size() + plan.assignments.size());
+  // Each lead's change, by position, written once at the end.
+  constexpr uint8_t AGED = 1, DELIVERED = 2;
+  std::vector<uint8_t> leadChanges(leads.size());
   for (auto& aging : plan.aging) {
-    leadChanges[leadKey(aging.entity, aging.leadId)].aged = true;
+    plannedLead(leads, aging.lead, aging.leadId);
+    leadChanges[aging.lead] |= AGED;
     addHistory(writes, aging.entity, aging.leadId, history::aged(now, id));
   }
 
@@ -317,10 +301,9 @@ RunOutcome writeRun(Txn& txn, IdGenerator& ids, const RunParams& params, const R
       outcome.batches.push_back(kj::mv(batch));
     }
     Batch& batch = outcome.batches[client->second];
-    LeadChange& change = leadChanges[leadKey(a.leadEntity, a.leadId)];
-    KJ_ASSERT(!change.delivered, "a lead is planned twice", a.leadId);
-    change.delivered = true;
-    const PoolLead& lead = poolLead(a.leadEntity, a.leadId);
+    const PoolLead& lead = plannedLead(leads, a.lead, a.leadId);
+    KJ_ASSERT((leadChanges[a.lead] & DELIVERED) == 0, "a lead is planned twice", a.leadId);
+    leadChanges[a.lead] |= DELIVERED;
 
     Delivery d;
     d.id = ids.next(now);
@@ -361,12 +344,14 @@ RunOutcome writeRun(Txn& txn, IdGenerator& ids, const RunParams& params, const R
                         static_cast<int32_t>(served.count));
   }
   // Each lead's change once, without reading its record.
-  for (auto& [key, change] : leadChanges) {
-    const PoolLead& before = poolLead(key.first, key.second);
-    Statut after = change.delivered ? Statut::DELIVERED : Statut::LB;
-    counted.pools[before.entity].move(before.statut, after, before.recuLe, T);
-    changeLeadState(writes, before, change.aged,
-                    change.delivered ? std::optional<Timestamp>(T) : std::nullopt);
+  for (size_t i = 0; i < leads.size(); ++i) {
+    if (leadChanges[i] == 0) continue;
+    const PoolLead& before = leads[i];
+    const bool delivered = (leadChanges[i] & DELIVERED) != 0;
+    counted.pools[before.entity].move(before.statut, delivered ? Statut::DELIVERED : Statut::LB,
+                                      before.recuLe, T);
+    changeLeadState(writes, before, (leadChanges[i] & AGED) != 0,
+                    delivered ? std::optional<Timestamp>(T) : std::nullopt);
   }
   counted.duplicates = plan.duplicates;
   auto changes = runStatsChanges(txn, counted);
@@ -408,12 +393,13 @@ kj::Own<PlannedRun> prepareRun(Store& store, IdGenerator& ids, const RunParams& 
   auto txn = store.beginAtSnapshot();
   auto planned = planRunOnSnapshot(*txn, asked, opposition);
   if (!planned->plan) return planned;
-  // The pools, freed: their pages back to the system before the run's writes take as many.
+  // The planner's pools and indexes, freed: their pages back to the system before the run's
+  // writes take as many.
   ::malloc_trim(0);
   auto writing = std::chrono::steady_clock::now();
   planned->preparedOutcome =
       writeRun(*txn, ids, *planned->scope.toRun, *planned->plan, *planned->trace, now,
-               &planned->preparedStats, &planned->touched);
+               &planned->preparedStats, planned->leads);
   // Here, not on the writer. If even the batch fallback fails (a spill that cannot be read
   // back), the plan is kept without its writes: the writer checks it and writes it itself.
   KJ_IF_MAYBE (e, kj::runCatchingExceptions([&]() { txn->finishWrites(); })) {
@@ -478,11 +464,16 @@ RunOutcome executeRun(Txn& txn, IdGenerator& ids, const RunParams& asked, Timest
     }
   }
   auto writing = std::chrono::steady_clock::now();
+  std::vector<PoolLead> leads;  // those the plan was made from
   if (trace.get() == nullptr) {
     trace = kj::heap<TraceRecorder>(runId(params.date, params.onlyEntity));
-    plan = planRunFromStore(txn, params, opposition, trace.get());
+    RunInputs inputs = readInputs(txn, params);
+    plan = planOn(txn, inputs, params, opposition, trace.get());
+    leads = kj::mv(inputs.pool);
+  } else {
+    leads = kj::mv(planned->leads);  // as stored: staleInputOf read each one it changes
   }
-  RunOutcome outcome = writeRun(txn, ids, params, plan, *trace, now, nullptr, nullptr);
+  RunOutcome outcome = writeRun(txn, ids, params, plan, *trace, now, nullptr, leads);
   outcome.staleBecause = kj::mv(staleBecause);
   outcome.replanned = !outcome.staleBecause.empty();
   outcome.checkSeconds = secondsBetween(checking, writing);

@@ -10,7 +10,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "daemon/domain/allocation.h"
@@ -22,16 +21,6 @@
 #include "daemon/store/store.h"
 
 namespace rdz {
-
-// Leads by (entity, id).
-struct LeadKeyHash {
-  size_t operator()(std::pair<Entity, std::string_view> key) const {
-    return std::hash<std::string_view>()(key.second) ^ static_cast<size_t>(key.first);
-  }
-};
-// Its keys view the ids of the plan the leads come from: valid while that plan lives.
-using LeadsByKey =
-    std::unordered_map<std::pair<Entity, std::string_view>, PoolLead, LeadKeyHash>;
 
 struct RunSettings {
   std::string deliveryTime = "09:30";  // Europe/Paris
@@ -87,10 +76,10 @@ struct PlannedRun {
   RunParams asked;
   RunScope scope;               // resolved on the snapshot
   std::optional<RunPlan> plan;  // when scope.toRun
-  // What the plan relied on: the commandes as it saw them, the leads it ages or assigns as it saw
-  // them.
+  // What the plan relied on: the commandes as it saw them; the leads it planned from as it saw
+  // them (the plan's Aging::lead and Assignment::lead are positions in it).
   std::vector<CommandeState> commandes;
-  LeadsByKey touched;
+  std::vector<PoolLead> leads;
   kj::Own<TraceRecorder> trace;
   std::chrono::steady_clock::time_point started;
   double readSeconds = 0;  // reading the pools and commandes from the snapshot

@@ -1,8 +1,10 @@
 #include "daemon/store/records.h"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <optional>
+#include <span>
 
 #include "daemon/store/codec.h"
 #include "daemon/store/keys.h"
@@ -76,19 +78,41 @@ PoolLead poolView(const Lead& lead) {
   return pool;
 }
 
-std::vector<IndexEntry> leadIndexEntries(const PoolLead& lead) {
+namespace {
+
+// The entries of a lead that its status decides: its status entry, and its last-delivery entry
+// while it is `delivered`. (Its phone entry depends only on fields a run never changes.)
+struct StateEntries {
+  std::array<IndexEntry, 2> entries;
+  size_t count = 0;
+  std::span<const IndexEntry> view() const { return {entries.data(), count}; }
+};
+
+StateEntries stateEntries(const PoolLead& lead) {
   const bool inPool = lead.statut == Statut::NEW || lead.statut == Statut::LB;
   const bool reenters = lead.statut == Statut::DELIVERED && lead.derniereLivraison.has_value();
   std::string pool = inPool || reenters ? encodePoolEntry(lead) : std::string();
-  std::vector<IndexEntry> out;
-  out.push_back({keys::statusKey(lead.statut, lead.recuLe, lead.id), inPool ? pool : ""});
-  if (!lead.telephoneE164.empty()) {
-    out.push_back({keys::phoneKey(lead.telephoneE164, lead.produit, lead.recuLe, lead.id), ""});
+  StateEntries out;
+  out.entries[out.count++] = {keys::statusKey(lead.statut, lead.recuLe, lead.id),
+                              inPool ? pool : std::string()};
+  if (reenters) {
+    out.entries[out.count++] = {keys::agingKey(*lead.derniereLivraison, lead.id), kj::mv(pool)};
   }
-  if (reenters) out.push_back({keys::agingKey(*lead.derniereLivraison, lead.id), kj::mv(pool)});
   return out;
 }
 
+}  // namespace
+
+std::vector<IndexEntry> leadIndexEntries(const PoolLead& lead) {
+  StateEntries state = stateEntries(lead);
+  std::vector<IndexEntry> out;
+  out.push_back(kj::mv(state.entries[0]));
+  if (!lead.telephoneE164.empty()) {
+    out.push_back({keys::phoneKey(lead.telephoneE164, lead.produit, lead.recuLe, lead.id), ""});
+  }
+  if (state.count > 1) out.push_back(kj::mv(state.entries[1]));
+  return out;
+}
 std::vector<IndexEntry> leadIndexEntries(const Lead& lead) {
   return leadIndexEntries(poolView(lead));
 }
@@ -98,9 +122,9 @@ namespace {
 // Deletes the entries of `before` whose key `after` has not, puts those of `after` that
 // `before` has not as they are (the entries `before` had are there already: the audit checks
 // it).
-void moveEntries(Txn& txn, Entity e, const std::vector<IndexEntry>& before,
-                 const std::vector<IndexEntry>& after) {
-  auto hasKey = [](const std::vector<IndexEntry>& entries, const std::string& key) {
+void moveEntries(Txn& txn, Entity e, std::span<const IndexEntry> before,
+                 std::span<const IndexEntry> after) {
+  auto hasKey = [](std::span<const IndexEntry> entries, const std::string& key) {
     return std::any_of(entries.begin(), entries.end(),
                        [&](const IndexEntry& entry) { return entry.key == key; });
   };
@@ -127,7 +151,8 @@ void changeLeadState(Txn& txn, const PoolLead& before, bool aged,
     after.derniereLivraison = *delivered;
   }
   txn.merge(after.entity, Family::LEADS, after.id, leadStateChange(aged, delivered));
-  moveEntries(txn, after.entity, leadIndexEntries(before), leadIndexEntries(after));
+  // Only the entries the status decides move: the phone entry stays as it is.
+  moveEntries(txn, after.entity, stateEntries(before).view(), stateEntries(after).view());
 }
 
 void putLead(Txn& txn, const Lead& lead, const Lead* previous) {

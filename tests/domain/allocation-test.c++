@@ -689,6 +689,31 @@ TEST(Run, LeadNeverAssignedTwice) {
   EXPECT_EQ(aged(p), V{"aged:new"});
 }
 
+// The service writes a plan through the leads' positions (Aging::lead, Assignment::lead): each
+// names the lead it was made for, the first one when a lead is given twice.
+TEST(Run, PositionsNameTheLeadsPlanned) {
+  auto z = commande("Z1", "zr7-a", 10, Entity::ZR7);
+  z.commande.lbMaxPct = 100;
+  auto m = commande("M1", "mdl-a", 10, Entity::MDL);
+  m.commande.fallback = true;
+  PoolLead f = fresh("f", hours(2)), dup = f;
+  std::vector<PoolLead> leads = {fresh("g", hours(1)), f, dup, lb("l1", 10 * DAY),
+                                 fresh("aged", 9 * DAY), fresh("m", hours(1), Entity::MDL)};
+  auto p = plan(leads, {z, m});
+  ASSERT_EQ(p.assignments.size(), 5u);
+  ASSERT_EQ(p.aging.size(), 1u);
+  for (const auto& a : p.assignments) {
+    ASSERT_LT(a.lead, leads.size());
+    EXPECT_EQ(leads[a.lead].id, a.leadId);
+    EXPECT_EQ(leads[a.lead].entity, a.leadEntity);
+  }
+  EXPECT_EQ(p.aging[0].lead, 4u);
+  auto given = std::find_if(p.assignments.begin(), p.assignments.end(),
+                            [](const Assignment& a) { return a.leadId == "f"; });
+  ASSERT_NE(given, p.assignments.end());
+  EXPECT_EQ(given->lead, 1u);  // not the copy at 2
+}
+
 TEST(Run, OnlyEntity) {
   auto z = commande("Z1", "zr7-a", 1, Entity::ZR7);
   z.commande.fallback = true;
