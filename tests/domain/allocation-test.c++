@@ -697,8 +697,12 @@ TEST(Run, PositionsNameTheLeadsPlanned) {
   auto m = commande("M1", "mdl-a", 10, Entity::MDL);
   m.commande.fallback = true;
   PoolLead f = fresh("f", hours(2)), dup = f;
-  std::vector<PoolLead> leads = {fresh("g", hours(1)), f, dup, lb("l1", 10 * DAY),
-                                 fresh("aged", 9 * DAY), fresh("m", hours(1), Entity::MDL)};
+  std::vector<PoolLead> leads = {fresh("g", hours(1)),
+                                 f,
+                                 dup,
+                                 lb("l1", 10 * DAY),
+                                 fresh("aged", 9 * DAY),
+                                 fresh("m", hours(1), Entity::MDL)};
   auto p = plan(leads, {z, m});
   ASSERT_EQ(p.assignments.size(), 5u);
   ASSERT_EQ(p.aging.size(), 1u);
