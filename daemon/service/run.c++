@@ -266,8 +266,11 @@ RunOutcome writeRun(Txn& txn, IdGenerator& ids, const RunParams& params, const R
   std::string id = runId(params.date, params.onlyEntity);
   std::string week = isoWeekOf(params.date);
   const Timestamp T = params.reference;
-  RunCount counted{id, params.date, T, scopeOf(params), {}, {}, {}};
-  counted.deliveries.reserve(plan.assignments.size());
+  RunCount counted;
+  counted.runId = id;
+  counted.date = params.date;
+  counted.reference = T;
+  counted.entities = scopeOf(params);
   // The pools as the run finds them (read before it writes), then moved with each lead it changes.
   for (Entity e : counted.entities) counted.pools[e] = countRunPools(txn, e, T);
   // What the run writes and never reads back: a transaction at a snapshot does not index it.
@@ -326,7 +329,7 @@ RunOutcome writeRun(Txn& txn, IdGenerator& ids, const RunParams& params, const R
     count.lb += fromLb ? 1 : 0;
 
     addHistory(writes, a.leadEntity, a.leadId, history::delivered(now, d));
-    counted.deliveries.emplace_back(kj::mv(d), lead.produit);
+    counted.addDelivery(d, lead.produit);
   }
   for (auto& [commande, count] : countByCommande) {
     addWeekCount(txn, commande.first, commande.second, week, count.delivered, count.lb);

@@ -256,26 +256,25 @@ RunPools countRunPools(Reader& r, Entity e, Timestamp reference) {
   return pools;
 }
 
+void RunCount::addDelivery(const Delivery& d, std::string_view produit) {
+  key_.assign({static_cast<char>('0' + static_cast<int>(d.entity)),
+               static_cast<char>('0' + static_cast<int>(d.leadEntity)),
+               static_cast<char>('0' + static_cast<int>(d.pass))});
+  for (std::string_view part : {std::string_view(d.client), std::string_view(d.run), produit}) {
+    key_.append(part).push_back('\0');
+  }
+  auto [alike, first] = deliveries.try_emplace(key_);
+  if (first) {
+    alike->second.delivery = d;
+    alike->second.produit = produit;
+  }
+  alike->second.count += 1;
+}
+
 std::vector<StatsChange> runStatsChanges(Txn& txn, const RunCount& run) {
   std::vector<StatsChange> changes;
-  // Deliveries that move the same rows by the same counters (what statsOfDelivery reads: the two
-  // entities, LB or fresh, the client, the run, the produit) are counted once, n times: a row per
-  // client and produit, not a change per delivery (half a million at a million leads).
-  std::unordered_map<std::string, std::pair<const std::pair<Delivery, std::string>*, int>> alike;
-  std::string key;
-  for (auto& delivered : run.deliveries) {
-    auto& [d, produit] = delivered;
-    key.assign({static_cast<char>('0' + static_cast<int>(d.entity)),
-                static_cast<char>('0' + static_cast<int>(d.leadEntity)),
-                static_cast<char>('0' + static_cast<int>(d.pass))});
-    for (std::string_view part :
-         {std::string_view(d.client), std::string_view(d.run), std::string_view(produit)}) {
-      key.append(part).push_back('\0');
-    }
-    ++alike.try_emplace(key, &delivered, 0).first->second.second;
-  }
-  for (auto& [_, shape] : alike) {
-    auto moved = statsOfDelivery(shape.first->first, shape.first->second, shape.second);
+  for (auto& [_, alike] : run.deliveries) {
+    auto moved = statsOfDelivery(alike.delivery, alike.produit, alike.count);
     changes.insert(changes.end(), moved.begin(), moved.end());
   }
   std::map<Entity, std::map<std::pair<std::string, std::string>, int64_t>> doublons;

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <map>
+#include <unordered_map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -52,10 +53,23 @@ struct RunCount {
   std::string date;
   Timestamp reference{};
   std::vector<Entity> entities;  // the run's scope
-  // The run's deliveries, each with its lead's produit.
-  std::vector<std::pair<Delivery, std::string>> deliveries;
   std::vector<DuplicateSkip> duplicates;  // each with its lead's produit
   std::map<Entity, RunPools> pools;       // each entity of the scope, as the run leaves it
+
+  // Counts one of the run's deliveries, of a lead of `produit`. Deliveries that move the same
+  // rows by the same counters (what statsOfDelivery reads: the two entities, LB or fresh, the
+  // client, the run, the produit) are kept once with their number: a row per client and produit,
+  // not a copy of each delivery (half a million at a million leads).
+  void addDelivery(const Delivery& d, std::string_view produit);
+  struct Alike {
+    Delivery delivery;  // the first of them
+    std::string produit;
+    int count = 0;
+  };
+  std::unordered_map<std::string, Alike> deliveries;  // by what statsOfDelivery reads
+
+ private:
+  std::string key_;  // addDelivery's buffer
 };
 // Counts a run in `txn`: the deliveries, the duplicates avoided, and the pools each entity of its
 // scope is left with; writes each entity's RunStats record and returns the day's counters for the

@@ -18,6 +18,7 @@
 #include <condition_variable>
 #include <cstring>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 #include "daemon/store/ingest-files.h"
@@ -197,6 +198,10 @@ class RocksTxn final : public Txn {
    public:
     explicit Unindexed(RocksStore& store) : store_(store) {}
     ~Unindexed() noexcept override {
+      if (spilling_) {
+        spilling_->thread.join();
+        removeIngestFile(spilling_->path);
+      }
       for (auto& path : spills_) removeIngestFile(path);
     }
     kj::Maybe<std::string> get(Entity, Family, std::string_view) override { noReads(); }
@@ -214,7 +219,8 @@ class RocksTxn final : public Txn {
     void delSystem(std::string_view key) override;
     size_t size() const override {
       if (batch_) return batch_->Count();
-      return filed_ > 0 ? filed_ : entries_.size() + spilled_;
+      if (filed_ > 0) return filed_;
+      return entries_.size() + spilled_ + (spilling_ ? spilling_->entries.size() : 0);
     }
 
     // The writes in key order (two writes of one key in the order they were made). Built once; no
@@ -251,26 +257,43 @@ class RocksTxn final : public Txn {
       uint64_t prefix;    // the key's first 8 bytes, big-endian, zero-padded
       uint32_t keyLength;
       uint32_t valueLength;
-      uint32_t order;   // of writing
+      uint32_t order;   // of writing, in the whole part
       uint16_t family;  // index in families_
       Op op;
     };
+    // `entries` in that order; `familyIds` by Entry::family.
+    static void sortEntries(std::vector<Entry>& entries, const std::vector<uint32_t>& familyIds);
+    static Write writeOf(const Entry& entry, const std::vector<uint32_t>& familyIds) {
+      return {familyIds[entry.family], std::string_view(entry.bytes, entry.keyLength),
+              std::string_view(entry.bytes + entry.keyLength, entry.valueLength), entry.op};
+    }
+    // An arena being sorted and written to its spill file by a thread of its own, while the
+    // next writes fill a new arena (the two cores work at once; one spill at a time).
+    struct Spilling {
+      std::vector<std::unique_ptr<char[]>> chunks;
+      std::vector<Entry> entries;
+      std::vector<uint32_t> familyIds;
+      std::string path;
+      kj::Maybe<kj::Exception> error;
+      std::thread thread;
+    };
+    // Waits for the spill in progress, if any: its file joins spills_, or, when it could not be
+    // written, its writes come back to the arena (and nothing is spilled any more).
+    void finishSpill();
     void add(rocksdb::ColumnFamilyHandle* family, Op op, std::string_view key,
              std::string_view value);
     char* allocate(size_t size);
     void sort();     // entries_ as batch() and files() take them
     void release();  // the arena and the entries, once written elsewhere
-    // The arena's writes, sorted, to a spill file (when no save point is open: a rollback never
-    // reaches into one); on an I/O error they stay in memory.
+    // The arena's writes, sorted, to a spill file by a thread of its own (Spilling), when no
+    // save point is open (a rollback never reaches into one); on an I/O error they stay in
+    // memory.
     void spill();
     // Every write of this part in order — family id, key, then the order they were made — from
     // the spill files and the arena; `fn`'s Write views are valid during the call only.
     template <typename Fn>
     void forEachWrite(Fn&& fn);
-    Write write(const Entry& entry) const {
-      return {familyIds_[entry.family], std::string_view(entry.bytes, entry.keyLength),
-              std::string_view(entry.bytes + entry.keyLength, entry.valueLength), entry.op};
-    }
+    Write write(const Entry& entry) const { return writeOf(entry, familyIds_); }
     [[noreturn]] static void noReads() {
       KJ_FAIL_REQUIRE("a read through writeOnly(): what is read back goes through the transaction");
     }
@@ -288,7 +311,9 @@ class RocksTxn final : public Txn {
     size_t arenaBytes_ = 0;            // the arena's and the entries' bytes since the last spill
     std::vector<std::string> spills_;  // spill files, in the order written
     size_t spilled_ = 0;               // the writes in them
+    std::unique_ptr<Spilling> spilling_;
     bool spillFailed_ = false;
+    uint32_t written_ = 0;  // writes made: the next one's order
     std::vector<size_t> marks_;
     std::unique_ptr<rocksdb::WriteBatch> batch_;
   };
@@ -799,7 +824,7 @@ char* RocksTxn::Unindexed::allocate(size_t size) {
 void RocksTxn::Unindexed::add(rocksdb::ColumnFamilyHandle* family, Op op, std::string_view key,
                               std::string_view value) {
   KJ_REQUIRE(!batch_, "a write after the transaction's writes were finished");
-  KJ_REQUIRE(key.size() <= UINT32_MAX && value.size() <= UINT32_MAX && entries_.size() < UINT32_MAX,
+  KJ_REQUIRE(key.size() <= UINT32_MAX && value.size() <= UINT32_MAX && written_ < UINT32_MAX,
              "too large a write-only part");
   char* bytes = allocate(key.size() + value.size());
   memcpy(bytes, key.data(), key.size());
@@ -812,7 +837,7 @@ void RocksTxn::Unindexed::add(rocksdb::ColumnFamilyHandle* family, Op op, std::s
   auto known = std::find(families_.begin(), families_.end(), family);
   if (known == families_.end()) known = families_.insert(families_.end(), family);
   entries_.push_back({bytes, prefix, static_cast<uint32_t>(key.size()),
-                      static_cast<uint32_t>(value.size()), static_cast<uint32_t>(entries_.size()),
+                      static_cast<uint32_t>(value.size()), written_++,
                       static_cast<uint16_t>(known - families_.begin()), op});
   arenaBytes_ += key.size() + value.size() + sizeof(Entry);
   if (arenaBytes_ >= runSpillBytes.load(std::memory_order_relaxed) && marks_.empty() &&
@@ -821,27 +846,49 @@ void RocksTxn::Unindexed::add(rocksdb::ColumnFamilyHandle* family, Op op, std::s
   }
 }
 void RocksTxn::Unindexed::spill() {
-  sort();
-  std::string path =
+  finishSpill();
+  if (spillFailed_) return;
+  auto job = std::make_unique<Spilling>();
+  job->chunks = kj::mv(chunks_);
+  job->entries = kj::mv(entries_);
+  for (auto* family : families_) job->familyIds.push_back(family->GetID());
+  job->path =
       store_.ingestDir() + "/" + std::to_string(store_.ingestSequence().fetch_add(1)) + ".spill";
-  auto error = kj::runCatchingExceptions([&]() {
-    SpillWriter out(path);
-    for (const Entry& entry : entries_) out.add(write(entry));
-    out.finish();
-  });
-  KJ_IF_MAYBE (e, error) {
-    removeIngestFile(path);
-    KJ_LOG(WARNING, "could not spill a run's writes to a file: they stay in memory", *e);
-    spillFailed_ = true;
-    return;
-  }
-  spills_.push_back(kj::mv(path));
-  spilled_ += entries_.size();
   release();
   arenaBytes_ = 0;
+  Spilling* spilling = job.get();
+  // The thread inherits this one's priority (a run's worker is niced).
+  job->thread = std::thread([spilling]() {
+    spilling->error = kj::runCatchingExceptions([spilling]() {
+      sortEntries(spilling->entries, spilling->familyIds);
+      SpillWriter out(spilling->path);
+      for (const Entry& entry : spilling->entries) out.add(writeOf(entry, spilling->familyIds));
+      out.finish();
+    });
+  });
+  spilling_ = kj::mv(job);
+}
+void RocksTxn::Unindexed::finishSpill() {
+  if (!spilling_) return;
+  spilling_->thread.join();
+  std::unique_ptr<Spilling> done = kj::mv(spilling_);
+  KJ_IF_MAYBE (e, done->error) {
+    removeIngestFile(done->path);
+    KJ_LOG(WARNING, "could not spill a run's writes to a file: they stay in memory", *e);
+    spillFailed_ = true;
+    // Back before the arena's (their order says which of a key's writes came first); the open
+    // save points' marks move with the arena's entries.
+    for (auto& chunk : done->chunks) chunks_.push_back(kj::mv(chunk));
+    entries_.insert(entries_.begin(), done->entries.begin(), done->entries.end());
+    for (auto& mark : marks_) mark += done->entries.size();
+    return;
+  }
+  spills_.push_back(kj::mv(done->path));
+  spilled_ += done->entries.size();
 }
 template <typename Fn>
 void RocksTxn::Unindexed::forEachWrite(Fn&& fn) {
+  finishSpill();
   sort();
   std::vector<std::unique_ptr<SpillReader>> readers;  // the spills, then the arena
   for (auto& path : spills_) {
@@ -876,16 +923,20 @@ void RocksTxn::Unindexed::forEachWrite(Fn&& fn) {
     }
   }
 }
-void RocksTxn::Unindexed::sort() {
-  familyIds_.clear();
-  for (auto* family : families_) familyIds_.push_back(family->GetID());
-  std::sort(entries_.begin(), entries_.end(), [&](const Entry& a, const Entry& b) {
-    if (a.family != b.family) return familyIds_[a.family] < familyIds_[b.family];
+void RocksTxn::Unindexed::sortEntries(std::vector<Entry>& entries,
+                                      const std::vector<uint32_t>& familyIds) {
+  std::sort(entries.begin(), entries.end(), [&](const Entry& a, const Entry& b) {
+    if (a.family != b.family) return familyIds[a.family] < familyIds[b.family];
     if (a.prefix != b.prefix) return a.prefix < b.prefix;
     int c = std::string_view(a.bytes, a.keyLength).compare(std::string_view(b.bytes, b.keyLength));
     if (c != 0) return c < 0;
     return a.order < b.order;
   });
+}
+void RocksTxn::Unindexed::sort() {
+  familyIds_.clear();
+  for (auto* family : families_) familyIds_.push_back(family->GetID());
+  sortEntries(entries_, familyIds_);
 }
 void RocksTxn::Unindexed::release() {
   std::vector<Entry>().swap(entries_);
@@ -896,6 +947,7 @@ void RocksTxn::Unindexed::release() {
 rocksdb::WriteBatch& RocksTxn::Unindexed::batch() {
   if (batch_) return *batch_;
   KJ_REQUIRE(filed_ == 0, "the write-only part went to files");
+  finishSpill();
   // Built aside, kept only whole: a spill that cannot be read leaves no half batch behind.
   auto batch =
       std::make_unique<rocksdb::WriteBatch>(bytes_ + 16 * (entries_.size() + spilled_) + 64);
@@ -921,6 +973,7 @@ rocksdb::WriteBatch& RocksTxn::Unindexed::batch() {
 }
 kj::Maybe<std::vector<IngestFile>> RocksTxn::Unindexed::files(const std::vector<Write>& others) {
   KJ_REQUIRE(!batch_ && filed_ == 0, "the write-only part was written already");
+  finishSpill();
   sort();
   std::vector<uint32_t> ids = familyIds_;  // every family written, spilled or not
   std::vector<Write> mine;                 // the others of those families, sorted
