@@ -14,8 +14,8 @@
 #pragma once
 
 #include <map>
-#include <unordered_map>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -52,7 +52,7 @@ struct RunCount {
   std::string runId;
   std::string date;
   Timestamp reference{};
-  std::vector<Entity> entities;  // the run's scope
+  std::vector<Entity> entities;           // the run's scope
   std::vector<DuplicateSkip> duplicates;  // each with its lead's produit
   std::map<Entity, RunPools> pools;       // each entity of the scope, as the run leaves it
 
