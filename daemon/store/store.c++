@@ -750,10 +750,12 @@ kj::Maybe<std::string> RocksTxn::getFrom(rocksdb::ColumnFamilyHandle* cf, std::s
 
 void RocksTxn::scanFrom(rocksdb::ColumnFamilyHandle* cf, std::string_view prefix, ScanFn& fn,
                         bool reverse, std::string_view after) {
-  // The batch iterator takes ownership of the base iterator.
   PrefixReadOptions options(readOptions_, prefix);
-  std::unique_ptr<rocksdb::Iterator> it(
-      batch_.NewIteratorWithBase(cf, store_.db().NewIterator(options.get(), cf)));
+  std::unique_ptr<rocksdb::Iterator> base(store_.db().NewIterator(options.get(), cf));
+  // Nothing written yet (a run reading its pools on its snapshot): the database alone.
+  if (batch_.GetWriteBatch()->Count() == 0) return iterate(*base, prefix, fn, reverse, after);
+  // The batch iterator takes ownership of the base iterator.
+  std::unique_ptr<rocksdb::Iterator> it(batch_.NewIteratorWithBase(cf, base.release()));
   iterate(*it, prefix, fn, reverse, after);
 }
 
