@@ -5,7 +5,9 @@
 #include <malloc.h>
 
 #include <algorithm>
+#include <array>
 #include <map>
+#include <thread>
 
 #include "daemon/domain/calendar.h"
 #include "daemon/domain/explain.h"
@@ -83,22 +85,50 @@ std::vector<CommandeState> readCommandes(Reader& reader, const RunParams& params
   return commandes;
 }
 
-RunInputs readInputs(Reader& reader, const RunParams& params) {
-  RunInputs inputs;
+// `concurrently`: `reader` may be read by two threads at once (a snapshot): each entity's pools
+// are read by a thread of their own.
+RunInputs readInputs(Reader& reader, const RunParams& params, bool concurrently = false) {
   // The pools (new and LB leads received by T) and the delivered leads that re-enter LB (last
   // delivered at or before T − lbReentry), by range from their index entries: the lead records
   // and the history of older deliveries are never read.
-  auto add = [&](std::vector<PoolLead> leads) {
-    if (inputs.pool.empty()) {
-      inputs.pool = kj::mv(leads);
-    } else {
-      inputs.pool.insert(inputs.pool.end(), std::make_move_iterator(leads.begin()),
-                         std::make_move_iterator(leads.end()));
-    }
-  };
-  for (Entity e : scopeOf(params)) {
+  auto poolsOf = [&](Entity e) {
+    std::vector<PoolLead> pool;
+    auto add = [&](std::vector<PoolLead> leads) {
+      if (pool.empty()) {
+        pool = kj::mv(leads);
+      } else {
+        pool.insert(pool.end(), std::make_move_iterator(leads.begin()),
+                    std::make_move_iterator(leads.end()));
+      }
+    };
     for (Statut s : {Statut::NEW, Statut::LB}) add(poolLeadsUntil(reader, e, s, params.reference));
     add(deliveredLeadsUntil(reader, e, params.reference - params.lbReentry));
+    return pool;
+  };
+  const std::vector<Entity> scope = scopeOf(params);
+  std::vector<std::vector<PoolLead>> pools(scope.size());
+  if (concurrently && scope.size() == 2) {
+    kj::Maybe<kj::Exception> error;
+    // The thread inherits this one's priority (a run's worker is niced).
+    std::thread other([&]() {
+      error = kj::runCatchingExceptions([&]() { pools[1] = poolsOf(scope[1]); });
+    });
+    KJ_DEFER(if (other.joinable()) other.join());
+    pools[0] = poolsOf(scope[0]);
+    other.join();
+    KJ_IF_MAYBE (e, error) kj::throwFatalException(kj::mv(*e));
+  } else {
+    for (size_t i = 0; i < scope.size(); ++i) pools[i] = poolsOf(scope[i]);
+  }
+  RunInputs inputs;
+  // In the scope's order, as one list.
+  size_t total = 0;
+  for (auto& pool : pools) total += pool.size();
+  inputs.pool = kj::mv(pools[0]);
+  inputs.pool.reserve(total);
+  for (size_t i = 1; i < pools.size(); ++i) {
+    inputs.pool.insert(inputs.pool.end(), std::make_move_iterator(pools[i].begin()),
+                       std::make_move_iterator(pools[i].end()));
   }
   inputs.commandes = readCommandes(reader, params, &inputs.clientEntity);
   return inputs;
@@ -114,9 +144,15 @@ RunPlan planOn(Reader& reader, const RunInputs& inputs, const RunParams& params,
   };
   OppositionLookup opposed;
   if (opposition != nullptr) {
-    opposed = [&reader, opposition](Entity list, std::string_view e164) {
-      return isOpposed(reader, list, opposition->hash(e164));
-    };
+    // An empty list opposes no one: no phone hashed nor looked up for it.
+    std::array<bool, std::size(ALL_ENTITIES)> listed{};
+    for (Entity e : ALL_ENTITIES) listed[static_cast<size_t>(e)] = hasOpposition(reader, e);
+    if (std::find(listed.begin(), listed.end(), true) != listed.end()) {
+      opposed = [&reader, opposition, listed](Entity list, std::string_view e164) {
+        return listed[static_cast<size_t>(list)] &&
+               isOpposed(reader, list, opposition->hash(e164));
+      };
+    }
   }
   return planRun(params, inputs.pool, inputs.commandes, duplicates, opposed, trace);
 }
@@ -154,7 +190,7 @@ kj::Own<PlannedRun> planRunOnSnapshot(Reader& snapshot, const RunParams& asked,
   planned->scope = resolveRun(snapshot, asked);
   if (!planned->scope.toRun) return planned;
   const RunParams& params = *planned->scope.toRun;
-  RunInputs inputs = readInputs(snapshot, params);
+  RunInputs inputs = readInputs(snapshot, params, /*concurrently=*/true);
   auto read = std::chrono::steady_clock::now();
   planned->readSeconds = secondsBetween(planned->started, read);
   planned->trace = kj::heap<TraceRecorder>(runId(params.date, params.onlyEntity));

@@ -97,7 +97,9 @@ struct PlannedRun {
   double prepareSeconds = 0;  // writing the run into `prepared`
 };
 
-// Resolves and plans `asked` on `snapshot` (a worker thread; writes nothing).
+// Resolves and plans `asked` on `snapshot` (a worker thread; writes nothing). `snapshot` is read
+// by two threads at once: a Store::snapshot(), or a Store::beginAtSnapshot() transaction with
+// nothing written yet.
 kj::Own<PlannedRun> planRunOnSnapshot(Reader& snapshot, const RunParams& asked,
                                       const OppositionKey* opposition);
 

@@ -675,6 +675,15 @@ bool isOpposed(Reader& r, Entity e, std::string_view hash) {
   return r.get(e, Family::OPPOSITION, hash) != nullptr;
 }
 
+bool hasOpposition(Reader& r, Entity e) {
+  bool any = false;
+  r.scan(e, Family::OPPOSITION, "", [&](auto, auto) {
+    any = true;
+    return false;
+  });
+  return any;
+}
+
 void putOpposition(Txn& txn, Entity e, std::string_view hash, Timestamp at) {
   std::string value;
   keys::appendTime(value, at);

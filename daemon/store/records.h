@@ -157,6 +157,8 @@ void deleteDuplicatesOfPhone(Txn& txn, Entity clientEntity, std::string_view e16
 
 // The opposition list of an entity (SPEC §7.2), by keyed hash (never the number).
 bool isOpposed(Reader& r, Entity e, std::string_view hash);
+// Whether the list holds any number at all (one key read).
+bool hasOpposition(Reader& r, Entity e);
 void putOpposition(Txn& txn, Entity e, std::string_view hash, Timestamp at);
 void deleteOpposition(Txn& txn, Entity e, std::string_view hash);
 uint32_t countOpposition(Reader& r, Entity e);

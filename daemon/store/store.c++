@@ -892,36 +892,41 @@ template <typename Fn>
 void RocksTxn::Unindexed::forEachWrite(Fn&& fn) {
   finishSpill();
   sort();
-  std::vector<std::unique_ptr<SpillReader>> readers;  // the spills, then the arena
-  for (auto& path : spills_) {
-    readers.push_back(std::make_unique<SpillReader>(path));
-    if (!readers.back()->next()) readers.back() = nullptr;
-  }
+  // The sources: the spills in the order written, then the arena (index readers.size()).
+  std::vector<std::unique_ptr<SpillReader>> readers;
+  for (auto& path : spills_) readers.push_back(std::make_unique<SpillReader>(path));
+  const size_t arena = readers.size();
   size_t next = 0;  // in entries_
-  Write memory{};
-  for (;;) {
-    // The smallest head; on a tie, the earliest written (spills in order, then the arena).
-    const Write* best = nullptr;
-    size_t from = readers.size();
-    for (size_t i = 0; i < readers.size(); ++i) {
-      if (readers[i] && (best == nullptr || writeBefore(readers[i]->current(), *best))) {
-        best = &readers[i]->current();
-        from = i;
-      }
-    }
-    if (next < entries_.size()) {
-      memory = write(entries_[next]);
-      if (best == nullptr || writeBefore(memory, *best)) {
-        best = &memory;
-        from = readers.size();
-      }
-    }
-    if (best == nullptr) return;
-    fn(*best);
-    if (from == readers.size()) {
-      ++next;
-    } else if (!readers[from]->next()) {
-      readers[from] = nullptr;
+  Write memory{};   // entries_[next]
+  auto head = [&](size_t source) -> const Write& {
+    return source == arena ? memory : readers[source]->current();
+  };
+  // Moves `source` to its next write; false when it has none left.
+  auto advance = [&](size_t source) {
+    if (source != arena) return readers[source]->next();
+    if (next == entries_.size()) return false;
+    memory = write(entries_[next++]);
+    return true;
+  };
+  // A min-heap of the sources by head write; on a tie, the earliest written source first.
+  auto after = [&](size_t a, size_t b) {
+    if (writeBefore(head(b), head(a))) return true;
+    if (writeBefore(head(a), head(b))) return false;
+    return a > b;
+  };
+  std::vector<size_t> heap;
+  for (size_t source = 0; source <= arena; ++source) {
+    if (advance(source)) heap.push_back(source);
+  }
+  std::make_heap(heap.begin(), heap.end(), after);
+  while (!heap.empty()) {
+    std::pop_heap(heap.begin(), heap.end(), after);
+    const size_t source = heap.back();
+    fn(head(source));
+    if (advance(source)) {
+      std::push_heap(heap.begin(), heap.end(), after);
+    } else {
+      heap.pop_back();
     }
   }
 }

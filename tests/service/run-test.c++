@@ -260,6 +260,34 @@ TEST(RunOffWriterTest, APhoneOpposedSinceTheSnapshotIsNotDelivered) {
   EXPECT_EQ(env.assigned(outcome), (std::vector<std::string>{env.leads[1], env.leads[2]}));
 }
 
+// A list with no number is not looked up (no phone hashed for it); one with numbers is, whatever
+// the other list holds.
+TEST(RunOffWriterTest, OnlyAListWithNumbersIsLookedUpAndItStillPassesItsPhonesOver) {
+  Env env;
+  std::string phone = *normalizePhone("0611111111");
+  env.write([&](Txn& t) {
+    putOpposition(t, Entity::MDL, env.opposition.hash(phone), env.clock.now());
+  });
+  EXPECT_FALSE(hasOpposition(*env.store, Entity::ZR7));
+  EXPECT_TRUE(hasOpposition(*env.store, Entity::MDL));
+  auto planned = env.plan();  // ZR7 leads, ZR7 commande: the MDL list does not apply
+  ASSERT_TRUE(planned->plan.has_value());
+  EXPECT_TRUE(planned->plan->oppositions.empty());
+  EXPECT_EQ(planned->plan->assignments.size(), 2u);
+  EXPECT_EQ(planned->plan->assignments[0].leadId, env.leads[0]);
+
+  env.write([&](Txn& t) {
+    putOpposition(t, Entity::ZR7, env.opposition.hash(phone), env.clock.now());
+  });
+  EXPECT_TRUE(hasOpposition(*env.store, Entity::ZR7));
+  planned = env.plan();
+  ASSERT_TRUE(planned->plan.has_value());
+  ASSERT_EQ(planned->plan->oppositions.size(), 1u);
+  EXPECT_EQ(planned->plan->oppositions[0].leadId, env.leads[0]);
+  EXPECT_EQ(env.assigned(env.commit(planned.get())),
+            (std::vector<std::string>{env.leads[1], env.leads[2]}));
+}
+
 TEST(RunOffWriterTest, APersonTheClientGotSinceTheSnapshotIsNotSentTwice) {
   Env env;
   auto planned = env.plan();
