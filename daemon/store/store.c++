@@ -1004,9 +1004,13 @@ kj::Maybe<std::vector<IngestFile>> RocksTxn::Unindexed::files(const std::vector<
     std::vector<Write> views;
     size_t j = 0;  // in mine
     bool ok = true;
+    rocksdb::ColumnFamilyHandle* family = nullptr;  // of the last id looked up
     auto addViews = [&]() {
       if (ok && !views.empty()) {
-        ok = out.add(store_.familyById(views.front().family), views.data(), views.size());
+        if (family == nullptr || family->GetID() != views.front().family) {
+          family = store_.familyById(views.front().family);
+        }
+        ok = out.add(family, views.data(), views.size());
       }
       views.clear();
     };
