@@ -7,7 +7,10 @@
 #include <algorithm>
 #include <array>
 #include <map>
+#include <set>
+#include <system_error>
 #include <thread>
+#include <unordered_set>
 
 #include "daemon/domain/calendar.h"
 #include "daemon/domain/explain.h"
@@ -103,23 +106,49 @@ RunInputs readInputs(Reader& reader, const RunParams& params, bool concurrently 
     };
     for (Statut s : {Statut::NEW, Statut::LB}) add(poolLeadsUntil(reader, e, s, params.reference));
     add(deliveredLeadsUntil(reader, e, params.reference - params.lbReentry));
+    // A lead listed twice (index entries that disagree with its record: the audit reports
+    // them) is taken once, as its record has it.
+    std::set<std::string> twice;
+    {
+      std::unordered_set<std::string_view> seen;
+      seen.reserve(pool.size());
+      for (const PoolLead& lead : pool) {
+        if (!seen.insert(lead.id).second) twice.emplace(lead.id);
+      }
+    }
+    if (!twice.empty()) {
+      KJ_LOG(WARNING, "leads listed more than once in the pools' index: taken as their records",
+             std::string(entityName(e)), twice.size(), *twice.begin());
+      std::erase_if(pool, [&](const PoolLead& lead) { return twice.contains(lead.id); });
+      for (const std::string& id : twice) {
+        KJ_IF_MAYBE (lead, getPoolLead(reader, e, id)) {
+          pool.push_back(kj::mv(*lead));
+        }
+      }
+    }
     return pool;
   };
   const std::vector<Entity> scope = scopeOf(params);
   std::vector<std::vector<PoolLead>> pools(scope.size());
+  std::thread other;  // reads the second entity's pools when `concurrently`
+  kj::Maybe<kj::Exception> error;
   if (concurrently && scope.size() == 2) {
-    kj::Maybe<kj::Exception> error;
-    // The thread inherits this one's priority (a run's worker is niced).
-    std::thread other([&]() {
-      error = kj::runCatchingExceptions([&]() { pools[1] = poolsOf(scope[1]); });
-    });
-    KJ_DEFER(if (other.joinable()) other.join());
-    pools[0] = poolsOf(scope[0]);
-    other.join();
-    KJ_IF_MAYBE (e, error) kj::throwFatalException(kj::mv(*e));
-  } else {
-    for (size_t i = 0; i < scope.size(); ++i) pools[i] = poolsOf(scope[i]);
+    try {
+      // The thread inherits this one's priority (a run's worker is niced).
+      other = std::thread([&]() {
+        error = kj::runCatchingExceptions([&]() { pools[1] = poolsOf(scope[1]); });
+      });
+    } catch (const std::system_error& e) {
+      KJ_LOG(WARNING, "no thread to read an entity's pools: read one after the other", e.what());
+    }
   }
+  {
+    KJ_DEFER(if (other.joinable()) other.join());
+    for (size_t i = 0; i < scope.size(); ++i) {
+      if (i == 0 || !other.joinable()) pools[i] = poolsOf(scope[i]);
+    }
+  }
+  KJ_IF_MAYBE (e, error) kj::throwFatalException(kj::mv(*e));
   RunInputs inputs;
   // In the scope's order, as one list.
   size_t total = 0;
@@ -197,9 +226,23 @@ kj::Own<PlannedRun> planRunOnSnapshot(Reader& snapshot, const RunParams& asked,
   RunPlan plan = planOn(snapshot, inputs, params, opposition, planned->trace.get());
   planned->planSeconds = secondsBetween(read, std::chrono::steady_clock::now());
 
+  // The leads the plan ages or assigns, moved out of the pools (which go now), the plan's
+  // positions renumbered into that list.
+  std::vector<uint32_t> renumbered(inputs.pool.size(), UINT32_MAX);
+  auto keep = [&](uint32_t& position, std::string_view id) {
+    plannedLead(inputs.pool, position, id);
+    uint32_t& kept = renumbered[position];
+    if (kept == UINT32_MAX) {
+      kept = static_cast<uint32_t>(planned->leads.size());
+      planned->leads.push_back(kj::mv(inputs.pool[position]));
+    }
+    position = kept;
+  };
+  planned->leads.reserve(plan.aging.size() + plan.assignments.size());
+  for (Aging& a : plan.aging) keep(a.lead, a.leadId);
+  for (Assignment& a : plan.assignments) keep(a.lead, a.leadId);
   planned->commandes = kj::mv(inputs.commandes);
   planned->plan = kj::mv(plan);
-  planned->leads = kj::mv(inputs.pool);
   return planned;
 }
 
@@ -509,6 +552,21 @@ RunOutcome executeRun(Txn& txn, IdGenerator& ids, const RunParams& asked, Timest
     RunInputs inputs = readInputs(txn, params);
     plan = planOn(txn, inputs, params, opposition, trace.get());
     leads = kj::mv(inputs.pool);
+    // Written from their records, not from their pool entries: a pool entry that disagrees with
+    // its record (the audit reports those) is what sends a plan here.
+    std::vector<bool> read(leads.size());
+    auto readLead = [&](uint32_t position, std::string_view id) {
+      const PoolLead& seen = plannedLead(leads, position, id);
+      if (read[position]) return;
+      read[position] = true;
+      KJ_IF_MAYBE (lead, getPoolLead(txn, seen.entity, seen.id)) {
+        leads[position] = kj::mv(*lead);
+      } else {
+        KJ_FAIL_ASSERT("a planned lead is missing", seen.id);
+      }
+    };
+    for (const Aging& a : plan.aging) readLead(a.lead, a.leadId);
+    for (const Assignment& a : plan.assignments) readLead(a.lead, a.leadId);
   } else {
     leads = kj::mv(planned->leads);  // as stored: staleInputOf read each one it changes
   }

@@ -76,8 +76,8 @@ struct PlannedRun {
   RunParams asked;
   RunScope scope;               // resolved on the snapshot
   std::optional<RunPlan> plan;  // when scope.toRun
-  // What the plan relied on: the commandes as it saw them; the leads it planned from as it saw
-  // them (the plan's Aging::lead and Assignment::lead are positions in it).
+  // What the plan relied on: the commandes as it saw them; the leads it ages or assigns as it saw
+  // them (the plan's Aging::lead and Assignment::lead, renumbered, are positions in this list).
   std::vector<CommandeState> commandes;
   std::vector<PoolLead> leads;
   kj::Own<TraceRecorder> trace;

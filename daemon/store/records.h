@@ -38,7 +38,8 @@ std::vector<IndexEntry> leadIndexEntries(const PoolLead& lead);
 std::vector<IndexEntry> leadIndexEntries(const Lead& lead);
 // A run's change of a lead, known as `before` (as its pool entry holds it): aged to `lb` when
 // `aged`, then delivered at `delivered` when set. Writes a few bytes to the lead's record
-// (lead-state.h) and moves its index entries; the record itself is not read.
+// (lead-state.h) and moves the index entries its status decides (its status entry, its
+// last-delivery entry; the phone entry stays); the record itself is not read.
 void changeLeadState(Txn& txn, const PoolLead& before, bool aged,
                      std::optional<Timestamp> delivered);
 // Appends to the lead's history. Events of the same microsecond keep their order of writing.

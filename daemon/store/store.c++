@@ -18,6 +18,7 @@
 #include <condition_variable>
 #include <cstring>
 #include <mutex>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -199,7 +200,7 @@ class RocksTxn final : public Txn {
     explicit Unindexed(RocksStore& store) : store_(store) {}
     ~Unindexed() noexcept override {
       if (spilling_) {
-        spilling_->thread.join();
+        if (spilling_->thread.joinable()) spilling_->thread.join();
         removeIngestFile(spilling_->path);
       }
       for (auto& path : spills_) removeIngestFile(path);
@@ -859,20 +860,25 @@ void RocksTxn::Unindexed::spill() {
   release();
   arenaBytes_ = 0;
   Spilling* spilling = job.get();
-  // The thread inherits this one's priority (a run's worker is niced).
-  job->thread = std::thread([spilling]() {
+  auto work = [spilling]() {
     spilling->error = kj::runCatchingExceptions([spilling]() {
       sortEntries(spilling->entries, spilling->familyIds);
       SpillWriter out(spilling->path);
       for (const Entry& entry : spilling->entries) out.add(writeOf(entry, spilling->familyIds));
       out.finish();
     });
-  });
+  };
+  try {
+    job->thread = std::thread(work);  // it inherits this one's priority (a run's worker is niced)
+  } catch (const std::system_error& e) {
+    KJ_LOG(WARNING, "no thread to spill a run's writes: spilled on this one", e.what());
+    work();
+  }
   spilling_ = kj::mv(job);
 }
 void RocksTxn::Unindexed::finishSpill() {
   if (!spilling_) return;
-  spilling_->thread.join();
+  if (spilling_->thread.joinable()) spilling_->thread.join();
   std::unique_ptr<Spilling> done = kj::mv(spilling_);
   KJ_IF_MAYBE (e, done->error) {
     removeIngestFile(done->path);

@@ -19,9 +19,11 @@
 #include "daemon/service/operations.h"
 #include "daemon/service/opposition.h"
 #include "daemon/service/write-queue.h"
+#include "daemon/store/codec.h"
 #include "daemon/store/keys.h"
 #include "daemon/store/records.h"
 #include "daemon/store/store.h"
+#include "tests/support/corrupt-store.h"
 #include "tests/support/temp-dir.h"
 
 namespace rdz {
@@ -286,6 +288,46 @@ TEST(RunOffWriterTest, OnlyAListWithNumbersIsLookedUpAndItStillPassesItsPhonesOv
   EXPECT_EQ(planned->plan->oppositions[0].leadId, env.leads[0]);
   EXPECT_EQ(env.assigned(env.commit(planned.get())),
             (std::vector<std::string>{env.leads[1], env.leads[2]}));
+}
+
+// A lead listed twice in the pools — a status entry its record does not have, holding
+// well-formed pool fields (the audit reports it) — is planned once, as its record has it: the
+// plan then holds on the writer.
+TEST(RunOffWriterTest, ALeadListedTwiceInThePoolsIsPlannedAsItsRecordHasIt) {
+  Env env;
+  test::setStatut(*env.store, Entity::ZR7, env.leads[0], Statut::LB);  // the record: lb
+  KJ_IF_MAYBE (lead, getPoolLead(*env.store, Entity::ZR7, env.leads[0])) {
+    PoolLead stale = *lead;
+    stale.statut = Statut::NEW;
+    env.write([&](Txn& t) {
+      t.put(Entity::ZR7, Family::INDEX, keys::statusKey(Statut::NEW, stale.recuLe, stale.id),
+            encodePoolEntry(stale));
+    });
+  } else {
+    FAIL() << "no lead";
+  }
+  auto planned = env.plan();
+  ASSERT_TRUE(planned->plan.has_value());
+  RunOutcome outcome = env.commit(planned.get());
+  EXPECT_FALSE(outcome.replanned) << outcome.staleBecause;
+  // The quota goes to the two new leads; the lb one is not fresh.
+  EXPECT_EQ(env.assigned(outcome), (std::vector<std::string>{env.leads[1], env.leads[2]}));
+  EXPECT_EQ(env.statut(env.leads[0]), Statut::LB);
+}
+
+// A plan made again on the writer is written from the records of the leads it changes, not from
+// their pool entries: a pool entry that disagrees with its record (what sent the plan there) is
+// not copied into the entries the run writes.
+TEST(RunOffWriterTest, APlanMadeOnTheWriterIsWrittenFromTheLeadsRecords) {
+  Env env;
+  test::staleDepartementInPoolEntry(*env.store, Entity::ZR7, env.leads[0]);
+  auto planned = env.plan();
+  RunOutcome outcome = env.commit(planned.get());
+  EXPECT_TRUE(outcome.replanned);
+  EXPECT_NE(outcome.staleBecause.find(env.leads[0]), std::string::npos) << outcome.staleBecause;
+  EXPECT_EQ(env.assigned(outcome), (std::vector<std::string>{env.leads[0], env.leads[1]}));
+  // Its last-delivery entry holds the record's departement; the stale entry is gone.
+  EXPECT_EQ(env.audit(), "");
 }
 
 TEST(RunOffWriterTest, APersonTheClientGotSinceTheSnapshotIsNotSentTwice) {
