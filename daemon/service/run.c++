@@ -135,9 +135,8 @@ RunInputs readInputs(Reader& reader, const RunParams& params, bool concurrently 
   if (concurrently && scope.size() == 2) {
     try {
       // The thread inherits this one's priority (a run's worker is niced).
-      other = std::thread([&]() {
-        error = kj::runCatchingExceptions([&]() { pools[1] = poolsOf(scope[1]); });
-      });
+      other = std::thread(
+          [&]() { error = kj::runCatchingExceptions([&]() { pools[1] = poolsOf(scope[1]); }); });
     } catch (const std::system_error& e) {
       KJ_LOG(WARNING, "no thread to read an entity's pools: read one after the other", e.what());
     }
