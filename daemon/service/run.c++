@@ -88,8 +88,8 @@ std::vector<CommandeState> readCommandes(Reader& reader, const RunParams& params
   return commandes;
 }
 
-// `concurrently`: `reader` may be read by two threads at once (a snapshot): each entity's pools
-// are read by a thread of their own.
+// `concurrently`: `reader` may be read by two threads at once (a snapshot): the second entity's
+// pools are read by a thread of their own while this one reads the first's.
 RunInputs readInputs(Reader& reader, const RunParams& params, bool concurrently = false) {
   // The pools (new and LB leads received by T) and the delivered leads that re-enter LB (last
   // delivered at or before T − lbReentry), by range from their index entries: the lead records
