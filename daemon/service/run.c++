@@ -177,8 +177,7 @@ RunPlan planOn(Reader& reader, const RunInputs& inputs, const RunParams& params,
     for (Entity e : ALL_ENTITIES) listed[static_cast<size_t>(e)] = hasOpposition(reader, e);
     if (std::find(listed.begin(), listed.end(), true) != listed.end()) {
       opposed = [&reader, opposition, listed](Entity list, std::string_view e164) {
-        return listed[static_cast<size_t>(list)] &&
-               isOpposed(reader, list, opposition->hash(e164));
+        return listed[static_cast<size_t>(list)] && isOpposed(reader, list, opposition->hash(e164));
       };
     }
   }

@@ -267,9 +267,8 @@ TEST(RunOffWriterTest, APhoneOpposedSinceTheSnapshotIsNotDelivered) {
 TEST(RunOffWriterTest, OnlyAListWithNumbersIsLookedUpAndItStillPassesItsPhonesOver) {
   Env env;
   std::string phone = *normalizePhone("0611111111");
-  env.write([&](Txn& t) {
-    putOpposition(t, Entity::MDL, env.opposition.hash(phone), env.clock.now());
-  });
+  env.write(
+      [&](Txn& t) { putOpposition(t, Entity::MDL, env.opposition.hash(phone), env.clock.now()); });
   EXPECT_FALSE(hasOpposition(*env.store, Entity::ZR7));
   EXPECT_TRUE(hasOpposition(*env.store, Entity::MDL));
   auto planned = env.plan();  // ZR7 leads, ZR7 commande: the MDL list does not apply
@@ -278,9 +277,8 @@ TEST(RunOffWriterTest, OnlyAListWithNumbersIsLookedUpAndItStillPassesItsPhonesOv
   EXPECT_EQ(planned->plan->assignments.size(), 2u);
   EXPECT_EQ(planned->plan->assignments[0].leadId, env.leads[0]);
 
-  env.write([&](Txn& t) {
-    putOpposition(t, Entity::ZR7, env.opposition.hash(phone), env.clock.now());
-  });
+  env.write(
+      [&](Txn& t) { putOpposition(t, Entity::ZR7, env.opposition.hash(phone), env.clock.now()); });
   EXPECT_TRUE(hasOpposition(*env.store, Entity::ZR7));
   planned = env.plan();
   ASSERT_TRUE(planned->plan.has_value());
