@@ -228,13 +228,15 @@ kj::Own<PlannedRun> planRunOnSnapshot(Reader& snapshot, const RunParams& asked,
   // positions renumbered into that list.
   std::vector<uint32_t> renumbered(inputs.pool.size(), UINT32_MAX);
   auto keep = [&](uint32_t& position, std::string_view id) {
-    plannedLead(inputs.pool, position, id);
+    KJ_REQUIRE(position < renumbered.size(), "a planned lead the plan did not see",
+               std::string(id));
     uint32_t& kept = renumbered[position];
-    if (kept == UINT32_MAX) {
+    if (kept == UINT32_MAX) {  // its first mention (a lead aged then assigned has two)
       kept = static_cast<uint32_t>(planned->leads.size());
       planned->leads.push_back(kj::mv(inputs.pool[position]));
     }
     position = kept;
+    plannedLead(planned->leads, position, id);
   };
   planned->leads.reserve(plan.aging.size() + plan.assignments.size());
   for (Aging& a : plan.aging) keep(a.lead, a.leadId);

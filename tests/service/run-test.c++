@@ -217,6 +217,42 @@ TEST(RunOffWriterTest, APlanThatStillHoldsIsCommittedAsPlanned) {
   EXPECT_TRUE(env.commit(again.get()).alreadyDone);
 }
 
+// Leads aged and assigned by the same run (new for more than 8 days, then given from LB): the
+// plan names each twice; the run keeps it once and writes both changes, whether its prepared
+// writes are committed or its plan is checked and written on the writer.
+TEST(RunOffWriterTest, LeadsAgedAndAssignedInOneRunAreCommittedAsPlanned) {
+  for (bool prepared : {true, false}) {
+    SCOPED_TRACE(prepared ? "prepared on the snapshot" : "checked on the writer");
+    Env env;
+    env.write([&](Txn& t) {
+      KJ_IF_MAYBE (k, getCommande(t, Entity::ZR7, env.commande)) {
+        k->lbMaxPct = 100;
+        setCommande(t, *k);
+      }
+    });
+    // Friday 2026-12-04: the three leads, received on the 25th, are more than 8 days old.
+    env.params =
+        runParams(RunSettings{}, "2026-12-04", std::nullopt, std::nullopt, env.clock.now());
+    auto planned = prepared ? env.prepare() : env.plan();
+    ASSERT_TRUE(planned->plan.has_value());
+    EXPECT_EQ(planned->plan->aging.size(), 3u);
+    ASSERT_EQ(planned->plan->assignments.size(), 2u);
+    EXPECT_EQ(planned->leads.size(), 3u);  // each lead once
+    RunOutcome outcome = prepared ? env.commitPrepared(planned.get()) : env.commit(planned.get());
+    EXPECT_EQ(outcome.fromSnapshot, prepared);
+    EXPECT_FALSE(outcome.replanned) << outcome.staleBecause;
+    EXPECT_EQ(env.assigned(outcome).size(), 2u);
+    size_t delivered = 0, lb = 0;
+    for (auto& id : env.leads) {
+      delivered += env.statut(id) == Statut::DELIVERED ? 1 : 0;
+      lb += env.statut(id) == Statut::LB ? 1 : 0;
+    }
+    EXPECT_EQ(delivered, 2u);
+    EXPECT_EQ(lb, 1u);
+    EXPECT_EQ(env.audit(), "");
+  }
+}
+
 TEST(RunOffWriterTest, ACommandeChangedSinceTheSnapshotIsPlannedAgain) {
   Env env;
   auto planned = env.plan();
