@@ -113,6 +113,7 @@ std::vector<IndexEntry> leadIndexEntries(const PoolLead& lead) {
   if (state.count > 1) out.push_back(kj::mv(state.entries[1]));
   return out;
 }
+
 std::vector<IndexEntry> leadIndexEntries(const Lead& lead) {
   return leadIndexEntries(poolView(lead));
 }
