@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <array>
+#include <iterator>
 #include <map>
 #include <set>
 #include <system_error>
@@ -94,42 +95,46 @@ RunInputs readInputs(Reader& reader, const RunParams& params, bool concurrently 
   // The pools (new and LB leads received by T) and the delivered leads that re-enter LB (last
   // delivered at or before T − lbReentry), by range from their index entries: the lead records
   // and the history of older deliveries are never read.
+  // An entity's pools, as the pieces they were read in (moved once, into the run's one list).
+  using Pieces = std::vector<std::vector<PoolLead>>;
   auto poolsOf = [&](Entity e) {
-    std::vector<PoolLead> pool;
-    auto add = [&](std::vector<PoolLead> leads) {
-      if (pool.empty()) {
-        pool = kj::mv(leads);
-      } else {
-        pool.insert(pool.end(), std::make_move_iterator(leads.begin()),
-                    std::make_move_iterator(leads.end()));
-      }
-    };
-    for (Statut s : {Statut::NEW, Statut::LB}) add(poolLeadsUntil(reader, e, s, params.reference));
-    add(deliveredLeadsUntil(reader, e, params.reference - params.lbReentry));
+    Pieces pieces;
+    for (Statut s : {Statut::NEW, Statut::LB}) {
+      pieces.push_back(poolLeadsUntil(reader, e, s, params.reference));
+    }
+    pieces.push_back(deliveredLeadsUntil(reader, e, params.reference - params.lbReentry));
     // A lead listed twice (index entries that disagree with its record: the audit reports
     // them) is taken once, as its record has it.
     std::set<std::string> twice;
     {
+      size_t count = 0;
+      for (const auto& piece : pieces) count += piece.size();
       std::unordered_set<std::string_view> seen;
-      seen.reserve(pool.size());
-      for (const PoolLead& lead : pool) {
-        if (!seen.insert(lead.id).second) twice.emplace(lead.id);
+      seen.reserve(count);
+      for (const auto& piece : pieces) {
+        for (const PoolLead& lead : piece) {
+          if (!seen.insert(lead.id).second) twice.emplace(lead.id);
+        }
       }
     }
     if (!twice.empty()) {
       KJ_LOG(WARNING, "leads listed more than once in the pools' index: taken as their records",
              std::string(entityName(e)), twice.size(), *twice.begin());
-      std::erase_if(pool, [&](const PoolLead& lead) { return twice.contains(lead.id); });
+      for (auto& piece : pieces) {
+        std::erase_if(piece, [&](const PoolLead& lead) { return twice.contains(lead.id); });
+      }
+      std::vector<PoolLead> records;
       for (const std::string& id : twice) {
         KJ_IF_MAYBE (lead, getPoolLead(reader, e, id)) {
-          pool.push_back(kj::mv(*lead));
+          records.push_back(kj::mv(*lead));
         }
       }
+      pieces.push_back(kj::mv(records));
     }
-    return pool;
+    return pieces;
   };
   const std::vector<Entity> scope = scopeOf(params);
-  std::vector<std::vector<PoolLead>> pools(scope.size());
+  std::vector<Pieces> pools(scope.size());
   std::thread other;  // reads the second entity's pools when `concurrently`
   kj::Maybe<kj::Exception> error;
   if (concurrently && scope.size() == 2) {
@@ -151,12 +156,15 @@ RunInputs readInputs(Reader& reader, const RunParams& params, bool concurrently 
   RunInputs inputs;
   // In the scope's order, as one list.
   size_t total = 0;
-  for (auto& pool : pools) total += pool.size();
-  inputs.pool = kj::mv(pools[0]);
+  for (const Pieces& pieces : pools) {
+    for (const auto& piece : pieces) total += piece.size();
+  }
   inputs.pool.reserve(total);
-  for (size_t i = 1; i < pools.size(); ++i) {
-    inputs.pool.insert(inputs.pool.end(), std::make_move_iterator(pools[i].begin()),
-                       std::make_move_iterator(pools[i].end()));
+  for (Pieces& pieces : pools) {
+    for (auto& piece : pieces) {
+      std::move(piece.begin(), piece.end(), std::back_inserter(inputs.pool));
+      piece = {};  // freed as it goes
+    }
   }
   inputs.commandes = readCommandes(reader, params, &inputs.clientEntity);
   return inputs;
