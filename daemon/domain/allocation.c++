@@ -13,6 +13,31 @@ namespace rdz {
 
 namespace {
 
+// For each item of 0..count-1 equal to an earlier one, calls `repeat(first, item)` with the
+// first item equal to it. Items are compared only within their hash (`hashOf`): a sort of the
+// hashes, without the allocation per item of a hash set (a run has a million leads).
+template <typename HashOf, typename Equal, typename Repeat>
+void forEachRepeat(size_t count, HashOf&& hashOf, Equal&& equal, Repeat&& repeat) {
+  std::vector<std::pair<size_t, size_t>> byHash;  // hash, item: equal ones together, first first
+  byHash.reserve(count);
+  for (size_t i = 0; i < count; ++i) byHash.emplace_back(hashOf(i), i);
+  std::sort(byHash.begin(), byHash.end());
+  for (size_t from = 0; from < byHash.size();) {
+    size_t to = from + 1;
+    while (to < byHash.size() && byHash[to].first == byHash[from].first) ++to;
+    // Items of one hash: a few at most. Each is compared with the earlier ones.
+    for (size_t k = from + 1; k < to; ++k) {
+      for (size_t m = from; m < k; ++m) {
+        if (equal(byHash[m].second, byHash[k].second)) {
+          repeat(byHash[m].second, byHash[k].second);
+          break;
+        }
+      }
+    }
+    from = to;
+  }
+}
+
 Entity otherEntity(Entity e) { return e == Entity::ZR7 ? Entity::MDL : Entity::ZR7; }
 
 size_t entityIndex(Entity e) { return static_cast<size_t>(e); }
@@ -175,12 +200,24 @@ class Planner {
     const Timestamp reentryLimit = t - params_.lbReentry;
     KJ_REQUIRE(leads.size() <= UINT32_MAX, "too many leads for one run");
     leads_ = leads.data();
-    std::unordered_set<std::string_view> seen;
-    seen.reserve(leads.size());
+    leadCount_ = leads.size();
+    auto takesPart = [&](const PoolLead& lead) { return inScope(lead.entity) && lead.recuLe <= t; };
+    // A lead given twice is considered once: it can never be assigned twice.
+    std::vector<bool> again(leads.size());
+    {
+      std::vector<std::string_view> ids;
+      std::vector<uint32_t> at;
+      ids.reserve(leads.size());
+      at.reserve(leads.size());
+      for (const PoolLead& lead : leads) {
+        if (!takesPart(lead)) continue;
+        ids.push_back(lead.id);
+        at.push_back(positionOf(lead));
+      }
+      for (size_t i : repeatedIds(ids)) again[at[i]] = true;
+    }
     for (const PoolLead& lead : leads) {
-      if (!inScope(lead.entity) || lead.recuLe > t) continue;
-      // A lead given twice is considered once: it can never be assigned twice.
-      if (!seen.insert(lead.id).second) continue;
+      if (!takesPart(lead) || again[positionOf(lead)]) continue;
 
       bool isFresh = false, isLb = false;
       switch (lead.statut) {
@@ -223,6 +260,34 @@ class Planner {
         return a.lead->id > b.lead->id;
       });
     }
+    markSharedPersons();
+  }
+
+  // The candidates whose person (phone and produit) another candidate has too: only those can
+  // meet a client this run already gave that person to (givenThisRun_), so only those are
+  // looked up and recorded there.
+  void markSharedPersons() {
+    std::vector<const PoolLead*> candidates;
+    for (const auto* pools : {&fresh_, &lb_}) {
+      for (const auto& pool : *pools) {
+        for (const Candidate& c : pool) candidates.push_back(c.lead);
+      }
+    }
+    sharesPerson_.assign(leadCount_, false);
+    forEachRepeat(
+        candidates.size(),
+        [&](size_t i) {
+          size_t h = std::hash<std::string_view>()(candidates[i]->telephoneE164);
+          return h ^ (std::hash<std::string_view>()(candidates[i]->produit) * 0x9e3779b97f4a7c15ULL);
+        },
+        [&](size_t a, size_t b) {
+          return candidates[a]->telephoneE164 == candidates[b]->telephoneE164 &&
+                 candidates[a]->produit == candidates[b]->produit;
+        },
+        [&](size_t first, size_t later) {
+          sharesPerson_[positionOf(*candidates[first])] = true;
+          sharesPerson_[positionOf(*candidates[later])] = true;
+        });
   }
 
   uint32_t positionOf(const PoolLead& lead) const { return static_cast<uint32_t>(&lead - leads_); }
@@ -366,7 +431,8 @@ class Planner {
     // Two bits per list: looked up, opposed. A lead is one PoolLead (selectLeads keeps one).
     const unsigned looked = 1u << (2 * entityIndex(list));
     const unsigned opposed = looked << 1;
-    uint8_t& known = opposedSeen_[&lead];
+    if (opposedSeen_.empty()) opposedSeen_.resize(leadCount_);
+    uint8_t& known = opposedSeen_[positionOf(lead)];
     if ((known & looked) != 0) return (known & opposed) != 0;
     bool result = opposed_(list, lead.telephoneE164);
     known = static_cast<uint8_t>(known | looked | (result ? opposed : 0));
@@ -378,7 +444,8 @@ class Planner {
   // when this run gave it), or nullopt: the duplicate rule (§5.3).
   std::optional<Timestamp> earlierDelivery(const PoolLead& lead, Entity clientEntity,
                                            const std::string& client) const {
-    if (givenThisRun_.contains(std::string_view(personKey(lead, clientEntity, client)))) {
+    if (sharesPerson_[positionOf(lead)] &&
+        givenThisRun_.contains(std::string_view(personKey(lead, clientEntity, client)))) {
       return params_.reference;
     }
     if (!duplicates_) return std::nullopt;
@@ -395,7 +462,7 @@ class Planner {
     ++commande.deliveredThisWeek;
     ++commande.deliveredToday;
     if (lb) ++commande.lbDeliveredThisWeek;
-    givenThisRun_.emplace(personKey(lead, c.entity, c.client));
+    if (sharesPerson_[positionOf(lead)]) givenThisRun_.emplace(personKey(lead, c.entity, c.client));
     plan_.assignments.push_back(
         {lead.id, lead.entity, c.id, c.client, c.entity, pass, positionOf(lead)});
     if (trace_ != nullptr && !commande.open(lb)) {
@@ -422,8 +489,9 @@ class Planner {
   const OppositionLookup& opposed_;
   PlanTrace* const trace_;  // null: no trace
   const Timestamp dedupLimit_;
-  std::unordered_map<const PoolLead*, uint8_t> opposedSeen_;  // isOpposed's bits, by lead
-  const PoolLead* leads_ = nullptr;  // planRun's `leads`: positions are counted from it
+  std::vector<uint8_t> opposedSeen_;  // isOpposed's bits, by lead position (sized at first use)
+  const PoolLead* leads_ = nullptr;   // planRun's `leads`: positions are counted from it
+  size_t leadCount_ = 0;
 
   std::array<std::vector<Candidate>, 2> fresh_;  // by entity, oldest recu_le first
   std::array<std::vector<Candidate>, 2> lb_;     // by entity, newest recu_le first
@@ -433,8 +501,9 @@ class Planner {
     using is_transparent = void;
     size_t operator()(std::string_view key) const { return std::hash<std::string_view>()(key); }
   };
-  // personKey of this run's assignments.
+  // personKey of this run's assignments of leads that share their person (sharesPerson_).
   std::unordered_set<std::string, KeyHash, std::equal_to<>> givenThisRun_;
+  std::vector<bool> sharesPerson_;  // by lead position
   mutable std::string personKey_;  // personKey's buffer
 
   // Scratch space of choose(), kept to avoid an allocation per lead.
@@ -451,6 +520,16 @@ Demand demandOf(const CommandeState& state, const RunParams& params) {
   return demandFrom(state.commande, state.deliveredThisWeek, state.lbDeliveredThisWeek,
                     state.deliveredToday, state.replacementsOwed,
                     state.replacementsServedThisWeek);
+}
+
+std::vector<size_t> repeatedIds(const std::vector<std::string_view>& ids) {
+  std::vector<size_t> repeated;
+  forEachRepeat(
+      ids.size(), [&](size_t i) { return std::hash<std::string_view>()(ids[i]); },
+      [&](size_t a, size_t b) { return ids[a] == ids[b]; },
+      [&](size_t, size_t later) { repeated.push_back(later); });
+  std::sort(repeated.begin(), repeated.end());
+  return repeated;
 }
 
 RunPlan planRun(const RunParams& params, const std::vector<PoolLead>& leads,

@@ -6,6 +6,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "daemon/domain/commerce.h"
@@ -144,6 +145,11 @@ class PlanTrace {
   // (another entity, no fallback).
   virtual void closed(PassKind pass, size_t index, const Closing& why, const PoolLead* by) = 0;
 };
+
+// The positions in `ids` whose id is at an earlier position too, in increasing order (the first
+// of equal ids is not one). For the leads listed twice in a run's pools: a sort of the ids'
+// hashes, without the allocation per id of a hash set (a million ids per run).
+std::vector<size_t> repeatedIds(const std::vector<std::string_view>& ids);
 
 // `opposed` may be empty (no list); `trace` may be null.
 RunPlan planRun(const RunParams& params, const std::vector<PoolLead>& leads,

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <kj/debug.h>
 #include <malloc.h>
+#include <time.h>
 
 #include <algorithm>
 #include <array>
@@ -11,7 +12,7 @@
 #include <set>
 #include <system_error>
 #include <thread>
-#include <unordered_set>
+#include <unordered_map>
 
 #include "daemon/domain/calendar.h"
 #include "daemon/domain/explain.h"
@@ -107,15 +108,14 @@ RunInputs readInputs(Reader& reader, const RunParams& params, bool concurrently 
     // them) is taken once, as its record has it.
     std::set<std::string> twice;
     {
+      std::vector<std::string_view> ids;
       size_t count = 0;
       for (const auto& piece : pieces) count += piece.size();
-      std::unordered_set<std::string_view> seen;
-      seen.reserve(count);
+      ids.reserve(count);
       for (const auto& piece : pieces) {
-        for (const PoolLead& lead : piece) {
-          if (!seen.insert(lead.id).second) twice.emplace(lead.id);
-        }
+        for (const PoolLead& lead : piece) ids.push_back(lead.id);
       }
+      for (size_t i : repeatedIds(ids)) twice.emplace(ids[i]);
     }
     if (!twice.empty()) {
       KJ_LOG(WARNING, "leads listed more than once in the pools' index: taken as their records",
@@ -197,6 +197,14 @@ double secondsBetween(std::chrono::steady_clock::time_point from,
   return std::chrono::duration<double>(to - from).count();
 }
 
+// The CPU time the calling thread has used (the run's figures: its wall time depends on what
+// else the machine's cores are doing, its CPU far less).
+double threadCpuSeconds() {
+  timespec t{};
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) * 1e-9;
+}
+
 }  // namespace
 
 RunPlan planRunFromStore(Reader& reader, const RunParams& params, const OppositionKey* opposition,
@@ -221,6 +229,7 @@ kj::Own<PlannedRun> planRunOnSnapshot(Reader& snapshot, const RunParams& asked,
                                       const OppositionKey* opposition) {
   auto planned = kj::heap<PlannedRun>();
   planned->started = std::chrono::steady_clock::now();
+  const double cpuStarted = threadCpuSeconds();
   planned->asked = asked;
   planned->scope = resolveRun(snapshot, asked);
   if (!planned->scope.toRun) return planned;
@@ -231,6 +240,7 @@ kj::Own<PlannedRun> planRunOnSnapshot(Reader& snapshot, const RunParams& asked,
   planned->trace = kj::heap<TraceRecorder>(runId(params.date, params.onlyEntity));
   RunPlan plan = planOn(snapshot, inputs, params, opposition, planned->trace.get());
   planned->planSeconds = secondsBetween(read, std::chrono::steady_clock::now());
+  planned->planCpuSeconds = threadCpuSeconds() - cpuStarted;
 
   // The leads the plan ages or assigns, moved out of the pools (which go now), the plan's
   // positions renumbered into that list.
@@ -487,6 +497,7 @@ kj::Own<PlannedRun> prepareRun(Store& store, IdGenerator& ids, const RunParams& 
   // writes take as many.
   ::malloc_trim(0);
   auto writing = std::chrono::steady_clock::now();
+  const double cpuWriting = threadCpuSeconds();
   planned->preparedOutcome =
       writeRun(*txn, ids, *planned->scope.toRun, *planned->plan, *planned->trace, now,
                &planned->preparedStats, planned->leads);
@@ -503,6 +514,7 @@ kj::Own<PlannedRun> prepareRun(Store& store, IdGenerator& ids, const RunParams& 
   planned->prepared = kj::mv(txn);
   planned->changeMark = changeMark;
   planned->prepareSeconds = secondsBetween(writing, std::chrono::steady_clock::now());
+  planned->prepareCpuSeconds = threadCpuSeconds() - cpuWriting;
   return planned;
 }
 

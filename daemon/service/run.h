@@ -84,6 +84,7 @@ struct PlannedRun {
   std::chrono::steady_clock::time_point started;
   double readSeconds = 0;  // reading the pools and commandes from the snapshot
   double planSeconds = 0;  // the allocation
+  double planCpuSeconds = 0;  // the CPU the planning thread used for both (its helpers' not counted)
 
   // The run's writes, made off the writer too, on the snapshot (prepareRun): the writer commits
   // them as they are when no job but Writes::OUTSIDE_RUNS ones (ingestion, the Sender's outcomes,
@@ -94,7 +95,8 @@ struct PlannedRun {
   std::vector<StatsChange> preparedStats;  // the run's counters: applied by the writer, on the
                                            // rows as they are then (ingestion adds to them)
   RunOutcome preparedOutcome;
-  double prepareSeconds = 0;  // writing the run into `prepared`
+  double prepareSeconds = 0;     // writing the run into `prepared`
+  double prepareCpuSeconds = 0;  // the CPU that thread used for it (the spilling thread's not)
 };
 
 // Resolves and plans `asked` on `snapshot` (a worker thread; writes nothing). `snapshot` is read

@@ -624,10 +624,10 @@ class AdminImpl final : public ViewerMethods<schema::Admin::Server> {
               if (plan->plan) {
                 logInfo(
                     "run {}: planned on a snapshot in {:.2f} s (reading {:.2f} s, "
-                    "allocating {:.2f} s), written there in {:.2f} s",
+                    "allocating {:.2f} s; CPU {:.2f} s), written there in {:.2f} s (CPU {:.2f} s)",
                     runId(plan->scope.toRun->date, plan->scope.toRun->onlyEntity),
                     plan->readSeconds + plan->planSeconds, plan->readSeconds, plan->planSeconds,
-                    plan->prepareSeconds);
+                    plan->planCpuSeconds, plan->prepareSeconds, plan->prepareCpuSeconds);
               }
               // A run written again on the writer is stamped with the writer's time (its leads may
               // have been received while it was prepared).

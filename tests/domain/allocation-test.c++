@@ -864,5 +864,51 @@ TEST(Opposition, OwnListSkipsEveryPassAndFallbackChecksTheReceivingList) {
                                                                 {"2", Entity::MDL}}));
 }
 
+
+TEST(RepeatedIds, EveryLaterCopyOfAnIdInOrder) {
+  std::vector<std::string_view> ids{"a", "b", "a", "c", "b", "a", ""};
+  EXPECT_EQ(repeatedIds(ids), (std::vector<size_t>{2, 4, 5}));
+  EXPECT_TRUE(repeatedIds({}).empty());
+  EXPECT_TRUE(repeatedIds({"x"}).empty());
+  EXPECT_EQ(repeatedIds({"", ""}), (std::vector<size_t>{1}));
+}
+
+TEST(RepeatedIds, AgreesWithASetOverManyIds) {
+  std::vector<std::string> owned;
+  for (size_t i = 0; i < 20000; ++i) owned.push_back("lead-" + std::to_string((i * 7919) % 13001));
+  std::vector<std::string_view> ids(owned.begin(), owned.end());
+  std::vector<size_t> expected;
+  std::set<std::string_view> seen;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (!seen.insert(ids[i]).second) expected.push_back(i);
+  }
+  ASSERT_EQ(expected.size(), 20000u - 13001u);
+  EXPECT_EQ(repeatedIds(ids), expected);
+}
+
+// Many leads, a few of them sharing their person: those are the ones this run's own
+// deliveries can make duplicates of; the others are never held back by them.
+TEST(Duplicates, InsideOneRunAmongManyLeads) {
+  auto idOf = [](int i) { return "l" + std::string(i < 10 ? "00" : i < 100 ? "0" : "") + std::to_string(i); };
+  std::vector<PoolLead> leads;
+  for (int i = 0; i < 200; ++i) {
+    PoolLead l = fresh(idOf(i), hours(1) + std::chrono::minutes(200 - i));
+    l.telephoneE164 = "+3361" + std::to_string(1000 + i % 150);  // l000–l049 share with l150–l199
+    leads.push_back(l);
+  }
+  auto a = commande("CA", "acme", 1000);
+  a.commande.priorite = 1;
+  auto p = plan(leads, {a, commande("CB", "bobo", 1000)});
+  std::map<std::string, std::string> to;
+  for (auto& g : given(p)) to[g.substr(0, 4)] = g.substr(5);
+  ASSERT_EQ(to.size(), 200u);
+  for (int i = 0; i < 200; ++i) {
+    std::string id = idOf(i);
+    // The oldest of two leads of one person goes to acme, its twin to bobo.
+    EXPECT_EQ(to[id], i >= 150 ? "CB" : "CA") << id;
+  }
+  EXPECT_EQ(skips(p).size(), 50u);
+}
+
 }  // namespace
 }  // namespace rdz
