@@ -278,7 +278,8 @@ class Planner {
         candidates.size(),
         [&](size_t i) {
           size_t h = std::hash<std::string_view>()(candidates[i]->telephoneE164);
-          return h ^ (std::hash<std::string_view>()(candidates[i]->produit) * 0x9e3779b97f4a7c15ULL);
+          return h ^
+                 (std::hash<std::string_view>()(candidates[i]->produit) * 0x9e3779b97f4a7c15ULL);
         },
         [&](size_t a, size_t b) {
           return candidates[a]->telephoneE164 == candidates[b]->telephoneE164 &&

@@ -84,7 +84,9 @@ struct PlannedRun {
   std::chrono::steady_clock::time_point started;
   double readSeconds = 0;  // reading the pools and commandes from the snapshot
   double planSeconds = 0;  // the allocation
-  double planCpuSeconds = 0;  // the CPU the planning thread used for both (its helpers' not counted)
+  // The CPU the planning thread used for both (the thread reading the other entity's pools not
+  // counted).
+  double planCpuSeconds = 0;
 
   // The run's writes, made off the writer too, on the snapshot (prepareRun): the writer commits
   // them as they are when no job but Writes::OUTSIDE_RUNS ones (ingestion, the Sender's outcomes,

@@ -864,7 +864,6 @@ TEST(Opposition, OwnListSkipsEveryPassAndFallbackChecksTheReceivingList) {
                                                                 {"2", Entity::MDL}}));
 }
 
-
 TEST(RepeatedIds, EveryLaterCopyOfAnIdInOrder) {
   std::vector<std::string_view> ids{"a", "b", "a", "c", "b", "a", ""};
   EXPECT_EQ(repeatedIds(ids), (std::vector<size_t>{2, 4, 5}));
@@ -889,7 +888,9 @@ TEST(RepeatedIds, AgreesWithASetOverManyIds) {
 // Many leads, a few of them sharing their person: those are the ones this run's own
 // deliveries can make duplicates of; the others are never held back by them.
 TEST(Duplicates, InsideOneRunAmongManyLeads) {
-  auto idOf = [](int i) { return "l" + std::string(i < 10 ? "00" : i < 100 ? "0" : "") + std::to_string(i); };
+  auto idOf = [](int i) {
+    return "l" + std::string(i < 10 ? "00" : i < 100 ? "0" : "") + std::to_string(i);
+  };
   std::vector<PoolLead> leads;
   for (int i = 0; i < 200; ++i) {
     PoolLead l = fresh(idOf(i), hours(1) + std::chrono::minutes(200 - i));
