@@ -996,16 +996,17 @@ rocksdb::WriteBatch& RocksTxn::Unindexed::batch() {
   // Built aside, kept only whole: a spill that cannot be read leaves no half batch behind.
   auto batch =
       std::make_unique<rocksdb::WriteBatch>(bytes_ + 16 * (entries_.size() + spilled_) + 64);
-  forEachWrite([&](const Write& w) {
-    rocksdb::ColumnFamilyHandle* family = store_.familyById(w.family);
-    switch (w.op) {
-      case Op::PUT:
-        check(batch->Put(family, slice(w.key), slice(w.value)), "put");
-        break;
-      case Op::DELETE:
-        check(batch->Delete(family, slice(w.key)), "delete");
-        break;
-      case Op::MERGE:
+  forEachWrite(
+      [&](const Write& w) {
+        rocksdb::ColumnFamilyHandle* family = store_.familyById(w.family);
+        switch (w.op) {
+          case Op::PUT:
+            check(batch->Put(family, slice(w.key), slice(w.value)), "put");
+            break;
+          case Op::DELETE:
+            check(batch->Delete(family, slice(w.key)), "delete");
+            break;
+          case Op::MERGE:
             check(batch->Merge(family, slice(w.key), slice(w.value)), "merge");
             break;
         }
@@ -1041,7 +1042,7 @@ kj::Maybe<std::vector<IngestFile>> RocksTxn::Unindexed::files(const std::vector<
       WriteOp op;
     };
     Write first{};
-    bool open = false;        // a group is held: `first`, then group[0..held) if held > 0
+    bool open = false;         // a group is held: `first`, then group[0..held) if held > 0
     std::vector<Owned> group;  // the copies
     size_t held = 0;
     auto groupHas = [&](const Write& w) {
@@ -1096,15 +1097,15 @@ kj::Maybe<std::vector<IngestFile>> RocksTxn::Unindexed::files(const std::vector<
     };
     forEachWrite(
         [&](const Write& w) {
-      ++count;
-      if (!ok) return;
-      if (open && !groupHas(w)) closeGroup();
-      if (!open) {
-        othersBefore(&w);
-        first = w;
-        open = true;
-        return;
-      }
+          ++count;
+          if (!ok) return;
+          if (open && !groupHas(w)) closeGroup();
+          if (!open) {
+            othersBefore(&w);
+            first = w;
+            open = true;
+            return;
+          }
           if (held == 0) copy(first);  // a second write of the key
           copy(w);
         },
