@@ -158,16 +158,13 @@ bool SpillReader::next() {
   KJ_REQUIRE(got == SPILL_HEADER, "a spill file cut short", path_);
   uint32_t lengths[3];
   std::memcpy(lengths, header, sizeof lengths);
-  turn_ ^= 1;
-  std::string& key = key_[turn_];
-  std::string& value = value_[turn_];
-  key.resize(lengths[1]);
-  value.resize(lengths[2]);
-  KJ_REQUIRE(::fread_unlocked(key.data(), 1, key.size(), file_) == key.size() &&
-                 ::fread_unlocked(value.data(), 1, value.size(), file_) == value.size(),
+  key_.resize(lengths[1]);
+  value_.resize(lengths[2]);
+  KJ_REQUIRE(::fread_unlocked(key_.data(), 1, key_.size(), file_) == key_.size() &&
+                 ::fread_unlocked(value_.data(), 1, value_.size(), file_) == value_.size(),
              "a spill file cut short", path_);
   KJ_REQUIRE(header[12] <= static_cast<uint8_t>(WriteOp::MERGE), "a spill file damaged", path_);
-  current_ = {lengths[0], key, value, static_cast<WriteOp>(header[12])};
+  current_ = {lengths[0], key_, value_, static_cast<WriteOp>(header[12])};
   return true;
 }
 

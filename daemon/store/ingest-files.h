@@ -114,17 +114,14 @@ class SpillReader {
   ~SpillReader();
   SpillReader(const SpillReader&) = delete;
   SpillReader& operator=(const SpillReader&) = delete;
-  // The next write (false at the end, and current() unchanged). current() views it until the
-  // second call after: a view of the write before stays valid through one more call (two
-  // buffers, in turn), so a reader of the writes in order need not copy the last one it holds.
+  // The next write (false at the end); current() views it until the next call.
   bool next();
   const Write& current() const { return current_; }
 
  private:
   std::string path_;
   FILE* file_;
-  std::string key_[2], value_[2];
-  size_t turn_ = 0;  // the buffers current() views
+  std::string key_, value_;
   Write current_{};
 };
 

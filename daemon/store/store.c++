@@ -297,10 +297,9 @@ class RocksTxn final : public Txn {
     // memory.
     void spill();
     // Every write of this part in order — family id, key, then the order they were made — from
-    // the spill files and the arena; `fn`'s Write views are valid during the call and the next
-    // one (SpillReader), the last write's through `atEnd()`, called once after it.
-    template <typename Fn, typename AtEnd>
-    void forEachWrite(Fn&& fn, AtEnd&& atEnd);
+    // the spill files and the arena; `fn`'s Write views are valid during the call only.
+    template <typename Fn>
+    void forEachWrite(Fn&& fn);
     Write write(const Entry& entry) const { return writeOf(entry, familyIds_); }
     [[noreturn]] static void noReads() {
       KJ_FAIL_REQUIRE("a read through writeOnly(): what is read back goes through the transaction");
@@ -921,8 +920,8 @@ void RocksTxn::Unindexed::finishSpill() {
   done->entries.clear();
   spareEntries_ = kj::mv(done->entries);
 }
-template <typename Fn, typename AtEnd>
-void RocksTxn::Unindexed::forEachWrite(Fn&& fn, AtEnd&& atEnd) {
+template <typename Fn>
+void RocksTxn::Unindexed::forEachWrite(Fn&& fn) {
   finishSpill();
   spareChunks_.clear();  // no arena fills any more
   spareEntries_ = {};
@@ -964,7 +963,6 @@ void RocksTxn::Unindexed::forEachWrite(Fn&& fn, AtEnd&& atEnd) {
       heap.pop_back();
     }
   }
-  atEnd();  // the readers still open: the last write's views valid
 }
 void RocksTxn::Unindexed::sortEntries(std::vector<Entry>& entries,
                                       const std::vector<uint32_t>& familyIds) {
@@ -996,22 +994,20 @@ rocksdb::WriteBatch& RocksTxn::Unindexed::batch() {
   // Built aside, kept only whole: a spill that cannot be read leaves no half batch behind.
   auto batch =
       std::make_unique<rocksdb::WriteBatch>(bytes_ + 16 * (entries_.size() + spilled_) + 64);
-  forEachWrite(
-      [&](const Write& w) {
-        rocksdb::ColumnFamilyHandle* family = store_.familyById(w.family);
-        switch (w.op) {
-          case Op::PUT:
-            check(batch->Put(family, slice(w.key), slice(w.value)), "put");
-            break;
-          case Op::DELETE:
-            check(batch->Delete(family, slice(w.key)), "delete");
-            break;
-          case Op::MERGE:
-            check(batch->Merge(family, slice(w.key), slice(w.value)), "merge");
-            break;
-        }
-      },
-      [] {});
+  forEachWrite([&](const Write& w) {
+    rocksdb::ColumnFamilyHandle* family = store_.familyById(w.family);
+    switch (w.op) {
+      case Op::PUT:
+        check(batch->Put(family, slice(w.key), slice(w.value)), "put");
+        break;
+      case Op::DELETE:
+        check(batch->Delete(family, slice(w.key)), "delete");
+        break;
+      case Op::MERGE:
+        check(batch->Merge(family, slice(w.key), slice(w.value)), "merge");
+        break;
+    }
+  });
   batch_ = kj::mv(batch);
   release();
   for (auto& path : spills_) removeIngestFile(path);
@@ -1032,31 +1028,15 @@ kj::Maybe<std::vector<IngestFile>> RocksTxn::Unindexed::files(const std::vector<
   size_t count = 0;
   auto fileAll = [&]() -> bool {
     IngestFiles out(store_.db(), store_.ingestDir(), store_.ingestSequence());
-    // One key's writes: this part's, then the others' of that key. Its first write is held as
-    // the view forEachWrite gave (still valid while the next write is looked at: SpillReader);
-    // a key written twice or more (rare) has its writes copied, a spill reader's buffers being
-    // reused after that.
+    // One key's writes: this part's (copied: a spill reader reuses its buffers), then the
+    // others' of that key.
     struct Owned {
       uint32_t family;
       std::string key, value;
       WriteOp op;
     };
-    Write first{};
-    bool open = false;         // a group is held: `first`, then group[0..held) if held > 0
-    std::vector<Owned> group;  // the copies
+    std::vector<Owned> group;
     size_t held = 0;
-    auto groupHas = [&](const Write& w) {
-      if (held == 0) return w.family == first.family && w.key == first.key;
-      return w.family == group[0].family && w.key == group[0].key;
-    };
-    auto copy = [&](const Write& w) {
-      if (group.size() == held) group.emplace_back();
-      Owned& own = group[held++];
-      own.family = w.family;
-      own.key.assign(w.key);
-      own.value.assign(w.value);
-      own.op = w.op;
-    };
     std::vector<Write> views;
     size_t j = 0;  // in mine
     bool ok = true;
@@ -1085,31 +1065,30 @@ kj::Maybe<std::vector<IngestFile>> RocksTxn::Unindexed::files(const std::vector<
       }
     };
     auto closeGroup = [&]() {
-      if (!open) return;
-      if (held == 0) views.push_back(first);
+      if (held == 0) return;
       for (size_t i = 0; i < held; ++i) {
         views.push_back({group[i].family, group[i].key, group[i].value, group[i].op});
       }
-      for (; j < mine.size() && groupHas(mine[j]); ++j) views.push_back(mine[j]);
+      for (; j < mine.size() && mine[j].family == group[0].family && mine[j].key == group[0].key;
+           ++j) {
+        views.push_back(mine[j]);
+      }
       addViews();
-      open = false;
       held = 0;
     };
-    forEachWrite(
-        [&](const Write& w) {
-          ++count;
-          if (!ok) return;
-          if (open && !groupHas(w)) closeGroup();
-          if (!open) {
-            othersBefore(&w);
-            first = w;
-            open = true;
-            return;
-          }
-          if (held == 0) copy(first);  // a second write of the key
-          copy(w);
-        },
-        closeGroup);
+    forEachWrite([&](const Write& w) {
+      ++count;
+      if (!ok) return;
+      if (held > 0 && (w.family != group[0].family || w.key != group[0].key)) closeGroup();
+      if (held == 0) othersBefore(&w);
+      if (group.size() == held) group.emplace_back();
+      Owned& own = group[held++];
+      own.family = w.family;
+      own.key.assign(w.key);
+      own.value.assign(w.value);
+      own.op = w.op;
+    });
+    closeGroup();
     othersBefore(nullptr);
     if (!ok) return false;
     written = out.finish();
