@@ -1017,8 +1017,8 @@ rocksdb::WriteBatch& RocksTxn::Unindexed::batch() {
 kj::Maybe<std::vector<IngestFile>> RocksTxn::Unindexed::files(const std::vector<Write>& others) {
   KJ_REQUIRE(!batch_ && filed_ == 0, "the write-only part was written already");
   finishSpill();
-  sort();
-  std::vector<uint32_t> ids = familyIds_;  // every family written, spilled or not
+  std::vector<uint32_t> ids;  // every family written, spilled or not (forEachWrite sorts)
+  for (auto* family : families_) ids.push_back(family->GetID());
   std::vector<Write> mine;                 // the others of those families, sorted
   for (const Write& w : others) {
     if (std::find(ids.begin(), ids.end(), w.family) != ids.end()) mine.push_back(w);
@@ -1168,8 +1168,9 @@ rocksdb::ColumnFamilyOptions familyOptions(const rocksdb::Options& base,
     table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
     // Every file's filter and index partitions held by its reader, not only a flushed file's: a
     // lookup then finds its partition without asking the block cache (a run's duplicate lookups
-    // spent a third of their time there). At ten million deliveries: ~12 MB of filters, a few of
-    // index, still counted in the cache.
+    // spent a third of their time there). Read when a file is opened (all of them at startup);
+    // still counted in the block cache. At ten million deliveries ~12 MB of the dedup family's
+    // filters and a few of index; an opposition list costs as much per ten million numbers.
     table.metadata_cache_options.partition_pinning = rocksdb::PinningTier::kAll;
   }
   rocksdb::ColumnFamilyOptions cfOptions(base);
