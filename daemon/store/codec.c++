@@ -875,7 +875,8 @@ Lead decodeLead(std::string_view bytes) {
   return fromCapnp(StoredMessage(bytes).get<schema::Lead>());
 }
 PoolLead decodePoolLead(std::string_view bytes) {
-  auto in = StoredMessage(bytes).get<schema::Lead>();
+  StoredMessage message(bytes);  // owns the words `in` reads: it must outlive the reads
+  auto in = message.get<schema::Lead>();
   PoolLead lead;
   lead.id = str(in.getId());
   lead.entity = fromCapnp(in.getEntity());

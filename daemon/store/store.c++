@@ -847,8 +847,9 @@ void RocksTxn::Unindexed::add(rocksdb::ColumnFamilyHandle* family, Op op, std::s
   KJ_REQUIRE(key.size() <= UINT32_MAX && value.size() <= UINT32_MAX && written_ < UINT32_MAX,
              "too large a write-only part");
   char* bytes = allocate(key.size() + value.size());
-  memcpy(bytes, key.data(), key.size());
-  memcpy(bytes + key.size(), value.data(), value.size());
+  // A delete's value is an empty view whose data() may be null: memcpy must not see it.
+  if (!key.empty()) memcpy(bytes, key.data(), key.size());
+  if (!value.empty()) memcpy(bytes + key.size(), value.data(), value.size());
   bytes_ += key.size() + value.size();
   uint64_t prefix = 0;
   for (size_t i = 0; i < 8; ++i) {
