@@ -769,9 +769,8 @@ TEST_F(RpcTest, RunsOfADateDoNotOverlapAndAreScopedToTheToken) {
 
   auto mdl = login(ADMIN_MDL).getSession().getViewer();
   std::vector<std::string> runs;
-  for (auto r : mdl.listRunsRequest().send().wait(io.waitScope).getRuns()) {
-    runs.emplace_back(r.getId().cStr());
-  }
+  auto listed = mdl.listRunsRequest().send().wait(io.waitScope);  // outlives the loop's reads
+  for (auto r : listed.getRuns()) runs.emplace_back(r.getId().cStr());
   EXPECT_EQ(runs, (std::vector<std::string>{"2026-11-20", "2026-11-21/mdl"}));
   auto get = mdl.getRunRequest();
   get.setId("2026-11-20");
@@ -784,7 +783,8 @@ TEST_F(RpcTest, RunsOfADateDoNotOverlapAndAreScopedToTheToken) {
   EXPECT_EQ(full.getRun().getAssigned(), 1u);
   ASSERT_EQ(full.getRun().getByEntity().size(), 1u);
   EXPECT_EQ(full.getRun().getByEntity()[0].getEntity(), schema::Entity::MDL);
-  for (auto r : mdl.listRunsRequest().send().wait(io.waitScope).getRuns()) {
+  auto listedAgain = mdl.listRunsRequest().send().wait(io.waitScope);
+  for (auto r : listedAgain.getRuns()) {
     EXPECT_LE(r.getBatches().size(), 1u) << r.getId().cStr();
     EXPECT_LE(r.getAssigned(), 1u) << r.getId().cStr();
   }
@@ -797,7 +797,8 @@ TEST_F(RpcTest, RunsOfADateDoNotOverlapAndAreScopedToTheToken) {
   auto hidden = mdl.getRunRequest();
   hidden.setId("2026-11-21/zr7");
   EXPECT_ANY_THROW(hidden.send().wait(io.waitScope));
-  auto batches = mdl.listBatchesRequest().send().wait(io.waitScope).getBatches();
+  auto listedBatches = mdl.listBatchesRequest().send().wait(io.waitScope);
+  auto batches = listedBatches.getBatches();
   ASSERT_EQ(batches.size(), 1u);
   EXPECT_EQ(batches[0].getEntity(), schema::Entity::MDL);
 }
@@ -920,7 +921,8 @@ TEST_F(RpcTest, AuditReportsOverRpcAndAnEntityBoundAdminAuditsItsEntity) {
             "\"batches\":0,\"quota_counters\":0},\"violations\":[],\"violations_total\":0}");
 
   test::setNbLivraisons(*store, Entity::ZR7, zr7, 3);
-  auto broken = admin.auditRequest().send().wait(io.waitScope).getReport();
+  auto brokenAudit = admin.auditRequest().send().wait(io.waitScope);
+  auto broken = brokenAudit.getReport();
   EXPECT_FALSE(broken.getOk());
   ASSERT_EQ(broken.getViolations().size(), 1u);
   EXPECT_EQ(broken.getViolationsTotal(), 1u);
@@ -929,7 +931,8 @@ TEST_F(RpcTest, AuditReportsOverRpcAndAnEntityBoundAdminAuditsItsEntity) {
 
   // MDL's admin neither sees nor counts ZR7's leads.
   auto mdl = login(ADMIN_MDL).getSession().getAdmin();
-  auto own = mdl.auditRequest().send().wait(io.waitScope).getReport();
+  auto ownAudit = mdl.auditRequest().send().wait(io.waitScope);
+  auto own = ownAudit.getReport();
   EXPECT_TRUE(own.getOk());
   EXPECT_EQ(own.getChecked().getLeads(), 0u);
   // A viewer has no audit (it is an admin operation).
