@@ -327,7 +327,8 @@ TEST(Auth, TheTokensFileKnowsTheGatewayRole) {
 }
 
 TEST_F(RpcTest, AGatewaySessionIsAnIngestSession) {
-  auto session = login(GATEWAY_ZR7).getSession();
+  auto answer = login(GATEWAY_ZR7);
+  auto session = answer.getSession();
   EXPECT_EQ(session.getRole(), schema::Role::INGEST);
   EXPECT_TRUE(session.hasIngest());
   EXPECT_FALSE(session.hasViewer());
