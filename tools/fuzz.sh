@@ -14,8 +14,10 @@ all=(validation json-body form-body import-rows spool config gateway-config rpc)
 read -r -a targets <<< "${RDZ_FUZZ_TARGETS:-${all[*]}}"
 
 tools/install-deps.sh
+# The same configuration as tools/sanitize.sh's (the unit tests under ASan+UBSan, in this same
+# build directory).
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -DRDZ_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  >/dev/null
+  -DCMAKE_EXE_LINKER_FLAGS=-Wl,--copy-dt-needed-entries >/dev/null
 cmake --build build-fuzz -j"${RDZ_JOBS:-2}" --target "${targets[@]/#/fuzz-}"
 
 bin="$PWD/build-fuzz/tests/fuzz"

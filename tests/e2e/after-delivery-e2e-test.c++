@@ -79,7 +79,8 @@ class AfterDeliveryE2e : public E2eTest {
         {"produit", "PV"}, {"nom", "Nom"},        {"prenom", "Prenom"}, {"telephone", phone},
         {"code_postal", "33000"}, {"consentement", "oui"}, {"recu_le", recuLe}};
     for (auto& [k, v] : fields) {
-      auto it = std::find_if(all.begin(), all.end(), [&](auto& f) { return f.first == k; });
+      const std::string& name = k;  // a lambda reads it (clang before 16 cannot capture a binding)
+      auto it = std::find_if(all.begin(), all.end(), [&](auto& f) { return f.first == name; });
       if (it != all.end()) {
         it->second = v;
       } else {

@@ -158,7 +158,10 @@ void submitUntilKilled(const Endpoint& endpoint, Stream& stream, const std::atom
 void checkAcked(const Endpoint& admin, const Stream& stream, Failures& failures) {
   Connection conn(admin);
   auto viewer = conn.viewer();
-  for (auto& [n, id] : stream.acked) {
+  for (auto& acked : stream.acked) {
+    // Named copies: a lambda below reads them (clang before 16 cannot capture a binding).
+    const auto n = acked.first;
+    const std::string& id = acked.second;
     std::string where =
         "stream " + std::to_string(stream.stream) + " n " + std::to_string(n) + " id " + id + ": ";
     auto req = viewer.getLeadRequest();
