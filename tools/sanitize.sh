@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
-# The unit tests under ASan+UBSan: builds them with clang into ./build-fuzz (the fuzzing build,
-# tools/fuzz.sh: every library instrumented) and runs each test in a process of its own, two at
-# a time, so that one finding does not hide the next. Prints the tests that failed, with their
+# The tests under ASan+UBSan: builds them with clang into ./build-fuzz (the fuzzing build,
+# tools/fuzz.sh: every library instrumented; the end-to-end tests then run the instrumented rdzd,
+# rdzctl and rdz-bench) and runs each test in a process of its own, two at a time, so that one
+# finding does not hide the next. Prints the tests that failed, with their
 # logs' paths; exits 1 if any did. Not part of the README's test command: the instrumented build
 # of everything takes ~20 minutes on 2 cores from scratch.
 #
-#   tools/sanitize.sh                      domain, store, service, gateway, client, tools tests
+#   tools/sanitize.sh                      domain, store, service, gateway, client, tools, e2e
 #   RDZ_SANITIZE_TESTS="store service" tools/sanitize.sh
 #   RDZ_SANITIZE_FILTER='RunOffWriter*' RDZ_SANITIZE_TESTS=service tools/sanitize.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
-all=(domain store service gateway client tools)
+all=(domain store service gateway client tools e2e)
 read -r -a suites <<< "${RDZ_SANITIZE_TESTS:-${all[*]}}"
 filter=${RDZ_SANITIZE_FILTER:-*}
 
@@ -24,7 +25,8 @@ cmake --build build-fuzz -j"${RDZ_JOBS:-2}" --target "${suites[@]/%/-test}"
 out="$PWD/build-fuzz/sanitize-out"
 rm -rf "$out"
 mkdir -p "$out"
-export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=1}"
+# verify_asan_link_order=0: the storage-fault tests preload their shim (tests/faults) before ASan.
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=1:verify_asan_link_order=0}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 failed=0
 for suite in "${suites[@]}"; do

@@ -525,7 +525,8 @@ TEST_F(AdminE2e, ImportJsonlAndCsv) {
   EXPECT_EQ(textAt(csvLead, "ville"), "Dax");
   EXPECT_EQ(textAt(csvLead, "recu_le"), "2026-02-01T08:30:00+01:00");
   EXPECT_EQ(textAt(csvLead, "statut"), "new");
-  auto csvInvalid = array(at(ctlJson({"lead", "find", "--phone", "0622222222"}).root(), "leads"));
+  auto found = ctlJson({"lead", "find", "--phone", "0622222222"});  // outlives its readers
+  auto csvInvalid = array(at(found.root(), "leads"));
   ASSERT_EQ(csvInvalid.size(), 1u);
   EXPECT_EQ(textAt(csvInvalid[0], "statut"), "invalid");
   auto invalidProblems = texts(at(csvInvalid[0], "problemes"));

@@ -385,7 +385,8 @@ TEST_F(AfterDeliveryE2e, OppositionImportAndTheRunSkipsOwnAndFallbackLists) {
   EXPECT_EQ(statut(viaFallback), "new");     // fallback: the receiving entity's list
   EXPECT_EQ(statut(free), "delivered");      // fallback to MDL
   bool recorded = false;
-  for (auto h : array(at(ctlJson({"lead", "show", own}).root(), "history"))) {
+  auto ownShown = ctlJson({"lead", "show", own});  // outlives the loop's readers
+  for (auto h : array(at(ownShown.root(), "history"))) {
     recorded = recorded || textAt(h, "event") == "opposition";
   }
   EXPECT_TRUE(recorded);

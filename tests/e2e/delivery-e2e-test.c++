@@ -953,7 +953,8 @@ TEST_F(DeliveryE2e, ADuplicateIsReplacedForThatClientOnly) {
     }
   }
   EXPECT_EQ(skips, 1);
-  for (auto h : array(at(ctlJson({"lead", "show", y.id}).root(), "history"))) {
+  auto yShown = ctlJson({"lead", "show", y.id});  // outlives the loop's readers
+  for (auto h : array(at(yShown.root(), "history"))) {
     EXPECT_NE(textAt(h, "event"), "doublon_evite");
   }
 }
@@ -1023,7 +1024,8 @@ TEST_F(DeliveryE2e, DuplicateWindowIsExactly30Times24Hours) {
 
   r = deliver({"--at", T2});
   ASSERT_EQ(r.exitCode, 0) << describe(r);
-  auto run = at(runShow("2026-07-03").root(), "run");
+  auto shownRun = runShow("2026-07-03");  // outlives its readers
+  auto run = at(shownRun.root(), "run");
   EXPECT_EQ(numberAt(run, "assigned"), 1);         // x2 only
   EXPECT_EQ(numberAt(run, "doublons_evites"), 1);  // y2 for mdl-b
   EXPECT_EQ(numberAt(run, "aged"), 1);             // x re-enters LB (exactly 30 days), y not
@@ -1045,7 +1047,8 @@ TEST_F(DeliveryE2e, DuplicateWindowIsExactly30Times24Hours) {
   EXPECT_EQ(statut(y2), "new");
   EXPECT_EQ(statut(y), "delivered");
   bool skipped = false;
-  for (auto h : array(at(ctlJson({"lead", "show", y2.id}).root(), "history"))) {
+  auto y2Shown = ctlJson({"lead", "show", y2.id});  // outlives the loop's readers
+  for (auto h : array(at(y2Shown.root(), "history"))) {
     if (textAt(h, "event") == "doublon_evite" &&
         textAt(h, "detail").find("mdl-b") != std::string::npos) {
       skipped = true;

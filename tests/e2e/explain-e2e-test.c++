@@ -64,7 +64,8 @@ class ExplainE2e : public E2eTest {
                        jsonQuoted(recuLe) + "}\n";
     std::string file = tmp_ / ("import-" + std::to_string(++imports_) + ".jsonl");
     test::writeFile(file, line);
-    auto rows = array(at(ctlJson({"lead", "import", "--entity", "ZR7", file}).root(), "rows"));
+    auto imported = ctlJson({"lead", "import", "--entity", "ZR7", file});  // outlives `rows`
+    auto rows = array(at(imported.root(), "rows"));
     if (rows.size() != 1) throw std::runtime_error("import failed");
     return textAt(rows[0], "id");
   }
@@ -169,7 +170,8 @@ TEST_F(ExplainE2e, DeliveredUndeliveredPastRunUnchangedAndNextRunDry) {
   EXPECT_TRUE(contains(shown, "livré à acme (commande " + c1 + ", passe fresh), lot ")) << shown;
   EXPECT_TRUE(contains(shown, "reçu via import")) << shown;
   bool typed = false;
-  for (auto h : array(at(ctlJson({"lead", "show", l1}).root(), "history"))) {
+  auto l1Shown = ctlJson({"lead", "show", l1});  // outlives the loop's readers
+  for (auto h : array(at(l1Shown.root(), "history"))) {
     if (textAt(h, "event") != "livraison") continue;
     typed = true;
     EXPECT_EQ(textAt(at(h, "livraison"), "commande"), c1);
