@@ -268,14 +268,14 @@ class RocksTxn final : public Txn {
       return {familyIds[entry.family], std::string_view(entry.bytes, entry.keyLength),
               std::string_view(entry.bytes + entry.keyLength, entry.valueLength), entry.op};
     }
-    // An arena being sorted and written to its spill file by a thread of its own, while the
-    // next writes fill a new arena (the two cores work at once; one spill at a time).
     // A piece of the arena: CHUNK bytes, or one write's bytes when it is larger.
     struct Chunk {
       std::unique_ptr<char[]> bytes;
       size_t size;
     };
     static constexpr size_t CHUNK = size_t{16} << 20;
+    // An arena being sorted and written to its spill file by a thread of its own, while the
+    // next writes fill a new arena (the two cores work at once; one spill at a time).
     struct Spilling {
       std::vector<Chunk> chunks;
       std::vector<Entry> entries;
