@@ -1020,7 +1020,7 @@ kj::Maybe<std::vector<IngestFile>> RocksTxn::Unindexed::files(const std::vector<
   finishSpill();
   std::vector<uint32_t> ids;  // every family written, spilled or not (forEachWrite sorts)
   for (auto* family : families_) ids.push_back(family->GetID());
-  std::vector<Write> mine;                 // the others of those families, sorted
+  std::vector<Write> mine;  // the others of those families, sorted
   for (const Write& w : others) {
     if (std::find(ids.begin(), ids.end(), w.family) != ids.end()) mine.push_back(w);
   }
